@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make            build build/bin/xs-broker and build/bin/xs-engine
+# make run        install what is missing, build, run in the foreground
+# make check      install what is missing, build, run every test
+# make san        the same binaries with ASan+UBSan in build-san/
+# make fuzz       the libFuzzer targets in build-fuzz/
+# make format     clang-format every C file
+
+B ?= build
+CC ?= cc
+PROTOC_C ?= protoc-c
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter
+CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
+LDLIBS_PB := -lprotobuf-c
+LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab
+
+RUNDIR ?= $(CURDIR)/run
+FUZZ_SECONDS ?= 20
+
+ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
+BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
+PROTO_SRC := $(wildcard proto/*.c)
+GEN_C := $(B)/gen/xsp.pb-c.c
+GEN_H := $(B)/gen/xsp.pb-c.h
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
+BROKER_OBJ := $(call obj,$(BROKER_SRC))
+PROTO_OBJ := $(call obj,$(PROTO_SRC)) $(B)/obj/gen/xsp.pb-c.o
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
+
+.PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
+	format clean
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+all: $(B)/bin/xs-broker $(B)/bin/xs-engine
+
+deps:
+	@scripts/deps.sh
+
+$(GEN_C) $(GEN_H): proto/xsp.proto
+	@mkdir -p $(B)/gen
+	$(PROTOC_C) --proto_path=proto --c_out=$(B)/gen $<
+
+$(B)/obj/gen/xsp.pb-c.o: $(GEN_C)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -I$(B)/gen -c -o $@ $<
+
+$(B)/obj/%.o: %.c $(GEN_H) $(wildcard include/*.h engine/*.h broker/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/lib/libengine.a: $(ENGINE_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/lib/libbroker.a: $(BROKER_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB)
+
+$(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iengine $(CFLAGS) $(LDFLAGS) -o $@ $^ \
+		-lcmocka $(LDLIBS_PB)
+
+$(B)/tests/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxenstore
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: all $(TOOL_BIN)
+	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 -m pytest -q tests/integration
+
+run: deps all
+	@mkdir -p $(RUNDIR)
+	@echo "XENSTORED_PATH=$(RUNDIR)/socket"
+	XENSTORED_RUNDIR=$(RUNDIR) $(B)/bin/xs-broker -N --socket-only
+
+# The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer.
+san:
+	$(MAKE) B=build-san CC=clang-14 \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN))
+
+check-san: san
+	@set -e; for t in $(patsubst $(B)/%,build-san/%,$(UNIT_BIN)); do \
+		echo "== $$t"; $$t; done
+	XS_BUILD=$(CURDIR)/build-san /usr/bin/python3 -m pytest -q tests/integration
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+fuzz:
+	$(MAKE) B=build-fuzz CC=clang-14 \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+		build-fuzz/lib/libengine.a build-fuzz/lib/libbroker.a
+	@set -e; for s in $(FUZZ_SRC); do \
+		n=$$(basename $$s .c); \
+		clang-14 $(CPPFLAGS) -Ibuild-fuzz/gen -Iengine -Ibroker $(FUZZ_FLAGS) \
+			-o build-fuzz/$$n $$s build-fuzz/lib/libengine.a \
+			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_XEN); done
+
+# Each target runs from its seeds for FUZZ_SECONDS; a finding fails the
+# check and leaves the reproducer in build-fuzz/.
+check-fuzz: fuzz
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		mkdir -p build-fuzz/corpus/$$n; \
+		echo "== $$n for $(FUZZ_SECONDS)s"; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/$$n- \
+			build-fuzz/corpus/$$n tests/fuzz/seeds/$$n \
+			> build-fuzz/$$n.log 2>&1; then \
+			tail -40 build-fuzz/$$n.log; echo "$$n: FAILED"; exit 1; \
+		fi; grep -E "stat::number_of_executed_units" build-fuzz/$$n.log; \
+		done
+
+check: deps all
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) check-san
+	$(MAKE) check-fuzz
+	@echo "check: all suites passed"
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san build-fuzz

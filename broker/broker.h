@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xs-broker: the privileged half of split-xenstored. It owns the sockets and
+ * the life of the engine, understands framing only, and passes every request
+ * to the engine over one socketpair. This header names every piece, grouped
+ * by the file that implements it.
+ */
+#ifndef BROKER_H
+#define BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "frame.h"
+#include "xsp.pb-c.h"
+#include "xs_proto.h"
+
+#define BROKER_NAME "xs-broker"
+#define ENGINE_NAME "xs-engine"
+
+/* Stop reading a client whose unsent replies exceed this. */
+#define CONN_OUTQ_MAX (1u << 20)
+/*
+ * Log.level on the engine channel, as the engine numbers it
+ * (engine/engine.h LOG_LVL_*). Anything above ENGINE_LOG_DEBUG is invalid.
+ */
+enum engine_log_level {
+	ENGINE_LOG_ERR,
+	ENGINE_LOG_WARN,
+	ENGINE_LOG_INFO,
+	ENGINE_LOG_DEBUG,
+};
+
+/* C xenstored's default for -w watch-event=SECONDS. */
+#define WATCH_EVENT_TIMEOUT_DEFAULT 20u
+
+/* log.c */
+void log_init(int to_stderr, int verbose);
+int log_verbose(void);
+void log_prio(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+void log_sanitize(char *dst, size_t dstsz, const uint8_t *src, size_t len);
+
+/* loop.c: one epoll set; callbacks run with the iteration's clock. */
+struct bevent {
+	int fd;
+	uint32_t events; /* interest as registered */
+	void (*cb)(int fd, uint32_t events, void *arg);
+	void *arg;
+};
+
+void loop_init(void);
+void loop_add(struct bevent *, int fd, uint32_t events,
+	      void (*cb)(int, uint32_t, void *), void *arg);
+void loop_set(struct bevent *, uint32_t events);
+void loop_del(struct bevent *);
+const struct timespec *loop_now(void);
+void loop_run(void) __attribute__((noreturn));
+
+/* sockmsg.c: framing of the xenstore wire protocol, pure. */
+#define SOCKMSG_MORE 0
+#define SOCKMSG_BAD (-1)
+long sockmsg_parse(const uint8_t *buf, size_t len, struct xs_hdr *hdr);
+
+/* listen.c */
+void listen_open(const char *rundir);
+void listen_unlink(void);
+void listen_resume(void);
+int listen_paused(void);
+
+/* conn.c */
+void conn_new(int fd, int readonly);
+void conn_reply(const Xsp__Reply *);
+uint32_t conn_next_id(void);
+void conn_set_watch_timeout(unsigned int seconds);
+void conn_flush_dirty(void);
+void conn_resume_all(void);
+void conn_reap(void);
+void conn_sweep(void);
+int conn_sweep_needed(void);
+
+/* engine_frame.c: what the engine may send, pure. */
+int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
+		       Xsp__EngineFrame **framep, const char **why);
+
+/* engine_chan.c */
+void engine_start(const char *path, char *const argv[]);
+void engine_send_open(uint32_t conn, int readonly);
+void engine_send_close(uint32_t conn);
+void engine_send_request(uint32_t conn, const struct xs_hdr *hdr,
+			 const uint8_t *payload);
+void engine_flush(void);
+int engine_congested(void);
+void engine_reap(void);
+void engine_stop(void);
+
+/* xen.c: the hypervisor handles the ring transport will need. */
+struct xen_handles {
+	struct xenevtchn_handle *evtchn;
+	struct xengntdev_handle *gnttab;
+	struct xc_interface_core *xc;
+};
+
+int xen_open(struct xen_handles *);
+void xen_close(struct xen_handles *);
+
+#endif

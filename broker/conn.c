@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Socket clients: cut their byte streams into requests for the engine and
+ * queue the engine's replies back to them. A client is only ever dropped for
+ * its own faults (a header announcing more than 4096 bytes, closing in the
+ * middle of a message, a socket error); it never waits for another one.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+/* Room for a few whole messages, so one read can take a pipeline. */
+#define CONN_INBUF (4 * (XS_HDR_SIZE + XS_PAYLOAD_MAX))
+#define CONN_IOV 64
+
+struct outmsg {
+	TAILQ_ENTRY(outmsg) entry;
+	time_t queued; /* CLOCK_MONOTONIC seconds, to age watch events */
+	uint32_t type;
+	size_t len;     /* header plus payload */
+	size_t off;     /* bytes already written */
+	uint8_t data[]; /* struct xs_hdr, then the payload */
+};
+
+struct conn {
+	struct bevent ev;
+	uint32_t id;
+	int fd;
+	int readonly;
+	int dead;
+	int dirty; /* on the dirty list: has unwritten replies */
+	uint8_t *in;
+	size_t inlen;
+	TAILQ_HEAD(, outmsg) outq;
+	size_t outbytes;
+	size_t outevents; /* watch events among them */
+	TAILQ_ENTRY(conn) dirty_entry;
+	TAILQ_ENTRY(conn) dead_entry;
+};
+
+/* Live connections, sorted by id since ids only grow. */
+static struct conn **conns;
+static size_t nconns, conns_cap;
+static uint32_t next_id = 1;
+
+static TAILQ_HEAD(, conn) dirty_list = TAILQ_HEAD_INITIALIZER(dirty_list);
+static TAILQ_HEAD(, conn) dead_list = TAILQ_HEAD_INITIALIZER(dead_list);
+
+static unsigned int watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
+static size_t queued_events;
+
+static void conn_event(int, uint32_t, void *);
+
+void
+conn_set_watch_timeout(unsigned int seconds)
+{
+	watch_timeout = seconds;
+}
+
+uint32_t
+conn_next_id(void)
+{
+	return next_id;
+}
+
+static struct conn *
+conn_find(uint32_t id)
+{
+	size_t lo = 0, hi = nconns, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (conns[mid]->id == id)
+			return conns[mid];
+		if (conns[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+conn_unlink(struct conn *c)
+{
+	size_t lo = 0, hi = nconns, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (conns[mid]->id == c->id) {
+			memmove(&conns[mid], &conns[mid + 1],
+				(nconns - mid - 1) * sizeof(*conns));
+			nconns--;
+			return;
+		}
+		if (conns[mid]->id < c->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	fatalx("conn %u missing from the table", c->id);
+}
+
+static int
+conn_may_read(const struct conn *c)
+{
+	return c->outbytes <= CONN_OUTQ_MAX && !engine_congested();
+}
+
+/* Brings the epoll interest in line with what the connection can do. */
+static void
+conn_update(struct conn *c)
+{
+	uint32_t events = 0;
+
+	if (c->dead)
+		return;
+	if (conn_may_read(c))
+		events |= EPOLLIN;
+	if (!TAILQ_EMPTY(&c->outq))
+		events |= EPOLLOUT;
+	loop_set(&c->ev, events);
+}
+
+static void
+outq_remove(struct conn *c, struct outmsg *m)
+{
+	TAILQ_REMOVE(&c->outq, m, entry);
+	c->outbytes -= m->len;
+	if (m->type == XS_WATCH_EVENT) {
+		c->outevents--;
+		queued_events--;
+	}
+	free(m);
+}
+
+static void
+conn_close(struct conn *c, const char *why)
+{
+	int saved = errno;
+
+	struct outmsg *m;
+
+	if (c->dead)
+		return;
+	if (why == NULL)
+		log_debug("conn %u: closed: %s", c->id, strerror(saved));
+	else
+		log_debug("conn %u: closed: %s", c->id, why);
+	engine_send_close(c->id);
+	loop_del(&c->ev);
+	close(c->fd);
+	c->fd = -1;
+	c->dead = 1;
+	conn_unlink(c);
+	while ((m = TAILQ_FIRST(&c->outq)) != NULL)
+		outq_remove(c, m);
+	if (c->dirty) {
+		TAILQ_REMOVE(&dirty_list, c, dirty_entry);
+		c->dirty = 0;
+	}
+	/* Events of this batch may still name it: free it after the batch. */
+	TAILQ_INSERT_TAIL(&dead_list, c, dead_entry);
+}
+
+void
+conn_reap(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&dead_list)) != NULL) {
+		TAILQ_REMOVE(&dead_list, c, dead_entry);
+		free(c->in);
+		free(c);
+	}
+}
+
+void
+conn_new(int fd, int readonly)
+{
+	struct conn *c, **nc;
+	size_t ncap;
+
+	if (next_id == 0) {
+		/* 2^32 - 1 connections: ids must never be reused. */
+		log_warnx("out of connection ids, refusing a client");
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->in = malloc(CONN_INBUF)) == NULL) {
+		log_warn("refusing a client");
+		if (c != NULL)
+			free(c);
+		close(fd);
+		return;
+	}
+	if (nconns == conns_cap) {
+		ncap = conns_cap ? conns_cap * 2 : 64;
+		if ((nc = reallocarray(conns, ncap, sizeof(*nc))) == NULL) {
+			log_warn("refusing a client");
+			free(c->in);
+			free(c);
+			close(fd);
+			return;
+		}
+		conns = nc;
+		conns_cap = ncap;
+	}
+	c->id = next_id++;
+	c->fd = fd;
+	c->readonly = readonly;
+	TAILQ_INIT(&c->outq);
+	conns[nconns++] = c;
+	engine_send_open(c->id, readonly);
+	loop_add(&c->ev, fd, 0, conn_event, c);
+	conn_update(c);
+	log_debug("conn %u: new %s client", c->id,
+		  readonly ? "read-only" : "privileged");
+}
+
+/*
+ * Passes every whole message in the input buffer to the engine, unless the
+ * client's replies or the engine channel are backed up. Returns -1 when the
+ * client was dropped.
+ */
+static int
+conn_parse(struct conn *c)
+{
+	struct xs_hdr hdr;
+	size_t off = 0;
+	long n;
+
+	while (conn_may_read(c)) {
+		n = sockmsg_parse(c->in + off, c->inlen - off, &hdr);
+		if (n == SOCKMSG_MORE)
+			break;
+		if (n == SOCKMSG_BAD) {
+			log_debug("conn %u: header announces %u bytes", c->id,
+				  hdr.len);
+			conn_close(c, "oversized message");
+			return -1;
+		}
+		engine_send_request(c->id, &hdr, c->in + off + XS_HDR_SIZE);
+		off += (size_t)n;
+	}
+	if (off > 0) {
+		memmove(c->in, c->in + off, c->inlen - off);
+		c->inlen -= off;
+	}
+	return 0;
+}
+
+static void
+conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	n = read(c->fd, c->in + c->inlen, CONN_INBUF - c->inlen);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_close(c, NULL);
+		return;
+	}
+	if (n == 0) {
+		conn_close(c, c->inlen > 0 ? "end of file inside a message"
+					   : "end of file");
+		return;
+	}
+	c->inlen += (size_t)n;
+	if (conn_parse(c) == 0)
+		conn_update(c);
+}
+
+/* Writes what the socket takes; the rest waits for EPOLLOUT. */
+static void
+conn_write(struct conn *c)
+{
+	struct iovec iov[CONN_IOV];
+	struct outmsg *m;
+	int niov = 0, was_full = c->outbytes > CONN_OUTQ_MAX;
+	ssize_t n;
+	size_t left;
+
+	TAILQ_FOREACH(m, &c->outq, entry)
+	{
+		if (niov == CONN_IOV)
+			break;
+		iov[niov].iov_base = m->data + m->off;
+		iov[niov].iov_len = m->len - m->off;
+		niov++;
+	}
+	if (niov == 0)
+		return;
+	n = writev(c->fd, iov, niov);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_close(c, NULL);
+		return;
+	}
+	for (left = (size_t)n; left > 0;) {
+		m = TAILQ_FIRST(&c->outq);
+		if (left < m->len - m->off) {
+			m->off += left;
+			break;
+		}
+		left -= m->len - m->off;
+		outq_remove(c, m);
+	}
+	/* Requests held back while the queue was full can go now. */
+	if (was_full && c->outbytes <= CONN_OUTQ_MAX && conn_parse(c) == -1)
+		return;
+	conn_update(c);
+}
+
+static void
+conn_event(int fd, uint32_t events, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->dead)
+		return;
+	if (events & EPOLLOUT)
+		conn_write(c);
+	if (c->dead)
+		return;
+	if ((events & EPOLLIN) && conn_may_read(c))
+		conn_read(c);
+	else if (events & (EPOLLHUP | EPOLLERR))
+		conn_close(c, "hang-up");
+	else
+		/* Held back since the interest was set: stop the wake-ups. */
+		conn_update(c);
+}
+
+void
+conn_reply(const Xsp__Reply *r)
+{
+	struct outmsg *m;
+	struct xs_hdr hdr;
+	struct conn *c;
+
+	/* Replies to a client that is gone are no one's business. */
+	if ((c = conn_find(r->conn)) == NULL)
+		return;
+	if ((m = malloc(sizeof(*m) + XS_HDR_SIZE + r->payload.len)) == NULL) {
+		/* Losing one reply would desynchronise the client. */
+		log_warn("conn %u: reply", c->id);
+		conn_close(c, "out of memory");
+		return;
+	}
+	hdr.type = r->type;
+	hdr.req_id = r->req_id;
+	hdr.tx_id = r->tx_id;
+	hdr.len = (uint32_t)r->payload.len;
+	memcpy(m->data, &hdr, XS_HDR_SIZE);
+	if (r->payload.len > 0)
+		memcpy(m->data + XS_HDR_SIZE, r->payload.data, r->payload.len);
+	m->queued = loop_now()->tv_sec;
+	m->type = r->type;
+	m->len = XS_HDR_SIZE + r->payload.len;
+	m->off = 0;
+	TAILQ_INSERT_TAIL(&c->outq, m, entry);
+	c->outbytes += m->len;
+	if (m->type == XS_WATCH_EVENT) {
+		c->outevents++;
+		queued_events++;
+	}
+	if (!c->dirty) {
+		c->dirty = 1;
+		TAILQ_INSERT_TAIL(&dirty_list, c, dirty_entry);
+	}
+}
+
+/* Once per loop iteration: one write per client that got replies. */
+void
+conn_flush_dirty(void)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&dirty_list)) != NULL) {
+		TAILQ_REMOVE(&dirty_list, c, dirty_entry);
+		c->dirty = 0;
+		conn_write(c);
+		if (!c->dead)
+			conn_update(c);
+	}
+}
+
+/* The engine channel drained: take up the clients it held back. */
+void
+conn_resume_all(void)
+{
+	size_t i;
+	struct conn *c;
+
+	for (i = 0; i < nconns && !engine_congested();) {
+		c = conns[i];
+		if (conn_parse(c) == 0) {
+			conn_update(c);
+			i++;
+		}
+	}
+}
+
+int
+conn_sweep_needed(void)
+{
+	return watch_timeout > 0 && queued_events > 0;
+}
+
+/*
+ * Watch events that a client has not taken for watch_timeout seconds are
+ * dropped, as C xenstored 4.17 does, so that a client which never reads
+ * cannot pin memory forever with events. Replies are never dropped: the
+ * client waits for them.
+ */
+void
+conn_sweep(void)
+{
+	struct outmsg *m, *next;
+	struct conn *c;
+	char path[128];
+	time_t now = loop_now()->tv_sec;
+	size_t i, plen;
+	int was_full;
+
+	if (!conn_sweep_needed())
+		return;
+	for (i = 0; i < nconns;) {
+		c = conns[i];
+		if (c->outevents == 0) {
+			i++;
+			continue;
+		}
+		was_full = c->outbytes > CONN_OUTQ_MAX;
+		for (m = TAILQ_FIRST(&c->outq); m != NULL; m = next) {
+			next = TAILQ_NEXT(m, entry);
+			if (m->type != XS_WATCH_EVENT || m->off > 0 ||
+			    now - m->queued <= (time_t)watch_timeout)
+				continue;
+			plen = strnlen((const char *)m->data + XS_HDR_SIZE,
+				       m->len - XS_HDR_SIZE);
+			log_sanitize(path, sizeof(path), m->data + XS_HDR_SIZE,
+				     plen);
+			log_info("conn %u: dropping watch event for %s, "
+				 "unread for %u s",
+				 c->id, path, watch_timeout);
+			outq_remove(c, m);
+		}
+		/* conn_close() takes a dropped client out of conns[]. */
+		if (was_full && c->outbytes <= CONN_OUTQ_MAX &&
+		    conn_parse(c) == -1)
+			continue;
+		conn_update(c);
+		i++;
+	}
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The event loop. Level-triggered epoll: a handler does one bounded piece of
+ * work per wake-up and the loop comes back for the rest, so one busy client
+ * cannot starve the others. After every batch of events the loop writes the
+ * replies it collected and sends the engine one frame with every request
+ * that arrived, which keeps it at one syscall per batch in each direction.
+ */
+#include <errno.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define LOOP_EVENTS 64
+
+static int epfd = -1;
+static struct timespec now;
+
+void
+loop_init(void)
+{
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		fatal("epoll_create1");
+	clock_gettime(CLOCK_MONOTONIC, &now);
+}
+
+void
+loop_add(struct bevent *ev, int fd, uint32_t events,
+	 void (*cb)(int, uint32_t, void *), void *arg)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	ev->fd = fd;
+	ev->events = events;
+	ev->cb = cb;
+	ev->arg = arg;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &e) == -1)
+		fatal("epoll_ctl add");
+}
+
+void
+loop_set(struct bevent *ev, uint32_t events)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	if (ev->events == events)
+		return;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, ev->fd, &e) == -1)
+		fatal("epoll_ctl mod");
+	ev->events = events;
+}
+
+void
+loop_del(struct bevent *ev)
+{
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, ev->fd, NULL) == -1)
+		fatal("epoll_ctl del");
+}
+
+const struct timespec *
+loop_now(void)
+{
+	return &now;
+}
+
+void
+loop_run(void)
+{
+	struct epoll_event evs[LOOP_EVENTS];
+	struct bevent *ev;
+	time_t last_tick = now.tv_sec;
+	int i, n, timeout = -1;
+
+	for (;;) {
+		n = epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (i = 0; i < n; i++) {
+			ev = evs[i].data.ptr;
+			ev->cb(ev->fd, evs[i].events, ev->arg);
+		}
+		conn_flush_dirty();
+		engine_flush();
+		conn_reap();
+
+		/*
+		 * Once a second while there is anything to age: stale watch
+		 * events in the queues of clients that do not read, and the
+		 * listeners paused when we ran out of descriptors.
+		 */
+		timeout = -1;
+		if (now.tv_sec != last_tick) {
+			last_tick = now.tv_sec;
+			listen_resume();
+			conn_sweep();
+			conn_flush_dirty();
+			engine_flush();
+			conn_reap();
+		}
+		if (conn_sweep_needed() || listen_paused())
+			timeout = 1000;
+	}
+}

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xs-broker: options, the order in which things are opened, daemonising and
+ * shutdown. Options are those of C xenstored where they exist; the broker
+ * checks every value and hands the engine's own options over verbatim.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+
+#define RUNDIR_DEFAULT "/var/run/xenstored"
+
+enum {
+	OPT_SOCKET_ONLY = 256,
+	OPT_ENGINE,
+};
+
+static const struct option longopts[] = {
+	{"no-domain-init", no_argument, NULL, 'D'},
+	{"entry-nb", required_argument, NULL, 'E'},
+	{"pid-file", required_argument, NULL, 'F'},
+	{"help", no_argument, NULL, 'H'},
+	{"keep-orphans", no_argument, NULL, 'K'},
+	{"no-fork", no_argument, NULL, 'N'},
+	{"output-pid", no_argument, NULL, 'P'},
+	{"entry-size", required_argument, NULL, 'S'},
+	{"transaction", required_argument, NULL, 't'},
+	{"perm-nb", required_argument, NULL, 'A'},
+	{"path-max", required_argument, NULL, 'M'},
+	{"quota", required_argument, NULL, 'Q'},
+	{"quota-soft", required_argument, NULL, 'q'},
+	{"timeout", required_argument, NULL, 'w'},
+	{"watch-nb", required_argument, NULL, 'W'},
+	{"verbose", no_argument, NULL, 'V'},
+	{"socket-only", no_argument, NULL, OPT_SOCKET_ONLY},
+	{"engine", required_argument, NULL, OPT_ENGINE},
+	{NULL, 0, NULL, 0},
+};
+/* The leading colon makes a missing value return it rather than a "?". */
+static const char shortopts[] = ":DE:F:HKNPS:t:A:M:Q:q:w:W:V";
+
+/* The names -Q, -q and -w accept before '=', as C xenstored 4.17 has them. */
+static const char *const quota_names[] = {"transaction-nodes", "memory",
+					  "outstanding", NULL};
+static const char *const quota_soft_names[] = {"memory", NULL};
+static const char *const timeout_names[] = {"watch-event", NULL};
+
+static void usage(FILE *, int) __attribute__((noreturn));
+static void bad_option(const char *, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+
+static char *pidfile;
+static int pidfile_written;
+
+static void
+usage(FILE *f, int status)
+{
+	fprintf(f,
+		"usage: " BROKER_NAME " [options]\n"
+		"\n"
+		"  -N, --no-fork             stay in the foreground, log to "
+		"stderr\n"
+		"  -F, --pid-file FILE       write the daemon's pid to FILE\n"
+		"  -P, --output-pid          print the daemon's pid on stdout\n"
+		"  -D, --no-domain-init      do not initialise dom0\n"
+		"  -K, --keep-orphans        keep the nodes of a domain that "
+		"is gone\n"
+		"  -E, --entry-nb N          nodes per domain\n"
+		"  -S, --entry-size N        bytes per node\n"
+		"  -W, --watch-nb N          watches per domain\n"
+		"  -t, --transaction N       transactions per domain\n"
+		"  -A, --perm-nb N           permissions per node\n"
+		"  -M, --path-max N          characters in a node path\n"
+		"  -Q, --quota WHAT=N        WHAT: transaction-nodes, memory, "
+		"outstanding\n"
+		"  -q, --quota-soft memory=N warn above N bytes per domain\n"
+		"  -w, --timeout watch-event=SECONDS\n"
+		"                            drop watch events unread this long"
+		" (0: never)\n"
+		"  -V, --verbose             log debug messages\n"
+		"  -H, --help                print this message\n"
+		"      --socket-only         serve the Unix sockets only, "
+		"without Xen\n"
+		"      --engine PATH         the engine binary "
+		"(default: " ENGINE_NAME " next to " BROKER_NAME ")\n"
+		"\n"
+		"The sockets are $XENSTORED_RUNDIR/socket and socket_ro "
+		"(default " RUNDIR_DEFAULT ").\n");
+	exit(status);
+}
+
+static void
+bad_option(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(BROKER_NAME ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n", stderr);
+	exit(2);
+}
+
+/* A count or size as C xenstored takes it: decimal, 0 to INT_MAX. */
+static long
+parse_count(int opt, const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+	    v > INT_MAX)
+		bad_option("-%c: \"%s\" is not a number from 0 to %d", opt, arg,
+			   INT_MAX);
+	return v;
+}
+
+/* WHAT=N with WHAT from names. Returns N. */
+static long
+parse_named(int opt, const char *arg, const char *const names[])
+{
+	const char *eq = strchr(arg, '=');
+	size_t i;
+
+	if (eq == NULL)
+		bad_option("-%c: \"%s\" is not of the form WHAT=N", opt, arg);
+	for (i = 0; names[i] != NULL; i++)
+		if (strlen(names[i]) == (size_t)(eq - arg) &&
+		    strncmp(names[i], arg, (size_t)(eq - arg)) == 0)
+			break;
+	if (names[i] == NULL)
+		bad_option("-%c: unknown name \"%.*s\"", opt, (int)(eq - arg),
+			   arg);
+	return parse_count(opt, eq + 1);
+}
+
+static char *
+absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *s;
+
+	if (path[0] == '/')
+		s = strdup(path);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd");
+	else if (asprintf(&s, "%s/%s", cwd, path) == -1)
+		s = NULL;
+	if (s == NULL)
+		fatal("path");
+	return s;
+}
+
+/* xs-engine lives next to xs-broker unless --engine says otherwise. */
+static char *
+engine_default(void)
+{
+	char exe[PATH_MAX];
+	char *s;
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) == -1)
+		fatal("readlink /proc/self/exe");
+	exe[n] = '\0';
+	if (asprintf(&s, "%s/" ENGINE_NAME, dirname(exe)) == -1)
+		fatal("engine path");
+	return s;
+}
+
+/* The daemon must not hand out fds 0-2 to sockets it opens later. */
+static void
+stdio_open(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd == -1)
+		fatal("/dev/null");
+	close(fd);
+}
+
+static void
+stdio_null(void)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		fatal("/dev/null");
+	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+		fatal("dup2");
+	close(fd);
+}
+
+/*
+ * Forks into the background. The parent stays until the daemon serves (or
+ * fails), so that whoever started it can use the sockets once it returns.
+ * Returns the fd on which the daemon says it is ready.
+ */
+static int
+daemonise(int verbose)
+{
+	int p[2], status;
+	pid_t pid;
+	ssize_t n;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		fatal("pipe2");
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n == -1 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		_exit(WIFEXITED(status) && WEXITSTATUS(status) != 0
+			      ? WEXITSTATUS(status)
+			      : 1);
+	}
+	close(p[0]);
+	if (setsid() == -1)
+		fatal("setsid");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	log_init(0, verbose);
+	return p[1];
+}
+
+static void
+pidfile_write(void)
+{
+	int fd;
+
+	if (pidfile == NULL)
+		return;
+	if ((fd = open(pidfile,
+		       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		       0644)) == -1)
+		fatal("%s", pidfile);
+	pidfile_written = 1;
+	if (dprintf(fd, "%ld\n", (long)getpid()) < 0 || close(fd) == -1)
+		fatal("%s", pidfile);
+}
+
+/* Whatever ends the daemon, it leaves no sockets, pid file or engine. */
+static void
+cleanup(void)
+{
+	listen_unlink();
+	if (pidfile_written && unlink(pidfile) == -1 && errno != ENOENT)
+		log_warn("unlink %s", pidfile);
+	pidfile_written = 0;
+	engine_stop();
+}
+
+static void
+signal_event(int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+	const char *name;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			engine_reap();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			name = sigabbrev_np((int)si.ssi_signo);
+			log_info("SIG%s: shutting down", name ? name : "?");
+			exit(0);
+		}
+	}
+}
+
+static void
+signal_setup(void)
+{
+	static struct bevent ev;
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	loop_add(&ev, fd, EPOLLIN, signal_event, NULL);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct xen_handles xh;
+	const char *rundir_env;
+	char **eargv, *engine = NULL, *rundir;
+	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
+	int socket_only = 0, ready_fd = -1;
+	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
+
+	/* Room for the engine's name, --fd 3, every option and its value. */
+	if ((eargv = calloc((size_t)argc * 2 + 4, sizeof(*eargv))) == NULL)
+		fatal("calloc");
+	eargv[eargc++] = NULL; /* the engine path, once known */
+	eargv[eargc++] = "--fd";
+	eargv[eargc++] = "3";
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	       -1) {
+		switch (ch) {
+		case 'D':
+			/* Dom0 is introduced by the ring transport. */
+			break;
+		case 'N':
+			no_fork = 1;
+			break;
+		case 'F':
+			pidfile = absolute(optarg);
+			break;
+		case 'P':
+			output_pid = 1;
+			break;
+		case 'H':
+			usage(stdout, 0);
+		case 'E':
+		case 'S':
+		case 'W':
+		case 't':
+		case 'A':
+		case 'M':
+			parse_count(ch, optarg);
+			goto pass_value;
+		case 'Q':
+			parse_named(ch, optarg, quota_names);
+			goto pass_value;
+		case 'q':
+			parse_named(ch, optarg, quota_soft_names);
+			goto pass_value;
+		case 'w':
+			watch_timeout = parse_named(ch, optarg, timeout_names);
+		pass_value:
+			/* The engine gets the short form with the value. */
+			if (asprintf(&eargv[eargc++], "-%c", ch) == -1)
+				fatal("asprintf");
+			eargv[eargc++] = optarg;
+			break;
+		case 'V':
+			verbose = 1;
+			/* FALLTHROUGH */
+		case 'K':
+			if (asprintf(&eargv[eargc++], "-%c", ch) == -1)
+				fatal("asprintf");
+			break;
+		case OPT_SOCKET_ONLY:
+			socket_only = 1;
+			break;
+		case OPT_ENGINE:
+			engine = absolute(optarg);
+			break;
+		case ':':
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				bad_option("%s needs a value",
+					   argv[optind - 1]);
+			bad_option("-%c needs a value", optopt);
+		default:
+			if (strncmp(argv[optind - 1], "--", 2) == 0)
+				bad_option("bad option %s (try --help)",
+					   argv[optind - 1]);
+			bad_option("unknown option -%c (try --help)", optopt);
+		}
+	}
+	if (optind < argc)
+		bad_option("unexpected argument \"%s\"", argv[optind]);
+
+	stdio_open();
+	signal(SIGPIPE, SIG_IGN);
+	log_init(1, verbose);
+
+	if (!socket_only) {
+		if (xen_open(&xh) == -1)
+			exit(1);
+		log_warnx("the Xen interfaces are open, but this broker has no "
+			  "ring transport built in and cannot serve guests; "
+			  "--socket-only serves only the Unix sockets");
+		xen_close(&xh);
+		exit(1);
+	}
+
+	if (engine == NULL)
+		engine = engine_default();
+	eargv[0] = engine;
+	if ((rundir_env = getenv("XENSTORED_RUNDIR")) == NULL ||
+	    rundir_env[0] == '\0')
+		rundir_env = RUNDIR_DEFAULT;
+	rundir = absolute(rundir_env);
+	conn_set_watch_timeout((unsigned int)watch_timeout);
+
+	if (!no_fork)
+		ready_fd = daemonise(verbose);
+	loop_init();
+	signal_setup();
+	if (atexit(cleanup) != 0)
+		fatalx("atexit");
+	listen_open(rundir);
+	engine_start(engine, eargv);
+	pidfile_write();
+	if (output_pid) {
+		printf("%ld\n", (long)getpid());
+		fflush(stdout);
+	}
+	log_info("serving %s/socket and %s/socket_ro", rundir, rundir);
+	if (ready_fd != -1) {
+		if (write(ready_fd, "", 1) != 1)
+			fatal("ready");
+		close(ready_fd);
+		stdio_null();
+	}
+	loop_run();
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Frames between the engine and the broker, from the engine's side. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan.h"
+#include "xs_proto.h"
+
+struct out_msg {
+	uint32_t conn, type, req_id, tx_id; /* log: type is the level */
+	size_t off, len;
+	bool log;
+};
+
+static int
+queue(struct chan *ch, bool log, uint32_t conn, uint32_t type, uint32_t req_id,
+      uint32_t tx_id, const void *data, size_t len)
+{
+	struct out_msg *m;
+
+	if (ch->nmsg == ch->msgcap) {
+		size_t ncap = ch->msgcap ? ch->msgcap * 2 : 256;
+		struct out_msg *nm = realloc(ch->msgs, ncap * sizeof(*nm));
+
+		if (nm == NULL)
+			return -1;
+		ch->msgs = nm;
+		ch->msgcap = ncap;
+	}
+	if (ch->blen + len + 1 > ch->bcap) {
+		size_t ncap = ch->bcap ? ch->bcap : 65536;
+		uint8_t *nb;
+
+		while (ncap < ch->blen + len + 1)
+			ncap *= 2;
+		nb = realloc(ch->bytes, ncap);
+		if (nb == NULL)
+			return -1;
+		ch->bytes = nb;
+		ch->bcap = ncap;
+	}
+	m = &ch->msgs[ch->nmsg++];
+	*m = (struct out_msg){conn, type, req_id, tx_id, ch->blen, len, log};
+	if (len)
+		memcpy(ch->bytes + ch->blen, data, len);
+	ch->bytes[ch->blen + len] = '\0'; /* logs are strings */
+	ch->blen += len + 1;
+	return 0;
+}
+
+void
+chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
+	  uint32_t tx_id, const void *payload, size_t len)
+{
+	struct chan *ch = arg;
+
+	if (queue(ch, false, conn, type, req_id, tx_id, payload, len) == -1)
+		ch->oom = true;
+}
+
+void
+chan_log(void *arg, int level, const char *text)
+{
+	struct chan *ch = arg;
+
+	if (queue(ch, true, 0, (uint32_t)level, 0, 0, text, strlen(text)))
+		ch->oom = true;
+}
+
+Xsp__BrokerFrame *
+chan_decode(const uint8_t *data, size_t len, const char **why)
+{
+	Xsp__BrokerFrame *f = xsp__broker_frame__unpack(NULL, len, data);
+	size_t i;
+
+	if (f == NULL) {
+		*why = "undecodable frame";
+		return NULL;
+	}
+	for (i = 0; i < f->n_msgs; i++) {
+		const Xsp__ToEngine *m = f->msgs[i];
+
+		switch (m->msg_case) {
+		case XSP__TO_ENGINE__MSG_OPEN:
+			if (m->open->conn == 0 || m->open->domid > 0xffff) {
+				*why = "bad connection in open";
+				goto bad;
+			}
+			break;
+		case XSP__TO_ENGINE__MSG_CLOSE:
+			break;
+		case XSP__TO_ENGINE__MSG_REQUEST:
+			if (m->request->payload.len > XS_PAYLOAD_MAX) {
+				*why = "request payload over 4096 bytes";
+				goto bad;
+			}
+			break;
+		default:
+			*why = "unknown message";
+			goto bad;
+		}
+	}
+	return f;
+bad:
+	xsp__broker_frame__free_unpacked(f, NULL);
+	return NULL;
+}
+
+int
+chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
+{
+	const Xsp__Request *rq;
+	struct conn *c;
+	size_t i;
+
+	for (i = 0; i < f->n_msgs; i++) {
+		const Xsp__ToEngine *m = f->msgs[i];
+
+		switch (m->msg_case) {
+		case XSP__TO_ENGINE__MSG_OPEN:
+			if (engine_conn(e, m->open->conn)) {
+				*why = "open of a connection already open";
+				return -1;
+			}
+			if (engine_conn_open(e, m->open->conn, m->open->domid,
+					     m->open->privileged,
+					     m->open->readonly) == -1) {
+				*why = "out of memory";
+				return -1;
+			}
+			break;
+		case XSP__TO_ENGINE__MSG_CLOSE:
+			if (engine_conn(e, m->close->conn) == NULL) {
+				*why = "close of an unknown connection";
+				return -1;
+			}
+			engine_conn_close(e, m->close->conn);
+			break;
+		case XSP__TO_ENGINE__MSG_REQUEST:
+			rq = m->request;
+			c = engine_conn(e, rq->conn);
+			if (c == NULL || c->domid != rq->domid) {
+				*why = "request on an unknown connection";
+				return -1;
+			}
+			engine_request(e, rq->conn, rq->type, rq->req_id,
+				       rq->tx_id, rq->payload.data,
+				       rq->payload.len);
+			break;
+		default:
+			*why = "unknown message";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Packs msgs[from, to) into one frame. */
+static int
+pack(struct chan *ch, size_t from, size_t to)
+{
+	size_t n = to - from, i;
+	Xsp__ToBroker *tb = calloc(n, sizeof(*tb)), **ptb;
+	Xsp__Reply *rp = calloc(n, sizeof(*rp));
+	Xsp__Log *lg = calloc(n, sizeof(*lg));
+	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT;
+	int r = -1;
+
+	ptb = calloc(n, sizeof(*ptb));
+	if (tb == NULL || rp == NULL || lg == NULL || ptb == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		const struct out_msg *m = &ch->msgs[from + i];
+
+		xsp__to_broker__init(&tb[i]);
+		ptb[i] = &tb[i];
+		if (m->log) {
+			xsp__log__init(&lg[i]);
+			lg[i].level = m->type;
+			lg[i].text = (char *)ch->bytes + m->off;
+			tb[i].msg_case = XSP__TO_BROKER__MSG_LOG;
+			tb[i].log = &lg[i];
+		} else {
+			xsp__reply__init(&rp[i]);
+			rp[i].conn = m->conn;
+			rp[i].type = m->type;
+			rp[i].req_id = m->req_id;
+			rp[i].tx_id = m->tx_id;
+			rp[i].payload.data = ch->bytes + m->off;
+			rp[i].payload.len = m->len;
+			tb[i].msg_case = XSP__TO_BROKER__MSG_REPLY;
+			tb[i].reply = &rp[i];
+		}
+	}
+	f.n_msgs = n;
+	f.msgs = ptb;
+	r = frame_out_pack(&ch->out, &f.base);
+out:
+	free(tb);
+	free(rp);
+	free(lg);
+	free(ptb);
+	return r;
+}
+
+int
+chan_flush(struct chan *ch)
+{
+	size_t i, start = 0, bytes = 0;
+	int r;
+
+	/* Keep frames well below FRAME_MAX, however big the burst. */
+	for (i = 0; i < ch->nmsg; i++) {
+		bytes += ch->msgs[i].len + 32;
+		if (bytes > FRAME_MAX / 2) {
+			if (pack(ch, start, i + 1) == -1)
+				return -1;
+			start = i + 1;
+			bytes = 0;
+		}
+	}
+	if (start < ch->nmsg && pack(ch, start, ch->nmsg) == -1)
+		return -1;
+	ch->nmsg = 0;
+	ch->blen = 0;
+	do
+		r = frame_out_flush(&ch->out, ch->fd);
+	while (r == 1);
+	return r;
+}
+
+void
+chan_free(struct chan *ch)
+{
+	frame_in_free(&ch->in);
+	frame_out_free(&ch->out);
+	free(ch->msgs);
+	free(ch->bytes);
+}

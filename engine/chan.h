@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The engine's end of the channel: checks each frame from the broker in
+ * full before any of it is acted on, and batches replies into one frame.
+ */
+#ifndef CHAN_H
+#define CHAN_H
+
+#include "engine.h"
+#include "frame.h"
+#include "xsp.pb-c.h"
+
+struct out_msg;
+
+struct chan {
+	int fd;
+	struct frame_in in;
+	struct frame_out out;
+	struct out_msg *msgs;
+	size_t nmsg, msgcap;
+	uint8_t *bytes; /* payloads of msgs */
+	size_t blen, bcap;
+	bool oom; /* a reply could not be queued: fatal */
+};
+
+void chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
+	       uint32_t tx_id, const void *payload, size_t len);
+void chan_log(void *arg, int level, const char *text);
+
+/* Decodes and checks a frame; NULL (and *why) if it is malformed. */
+Xsp__BrokerFrame *chan_decode(const uint8_t *data, size_t len,
+			      const char **why);
+/*
+ * Hands a decoded frame to the engine. Returns -1 (and *why) if a message
+ * contradicts what the broker said before (an unknown connection, ...):
+ * the broker is then broken and the engine must stop.
+ */
+int chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why);
+/* Writes all queued replies as one frame; -1 on a channel error. */
+int chan_flush(struct chan *ch);
+void chan_free(struct chan *ch);
+
+#endif

@@ -1,0 +1,833 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The request table: one row per message type with its handler and what
+ * it needs (privilege, a transaction, write access). Handlers return 0 with
+ * a reply in r->out (empty means "OK") or an errno value sent as ERROR.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "store.h"
+
+#define F_PRIV 1u   /* dom0 only */
+#define F_NOTID 2u  /* the tx_id is ignored */
+#define F_MODIFY 4u /* refused on the read-only socket */
+#define F_TXN 8u    /* recorded in the transaction's write log */
+
+struct wire_op {
+	const char *name;
+	int (*fn)(struct req *r);
+	unsigned int flags;
+};
+
+/* The error names clients know (xs_wire.h's xsd_errors, in its order). */
+static const struct {
+	int num;
+	const char *name;
+} errs[] = {
+	{EINVAL, "EINVAL"}, {EACCES, "EACCES"},   {EEXIST, "EEXIST"},
+	{EISDIR, "EISDIR"}, {ENOENT, "ENOENT"},   {ENOMEM, "ENOMEM"},
+	{ENOSPC, "ENOSPC"}, {EIO, "EIO"},         {ENOTEMPTY, "ENOTEMPTY"},
+	{ENOSYS, "ENOSYS"}, {EROFS, "EROFS"},     {EBUSY, "EBUSY"},
+	{EAGAIN, "EAGAIN"}, {EISCONN, "EISCONN"}, {E2BIG, "E2BIG"},
+	{EPERM, "EPERM"},
+};
+
+static const char *
+errname(int err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+		if (errs[i].num == err)
+			return errs[i].name;
+	/* Anything else is reported the way C xenstored does: EINVAL. */
+	return "EINVAL";
+}
+
+int
+reply_str(struct req *r, const char *s)
+{
+	size_t l = strlen(s) + 1;
+
+	if (l > XS_PAYLOAD_MAX)
+		return E2BIG;
+	memcpy(r->out, s, l);
+	r->outlen = l;
+	return 0;
+}
+
+void
+reply_send(struct req *r)
+{
+	if (r->outlen == 0)
+		reply_str(r, "OK");
+	r->e->emit(r->e->cb_arg, r->c->id, r->type, r->req_id, r->tx_id, r->out,
+		   r->outlen);
+	r->replied = true;
+}
+
+/* The request's only argument, a string ending at the payload's end. */
+static const char *
+onearg(struct req *r)
+{
+	if (r->len == 0 || r->payload[r->len - 1] != '\0' ||
+	    strlen(r->payload) + 1 != r->len)
+		return NULL;
+	return r->payload;
+}
+
+static void
+ctx(struct req *r, struct opctx *x)
+{
+	opctx_init(x, r->e, r->c, r->t);
+}
+
+static int
+canon(struct req *r, const char *in, char *out)
+{
+	bool rel;
+
+	return path_canonical(r->e, r->c, in, out, &rel);
+}
+
+static int
+do_read(struct req *r)
+{
+	const char *a = onearg(r);
+	char path[PATH_BUF];
+	const struct node *n;
+	struct opctx x;
+	int err;
+
+	if (a == NULL || (err = canon(r, a, path)) != 0)
+		return EINVAL;
+	ctx(r, &x);
+	err = op_get(&x, path, PERM_READ, &n);
+	if (err)
+		return err;
+	memcpy(r->out, n->data, n->datalen);
+	r->outlen = n->datalen;
+	r->replied = false;
+	if (r->outlen == 0) {
+		/* An empty value is an empty reply, not "OK". */
+		r->e->emit(r->e->cb_arg, r->c->id, r->type, r->req_id, r->tx_id,
+			   "", 0);
+		r->replied = true;
+	}
+	return 0;
+}
+
+static int
+modify_done(struct req *r, int err, const char *path, const void *data,
+	    size_t len)
+{
+	if (err == 0 && r->t)
+		err = txn_log_op(r->t, r->type, path, data, len);
+	if (r->t == NULL) {
+		if (err == 0)
+			events_fire(r->e);
+		else
+			events_drop(r->e);
+	}
+	return err;
+}
+
+static int
+do_write(struct req *r)
+{
+	const char *p = r->payload;
+	size_t plen = r->len ? strnlen(p, r->len) : 0;
+	char path[PATH_BUF];
+	struct opctx x;
+	int err;
+
+	if (plen == r->len || (err = canon(r, p, path)) != 0)
+		return EINVAL;
+	ctx(r, &x);
+	err = op_write(&x, path, p + plen + 1, r->len - plen - 1, false);
+	return modify_done(r, err, path, p + plen + 1, r->len - plen - 1);
+}
+
+static int
+do_mkdir(struct req *r)
+{
+	const char *a = onearg(r);
+	char path[PATH_BUF];
+	struct opctx x;
+	int err;
+
+	if (a == NULL || (err = canon(r, a, path)) != 0)
+		return EINVAL;
+	ctx(r, &x);
+	err = op_write(&x, path, "", 0, true);
+	return modify_done(r, err, path, "", 0);
+}
+
+static int
+do_rm(struct req *r)
+{
+	const char *a = onearg(r);
+	char path[PATH_BUF];
+	struct opctx x;
+	int err;
+
+	if (a == NULL || (err = canon(r, a, path)) != 0)
+		return EINVAL;
+	ctx(r, &x);
+	err = op_rm(&x, path);
+	return modify_done(r, err, path, "", 0);
+}
+
+static int
+do_directory(struct req *r)
+{
+	const char *a = onearg(r);
+	char path[PATH_BUF];
+	const struct node *n;
+	struct opctx x;
+	size_t off = 0;
+	uint32_t i;
+	int err;
+
+	if (a == NULL || (err = canon(r, a, path)) != 0)
+		return EINVAL;
+	ctx(r, &x);
+	if ((err = op_directory(&x, path, &n)) != 0)
+		return err;
+	for (i = 0; i < n->nchild; i++) {
+		const struct node *c = n->child[i];
+
+		if (off + c->namelen + 1 > XS_PAYLOAD_MAX)
+			return E2BIG;
+		memcpy(r->out + off, c->name, c->namelen + 1u);
+		off += c->namelen + 1u;
+	}
+	r->outlen = off;
+	if (off == 0) {
+		r->e->emit(r->e->cb_arg, r->c->id, r->type, r->req_id, r->tx_id,
+			   "", 0);
+		r->replied = true;
+	}
+	return 0;
+}
+
+static int
+do_directory_part(struct req *r)
+{
+	char path[PATH_BUF], *end;
+	const struct node *n;
+	struct opctx x;
+	unsigned long off;
+	size_t pos = 0, len = 0, glen;
+	uint32_t i;
+	int err;
+
+	if (r->argc != 2 || (err = canon(r, r->argv[0], path)) != 0)
+		return EINVAL;
+	errno = 0;
+	off = strtoul(r->argv[1], &end, 10);
+	if (r->argv[1][0] == '\0' || *end || errno)
+		return EINVAL;
+	ctx(r, &x);
+	if ((err = op_directory(&x, path, &n)) != 0)
+		return err;
+	glen = (size_t)snprintf(r->out, sizeof(r->out), "%" PRIu64,
+				n->cgen & ~TXN_GEN_FLAG) +
+	       1;
+	/* Children from byte 'off' of the whole list, as many as fit. */
+	for (i = 0; i < n->nchild; i++) {
+		const struct node *c = n->child[i];
+		size_t cl = c->namelen + 1u;
+
+		if (pos + cl <= off) {
+			pos += cl;
+			continue;
+		}
+		if (pos < off)
+			return EINVAL; /* not at a name's start */
+		if (glen + len + cl + 1 > XS_PAYLOAD_MAX)
+			break;
+		memcpy(r->out + glen + len, c->name, cl);
+		len += cl;
+		pos += cl;
+	}
+	r->outlen = glen + len;
+	/* An empty name marks the end of the list. */
+	if (i == n->nchild)
+		r->out[r->outlen++] = '\0';
+	return 0;
+}
+
+static int
+do_get_perms(struct req *r)
+{
+	const char *a = onearg(r);
+	char path[PATH_BUF];
+	const struct node *n;
+	struct opctx x;
+	int err;
+
+	if (a == NULL)
+		return EINVAL;
+	if (a[0] == '@') {
+		struct tree_path tp = {.depth = 1};
+
+		tp.comp[0] = a;
+		tp.clen[0] = (uint16_t)strlen(a);
+		n = tree_lookup(r->e->special, &tp);
+		if (n == NULL)
+			return ENOENT;
+		if (!(perm_for_conn(r->e, r->c, n) & PERM_READ))
+			return EACCES;
+	} else {
+		if ((err = canon(r, a, path)) != 0)
+			return EINVAL;
+		ctx(r, &x);
+		if ((err = op_get(&x, path, PERM_READ, &n)) != 0)
+			return err;
+	}
+	r->outlen = perms_format(n, r->out, sizeof(r->out));
+	return 0;
+}
+
+static int
+do_set_perms(struct req *r)
+{
+	const char *p = r->payload;
+	size_t plen = r->len ? strnlen(p, r->len) : 0;
+	struct perm perms[1024];
+	char path[PATH_BUF];
+	struct opctx x;
+	int n, err;
+
+	if (plen == r->len)
+		return EINVAL;
+	n = perms_parse(p + plen + 1, r->len - plen - 1, perms, 1024);
+	if (n <= 0)
+		return EINVAL;
+	if (p[0] == '@') {
+		/* Who may watch @introduceDomain/@releaseDomain. */
+		struct node **slots[2];
+		struct tree_path tp = {.depth = 1};
+
+		tp.comp[0] = p;
+		tp.clen[0] = (uint16_t)plen;
+		if (tree_lookup(r->e->special, &tp) == NULL)
+			return ENOENT;
+		if (!r->c->priv)
+			return EACCES;
+		if (tree_mut_path(&r->e->special, &tp, slots) != 1 ||
+		    node_set(slots[1], "", 0, perms, (unsigned int)n,
+			     ++r->e->gen))
+			return ENOMEM;
+		return 0;
+	}
+	if ((err = canon(r, p, path)) != 0)
+		return EINVAL;
+	ctx(r, &x);
+	err = op_set_perms(&x, path, perms, (unsigned int)n);
+	return modify_done(r, err, path, perms, (size_t)n);
+}
+
+static int
+watch_args(struct req *r, char *path, bool *rel, int *depth)
+{
+	const char *w;
+	char *end;
+	long d;
+
+	if (r->argc < 2 || r->argc > 3)
+		return EINVAL;
+	w = r->argv[0];
+	*depth = -1;
+	if (r->argc == 3 && r->argv[2][0] != '\0') {
+		errno = 0;
+		d = strtol(r->argv[2], &end, 10);
+		if (*end || errno || d < 0 || d > 65535)
+			return EINVAL;
+		*depth = (int)d;
+	}
+	if (w[0] == '@') {
+		/* Special watches: any name; only two ever fire. */
+		if (strlen(w) > XS_REL_PATH_MAX)
+			return EINVAL;
+		strcpy(path, w);
+		*rel = false;
+		return 0;
+	}
+	return path_canonical(r->e, r->c, w, path, rel) ? EINVAL : 0;
+}
+
+static int
+do_watch(struct req *r)
+{
+	char path[PATH_BUF];
+	bool rel;
+	int depth, err;
+	size_t pl, tl;
+
+	if ((err = watch_args(r, path, &rel, &depth)) != 0)
+		return err;
+	pl = strlen(r->argv[0]) + 1;
+	tl = strlen(r->argv[1]) + 1;
+	if (strlen(path) + 1 + tl > XS_PAYLOAD_MAX)
+		return E2BIG;
+	err = watch_add(r->e, r->c, path, r->argv[1], rel, depth);
+	if (err)
+		return err;
+	reply_send(r);
+	/* The first event comes at once, with the path as given. */
+	memcpy(r->out, r->argv[0], pl);
+	memcpy(r->out + pl, r->argv[1], tl);
+	r->e->emit(r->e->cb_arg, r->c->id, XS_WATCH_EVENT, 0, 0, r->out,
+		   pl + tl);
+	return 0;
+}
+
+static int
+do_unwatch(struct req *r)
+{
+	char path[PATH_BUF];
+	bool rel;
+	int depth, err;
+
+	if ((err = watch_args(r, path, &rel, &depth)) != 0)
+		return err;
+	return watch_del(r->e, r->c, path, r->argv[1]);
+}
+
+static int
+do_reset_watches(struct req *r)
+{
+	watch_del_all(r->e, r->c);
+	txn_abort_all(r->e, r->c);
+	return 0;
+}
+
+static int
+do_transaction_start(struct req *r)
+{
+	struct txn *t;
+	char buf[16];
+	int err = 0;
+
+	if (r->t)
+		return EBUSY;
+	t = txn_start(r->e, r->c, &err);
+	if (t == NULL)
+		return err;
+	snprintf(buf, sizeof(buf), "%u", t->id);
+	return reply_str(r, buf);
+}
+
+static int
+do_transaction_end(struct req *r)
+{
+	const char *a = onearg(r);
+	struct txn *t = r->t;
+	bool commit;
+
+	if (a == NULL || (strcmp(a, "T") != 0 && strcmp(a, "F") != 0))
+		return EINVAL;
+	if (t == NULL)
+		return ENOENT;
+	commit = a[0] == 'T';
+	r->t = NULL;
+	return txn_end(r->e, t, commit);
+}
+
+static int
+arg_domid(struct req *r, int i, uint32_t *d)
+{
+	if (i >= r->argc || domid_parse(r->argv[i], d) == -1)
+		return EINVAL;
+	return 0;
+}
+
+static int
+do_get_domain_path(struct req *r)
+{
+	const char *a = onearg(r);
+	uint32_t d;
+	char buf[32];
+
+	if (a == NULL || domid_parse(a, &d) == -1)
+		return EINVAL;
+	snprintf(buf, sizeof(buf), "/local/domain/%u", d);
+	return reply_str(r, buf);
+}
+
+static int
+do_is_domain_introduced(struct req *r)
+{
+	const char *a = onearg(r);
+	struct domain *d;
+	uint32_t id;
+
+	if (a == NULL || domid_parse(a, &id) == -1)
+		return EINVAL;
+	d = domain_get(r->e, id, false);
+	return reply_str(r, id == 0 || (d && d->introduced) ? "T" : "F");
+}
+
+static bool
+real_domid(uint32_t d)
+{
+	return d != 0 && d < XS_DOMID_FIRST_RESERVED;
+}
+
+static int
+do_introduce(struct req *r)
+{
+	uint32_t id;
+	unsigned long gfn, port;
+	struct domain *d;
+	char *end;
+
+	if (r->argc < 3 || arg_domid(r, 0, &id) || !real_domid(id))
+		return EINVAL;
+	errno = 0;
+	gfn = strtoul(r->argv[1], &end, 10);
+	if (*end || errno || r->argv[1][0] == '\0')
+		return EINVAL;
+	port = strtoul(r->argv[2], &end, 10);
+	if (*end || errno || r->argv[2][0] == '\0' || port == 0 ||
+	    port > UINT32_MAX)
+		return EINVAL;
+	d = domain_get(r->e, id, true);
+	if (d == NULL)
+		return ENOMEM;
+	if (d->introduced) {
+		/* Reintroduction rebinds the channel: same domain, no event. */
+		d->gfn = (uint32_t)gfn;
+		d->port = (uint32_t)port;
+		return 0;
+	}
+	d->introduced = true;
+	d->shutdown_seen = false;
+	d->gen = ++r->e->gen;
+	d->gfn = (uint32_t)gfn;
+	d->port = (uint32_t)port;
+	reply_send(r);
+	watch_fire_special(r->e, "@introduceDomain", id);
+	return 0;
+}
+
+static struct domain *
+introduced(struct req *r, int i, int *err)
+{
+	struct domain *d;
+	uint32_t id;
+
+	if (arg_domid(r, i, &id) || !real_domid(id)) {
+		*err = EINVAL;
+		return NULL;
+	}
+	d = domain_get(r->e, id, false);
+	if (d == NULL || !d->introduced) {
+		*err = ENOENT;
+		return NULL;
+	}
+	return d;
+}
+
+static int
+do_release(struct req *r)
+{
+	struct domain *d;
+	int err;
+
+	if (onearg(r) == NULL)
+		return EINVAL;
+	if ((d = introduced(r, 0, &err)) == NULL)
+		return err;
+	d->introduced = false;
+	d->has_target = false;
+	d->features = 0;
+	reply_send(r);
+	watch_fire_special(r->e, "@releaseDomain", d->domid);
+	return 0;
+}
+
+static int
+do_resume(struct req *r)
+{
+	struct domain *d;
+	int err;
+
+	if (onearg(r) == NULL)
+		return EINVAL;
+	if ((d = introduced(r, 0, &err)) == NULL)
+		return err;
+	d->shutdown_seen = false;
+	return 0;
+}
+
+static int
+do_set_target(struct req *r)
+{
+	struct domain *d;
+	uint32_t t;
+	int err;
+
+	if (r->argc != 2)
+		return EINVAL;
+	if ((d = introduced(r, 0, &err)) == NULL)
+		return err;
+	if (arg_domid(r, 1, &t) || !real_domid(t))
+		return EINVAL;
+	d->target = t;
+	d->has_target = true;
+	return 0;
+}
+
+#define SUPPORTED_FEATURES (XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR)
+
+static int
+do_get_feature(struct req *r)
+{
+	struct domain *d;
+	char buf[16];
+	uint32_t id, f = SUPPORTED_FEATURES;
+
+	if (r->len > 0 && r->argc != 1)
+		return EINVAL;
+	if (r->argc == 1) {
+		if (arg_domid(r, 0, &id))
+			return EINVAL;
+		d = domain_get(r->e, id, false);
+		if (d == NULL)
+			return ENOENT;
+		f = d->features;
+	}
+	snprintf(buf, sizeof(buf), "%u", f);
+	return reply_str(r, buf);
+}
+
+static int
+do_set_feature(struct req *r)
+{
+	struct domain *d;
+	unsigned long v;
+	uint32_t id;
+	char *end;
+
+	if (r->argc != 2 || arg_domid(r, 0, &id) || !real_domid(id))
+		return EINVAL;
+	errno = 0;
+	v = strtoul(r->argv[1], &end, 10);
+	if (*end || errno || r->argv[1][0] == '\0' ||
+	    (v & ~(unsigned long)SUPPORTED_FEATURES))
+		return EINVAL;
+	d = domain_get(r->e, id, true);
+	if (d == NULL)
+		return ENOMEM;
+	if (d->introduced)
+		return EBUSY; /* the ring already carries its features */
+	d->features = (uint32_t)v;
+	return 0;
+}
+
+static int
+quota_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < Q_COUNT; i++)
+		if (quota_defs[i].name && strcmp(quota_defs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+do_get_quota(struct req *r)
+{
+	struct domain *d = NULL;
+	char buf[256];
+	size_t off = 0;
+	uint32_t id;
+	int q, i;
+
+	if (r->len == 0) {
+		for (i = 0; i < Q_COUNT; i++)
+			if (quota_defs[i].name)
+				off += (size_t)snprintf(
+					buf + off, sizeof(buf) - off, "%s%s",
+					off ? " " : "", quota_defs[i].name);
+		return reply_str(r, buf);
+	}
+	if (r->argc < 1 || r->argc > 2)
+		return EINVAL;
+	if (r->argc == 2) {
+		if (arg_domid(r, 0, &id))
+			return EINVAL;
+		d = domain_get(r->e, id, false);
+		if (d == NULL)
+			return ENOENT;
+	}
+	q = quota_by_name(r->argv[r->argc - 1]);
+	if (q < 0)
+		return EINVAL;
+	snprintf(buf, sizeof(buf), "%u", d ? d->quota[q] : r->e->quota[q]);
+	return reply_str(r, buf);
+}
+
+static int
+do_set_quota(struct req *r)
+{
+	struct domain *d = NULL;
+	unsigned long v;
+	uint32_t id;
+	char *end;
+	int q;
+
+	if (r->argc < 2 || r->argc > 3)
+		return EINVAL;
+	if (r->argc == 3) {
+		if (arg_domid(r, 0, &id))
+			return EINVAL;
+		d = domain_get(r->e, id, false);
+		if (d == NULL)
+			return ENOENT;
+	}
+	q = quota_by_name(r->argv[r->argc - 2]);
+	errno = 0;
+	v = strtoul(r->argv[r->argc - 1], &end, 10);
+	if (q < 0 || *end || errno || r->argv[r->argc - 1][0] == '\0' ||
+	    v > UINT32_MAX)
+		return EINVAL;
+	if (d)
+		d->quota[q] = (uint32_t)v;
+	else
+		engine_set_quota(r->e, (enum quota_id)q, (uint32_t)v);
+	return 0;
+}
+
+static const struct wire_op wire_ops[XS_TYPE_COUNT] = {
+	[XS_CONTROL] = {"CONTROL", do_control, F_PRIV | F_NOTID | F_MODIFY},
+	[XS_DIRECTORY] = {"DIRECTORY", do_directory, 0},
+	[XS_READ] = {"READ", do_read, 0},
+	[XS_GET_PERMS] = {"GET_PERMS", do_get_perms, 0},
+	[XS_WATCH] = {"WATCH", do_watch, F_NOTID},
+	[XS_UNWATCH] = {"UNWATCH", do_unwatch, F_NOTID},
+	[XS_TRANSACTION_START] = {"TRANSACTION_START", do_transaction_start, 0},
+	[XS_TRANSACTION_END] = {"TRANSACTION_END", do_transaction_end, 0},
+	[XS_INTRODUCE] = {"INTRODUCE", do_introduce,
+			  F_PRIV | F_NOTID | F_MODIFY},
+	[XS_RELEASE] = {"RELEASE", do_release, F_PRIV | F_NOTID | F_MODIFY},
+	[XS_GET_DOMAIN_PATH] = {"GET_DOMAIN_PATH", do_get_domain_path, F_NOTID},
+	[XS_WRITE] = {"WRITE", do_write, F_MODIFY | F_TXN},
+	[XS_MKDIR] = {"MKDIR", do_mkdir, F_MODIFY | F_TXN},
+	[XS_RM] = {"RM", do_rm, F_MODIFY | F_TXN},
+	[XS_SET_PERMS] = {"SET_PERMS", do_set_perms, F_MODIFY | F_TXN},
+	[XS_IS_DOMAIN_INTRODUCED] = {"IS_DOMAIN_INTRODUCED",
+				     do_is_domain_introduced, F_PRIV | F_NOTID},
+	[XS_RESUME] = {"RESUME", do_resume, F_PRIV | F_NOTID | F_MODIFY},
+	[XS_SET_TARGET] = {"SET_TARGET", do_set_target,
+			   F_PRIV | F_NOTID | F_MODIFY},
+	[XS_RESET_WATCHES] = {"RESET_WATCHES", do_reset_watches, F_NOTID},
+	[XS_DIRECTORY_PART] = {"DIRECTORY_PART", do_directory_part, 0},
+	[XS_GET_FEATURE] = {"GET_FEATURE", do_get_feature, F_PRIV | F_NOTID},
+	[XS_SET_FEATURE] = {"SET_FEATURE", do_set_feature,
+			    F_PRIV | F_NOTID | F_MODIFY},
+	[XS_GET_QUOTA] = {"GET_QUOTA", do_get_quota, F_PRIV | F_NOTID},
+	[XS_SET_QUOTA] = {"SET_QUOTA", do_set_quota,
+			  F_PRIV | F_NOTID | F_MODIFY},
+};
+
+static void
+split_args(struct req *r)
+{
+	const char *p = r->payload, *end = p + r->len;
+	size_t l;
+
+	r->argc = 0;
+	while (p < end && r->argc < MAX_ARGS) {
+		l = strnlen(p, (size_t)(end - p));
+		if (p + l == end) {
+			r->argc = -1;
+			return;
+		}
+		r->argv[r->argc++] = p;
+		p += l + 1;
+	}
+	if (p < end)
+		r->argc = -1; /* more strings than any request takes */
+}
+
+void
+engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
+	       uint32_t tx_id, const void *payload, size_t len)
+{
+	struct req *r;
+	const struct wire_op *op = NULL;
+	struct conn *c = engine_conn(e, cid);
+	int err;
+
+	if (c == NULL)
+		return; /* the broker checked; a closed connection's leftover */
+	if (payload == NULL)
+		payload = ""; /* an empty payload may come without a buffer */
+	r = malloc(sizeof(*r));
+	if (r == NULL) {
+		static const char nomem[] = "ENOMEM";
+
+		e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, nomem,
+			sizeof(nomem));
+		return;
+	}
+	r->e = e;
+	r->c = c;
+	r->t = NULL;
+	r->type = type;
+	r->req_id = req_id;
+	r->tx_id = tx_id;
+	r->payload = payload;
+	r->len = len;
+	r->outlen = 0;
+	r->replied = false;
+	split_args(r);
+
+	if (type < XS_TYPE_COUNT)
+		op = &wire_ops[type];
+	if (op == NULL || op->fn == NULL) {
+		err = ENOSYS;
+		goto error;
+	}
+	if ((op->flags & F_PRIV) && !c->priv) {
+		err = EACCES;
+		goto error;
+	}
+	if ((op->flags & F_MODIFY) && c->ro) {
+		err = EROFS;
+		goto error;
+	}
+	if (!(op->flags & F_NOTID) && tx_id != 0) {
+		r->t = txn_find(c, tx_id);
+		if (r->t == NULL) {
+			err = ENOENT;
+			goto error;
+		}
+	}
+	err = op->fn(r);
+	if (err)
+		goto error;
+	if (!r->replied)
+		reply_send(r);
+	free(r);
+	return;
+error : {
+	const char *n = errname(err);
+
+	if (e->verbose)
+		elog(e, LOG_LVL_DEBUG, "conn %u: %s failed: %s", cid,
+		     op && op->name ? op->name : "unknown", n);
+	e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, n, strlen(n) + 1);
+}
+	free(r);
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Domains as the store knows them: what they own and use, their quotas,
+ * and the generation at which their current incarnation was introduced.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+/* Names and defaults as in C xenstored 4.17 and Xen 4.22's GET_QUOTA. */
+const struct quota_def quota_defs[Q_COUNT] = {
+	[Q_NODES] = {"nodes", "Nodes per domain", 1000},
+	[Q_NODE_SIZE] = {"node-size", "Max. node size", 2048},
+	[Q_WATCHES] = {"watches", "Watches per domain", 128},
+	[Q_TRANSACTIONS] = {"transactions", "Transactions per domain", 10},
+	[Q_PERMS] = {"permissions", "Permissions per node", 5},
+	[Q_PATH_MAX] = {"path-max", "Max. path length", 2048},
+	[Q_TXN_NODES] = {"transaction-nodes", "Nodes per transaction", 1024},
+	[Q_MEMORY] = {"memory", "Memory per domain",
+		      2 * 1024 * 1024 + 512 * 1024},
+	[Q_MEMORY_SOFT] = {NULL, "Memory per domain (soft)", 2 * 1024 * 1024},
+	[Q_OUTSTANDING] = {NULL, "Outstanding requests", 20},
+	[Q_WATCH_EVENT_TIMEOUT] = {NULL, "Watch event timeout (ms)", 20000},
+};
+
+struct domain *
+domain_get(struct engine *e, uint32_t domid, bool create)
+{
+	struct domain *d = hmap_get(&e->doms, &domid, sizeof(domid));
+
+	if (d || !create)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	d->domid = domid;
+	memcpy(d->quota, e->quota, sizeof(d->quota));
+	if (hmap_put(&e->doms, &domid, sizeof(domid), d) == -1) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+bool
+domain_exists(struct engine *e, uint32_t domid)
+{
+	struct domain *d;
+
+	if (domid == 0)
+		return true;
+	d = domain_get(e, domid, false);
+	return d && d->introduced;
+}
+
+void
+domain_free_all(struct engine *e)
+{
+	size_t i = 0;
+	void *v;
+
+	while (hmap_next(&e->doms, &i, NULL, NULL, &v))
+		free(v);
+	hmap_free(&e->doms);
+}
+
+bool
+quota_exceeded(struct engine *e, struct conn *c, enum quota_id q, long value)
+{
+	uint32_t limit;
+
+	if (c == NULL || c->priv)
+		return false;
+	limit = c->dom ? c->dom->quota[q] : e->quota[q];
+	if (limit == 0 || value <= (long)limit)
+		return false;
+	/* One line per domain and quota until usage drops again. */
+	if (c->dom && !c->dom->quota_warned[q]) {
+		c->dom->quota_warned[q] = true;
+		elog(e, LOG_LVL_WARN, "domain %u hit quota %s (%ld > %u)",
+		     c->domid, quota_defs[q].desc, value, limit);
+	} else if (c->dom == NULL) {
+		elog(e, LOG_LVL_WARN, "domain %u hit quota %s (%ld > %u)",
+		     c->domid, quota_defs[q].desc, value, limit);
+	}
+	return true;
+}
+
+void
+domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
+		    int sign)
+{
+	struct domain *d = domain_get(e, owner, true);
+	long sz = (long)node_size(n);
+
+	if (d == NULL)
+		return;
+	d->nodes += sign;
+	d->memory += sign * sz;
+	if (sign < 0) {
+		d->quota_warned[Q_NODES] = false;
+		d->quota_warned[Q_MEMORY] = false;
+	}
+	if (sign > 0 && d->domid != 0 && !d->quota_warned[Q_MEMORY_SOFT] &&
+	    d->quota[Q_MEMORY_SOFT] &&
+	    d->memory > (long)d->quota[Q_MEMORY_SOFT]) {
+		d->quota_warned[Q_MEMORY_SOFT] = true;
+		elog(e, LOG_LVL_WARN,
+		     "domain %u uses %ld bytes, above the soft memory quota %u",
+		     d->domid, d->memory, d->quota[Q_MEMORY_SOFT]);
+	}
+}

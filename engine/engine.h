@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The engine's state and the functions the modules share. The engine is a
+ * pure function of the messages it is given: requests come in through
+ * engine_request(), replies and watch events leave through the emit
+ * callback. That keeps it testable without a broker (tests/unit).
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmap.h"
+#include "tree.h"
+
+struct engine;
+struct conn;
+struct txn;
+struct watch;
+struct wnode;
+
+/* The quotas of C xenstored, with its defaults; 0 disables a quota. */
+enum quota_id {
+	Q_NODES,        /* -E nodes owned per domain */
+	Q_NODE_SIZE,    /* -S bytes of data+perms+children per node */
+	Q_WATCHES,      /* -W watches per domain */
+	Q_TRANSACTIONS, /* -t open transactions per connection */
+	Q_PERMS,        /* -A permission entries per node (beyond the owner) */
+	Q_PATH_MAX,     /* -M path length below /local/domain/<id> */
+	Q_TXN_NODES,    /* -Q transaction-nodes: nodes touched per txn */
+	Q_MEMORY,       /* -Q memory: bytes per domain (hard) */
+	Q_MEMORY_SOFT,  /* -q memory: bytes per domain, warning only */
+	Q_OUTSTANDING,  /* -Q outstanding: enforced by the broker */
+	Q_WATCH_EVENT_TIMEOUT, /* -w watch-event: enforced by the broker */
+	Q_COUNT
+};
+
+struct quota_def {
+	const char *name; /* GET_QUOTA/SET_QUOTA name, NULL if not settable */
+	const char *desc; /* CONTROL quota line */
+	uint32_t def;
+};
+extern const struct quota_def quota_defs[Q_COUNT];
+
+/* Bookkeeping of one domain: its quotas and what it uses. */
+struct domain {
+	uint32_t domid;
+	uint64_t gen; /* store generation when it was introduced */
+	bool introduced;
+	bool shutdown_seen; /* @releaseDomain sent for this shutdown */
+	uint32_t target;    /* SET_TARGET: may act for this domain */
+	bool has_target;
+	uint32_t features;
+	uint32_t gfn, port;
+	long nodes;
+	long watches;
+	long memory;
+	uint32_t quota[Q_COUNT];
+	bool quota_warned[Q_COUNT];
+};
+
+struct conn {
+	uint32_t id;
+	uint32_t domid;
+	bool priv; /* dom0's socket: no quotas, full permissions */
+	bool ro;   /* socket_ro: no modifications */
+	struct domain *dom;
+	struct txn *txns; /* open transactions */
+	unsigned int ntxn;
+	uint32_t next_txid;
+	struct watch *watches;
+	unsigned int nwatch;
+};
+
+/* A pending watch event (committed changes fire them after the commit). */
+struct event {
+	char *path;                    /* absolute, or @special */
+	const struct node *perm_node;  /* read permission to deliver */
+	const struct node *perm_node2; /* alternative (SET_PERMS: old) */
+	bool exact;                    /* only watches on this very path */
+	uint32_t domid;                /* for @releaseDomain/<domid> */
+};
+
+typedef void (*emit_fn)(void *arg, uint32_t conn, uint32_t type,
+			uint32_t req_id, uint32_t tx_id, const void *payload,
+			size_t len);
+typedef void (*log_fn)(void *arg, int level, const char *text);
+
+enum { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+struct engine {
+	struct node *root;    /* the committed tree */
+	struct node *special; /* @introduceDomain/@releaseDomain perms */
+	uint64_t gen;         /* store generation: bumped by every change */
+	uint64_t txn_gen;     /* private generations of transaction writes */
+	struct hmap conns;    /* id -> struct conn */
+	struct hmap doms;     /* domid -> struct domain */
+	struct wnode *wroot;  /* watch index on path components */
+	struct watch *special_watches; /* watches on @ paths */
+	uint32_t quota[Q_COUNT];       /* global defaults for new domains */
+	bool keep_orphans;             /* -K */
+	bool verbose;
+	bool logging; /* CONTROL log on/off */
+	/* Events of the operation being executed. */
+	struct event *ev;
+	size_t nev, evcap;
+	emit_fn emit;
+	log_fn log;
+	void *cb_arg;
+	/* Counters for CONTROL memreport. */
+	uint64_t nnodes_hint;
+	uint64_t ntxn_total, nconflicts;
+};
+
+/* Life of the engine (engine.c). */
+struct engine *engine_new(emit_fn emit, log_fn log, void *cb_arg);
+void engine_free(struct engine *e);
+int engine_conn_open(struct engine *e, uint32_t id, uint32_t domid, bool priv,
+		     bool ro);
+void engine_conn_close(struct engine *e, uint32_t id);
+struct conn *engine_conn(struct engine *e, uint32_t id);
+/* One request from a connection; always answers it (reply or error). */
+void engine_request(struct engine *e, uint32_t conn, uint32_t type,
+		    uint32_t req_id, uint32_t tx_id, const void *payload,
+		    size_t len);
+/* Parses "-E 100", "transaction-nodes=5" style option values. */
+int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);
+
+void elog(struct engine *e, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Domains (domain.c). */
+struct domain *domain_get(struct engine *e, uint32_t domid, bool create);
+void domain_free_all(struct engine *e);
+/* dom0, or a domain that is introduced. */
+bool domain_exists(struct engine *e, uint32_t domid);
+/* Checks a quota for an unprivileged connection; logs a hit. */
+bool quota_exceeded(struct engine *e, struct conn *c, enum quota_id q,
+		    long value);
+void domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
+			 int sign);
+
+/* Permissions (perms.c). */
+unsigned int perm_for_conn(struct engine *e, const struct conn *c,
+			   const struct node *n);
+/* Parses "b0\0r1\0"; returns count or -1 if malformed. */
+int perms_parse(const char *buf, size_t len, struct perm *out,
+		unsigned int max);
+/* Formats "b0\0r1\0" into buf; returns length. */
+size_t perms_format(const struct node *n, char *buf, size_t size);
+
+/* Paths (path.c). */
+#define PATH_BUF (XS_ABS_PATH_MAX_BUF)
+#define XS_ABS_PATH_MAX_BUF 3200
+/*
+ * Turns a request's path into a canonical absolute one, checking the
+ * characters, the length limits and the path-max quota. Returns 0 or an
+ * errno value. *relative says whether the client gave a relative path.
+ */
+int path_canonical(struct engine *e, struct conn *c, const char *in, char *out,
+		   bool *relative);
+bool path_chars_ok(const char *p);
+bool path_is_child(const char *child, const char *parent);
+/* Strips /local/domain/<id>/ for relative watches. */
+const char *path_relative(const struct conn *c, const char *path);
+int domid_parse(const char *s, uint32_t *out);
+
+/* Events and watches (watch.c). */
+int event_add(struct engine *e, const char *path, const struct node *pn,
+	      const struct node *pn2, bool exact);
+void events_fire(struct engine *e);
+void events_drop(struct engine *e);
+int watch_add(struct engine *e, struct conn *c, const char *wpath,
+	      const char *token, bool relative, int depth);
+int watch_del(struct engine *e, struct conn *c, const char *wpath,
+	      const char *token);
+void watch_del_all(struct engine *e, struct conn *c);
+void watch_fire_special(struct engine *e, const char *name, uint32_t domid);
+void watch_index_free(struct engine *e);
+size_t watch_count(struct engine *e);
+
+#endif

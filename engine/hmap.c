@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Open-addressing hash map with linear probing and tombstones. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hmap.h"
+
+static char tomb;
+#define HMAP_TOMB (&tomb)
+
+uint64_t
+hmap_hash(const void *key, size_t len)
+{
+	/* FNV-1a with a final mix: keys are paths and small integers. */
+	const unsigned char *p = key;
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static struct hmap_ent *
+find(const struct hmap *m, const void *key, size_t len, uint64_t h)
+{
+	size_t i, mask;
+	struct hmap_ent *e;
+
+	if (m->cap == 0)
+		return NULL;
+	mask = m->cap - 1;
+	for (i = h & mask;; i = (i + 1) & mask) {
+		e = &m->ent[i];
+		if (e->key == NULL)
+			return NULL;
+		if (e->key != HMAP_TOMB && e->hash == h && e->klen == len &&
+		    memcmp(e->key, key, len) == 0)
+			return e;
+	}
+}
+
+void *
+hmap_get(const struct hmap *m, const void *key, size_t len)
+{
+	struct hmap_ent *e = find(m, key, len, hmap_hash(key, len));
+
+	return e ? e->val : NULL;
+}
+
+static int
+grow(struct hmap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 16, i, j;
+	struct hmap_ent *ne, *old = m->ent;
+
+	/* Rehash in place of growing when tombstones are most of the fill. */
+	if (m->cap && m->used * 4 < m->cap)
+		ncap = m->cap;
+	ne = calloc(ncap, sizeof(*ne));
+	if (ne == NULL)
+		return -1;
+	for (i = 0; i < m->cap; i++) {
+		if (old[i].key == NULL || old[i].key == HMAP_TOMB)
+			continue;
+		for (j = old[i].hash & (ncap - 1); ne[j].key;
+		     j = (j + 1) & (ncap - 1))
+			;
+		ne[j] = old[i];
+	}
+	free(old);
+	m->ent = ne;
+	m->cap = ncap;
+	m->fill = m->used;
+	return 0;
+}
+
+int
+hmap_put(struct hmap *m, const void *key, size_t len, void *val)
+{
+	uint64_t h = hmap_hash(key, len);
+	struct hmap_ent *e = find(m, key, len, h);
+	size_t i;
+	char *k;
+
+	if (e) {
+		e->val = val;
+		return 0;
+	}
+	if ((m->fill + 1) * 4 > m->cap * 3 && grow(m) == -1)
+		return -1;
+	k = malloc(len + 1);
+	if (k == NULL)
+		return -1;
+	memcpy(k, key, len);
+	k[len] = '\0';
+	for (i = h & (m->cap - 1);
+	     m->ent[i].key != NULL && m->ent[i].key != HMAP_TOMB;
+	     i = (i + 1) & (m->cap - 1))
+		;
+	if (m->ent[i].key == NULL)
+		m->fill++;
+	m->ent[i] = (struct hmap_ent){k, len, h, val};
+	m->used++;
+	return 0;
+}
+
+void *
+hmap_del(struct hmap *m, const void *key, size_t len)
+{
+	struct hmap_ent *e = find(m, key, len, hmap_hash(key, len));
+	void *v;
+
+	if (e == NULL)
+		return NULL;
+	v = e->val;
+	free(e->key);
+	e->key = HMAP_TOMB;
+	e->val = NULL;
+	m->used--;
+	return v;
+}
+
+void
+hmap_free(struct hmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		if (m->ent[i].key && m->ent[i].key != HMAP_TOMB)
+			free(m->ent[i].key);
+	free(m->ent);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+hmap_next(const struct hmap *m, size_t *pos, const char **key, size_t *klen,
+	  void **val)
+{
+	for (; *pos < m->cap; (*pos)++) {
+		const struct hmap_ent *e = &m->ent[*pos];
+
+		if (e->key == NULL || e->key == HMAP_TOMB)
+			continue;
+		if (key)
+			*key = e->key;
+		if (klen)
+			*klen = e->klen;
+		if (val)
+			*val = e->val;
+		(*pos)++;
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A small open-addressing hash map from byte-string keys to pointers, used
+ * for transaction read sets, connections and domains. Keys are copied.
+ */
+#ifndef HMAP_H
+#define HMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hmap_ent {
+	char *key; /* NULL: empty; HMAP_TOMB: deleted */
+	size_t klen;
+	uint64_t hash;
+	void *val;
+};
+
+struct hmap {
+	struct hmap_ent *ent;
+	size_t cap;  /* power of two or 0 */
+	size_t used; /* live entries */
+	size_t fill; /* live + tombstones */
+};
+
+uint64_t hmap_hash(const void *key, size_t len);
+void *hmap_get(const struct hmap *m, const void *key, size_t len);
+/* Inserts or replaces; returns 0, or -1 when out of memory. */
+int hmap_put(struct hmap *m, const void *key, size_t len, void *val);
+/* Removes the key and returns its value (NULL if absent). */
+void *hmap_del(struct hmap *m, const void *key, size_t len);
+void hmap_free(struct hmap *m);
+
+/* Iteration: for (i = 0; hmap_next(m, &i, &k, &kl, &v);) */
+int hmap_next(const struct hmap *m, size_t *pos, const char **key, size_t *klen,
+	      void **val);
+
+#endif

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xs-engine: the store. Started by xs-broker with one socket (fd 3 by
+ * default) and nothing else; everything it learns and says goes through it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chan.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+		"usage: xs-engine --fd N [-E nodes] [-S size] [-W watches] "
+		"[-t transactions]\n"
+		"                 [-A perms] [-M path-max] [-Q what=N] "
+		"[-q memory=N]\n"
+		"                 [-w watch-event=SECONDS] [-K] [-V]\n"
+		"It is started by xs-broker, not by hand.\n");
+	exit(2);
+}
+
+static uint32_t
+num(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end || errno || v > UINT32_MAX)
+		usage();
+	return (uint32_t)v;
+}
+
+static void
+kv(struct engine *e, const char *arg, const char *const *names,
+   const enum quota_id *ids, uint32_t scale)
+{
+	const char *eq = strchr(arg, '=');
+	size_t i;
+
+	if (eq == NULL)
+		usage();
+	for (i = 0; names[i]; i++)
+		if (strlen(names[i]) == (size_t)(eq - arg) &&
+		    strncmp(arg, names[i], (size_t)(eq - arg)) == 0) {
+			engine_set_quota(e, ids[i], num(eq + 1) * scale);
+			return;
+		}
+	usage();
+}
+
+static void
+fatal_chan(struct chan *ch, const char *why)
+{
+	chan_log(ch, LOG_LVL_ERR, why);
+	chan_flush(ch);
+	exit(1);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"fd", required_argument, NULL, 'f'},
+		{"entry-nb", required_argument, NULL, 'E'},
+		{"entry-size", required_argument, NULL, 'S'},
+		{"watch-nb", required_argument, NULL, 'W'},
+		{"transaction", required_argument, NULL, 't'},
+		{"perm-nb", required_argument, NULL, 'A'},
+		{"path-max", required_argument, NULL, 'M'},
+		{"quota", required_argument, NULL, 'Q'},
+		{"quota-soft", required_argument, NULL, 'q'},
+		{"timeout", required_argument, NULL, 'w'},
+		{"keep-orphans", no_argument, NULL, 'K'},
+		{"verbose", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	static const char *const hard[] = {"transaction-nodes", "memory",
+					   "outstanding", NULL};
+	static const enum quota_id hard_ids[] = {Q_TXN_NODES, Q_MEMORY,
+						 Q_OUTSTANDING};
+	static const char *const soft[] = {"memory", NULL};
+	static const enum quota_id soft_ids[] = {Q_MEMORY_SOFT};
+	static const char *const tmo[] = {"watch-event", NULL};
+	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
+	struct chan ch = {.fd = -1};
+	struct engine *e;
+	const char *why;
+	int c, r;
+
+	e = engine_new(chan_emit, chan_log, &ch);
+	if (e == NULL)
+		return 1;
+	while ((c = getopt_long(argc, argv, "E:S:W:t:A:M:Q:q:w:KV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			ch.fd = (int)num(optarg);
+			break;
+		case 'E':
+			engine_set_quota(e, Q_NODES, num(optarg));
+			break;
+		case 'S':
+			engine_set_quota(e, Q_NODE_SIZE, num(optarg));
+			break;
+		case 'W':
+			engine_set_quota(e, Q_WATCHES, num(optarg));
+			break;
+		case 't':
+			engine_set_quota(e, Q_TRANSACTIONS, num(optarg));
+			break;
+		case 'A':
+			engine_set_quota(e, Q_PERMS, num(optarg));
+			break;
+		case 'M':
+			engine_set_quota(e, Q_PATH_MAX, num(optarg));
+			break;
+		case 'Q':
+			kv(e, optarg, hard, hard_ids, 1);
+			break;
+		case 'q':
+			kv(e, optarg, soft, soft_ids, 1);
+			break;
+		case 'w':
+			kv(e, optarg, tmo, tmo_ids, 1000);
+			break;
+		case 'K':
+			e->keep_orphans = true;
+			break;
+		case 'V':
+			e->verbose = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (ch.fd < 0 || optind != argc)
+		usage();
+	/* The broker is the only reader; a dead broker must not kill us
+	 * with SIGPIPE before we notice the error and leave. */
+	signal(SIGPIPE, SIG_IGN);
+
+	for (;;) {
+		const uint8_t *data;
+		size_t len;
+		ssize_t n = frame_in_fill(&ch.in, ch.fd);
+
+		if (n == 0)
+			break; /* the broker closed the channel */
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		while ((r = frame_in_next(&ch.in, &data, &len)) == 1) {
+			Xsp__BrokerFrame *f = chan_decode(data, len, &why);
+
+			if (f == NULL)
+				fatal_chan(&ch, why);
+			r = chan_apply(e, f, &why);
+			xsp__broker_frame__free_unpacked(f, NULL);
+			if (r == -1)
+				fatal_chan(&ch, why);
+		}
+		if (r == -1)
+			fatal_chan(&ch, "frame larger than the limit");
+		if (ch.oom)
+			fatal_chan(&ch, "out of memory queueing replies");
+		if (chan_flush(&ch) == -1)
+			return 1;
+	}
+	engine_free(e);
+	chan_free(&ch);
+	return 0;
+}

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * READ/WRITE/MKDIR/RM/SET_PERMS/DIRECTORY semantics on one tree version,
+ * with C xenstored's permission and error rules.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "xs_proto.h"
+
+void
+opctx_init(struct opctx *x, struct engine *e, struct conn *c, struct txn *t)
+{
+	x->e = e;
+	x->c = c;
+	x->t = t;
+	x->replay = false;
+	if (t) {
+		x->rootp = &t->root;
+		x->gen = TXN_GEN_FLAG | ++e->txn_gen;
+	} else {
+		x->rootp = &e->root;
+		x->gen = ++e->gen;
+	}
+}
+
+static int
+split(const char *path, struct tree_path **tpp)
+{
+	struct tree_path *tp = malloc(sizeof(*tp));
+
+	if (tp == NULL)
+		return ENOMEM;
+	if (tree_path_split(tp, path) == -1) {
+		free(tp);
+		return EINVAL;
+	}
+	*tpp = tp;
+	return 0;
+}
+
+/*
+ * The error for a missing node: EACCES if the caller may not see (perm on)
+ * the deepest existing ancestor, so existence does not leak; else ENOENT.
+ */
+static int
+missing_errno(struct opctx *x, const struct node *deep, unsigned int perm)
+{
+	if ((perm_for_conn(x->e, x->c, deep) & perm) != perm)
+		return EACCES;
+	return ENOENT;
+}
+
+static int
+lookup(struct opctx *x, const char *path, unsigned int perm,
+       const struct node **out, const struct node **deepp,
+       struct tree_path **tpp)
+{
+	const struct node *n, *deep;
+	struct tree_path *tp;
+	int r;
+
+	r = split(path, &tp);
+	if (r)
+		return r;
+	n = tree_lookup_deepest(*x->rootp, tp, &deep, NULL);
+	if (deepp)
+		*deepp = deep;
+	if (tpp)
+		*tpp = tp;
+	else
+		free(tp);
+	*out = n;
+	if (x->replay)
+		return n ? 0 : ENOENT;
+	if (n == NULL) {
+		r = missing_errno(x, deep, perm);
+		if (r == ENOENT && x->t)
+			r = txn_note(x, path, strlen(path), NOTE_ABSENT, NULL)
+				    ?: ENOENT;
+		return r;
+	}
+	if ((perm_for_conn(x->e, x->c, n) & perm) != perm)
+		return EACCES;
+	if (x->t && (r = txn_note(x, path, strlen(path), NOTE_GEN, n)) != 0)
+		return r;
+	return 0;
+}
+
+int
+op_get(struct opctx *x, const char *path, unsigned int perm,
+       const struct node **out)
+{
+	return lookup(x, path, perm, out, NULL, NULL);
+}
+
+/* Length of the path of the k first components of tp. */
+static size_t
+prefix_len(const char *path, const struct tree_path *tp, unsigned int k)
+{
+	if (k == 0)
+		return 1;
+	return (size_t)(tp->comp[k - 1] + tp->clen[k - 1] - path);
+}
+
+int
+op_directory(struct opctx *x, const char *path, const struct node **out)
+{
+	int r = lookup(x, path, PERM_READ, out, NULL, NULL);
+
+	if (r == 0 && x->t)
+		r = txn_note(x, path, strlen(path), NOTE_CGEN, *out);
+	return r;
+}
+
+static size_t
+children_bytes(const struct node *n)
+{
+	size_t s = 0;
+	uint32_t i;
+
+	for (i = 0; i < n->nchild; i++)
+		s += n->child[i]->namelen + 1u;
+	return s;
+}
+
+static bool
+node_too_big(struct opctx *x, const struct node *n, size_t datalen,
+	     unsigned int nperm)
+{
+	size_t sz = datalen + nperm * sizeof(struct perm) +
+		    (n ? children_bytes(n) : 0);
+
+	return quota_exceeded(x->e, x->c, Q_NODE_SIZE, (long)sz);
+}
+
+/* Counts the nodes of a subtree that domid owns. */
+struct own_count {
+	uint32_t domid;
+	long n;
+};
+
+static int
+count_owned(const struct node *n, const char *path, size_t len, void *arg)
+{
+	struct own_count *oc = arg;
+
+	if (n->perm[0].id == oc->domid)
+		oc->n++;
+	return 0;
+}
+
+static int
+create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
+	     const struct node *deep, const void *data, size_t len)
+{
+	struct node *chain = NULL, *nn, **slots[TREE_MAX_DEPTH + 1];
+	struct perm perms[64], *p = perms;
+	unsigned int np = deep->nperm, i;
+	int depth, r = ENOMEM;
+	long pos;
+
+	if (np > 64) {
+		p = malloc(np * sizeof(*p));
+		if (p == NULL)
+			return ENOMEM;
+	}
+	memcpy(p, deep->perm, np * sizeof(*p));
+	/* What an unprivileged domain creates, it owns. */
+	if (!x->c->priv)
+		p[0].id = x->c->domid;
+	for (i = tp->depth; i-- > k;) {
+		bool leaf = i == tp->depth - 1;
+
+		nn = node_new(tp->comp[i], tp->clen[i], p, np, leaf ? data : "",
+			      leaf ? len : 0, x->gen);
+		if (nn == NULL)
+			goto out;
+		if (chain && node_insert_child(nn, 0, chain) == -1) {
+			node_unref(nn);
+			goto out;
+		}
+		chain = nn;
+	}
+	depth = tree_mut_path(x->rootp, tp, slots);
+	if (depth < 0)
+		goto out;
+	pos = node_child_find(*slots[k], tp->comp[k], tp->clen[k]);
+	if (pos >= 0 || node_insert_child(*slots[k], -pos - 1, chain) == -1)
+		goto out;
+	(*slots[k])->cgen = x->gen;
+	if (x->t == NULL) {
+		const struct node *c = chain;
+
+		for (i = k; i < tp->depth; i++) {
+			domain_account_node(x->e, p[0].id, c, +1);
+			c = c->nchild ? c->child[0] : c;
+		}
+	} else if (!x->c->priv) {
+		x->t->nodes_delta += (long)(tp->depth - k);
+	}
+	chain = NULL;
+	r = 0;
+out:
+	node_unref(chain);
+	if (p != perms)
+		free(p);
+	return r;
+}
+
+int
+op_write(struct opctx *x, const char *path, const void *data, size_t len,
+	 bool mkdir)
+{
+	const struct node *n, *deep;
+	struct node **slots[TREE_MAX_DEPTH + 1];
+	struct tree_path *tp;
+	unsigned int k = 0;
+	int r, depth;
+
+	r = lookup(x, path, PERM_WRITE, &n, &deep, &tp);
+	if (r != 0 && r != ENOENT)
+		goto out;
+	if (n && mkdir) {
+		r = 0; /* exists already: nothing changes, nothing fires */
+		goto out;
+	}
+	if (n) {
+		if (!x->replay && node_too_big(x, n, len, n->nperm)) {
+			r = ENOSPC;
+			goto out;
+		}
+		depth = tree_mut_path(x->rootp, tp, slots);
+		if (depth != (int)tp->depth) {
+			r = depth < 0 ? ENOMEM : ENOENT;
+			goto out;
+		}
+		if (x->t == NULL)
+			domain_account_node(x->e, (*slots[depth])->perm[0].id,
+					    *slots[depth], -1);
+		if (node_set(slots[depth], data, len, (*slots[depth])->perm,
+			     (*slots[depth])->nperm, x->gen) == -1) {
+			r = ENOMEM;
+			goto out;
+		}
+		n = *slots[depth];
+		if (x->t == NULL)
+			domain_account_node(x->e, n->perm[0].id, n, +1);
+	} else {
+		tree_lookup_deepest(*x->rootp, tp, &deep, &k);
+		if (!x->replay) {
+			struct domain *d = x->c->dom;
+			long have = d ? d->nodes : 0;
+
+			if (x->t)
+				have += x->t->nodes_delta;
+			if (node_too_big(x, NULL, len, deep->nperm) ||
+			    quota_exceeded(x->e, x->c, Q_NODES,
+					   have + (long)(tp->depth - k))) {
+				r = ENOSPC;
+				goto out;
+			}
+			if (d && quota_exceeded(x->e, x->c, Q_MEMORY,
+						d->memory + (long)len +
+							(long)tp->depth * 64)) {
+				r = ENOMEM;
+				goto out;
+			}
+			/*
+			 * New nodes take their permissions from deep, and
+			 * must still be new at commit.
+			 */
+			if (x->t &&
+			    ((r = txn_note(x, path, prefix_len(path, tp, k),
+					   NOTE_GEN, deep)) != 0 ||
+			     (r = txn_note(x, path, prefix_len(path, tp, k + 1),
+					   NOTE_ABSENT, NULL)) != 0))
+				goto out;
+		}
+		r = create_nodes(x, tp, k, deep, data, len);
+		if (r)
+			goto out;
+		n = tree_lookup(*x->rootp, tp);
+	}
+	if (x->t == NULL)
+		r = event_add(x->e, path, n, NULL, false);
+out:
+	free(tp);
+	return r;
+}
+
+struct rm_walk {
+	struct opctx *x;
+	const struct node *top;
+};
+
+static int
+rm_visit(const struct node *n, const char *path, size_t len, void *arg)
+{
+	struct rm_walk *w = arg;
+
+	domain_account_node(w->x->e, n->perm[0].id, n, -1);
+	/* The removed node fires its watchers; each node below it fires
+	 * only watches set on that very node. */
+	return event_add(w->x->e, path, n, NULL, n != w->top) ? -ENOMEM : 0;
+}
+
+int
+op_rm(struct opctx *x, const char *path)
+{
+	const struct node *n, *deep;
+	struct node **slots[TREE_MAX_DEPTH + 1], *gone;
+	struct tree_path *tp;
+	int r, depth;
+	long idx;
+
+	r = lookup(x, path, PERM_WRITE, &n, &deep, &tp);
+	if (r == ENOENT) {
+		/* Removing what is not there is fine if the parent is. */
+		unsigned int k;
+
+		tree_lookup_deepest(*x->rootp, tp, &deep, &k);
+		r = k + 1 >= tp->depth ? 0 : ENOENT;
+		if (r == 0 && x->t && !x->replay)
+			r = txn_note(x, path, prefix_len(path, tp, k), NOTE_GEN,
+				     deep);
+		goto out;
+	}
+	if (r)
+		goto out;
+	if (tp->depth == 0) {
+		r = EINVAL; /* the root stays */
+		goto out;
+	}
+	tp->depth--;
+	depth = tree_mut_path(x->rootp, tp, slots);
+	tp->depth++;
+	if (depth != (int)tp->depth - 1) {
+		r = depth < 0 ? ENOMEM : ENOENT;
+		goto out;
+	}
+	idx = node_child_find(*slots[depth], tp->comp[depth], tp->clen[depth]);
+	if (idx < 0) {
+		r = ENOENT;
+		goto out;
+	}
+	gone = node_remove_child(*slots[depth], idx);
+	(*slots[depth])->cgen = x->gen;
+	if (x->t == NULL) {
+		struct rm_walk w = {x, gone};
+
+		r = tree_walk(gone, path, rm_visit, &w) ? ENOMEM : 0;
+	} else if (!x->c->priv) {
+		struct own_count oc = {x->c->domid, 0};
+
+		tree_walk(gone, path, count_owned, &oc);
+		x->t->nodes_delta -= oc.n;
+	}
+	node_unref(gone);
+out:
+	free(tp);
+	return r;
+}
+
+int
+op_set_perms(struct opctx *x, const char *path, const struct perm *p,
+	     unsigned int np)
+{
+	const struct node *n;
+	struct node **slots[TREE_MAX_DEPTH + 1], *old;
+	struct tree_path *tp;
+	int r, depth;
+
+	r = lookup(x, path, PERM_WRITE | PERM_OWNER, &n, NULL, &tp);
+	if (r)
+		goto out;
+	if (!x->replay) {
+		if (quota_exceeded(x->e, x->c, Q_PERMS, (long)np - 1) ||
+		    node_too_big(x, n, n->datalen, np)) {
+			r = ENOSPC;
+			goto out;
+		}
+		/*
+		 * A node's owner must be a domain that exists: an owner id
+		 * that a later domain could inherit would hand it the node.
+		 */
+		if (!domain_exists(x->e, p[0].id)) {
+			r = ENOENT;
+			goto out;
+		}
+		/* Only the privileged may give a node away (XSA-352). */
+		if (!x->c->priv && p[0].id != n->perm[0].id) {
+			r = EPERM;
+			goto out;
+		}
+	}
+	depth = tree_mut_path(x->rootp, tp, slots);
+	if (depth != (int)tp->depth) {
+		r = depth < 0 ? ENOMEM : ENOENT;
+		goto out;
+	}
+	/* Keep the old version alive for the event's permission check. */
+	old = node_ref(*slots[depth]);
+	if (x->t == NULL)
+		domain_account_node(x->e, old->perm[0].id, old, -1);
+	if (node_set(slots[depth], old->data, old->datalen, p, np, x->gen)) {
+		if (x->t == NULL)
+			domain_account_node(x->e, old->perm[0].id, old, +1);
+		node_unref(old);
+		r = ENOMEM;
+		goto out;
+	}
+	if (x->t == NULL) {
+		domain_account_node(x->e, p[0].id, *slots[depth], +1);
+		r = event_add(x->e, path, *slots[depth], old, false);
+	}
+	node_unref(old);
+out:
+	free(tp);
+	return r;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Operations on a version of the tree, shared by direct requests (on the
+ * committed tree), requests inside a transaction (on its private tree, with
+ * what they read noted for the commit) and the replay of a transaction's
+ * writes at commit.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include "engine.h"
+
+struct opctx {
+	struct engine *e;
+	struct conn *c;
+	struct txn *t; /* inside a transaction: note reads, no events */
+	struct node **rootp;
+	uint64_t gen; /* generation of what this operation writes */
+	bool replay;  /* applying a validated commit: no checks */
+};
+
+void opctx_init(struct opctx *x, struct engine *e, struct conn *c,
+		struct txn *t);
+
+int op_get(struct opctx *x, const char *path, unsigned int perm,
+	   const struct node **out);
+int op_directory(struct opctx *x, const char *path, const struct node **out);
+int op_write(struct opctx *x, const char *path, const void *data, size_t len,
+	     bool mkdir);
+int op_rm(struct opctx *x, const char *path);
+int op_set_perms(struct opctx *x, const char *path, const struct perm *p,
+		 unsigned int n);
+
+/* Transactions (txn.c). */
+#define TXN_GEN_FLAG ((uint64_t)1 << 63)
+enum { NOTE_ABSENT = 1, NOTE_GEN = 2, NOTE_CGEN = 4 };
+
+struct txn_op {
+	uint32_t type; /* XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS */
+	char *path;
+	void *data;
+	size_t len; /* bytes of data, or number of perms */
+};
+
+struct txn {
+	struct txn *next;
+	uint32_t id;
+	struct conn *c;
+	struct node *base; /* the committed tree when it started */
+	struct node *root; /* its own version */
+	struct hmap reads; /* path -> struct read_note */
+	struct txn_op *ops;
+	size_t nops, opcap;
+	long nodes_delta; /* nodes its domain would own after commit */
+};
+
+/* Notes that the transaction depends on the state of path. */
+int txn_note(struct opctx *x, const char *path, size_t len, int what,
+	     const struct node *n);
+int txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
+	       size_t len);
+struct txn *txn_start(struct engine *e, struct conn *c, int *err);
+struct txn *txn_find(struct conn *c, uint32_t id);
+/* Ends a transaction; commit returns 0 or an errno (EAGAIN). */
+int txn_end(struct engine *e, struct txn *t, bool commit);
+void txn_abort_all(struct engine *e, struct conn *c);
+
+#endif

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Persistent tree of nodes: lookup, copy-on-write paths, iterative walks. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tree.h"
+#include "xs_proto.h"
+
+int
+tree_path_split(struct tree_path *tp, const char *path)
+{
+	const char *p = path + 1, *s;
+
+	tp->depth = 0;
+	while (*p) {
+		if (tp->depth == TREE_MAX_DEPTH)
+			return -1;
+		s = strchr(p, '/');
+		if (s == NULL)
+			s = p + strlen(p);
+		tp->comp[tp->depth] = p;
+		tp->clen[tp->depth] = (uint16_t)(s - p);
+		tp->depth++;
+		p = *s ? s + 1 : s;
+	}
+	return 0;
+}
+
+static struct node *
+node_alloc(size_t namelen, unsigned int nperm, size_t datalen)
+{
+	struct node *n;
+
+	n = malloc(sizeof(*n) + namelen + 1 + nperm * sizeof(struct perm) +
+		   datalen + 1);
+	return n;
+}
+
+static void
+node_fix_ptrs(struct node *n)
+{
+	size_t off = n->namelen + 1;
+
+	/* Align the permissions after the name. */
+	off = (off + 3) & ~(size_t)3;
+	n->perm = (struct perm *)(void *)(n->name + off);
+	n->data = (char *)(n->perm + n->nperm);
+}
+
+struct node *
+node_new(const char *name, size_t namelen, const struct perm *p,
+	 unsigned int nperm, const void *data, size_t datalen, uint64_t gen)
+{
+	struct node *n = node_alloc(namelen + 3, nperm, datalen);
+
+	if (n == NULL)
+		return NULL;
+	n->ref = 1;
+	n->nchild = n->childcap = 0;
+	n->child = NULL;
+	n->namelen = (uint16_t)namelen;
+	n->nperm = (uint16_t)nperm;
+	n->datalen = (uint32_t)datalen;
+	n->gen = n->cgen = gen;
+	memcpy(n->name, name, namelen);
+	n->name[namelen] = '\0';
+	node_fix_ptrs(n);
+	memcpy(n->perm, p, nperm * sizeof(*p));
+	if (datalen)
+		memcpy(n->data, data, datalen);
+	n->data[datalen] = '\0';
+	return n;
+}
+
+/* A shallow copy: same children (each gains a reference), own arrays. */
+static struct node *
+node_clone(const struct node *o)
+{
+	struct node *n = node_new(o->name, o->namelen, o->perm, o->nperm,
+				  o->data, o->datalen, o->gen);
+	uint32_t i;
+
+	if (n == NULL)
+		return NULL;
+	n->cgen = o->cgen;
+	if (o->nchild) {
+		n->child = malloc(o->nchild * sizeof(*n->child));
+		if (n->child == NULL) {
+			free(n);
+			return NULL;
+		}
+		memcpy(n->child, o->child, o->nchild * sizeof(*n->child));
+		for (i = 0; i < o->nchild; i++)
+			o->child[i]->ref++;
+		n->nchild = n->childcap = o->nchild;
+	}
+	return n;
+}
+
+void
+node_unref(struct node *n)
+{
+	/* An explicit stack: a guest controls how deep the tree is. */
+	size_t cap = 64, top = 0;
+	struct node **stack, *cur, *c;
+	uint32_t i;
+
+	if (n == NULL || --n->ref > 0)
+		return;
+	stack = malloc(cap * sizeof(*stack));
+	if (stack == NULL)
+		abort();
+	stack[top++] = n;
+	while (top > 0) {
+		cur = stack[--top];
+		for (i = 0; i < cur->nchild; i++) {
+			c = cur->child[i];
+			if (--c->ref > 0)
+				continue;
+			if (top == cap) {
+				struct node **ns;
+
+				cap *= 2;
+				ns = realloc(stack, cap * sizeof(*ns));
+				if (ns == NULL)
+					abort();
+				stack = ns;
+			}
+			stack[top++] = c;
+		}
+		free(cur->child);
+		free(cur);
+	}
+	free(stack);
+}
+
+long
+node_child_find(const struct node *n, const char *name, size_t len)
+{
+	long lo = 0, hi = (long)n->nchild - 1, mid;
+	const struct node *c;
+	int r;
+
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		c = n->child[mid];
+		r = memcmp(c->name, name, len < c->namelen ? len : c->namelen);
+		if (r == 0)
+			r = (c->namelen > len) - (c->namelen < len);
+		if (r == 0)
+			return mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -lo - 1;
+}
+
+const struct node *
+tree_lookup_deepest(const struct node *root, const struct tree_path *tp,
+		    const struct node **deepest, unsigned int *depth)
+{
+	const struct node *n = root;
+	unsigned int i;
+	long idx;
+
+	for (i = 0; i < tp->depth; i++) {
+		idx = node_child_find(n, tp->comp[i], tp->clen[i]);
+		if (idx < 0) {
+			if (deepest)
+				*deepest = n;
+			if (depth)
+				*depth = i;
+			return NULL;
+		}
+		n = n->child[idx];
+	}
+	if (deepest)
+		*deepest = n;
+	if (depth)
+		*depth = tp->depth;
+	return n;
+}
+
+const struct node *
+tree_lookup(const struct node *root, const struct tree_path *tp)
+{
+	return tree_lookup_deepest(root, tp, NULL, NULL);
+}
+
+static int
+make_unique(struct node **slot)
+{
+	struct node *n = *slot, *c;
+
+	if (n->ref == 1)
+		return 0;
+	c = node_clone(n);
+	if (c == NULL)
+		return -1;
+	n->ref--;
+	*slot = c;
+	return 0;
+}
+
+int
+tree_mut_path(struct node **rootp, const struct tree_path *tp,
+	      struct node ***slots)
+{
+	struct node **slot = rootp;
+	unsigned int i;
+	long idx;
+
+	slots[0] = rootp;
+	for (i = 0;; i++) {
+		if (make_unique(slot) == -1)
+			return -1;
+		if (i == tp->depth)
+			return (int)i;
+		idx = node_child_find(*slot, tp->comp[i], tp->clen[i]);
+		if (idx < 0)
+			return (int)i;
+		slot = &(*slot)->child[idx];
+		slots[i + 1] = slot;
+	}
+}
+
+int
+node_set(struct node **slot, const void *data, size_t datalen,
+	 const struct perm *p, unsigned int nperm, uint64_t gen)
+{
+	struct node *o = *slot, *n;
+	uint32_t i;
+
+	n = node_new(o->name, o->namelen, p, nperm, data, datalen, gen);
+	if (n == NULL)
+		return -1;
+	n->cgen = o->cgen;
+	if (o->ref == 1) {
+		/* Nobody else sees o: its children simply move over. */
+		n->child = o->child;
+		n->nchild = o->nchild;
+		n->childcap = o->childcap;
+		free(o);
+	} else {
+		if (o->nchild) {
+			n->child = malloc(o->nchild * sizeof(*n->child));
+			if (n->child == NULL) {
+				free(n);
+				return -1;
+			}
+			memcpy(n->child, o->child,
+			       o->nchild * sizeof(*n->child));
+			for (i = 0; i < o->nchild; i++)
+				o->child[i]->ref++;
+			n->nchild = n->childcap = o->nchild;
+		}
+		o->ref--;
+	}
+	*slot = n;
+	return 0;
+}
+
+int
+node_insert_child(struct node *parent, long pos, struct node *child)
+{
+	if (parent->nchild == parent->childcap) {
+		uint32_t ncap = parent->childcap ? parent->childcap * 2 : 4;
+		struct node **nc =
+			realloc(parent->child, ncap * sizeof(*parent->child));
+
+		if (nc == NULL)
+			return -1;
+		parent->child = nc;
+		parent->childcap = ncap;
+	}
+	memmove(&parent->child[pos + 1], &parent->child[pos],
+		(parent->nchild - (size_t)pos) * sizeof(*parent->child));
+	parent->child[pos] = child;
+	parent->nchild++;
+	return 0;
+}
+
+struct node *
+node_remove_child(struct node *parent, long idx)
+{
+	struct node *c = parent->child[idx];
+
+	memmove(&parent->child[idx], &parent->child[idx + 1],
+		(parent->nchild - (size_t)idx - 1) * sizeof(*parent->child));
+	parent->nchild--;
+	return c;
+}
+
+size_t
+node_size(const struct node *n)
+{
+	return sizeof(*n) + n->namelen + n->datalen +
+	       n->nperm * sizeof(struct perm) +
+	       n->nchild * sizeof(struct node *);
+}
+
+struct walk_frame {
+	const struct node *n;
+	uint32_t next;  /* next child to visit */
+	size_t pathlen; /* length of the path up to and including n */
+};
+
+int
+tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
+	  void *arg)
+{
+	size_t cap = 64, sp = 0, plen = strlen(toppath);
+	size_t pcap = plen + 256;
+	struct walk_frame *st = malloc(cap * sizeof(*st));
+	char *path = malloc(pcap);
+	int ret = 0;
+
+	if (st == NULL || path == NULL) {
+		free(st);
+		free(path);
+		return -ENOMEM;
+	}
+	memcpy(path, toppath, plen + 1);
+	ret = fn(top, path, plen, arg);
+	if (ret)
+		goto out;
+	st[sp++] = (struct walk_frame){top, 0, plen};
+	while (sp > 0) {
+		struct walk_frame *f = &st[sp - 1];
+		const struct node *c;
+		size_t base, nl;
+
+		if (f->next == f->n->nchild) {
+			sp--;
+			continue;
+		}
+		c = f->n->child[f->next++];
+		base = f->pathlen;
+		/* The root's path is "/": children append without a slash. */
+		if (base == 1 && path[0] == '/')
+			base = 0;
+		nl = base + 1 + c->namelen;
+		if (nl + 1 > pcap) {
+			char *np;
+
+			pcap = (nl + 1) * 2;
+			np = realloc(path, pcap);
+			if (np == NULL) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			path = np;
+		}
+		path[base] = '/';
+		memcpy(path + base + 1, c->name, c->namelen + 1);
+		ret = fn(c, path, nl, arg);
+		if (ret)
+			goto out;
+		if (c->nchild == 0)
+			continue;
+		if (sp == cap) {
+			struct walk_frame *ns;
+
+			cap *= 2;
+			ns = realloc(st, cap * sizeof(*ns));
+			if (ns == NULL) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			st = ns;
+		}
+		st[sp++] = (struct walk_frame){c, 0, nl};
+	}
+out:
+	free(st);
+	free(path);
+	return ret;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The store's tree: immutable, reference-counted nodes with structural
+ * sharing. A version of the whole tree is just a root pointer, so a
+ * transaction's snapshot costs one reference. Changing a node copies the
+ * path from the root down to it, except where a node is referenced once
+ * (nobody else can see it), which is changed in place.
+ *
+ * Nothing here recurses over the tree: its depth is guest controlled.
+ */
+#ifndef TREE_H
+#define TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PERM_READ 1u
+#define PERM_WRITE 2u
+#define PERM_OWNER 4u
+
+struct perm {
+	uint32_t id;
+	uint32_t mode; /* PERM_READ | PERM_WRITE */
+};
+
+struct node {
+	uint32_t ref;
+	uint32_t nchild;
+	uint32_t childcap;
+	uint32_t datalen;
+	uint16_t namelen;
+	uint16_t nperm;
+	uint64_t gen;        /* changes when data or permissions change */
+	uint64_t cgen;       /* changes when a child is added or removed */
+	struct node **child; /* sorted by name */
+	struct perm *perm;   /* perm[0] is the owner and the default */
+	char *data;
+	char name[]; /* NUL-terminated, then perms, then data */
+};
+
+/* A path split into components; "/" has none. */
+#define TREE_MAX_DEPTH 2048
+struct tree_path {
+	unsigned int depth;
+	const char *comp[TREE_MAX_DEPTH];
+	uint16_t clen[TREE_MAX_DEPTH];
+};
+
+/* Splits a canonical absolute path. Returns 0, or -1 if too deep. */
+int tree_path_split(struct tree_path *tp, const char *path);
+
+struct node *node_new(const char *name, size_t namelen, const struct perm *p,
+		      unsigned int nperm, const void *data, size_t datalen,
+		      uint64_t gen);
+static inline struct node *
+node_ref(struct node *n)
+{
+	n->ref++;
+	return n;
+}
+/* Drops a reference and frees what nobody else holds, without recursion. */
+void node_unref(struct node *n);
+
+/* Index of the child called name, or -(insert position) - 1. */
+long node_child_find(const struct node *n, const char *name, size_t len);
+
+const struct node *tree_lookup(const struct node *root,
+			       const struct tree_path *tp);
+/*
+ * Looks a path up and also returns its deepest existing ancestor-or-self
+ * (*deepest) and how many components of tp exist (*depth).
+ */
+const struct node *tree_lookup_deepest(const struct node *root,
+				       const struct tree_path *tp,
+				       const struct node **deepest,
+				       unsigned int *depth);
+
+/*
+ * Makes every existing node along tp uniquely referenced (copying shared
+ * ones) and stores the slots holding them in slots[0..k], slots[0] being
+ * rootp. Returns k, the number of components that exist, or -1 when out of
+ * memory (the tree is then still valid and unchanged in content).
+ */
+int tree_mut_path(struct node **rootp, const struct tree_path *tp,
+		  struct node ***slots);
+
+/*
+ * Replaces the node in *slot by one with new data and permissions and the
+ * same children; the old node is freed unless someone else holds it.
+ */
+int node_set(struct node **slot, const void *data, size_t datalen,
+	     const struct perm *p, unsigned int nperm, uint64_t gen);
+
+/* Inserts child into a uniquely referenced parent, at the given index. */
+int node_insert_child(struct node *parent, long pos, struct node *child);
+/* Removes (and returns, still referenced) child idx of a unique parent. */
+struct node *node_remove_child(struct node *parent, long idx);
+
+/* Bytes a node costs, as accounted against a domain's memory quota. */
+size_t node_size(const struct node *n);
+
+/*
+ * Iterative pre-order walk of a subtree. The callback gets each node and
+ * its absolute path; returning non-zero stops the walk (that value is
+ * returned). The path buffer is the walker's own.
+ */
+typedef int (*tree_walk_fn)(const struct node *n, const char *path,
+			    size_t pathlen, void *arg);
+int tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
+	      void *arg);
+
+#endif

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Watches and the events they receive. Watches hang in an index on path
+ * components (a trie), so a change to a path visits only the watches set
+ * on that path and its ancestors: O(depth + matches), however many watches
+ * exist. Special watches (@introduceDomain, @releaseDomain) are a list.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "xs_proto.h"
+
+struct wnode {
+	struct wnode *parent;
+	struct hmap kids; /* component -> struct wnode */
+	struct watch *watches;
+	char *name;
+	size_t nlen;
+};
+
+struct watch {
+	struct watch *cnext; /* the connection's watches */
+	struct watch *tnext; /* the watches on the same index node */
+	struct conn *c;
+	struct wnode *wn; /* NULL for special watches */
+	char *path;       /* canonical absolute, or @special */
+	char *token;
+	bool relative;
+	int depth;           /* levels below path that match; -1: any */
+	unsigned int pdepth; /* components in path */
+};
+
+static unsigned int
+path_depth(const char *p)
+{
+	unsigned int d = 0;
+
+	if (strcmp(p, "/") == 0)
+		return 0;
+	for (; *p; p++)
+		d += *p == '/';
+	return d;
+}
+
+static struct wnode *
+wnode_new(struct wnode *parent, const char *name, size_t len)
+{
+	struct wnode *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->name = strndup(name, len);
+	if (w->name == NULL) {
+		free(w);
+		return NULL;
+	}
+	w->nlen = len;
+	w->parent = parent;
+	return w;
+}
+
+/* Finds (or with create, makes) the index node of an absolute path. */
+static struct wnode *
+wnode_find(struct engine *e, const char *path, bool create)
+{
+	struct wnode *w, *k;
+	const char *p, *s;
+
+	if (e->wroot == NULL) {
+		if (!create)
+			return NULL;
+		e->wroot = wnode_new(NULL, "", 0);
+		if (e->wroot == NULL)
+			return NULL;
+	}
+	w = e->wroot;
+	for (p = path + 1; *p; p = *s ? s + 1 : s) {
+		s = strchrnul(p, '/');
+		k = hmap_get(&w->kids, p, (size_t)(s - p));
+		if (k == NULL) {
+			if (!create)
+				return NULL;
+			k = wnode_new(w, p, (size_t)(s - p));
+			if (k == NULL)
+				return NULL;
+			if (hmap_put(&w->kids, p, (size_t)(s - p), k) == -1) {
+				free(k->name);
+				free(k);
+				return NULL;
+			}
+		}
+		w = k;
+	}
+	return w;
+}
+
+static void
+wnode_prune(struct engine *e, struct wnode *w)
+{
+	struct wnode *p;
+
+	while (w && w->parent && w->watches == NULL && w->kids.used == 0) {
+		p = w->parent;
+		hmap_del(&p->kids, w->name, w->nlen);
+		hmap_free(&w->kids);
+		free(w->name);
+		free(w);
+		w = p;
+	}
+}
+
+int
+event_add(struct engine *e, const char *path, const struct node *pn,
+	  const struct node *pn2, bool exact)
+{
+	struct event *ev;
+	struct wnode *w;
+
+	/* Most removed nodes have no watch of their own: skip them early. */
+	if (exact &&
+	    ((w = wnode_find(e, path, false)) == NULL || w->watches == NULL))
+		return 0;
+	if (e->wroot == NULL)
+		return 0;
+	if (e->nev == e->evcap) {
+		size_t ncap = e->evcap ? e->evcap * 2 : 16;
+		struct event *nev = realloc(e->ev, ncap * sizeof(*nev));
+
+		if (nev == NULL)
+			return ENOMEM;
+		e->ev = nev;
+		e->evcap = ncap;
+	}
+	ev = &e->ev[e->nev];
+	ev->path = strdup(path);
+	if (ev->path == NULL)
+		return ENOMEM;
+	ev->perm_node = node_ref((struct node *)pn);
+	ev->perm_node2 = pn2 ? node_ref((struct node *)pn2) : NULL;
+	ev->exact = exact;
+	e->nev++;
+	return 0;
+}
+
+static void
+emit_event(struct engine *e, struct watch *w, const char *path)
+{
+	const char *p = w->relative ? path_relative(w->c, path) : path;
+	size_t pl = strlen(p) + 1, tl = strlen(w->token) + 1;
+	char buf[XS_PAYLOAD_MAX];
+
+	if (pl + tl > sizeof(buf))
+		return; /* cannot happen: both were checked at WATCH */
+	memcpy(buf, p, pl);
+	memcpy(buf + pl, w->token, tl);
+	e->emit(e->cb_arg, w->c->id, XS_WATCH_EVENT, 0, 0, buf, pl + tl);
+}
+
+static bool
+can_see(struct engine *e, struct conn *c, const struct event *ev)
+{
+	if (perm_for_conn(e, c, ev->perm_node) & PERM_READ)
+		return true;
+	return ev->perm_node2 &&
+	       (perm_for_conn(e, c, ev->perm_node2) & PERM_READ);
+}
+
+static void
+fire_one(struct engine *e, const struct event *ev)
+{
+	unsigned int depth = path_depth(ev->path), level = 0;
+	struct wnode *w = e->wroot;
+	struct watch *wa;
+	const char *p = ev->path + 1, *s;
+
+	while (w) {
+		for (wa = w->watches; wa; wa = wa->tnext) {
+			if (ev->exact && level != depth)
+				continue;
+			if (wa->depth >= 0 &&
+			    depth - level > (unsigned int)wa->depth)
+				continue;
+			if (!can_see(e, wa->c, ev))
+				continue;
+			emit_event(e, wa, ev->path);
+		}
+		if (level == depth)
+			break;
+		s = strchrnul(p, '/');
+		w = hmap_get(&w->kids, p, (size_t)(s - p));
+		p = *s ? s + 1 : s;
+		level++;
+	}
+}
+
+static void
+event_clear(struct event *ev)
+{
+	free(ev->path);
+	node_unref((struct node *)ev->perm_node);
+	node_unref((struct node *)ev->perm_node2);
+}
+
+void
+events_fire(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nev; i++) {
+		if (e->wroot)
+			fire_one(e, &e->ev[i]);
+		event_clear(&e->ev[i]);
+	}
+	e->nev = 0;
+}
+
+void
+events_drop(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nev; i++)
+		event_clear(&e->ev[i]);
+	e->nev = 0;
+}
+
+int
+watch_add(struct engine *e, struct conn *c, const char *wpath,
+	  const char *token, bool relative, int depth)
+{
+	struct watch *w;
+
+	for (w = c->watches; w; w = w->cnext)
+		if (strcmp(w->path, wpath) == 0 && strcmp(w->token, token) == 0)
+			return EEXIST;
+	if (c->dom && quota_exceeded(e, c, Q_WATCHES, c->dom->watches + 1))
+		return E2BIG;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return ENOMEM;
+	w->path = strdup(wpath);
+	w->token = strdup(token);
+	if (w->path == NULL || w->token == NULL)
+		goto nomem;
+	w->c = c;
+	w->relative = relative;
+	w->depth = depth;
+	if (wpath[0] == '@') {
+		w->tnext = e->special_watches;
+		e->special_watches = w;
+	} else {
+		w->wn = wnode_find(e, wpath, true);
+		if (w->wn == NULL)
+			goto nomem;
+		w->pdepth = path_depth(wpath);
+		w->tnext = w->wn->watches;
+		w->wn->watches = w;
+	}
+	w->cnext = c->watches;
+	c->watches = w;
+	c->nwatch++;
+	if (c->dom)
+		c->dom->watches++;
+	return 0;
+nomem:
+	free(w->path);
+	free(w->token);
+	free(w);
+	return ENOMEM;
+}
+
+static void
+watch_unlink(struct engine *e, struct watch *w)
+{
+	struct watch **pp;
+
+	pp = w->wn ? &w->wn->watches : &e->special_watches;
+	for (; *pp; pp = &(*pp)->tnext)
+		if (*pp == w) {
+			*pp = w->tnext;
+			break;
+		}
+	if (w->wn)
+		wnode_prune(e, w->wn);
+	if (w->c->dom) {
+		w->c->dom->watches--;
+		w->c->dom->quota_warned[Q_WATCHES] = false;
+	}
+	w->c->nwatch--;
+	free(w->path);
+	free(w->token);
+	free(w);
+}
+
+int
+watch_del(struct engine *e, struct conn *c, const char *wpath,
+	  const char *token)
+{
+	struct watch **pp, *w;
+
+	for (pp = &c->watches; (w = *pp) != NULL; pp = &w->cnext)
+		if (strcmp(w->path, wpath) == 0 &&
+		    strcmp(w->token, token) == 0) {
+			*pp = w->cnext;
+			watch_unlink(e, w);
+			return 0;
+		}
+	return ENOENT;
+}
+
+void
+watch_del_all(struct engine *e, struct conn *c)
+{
+	struct watch *w;
+
+	while ((w = c->watches) != NULL) {
+		c->watches = w->cnext;
+		watch_unlink(e, w);
+	}
+}
+
+void
+watch_fire_special(struct engine *e, const char *name, uint32_t domid)
+{
+	struct tree_path tp;
+	const struct node *sn;
+	struct watch *w;
+	size_t nl = strlen(name);
+	char sub[64], one[64];
+
+	snprintf(one, sizeof(one), "%s/%u", name, domid);
+	tp.depth = 1;
+	tp.comp[0] = name;
+	tp.clen[0] = (uint16_t)nl;
+	sn = tree_lookup(e->special, &tp);
+	for (w = e->special_watches; w; w = w->tnext) {
+		const char *epath;
+
+		if (strcmp(w->path, name) == 0)
+			epath = w->depth == 1 ? one : name;
+		else if (strcmp(w->path, one) == 0)
+			epath = one;
+		else
+			continue;
+		if (!w->c->priv &&
+		    !(sn && (perm_for_conn(e, w->c, sn) & PERM_READ)))
+			continue;
+		snprintf(sub, sizeof(sub), "%s", epath);
+		emit_event(e, w, sub);
+	}
+}
+
+void
+watch_index_free(struct engine *e)
+{
+	/* Every watch belongs to a connection; closing them all empties the
+	 * index except its root. */
+	if (e->wroot) {
+		hmap_free(&e->wroot->kids);
+		free(e->wroot->name);
+		free(e->wroot);
+		e->wroot = NULL;
+	}
+}
+
+size_t
+watch_count(struct engine *e)
+{
+	size_t i = 0, n = 0;
+	void *v;
+
+	while (hmap_next(&e->conns, &i, NULL, NULL, &v))
+		n += ((struct conn *)v)->nwatch;
+	return n;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The xenstore wire protocol as clients speak it (docs/misc/xenstore.txt):
+ * message types, limits and error names, including the types Xen 4.22
+ * added after the xs_wire.h that Debian 12 ships.
+ */
+#ifndef XS_PROTO_H
+#define XS_PROTO_H
+
+#include <stdint.h>
+
+enum xs_type {
+	XS_CONTROL = 0,
+	XS_DIRECTORY = 1,
+	XS_READ = 2,
+	XS_GET_PERMS = 3,
+	XS_WATCH = 4,
+	XS_UNWATCH = 5,
+	XS_TRANSACTION_START = 6,
+	XS_TRANSACTION_END = 7,
+	XS_INTRODUCE = 8,
+	XS_RELEASE = 9,
+	XS_GET_DOMAIN_PATH = 10,
+	XS_WRITE = 11,
+	XS_MKDIR = 12,
+	XS_RM = 13,
+	XS_SET_PERMS = 14,
+	XS_WATCH_EVENT = 15,
+	XS_ERROR = 16,
+	XS_IS_DOMAIN_INTRODUCED = 17,
+	XS_RESUME = 18,
+	XS_SET_TARGET = 19,
+	/* 20 was XS_RESTRICT, removed from the protocol. */
+	XS_RESET_WATCHES = 21,
+	XS_DIRECTORY_PART = 22,
+	XS_GET_FEATURE = 23,
+	XS_SET_FEATURE = 24,
+	XS_GET_QUOTA = 25,
+	XS_SET_QUOTA = 26,
+	XS_TYPE_COUNT
+};
+
+/* The header in front of every message, on sockets and rings alike. */
+struct xs_hdr {
+	uint32_t type;
+	uint32_t req_id;
+	uint32_t tx_id;
+	uint32_t len;
+};
+
+#define XS_HDR_SIZE 16u
+#define XS_PAYLOAD_MAX 4096u
+#define XS_ABS_PATH_MAX 3072u
+#define XS_REL_PATH_MAX 2048u
+
+/* Ring page layout constants (docs/misc/xenstore-ring.txt). */
+#define XS_RING_SIZE 1024u
+#define XS_FEATURE_RECONNECTION 1u
+#define XS_FEATURE_ERROR 2u
+
+#define XS_DOMID_FIRST_RESERVED 0x7ff0u
+
+#endif

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What a broken or subverted engine could send: engine_frame_check() must
+ * reject it without crashing or leaking, and whatever it accepts must be
+ * within the bounds the broker then relies on.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	Xsp__EngineFrame *f;
+	const Xsp__ToBroker *m;
+	const char *why = NULL;
+	uint32_t conn_next;
+	size_t i;
+
+	/* The first byte picks how many connections were issued so far. */
+	if (size < 1)
+		return 0;
+	conn_next = 1u + data[0];
+	if (engine_frame_check(data + 1, size - 1, conn_next, &f, &why) == -1) {
+		if (why == NULL || f != NULL)
+			abort();
+		return 0;
+	}
+	for (i = 0; i < f->n_msgs; i++) {
+		m = f->msgs[i];
+		switch (m->msg_case) {
+		case XSP__TO_BROKER__MSG_REPLY:
+			if (m->reply->conn == 0 ||
+			    m->reply->conn >= conn_next ||
+			    m->reply->payload.len > XS_PAYLOAD_MAX ||
+			    m->reply->type >= XS_TYPE_COUNT)
+				abort();
+			break;
+		case XSP__TO_BROKER__MSG_LOG:
+			if (m->log->level > ENGINE_LOG_DEBUG ||
+			    strlen(m->log->text) > 4096)
+				abort();
+			break;
+		default:
+			abort();
+		}
+	}
+	xsp__engine_frame__free_unpacked(f, NULL);
+	return 0;
+}
