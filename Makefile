@@ -17,6 +17,10 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
 LDLIBS_PB := -lprotobuf-c
 LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab
+LDLIBS_SANDBOX := -lseccomp -lcap-ng
+# The engine's seccomp allow-list; the sanitizer build adds what its
+# runtime needs.
+SECCOMP_POLICY ?= policy/engine.seccomp
 
 RUNDIR ?= $(CURDIR)/run
 FUZZ_SECONDS ?= 20
@@ -25,7 +29,7 @@ ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 PROTO_SRC := $(wildcard proto/*.c)
 GEN_C := $(B)/gen/xsp.pb-c.c
-GEN_H := $(B)/gen/xsp.pb-c.h
+GEN_H := $(B)/gen/xsp.pb-c.h $(B)/gen/seccomp_policy.h
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
@@ -38,7 +42,10 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 
 .PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
-	format clean
+	format clean install
+
+PREFIX ?= /usr/local
+ENGINE_USER ?= xs-engine
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
@@ -47,9 +54,21 @@ all: $(B)/bin/xs-broker $(B)/bin/xs-engine
 deps:
 	@scripts/deps.sh
 
-$(GEN_C) $(GEN_H): proto/xsp.proto
+$(GEN_C) $(B)/gen/xsp.pb-c.h: proto/xsp.proto
 	@mkdir -p $(B)/gen
 	$(PROTOC_C) --proto_path=proto --c_out=$(B)/gen $<
+
+$(B)/gen/seccomp_policy.h: $(SECCOMP_POLICY) scripts/gen-seccomp.py
+	@mkdir -p $(B)/gen
+	python3 scripts/gen-seccomp.py $@ $(SECCOMP_POLICY)
+
+# policy/broker.caps as C initialisers, {"CAP_NAME", "why"}, for broker/privs.c.
+$(B)/gen/broker_caps.h: policy/broker.caps
+	@mkdir -p $(B)/gen
+	awk '/^[ \t]*(#|$$)/ { next } /^CAP_[A-Z_]+[ \t]+#[ \t]*[^ \t]/ && !/["\\]/ { n = $$1; sub(/^[^#]*#[ \t]*/, ""); printf "{\"%s\", \"%s\"},\n", n, $$0; next } { print FILENAME ":" FNR ": want CAP_NAME # reason" > "/dev/stderr"; exit 1 }' $< > $@.tmp
+	mv $@.tmp $@
+
+$(B)/obj/broker/privs.o: $(B)/gen/broker_caps.h
 
 $(B)/obj/gen/xsp.pb-c.o: $(GEN_C)
 	@mkdir -p $(@D)
@@ -69,16 +88,16 @@ $(B)/lib/libbroker.a: $(BROKER_OBJ) $(PROTO_OBJ)
 
 $(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_SANDBOX)
 
 $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iengine $(CFLAGS) $(LDFLAGS) -o $@ $^ \
-		-lcmocka $(LDLIBS_PB)
+		-lcmocka $(LDLIBS_PB) $(LDLIBS_SANDBOX)
 
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
@@ -98,13 +117,15 @@ run: deps all
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer.
 san:
 	$(MAKE) B=build-san CC=clang-14 \
+		SECCOMP_POLICY="policy/engine.seccomp policy/engine-sanitizer.seccomp" \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN))
 
 check-san: san
 	@set -e; for t in $(patsubst $(B)/%,build-san/%,$(UNIT_BIN)); do \
 		echo "== $$t"; $$t; done
-	XS_BUILD=$(CURDIR)/build-san /usr/bin/python3 -m pytest -q tests/integration
+	XS_BUILD=$(CURDIR)/build-san XS_EXTRA="--engine-as-limit 0" \
+		/usr/bin/python3 -m pytest -q tests/integration
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
@@ -140,6 +161,17 @@ check: deps all
 	$(MAKE) check-san
 	$(MAKE) check-fuzz
 	@echo "check: all suites passed"
+
+# The broker looks for xs-engine beside itself; the engine runs as its own
+# system user, which is created here if it is missing.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(DESTDIR)$(PREFIX)/sbin/
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd $(ENGINE_USER) >/dev/null; then \
+		echo "creating system user $(ENGINE_USER)"; \
+		useradd --system --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin $(ENGINE_USER); \
+	fi
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

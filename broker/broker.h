@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "frame.h"
@@ -92,8 +94,18 @@ int conn_sweep_needed(void);
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		       Xsp__EngineFrame **framep, const char **why);
 
+/* What the engine runs as, from --engine-user, --engine-as-limit and
+ * --unsafe-no-sandbox; the engine gets them as --uid, --gid, --as-limit. */
+struct engine_opts {
+	const char *user;
+	uid_t uid;
+	gid_t gid;
+	unsigned long long as_limit; /* bytes; 0: no limit */
+	int sandboxed;
+};
+
 /* engine_chan.c */
-void engine_start(const char *path, char *const argv[]);
+void engine_start(const char *path, char *const argv[], int sandboxed);
 void engine_send_open(uint32_t conn, int readonly);
 void engine_send_close(uint32_t conn);
 void engine_send_request(uint32_t conn, const struct xs_hdr *hdr,
@@ -102,6 +114,11 @@ void engine_flush(void);
 int engine_congested(void);
 void engine_reap(void);
 void engine_stop(void);
+
+/* privs.c: the broker's capabilities (policy/broker.caps) and the engine's. */
+void privs_drop(void);
+void privs_engine_child(void);
+void privs_print(FILE *, const struct engine_opts *);
 
 /* xen.c: the hypervisor handles the ring transport will need. */
 struct xen_handles {

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -46,6 +49,7 @@ struct pending {
 };
 
 static pid_t engine_pid = -1;
+static int engine_exe = -1; /* the binary, opened once with O_PATH */
 static int chan = -1;
 static struct bevent chan_ev;
 static struct frame_in fin;
@@ -64,8 +68,7 @@ static void engine_write(void);
 static void engine_fail(const char *, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 static void engine_gone(void) __attribute__((noreturn));
-static void engine_exec(int, int, const char *, char *const[])
-	__attribute__((noreturn));
+static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
 
 static void
 engine_describe(int status)
@@ -158,7 +161,12 @@ engine_reap(void)
 	exit(1);
 }
 
-/* Sends SIGTERM and waits, then SIGKILL: for an orderly shutdown. */
+/*
+ * Closes the channel, on which the engine leaves, and sends SIGTERM, then
+ * waits, then SIGKILL: for an orderly shutdown. The end of its channel is
+ * what stops an engine that is pid 1 of its own namespace: such a process
+ * ignores every signal it has no handler for, SIGKILL apart.
+ */
 void
 engine_stop(void)
 {
@@ -166,6 +174,8 @@ engine_stop(void)
 
 	if (engine_pid == -1)
 		return;
+	if (chan != -1)
+		shutdown(chan, SHUT_RDWR);
 	kill(engine_pid, SIGTERM);
 	if (engine_wait(ENGINE_STOP_MS, &status) == 0) {
 		log_warnx("engine ignored SIGTERM, killing it");
@@ -194,6 +204,22 @@ engine_log_prio(uint32_t level)
 	}
 }
 
+/* The engine's seccomp filter caught a call; it dies of SIGSYS next. */
+static void
+engine_violation(const Xsp__Violation *v)
+{
+	char *name;
+
+	name = seccomp_syscall_resolve_num_arch(v->arch, (int)v->syscall);
+	if (name == NULL)
+		log_warnx("engine: forbidden system call %u (arch 0x%x)",
+			  v->syscall, v->arch);
+	else
+		log_warnx("engine: forbidden system call %s (%u)", name,
+			  v->syscall);
+	free(name);
+}
+
 static void
 engine_dispatch(const Xsp__EngineFrame *f)
 {
@@ -212,6 +238,9 @@ engine_dispatch(const Xsp__EngineFrame *f)
 				     (const uint8_t *)l->text, strlen(l->text));
 			log_prio(engine_log_prio(l->level), ENGINE_NAME ": %s",
 				 text);
+			break;
+		case XSP__TO_BROKER__MSG_VIOLATION:
+			engine_violation(f->msgs[i]->violation);
 			break;
 		default:
 			fatalx("unchecked engine message");
@@ -233,6 +262,9 @@ engine_read(void)
 	if (n == -1) {
 		if (errno == EAGAIN)
 			return;
+		/* A dead engine that left frames unread resets its end. */
+		if (errno == ECONNRESET)
+			engine_gone();
 		engine_fail("read: %s", strerror(errno));
 	}
 	if (n == 0)
@@ -263,6 +295,8 @@ engine_write(void)
 	int r, was = congested;
 
 	r = frame_out_flush(&fout, chan);
+	if (r == -1 && (errno == EPIPE || errno == ECONNRESET))
+		engine_gone();
 	if (r == -1)
 		engine_fail("write: %s", strerror(errno));
 	loop_set(&chan_ev, EPOLLIN | (r == 1 ? EPOLLOUT : 0));
@@ -406,12 +440,13 @@ engine_send_request(uint32_t conn, const struct xs_hdr *hdr,
 }
 
 /*
- * In the child: the channel becomes fd 3 and stdio /dev/null, everything
- * else is closed, signals are as a fresh process has them and the
+ * In the child: the channel becomes fd 3 and stdio /dev/null, every other fd
+ * is closed by exec, signals are as a fresh process has them and the
  * environment is empty. The engine inherits nothing it did not ask for.
+ * Only system calls here: this may be the child of a raw clone.
  */
 static void
-engine_exec(int fd, int errfd, const char *path, char *const argv[])
+engine_exec(int fd, int errfd, char *const argv[])
 {
 	static char *const envp[] = {NULL};
 	sigset_t none;
@@ -430,22 +465,61 @@ engine_exec(int fd, int errfd, const char *path, char *const argv[])
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
 		goto fail;
-	/* Also whatever our own parent leaked to us without O_CLOEXEC. */
-	if (errfd > ENGINE_FD + 1)
-		close_range(ENGINE_FD + 1, (unsigned int)errfd - 1, 0);
-	close_range((unsigned int)errfd + 1, ~0u, 0);
-	execve(path, argv, envp);
+	/*
+	 * Every fd we open has O_CLOEXEC; this also catches whatever a library
+	 * or our own parent left without it. errfd and engine_exe must stay
+	 * open until exec, so they are marked, not closed.
+	 */
+	if (close_range(ENGINE_FD + 1, ~0u, CLOSE_RANGE_CLOEXEC) == -1)
+		goto fail;
+	fexecve(engine_exe, argv, envp);
 fail:
 	err = errno;
 	(void)!write(errfd, &err, sizeof(err));
 	_exit(127);
 }
 
+/*
+ * A child in a new PID namespace where the kernel permits it (it is then pid
+ * 1 there and sees no other process), else a plain fork. Either returns
+ * like fork().
+ */
+static pid_t
+engine_spawn(int sandboxed)
+{
+	static int said;
+	pid_t pid;
+
+	if (!sandboxed)
+		return fork();
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL,
+			     NULL, 0);
+	if (pid != -1 || (errno != EPERM && errno != EINVAL && errno != ENOSYS))
+		return pid;
+	if (!said++)
+		log_info("no PID namespace for the engine: %s",
+			 strerror(errno));
+	return fork();
+}
+
 void
-engine_start(const char *path, char *const argv[])
+engine_start(const char *path, char *const argv[], int sandboxed)
 {
 	int sv[2], ep[2], err, flags;
 	ssize_t n;
+
+	/*
+	 * Held open so that a restart needs no search permission on the way,
+	 * and above ENGINE_FD so that the child's dup2() leaves it alone.
+	 */
+	if (engine_exe == -1) {
+		if ((flags = open(path, O_PATH | O_CLOEXEC)) == -1)
+			fatal("%s", path);
+		if ((engine_exe = fcntl(flags, F_DUPFD_CLOEXEC,
+					ENGINE_FD + 1)) == -1)
+			fatal("fcntl");
+		close(flags);
+	}
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
@@ -459,13 +533,15 @@ engine_start(const char *path, char *const argv[])
 		close(ep[1]);
 		ep[1] = (int)n;
 	}
-	switch ((engine_pid = fork())) {
+	switch ((engine_pid = engine_spawn(sandboxed))) {
 	case -1:
-		fatal("fork");
+		fatal("starting the engine");
 	case 0:
 		close(sv[0]);
 		close(ep[0]);
-		engine_exec(sv[1], ep[1], path, argv);
+		if (sandboxed)
+			privs_engine_child();
+		engine_exec(sv[1], ep[1], argv);
 	}
 	close(sv[1]);
 	close(ep[1]);

@@ -73,6 +73,10 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		case XSP__TO_BROKER__MSG_LOG:
 			bad = m->log == NULL ? "empty log" : check_log(m->log);
 			break;
+		case XSP__TO_BROKER__MSG_VIOLATION:
+			/* Any number and arch: the broker only names it. */
+			bad = m->violation == NULL ? "empty violation" : NULL;
+			break;
 		default:
 			bad = "message of an unknown kind";
 			break;

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +23,19 @@
 #include "broker.h"
 
 #define RUNDIR_DEFAULT "/var/run/xenstored"
+/* The engine's user: its own if the system has one, else nobody. */
+#define ENGINE_USER_DEFAULT "xs-engine"
+#define ENGINE_USER_FALLBACK "nobody"
+/* The engine's address space, 4 GiB: the store of a big host fits. */
+#define ENGINE_AS_LIMIT_DEFAULT 4294967296ull
 
 enum {
 	OPT_SOCKET_ONLY = 256,
 	OPT_ENGINE,
+	OPT_ENGINE_USER,
+	OPT_ENGINE_AS_LIMIT,
+	OPT_UNSAFE_NO_SANDBOX,
+	OPT_PRINT_POLICY,
 };
 
 static const struct option longopts[] = {
@@ -47,6 +57,10 @@ static const struct option longopts[] = {
 	{"verbose", no_argument, NULL, 'V'},
 	{"socket-only", no_argument, NULL, OPT_SOCKET_ONLY},
 	{"engine", required_argument, NULL, OPT_ENGINE},
+	{"engine-user", required_argument, NULL, OPT_ENGINE_USER},
+	{"engine-as-limit", required_argument, NULL, OPT_ENGINE_AS_LIMIT},
+	{"unsafe-no-sandbox", no_argument, NULL, OPT_UNSAFE_NO_SANDBOX},
+	{"print-policy", no_argument, NULL, OPT_PRINT_POLICY},
 	{NULL, 0, NULL, 0},
 };
 /* The leading colon makes a missing value return it rather than a "?". */
@@ -96,6 +110,16 @@ usage(FILE *f, int status)
 		"without Xen\n"
 		"      --engine PATH         the engine binary "
 		"(default: " ENGINE_NAME " next to " BROKER_NAME ")\n"
+		"      --engine-user NAME    the engine's user\n"
+		"                            (default: " ENGINE_USER_DEFAULT
+		" if it exists, else " ENGINE_USER_FALLBACK ")\n"
+		"      --engine-as-limit BYTES\n"
+		"                            the engine's address space\n"
+		"                            (default 4294967296; 0: none)\n"
+		"      --unsafe-no-sandbox   the engine runs unconfined\n"
+		"                            (development only)\n"
+		"      --print-policy        print what each process runs "
+		"with\n"
 		"\n"
 		"The sockets are $XENSTORED_RUNDIR/socket and socket_ro "
 		"(default " RUNDIR_DEFAULT ").\n");
@@ -165,6 +189,47 @@ absolute(const char *path)
 	if (s == NULL)
 		fatal("path");
 	return s;
+}
+
+static unsigned long long
+parse_bytes(const char *opt, const char *arg)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0)
+		bad_option("%s: \"%s\" is not a number of bytes", opt, arg);
+	return v;
+}
+
+/*
+ * The engine cannot read /etc/passwd: its user is resolved here. It must not
+ * be root, or the sandbox would keep the one thing it exists to take away.
+ */
+static void
+engine_user(struct engine_opts *eo, const char *name)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	if (name != NULL)
+		pw = getpwnam(name);
+	else if ((pw = getpwnam(ENGINE_USER_DEFAULT)) == NULL)
+		pw = getpwnam(name = ENGINE_USER_FALLBACK);
+	if (pw == NULL)
+		bad_option("--engine-user: no user \"%s\"%s%s",
+			   name ? name : ENGINE_USER_DEFAULT, errno ? ": " : "",
+			   errno ? strerror(errno) : "");
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		bad_option("--engine-user: \"%s\" has uid or gid 0; the engine "
+			   "must not run as root",
+			   pw->pw_name);
+	if ((eo->user = strdup(pw->pw_name)) == NULL)
+		fatal("strdup");
+	eo->uid = pw->pw_uid;
+	eo->gid = pw->pw_gid;
 }
 
 /* xs-engine lives next to xs-broker unless --engine says otherwise. */
@@ -315,15 +380,20 @@ signal_setup(void)
 int
 main(int argc, char *argv[])
 {
+	struct engine_opts eo = {.as_limit = ENGINE_AS_LIMIT_DEFAULT,
+				 .sandboxed = 1};
 	struct xen_handles xh;
-	const char *rundir_env;
+	const char *rundir_env, *euser = NULL;
 	char **eargv, *engine = NULL, *rundir;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
-	int socket_only = 0, ready_fd = -1;
+	int socket_only = 0, ready_fd = -1, print_policy = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 
-	/* Room for the engine's name, --fd 3, every option and its value. */
-	if ((eargv = calloc((size_t)argc * 2 + 4, sizeof(*eargv))) == NULL)
+	/*
+	 * Room for the engine's name, --fd 3, every option and its value,
+	 * --uid, --gid, --as-limit with theirs and --unsafe-no-sandbox.
+	 */
+	if ((eargv = calloc((size_t)argc * 2 + 12, sizeof(*eargv))) == NULL)
 		fatal("calloc");
 	eargv[eargc++] = NULL; /* the engine path, once known */
 	eargv[eargc++] = "--fd";
@@ -382,6 +452,18 @@ main(int argc, char *argv[])
 		case OPT_ENGINE:
 			engine = absolute(optarg);
 			break;
+		case OPT_ENGINE_USER:
+			euser = optarg;
+			break;
+		case OPT_ENGINE_AS_LIMIT:
+			eo.as_limit = parse_bytes("--engine-as-limit", optarg);
+			break;
+		case OPT_UNSAFE_NO_SANDBOX:
+			eo.sandboxed = 0;
+			break;
+		case OPT_PRINT_POLICY:
+			print_policy = 1;
+			break;
 		case ':':
 			if (strncmp(argv[optind - 1], "--", 2) == 0)
 				bad_option("%s needs a value",
@@ -396,10 +478,30 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		bad_option("unexpected argument \"%s\"", argv[optind]);
+	engine_user(&eo, euser);
+	if (print_policy) {
+		privs_print(stdout, &eo);
+		exit(fflush(stdout) == 0 ? 0 : 1);
+	}
+	eargv[eargc++] = "--uid";
+	if (asprintf(&eargv[eargc++], "%lu", (unsigned long)eo.uid) == -1)
+		fatal("asprintf");
+	eargv[eargc++] = "--gid";
+	if (asprintf(&eargv[eargc++], "%lu", (unsigned long)eo.gid) == -1)
+		fatal("asprintf");
+	eargv[eargc++] = "--as-limit";
+	if (asprintf(&eargv[eargc++], "%llu", eo.as_limit) == -1)
+		fatal("asprintf");
+	if (!eo.sandboxed)
+		eargv[eargc++] = "--unsafe-no-sandbox";
 
 	stdio_open();
 	signal(SIGPIPE, SIG_IGN);
 	log_init(1, verbose);
+	if (!eo.sandboxed)
+		log_warnx("--unsafe-no-sandbox: THE ENGINE RUNS WITHOUT ITS "
+			  "SANDBOX, as root, with every file and system call "
+			  "open to it: for development only, never on a host");
 
 	if (!socket_only) {
 		if (xen_open(&xh) == -1)
@@ -427,8 +529,9 @@ main(int argc, char *argv[])
 	if (atexit(cleanup) != 0)
 		fatalx("atexit");
 	listen_open(rundir);
-	engine_start(engine, eargv);
+	engine_start(engine, eargv, eo.sandboxed);
 	pidfile_write();
+	privs_drop();
 	if (output_pid) {
 		printf("%ld\n", (long)getpid());
 		fflush(stdout);

@@ -60,6 +60,7 @@ quota_set(struct req *r, int first, bool soft)
 	char *end;
 	int i;
 
+	/* argv: "quota" "set" NAME VALUE; first is the index of "set". */
 	if (r->argc != first + 3)
 		return EINVAL;
 	errno = 0;
@@ -91,7 +92,7 @@ ctl_quota(struct req *r, bool soft)
 	if (r->argc == 1)
 		return quota_show(r, r->e->quota, soft);
 	if (strcmp(r->argv[1], "set") == 0)
-		return quota_set(r, 0, soft);
+		return quota_set(r, 1, soft);
 	if (soft || r->argc != 2 || domid_parse(r->argv[1], &id) == -1)
 		return EINVAL;
 	d = domain_get(r->e, id, false);

@@ -303,7 +303,7 @@ do_set_perms(struct req *r)
 	struct perm perms[1024];
 	char path[PATH_BUF];
 	struct opctx x;
-	int n, err;
+	int n, i, err;
 
 	if (plen == r->len)
 		return EINVAL;
@@ -329,6 +329,13 @@ do_set_perms(struct req *r)
 	}
 	if ((err = canon(r, p, path)) != 0)
 		return EINVAL;
+	/*
+	 * Every domain named must be known before this write's generation
+	 * is taken, or its entry would look older than the domain.
+	 */
+	for (i = 0; i < n; i++)
+		if (domain_get(r->e, perms[i].id, true) == NULL)
+			return ENOMEM;
 	ctx(r, &x);
 	err = op_set_perms(&x, path, perms, (unsigned int)n);
 	return modify_done(r, err, path, perms, (size_t)n);
@@ -508,9 +515,13 @@ do_introduce(struct req *r)
 		d->port = (uint32_t)port;
 		return 0;
 	}
+	/*
+	 * The generation stays that of the domain's first mention (or its
+	 * last release), so permissions the toolstack prepared for it
+	 * before INTRODUCE hold.
+	 */
 	d->introduced = true;
 	d->shutdown_seen = false;
-	d->gen = ++r->e->gen;
 	d->gfn = (uint32_t)gfn;
 	d->port = (uint32_t)port;
 	reply_send(r);
@@ -549,7 +560,11 @@ do_release(struct req *r)
 	d->introduced = false;
 	d->has_target = false;
 	d->features = 0;
+	domain_remove_nodes(r->e, d->domid);
+	/* Whatever still names this id was meant for this incarnation. */
+	d->gen = ++r->e->gen;
 	reply_send(r);
+	events_fire(r->e);
 	watch_fire_special(r->e, "@releaseDomain", d->domid);
 	return 0;
 }
@@ -581,6 +596,8 @@ do_set_target(struct req *r)
 		return err;
 	if (arg_domid(r, 1, &t) || !real_domid(t))
 		return EINVAL;
+	if (!domain_exists(r->e, t))
+		return ENOENT;
 	d->target = t;
 	d->has_target = true;
 	return 0;

@@ -35,12 +35,45 @@ domain_get(struct engine *e, uint32_t domid, bool create)
 	if (d == NULL)
 		return NULL;
 	d->domid = domid;
+	/* Permission entries older than this are not for this domain. */
+	d->gen = ++e->gen;
 	memcpy(d->quota, e->quota, sizeof(d->quota));
 	if (hmap_put(&e->doms, &domid, sizeof(domid), d) == -1) {
 		free(d);
 		return NULL;
 	}
 	return d;
+}
+
+void
+domain_undo_begin(struct engine *e)
+{
+	e->undo_on = true;
+	e->undo_lost = false;
+	e->nundo = 0;
+}
+
+void
+domain_undo_end(struct engine *e, bool revert)
+{
+	size_t i;
+
+	e->undo_on = false;
+	if (!revert)
+		return;
+	if (e->undo_lost)
+		elog(e, LOG_LVL_ERR,
+		     "out of memory: domain accounting may be "
+		     "off until the next CONTROL check");
+	for (i = e->nundo; i-- > 0;) {
+		struct domain *d = domain_get(e, e->undo[i].domid, false);
+
+		if (d) {
+			d->nodes -= e->undo[i].nodes;
+			d->memory -= e->undo[i].memory;
+		}
+	}
+	e->nundo = 0;
 }
 
 bool
@@ -76,13 +109,14 @@ quota_exceeded(struct engine *e, struct conn *c, enum quota_id q, long value)
 	if (limit == 0 || value <= (long)limit)
 		return false;
 	/* One line per domain and quota until usage drops again. */
-	if (c->dom && !c->dom->quota_warned[q]) {
-		c->dom->quota_warned[q] = true;
+	if (c->dom == NULL || !c->dom->quota_warned[q]) {
+		if (c->dom)
+			c->dom->quota_warned[q] = true;
 		elog(e, LOG_LVL_WARN, "domain %u hit quota %s (%ld > %u)",
-		     c->domid, quota_defs[q].desc, value, limit);
-	} else if (c->dom == NULL) {
-		elog(e, LOG_LVL_WARN, "domain %u hit quota %s (%ld > %u)",
-		     c->domid, quota_defs[q].desc, value, limit);
+		     c->domid,
+		     quota_defs[q].name ? quota_defs[q].name
+					: quota_defs[q].desc,
+		     value, limit);
 	}
 	return true;
 }
@@ -96,6 +130,24 @@ domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 
 	if (d == NULL)
 		return;
+	if (e->undo_on) {
+		/* A commit being applied: remember how to take this back. */
+		if (e->nundo == e->undocap) {
+			size_t ncap = e->undocap ? e->undocap * 2 : 64;
+			struct acct_undo *nu =
+				realloc(e->undo, ncap * sizeof(*nu));
+
+			if (nu == NULL) {
+				e->undo_lost = true;
+			} else {
+				e->undo = nu;
+				e->undocap = ncap;
+			}
+		}
+		if (e->nundo < e->undocap)
+			e->undo[e->nundo++] =
+				(struct acct_undo){owner, sign, sign * sz};
+	}
 	d->nodes += sign;
 	d->memory += sign * sz;
 	if (sign < 0) {

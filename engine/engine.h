@@ -90,6 +90,11 @@ typedef void (*log_fn)(void *arg, int level, const char *text);
 
 enum { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
+struct acct_undo {
+	uint32_t domid;
+	long nodes, memory;
+};
+
 struct engine {
 	struct node *root;    /* the committed tree */
 	struct node *special; /* @introduceDomain/@releaseDomain perms */
@@ -109,6 +114,10 @@ struct engine {
 	emit_fn emit;
 	log_fn log;
 	void *cb_arg;
+	/* Accounting changes of a commit being applied, to revert it. */
+	struct acct_undo *undo;
+	size_t nundo, undocap;
+	bool undo_on, undo_lost;
 	/* Counters for CONTROL memreport. */
 	uint64_t nnodes_hint;
 	uint64_t ntxn_total, nconflicts;
@@ -134,6 +143,11 @@ void elog(struct engine *e, int level, const char *fmt, ...)
 /* Domains (domain.c). */
 struct domain *domain_get(struct engine *e, uint32_t domid, bool create);
 void domain_free_all(struct engine *e);
+/* Accounting of a commit: recorded, then kept or taken back. */
+void domain_undo_begin(struct engine *e);
+void domain_undo_end(struct engine *e, bool revert);
+/* The domain is gone: its nodes go too (or pass to dom0 with -K). */
+void domain_remove_nodes(struct engine *e, uint32_t domid);
 /* dom0, or a domain that is introduced. */
 bool domain_exists(struct engine *e, uint32_t domid);
 /* Checks a quota for an unprivileged connection; logs a hit. */

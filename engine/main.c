@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "sandbox.h"
 
 static void
 usage(void)
@@ -22,6 +23,8 @@ usage(void)
 		"                 [-A perms] [-M path-max] [-Q what=N] "
 		"[-q memory=N]\n"
 		"                 [-w watch-event=SECONDS] [-K] [-V]\n"
+		"                 --uid UID --gid GID [--as-limit BYTES]\n"
+		"                 [--unsafe-no-sandbox]\n"
 		"It is started by xs-broker, not by hand.\n");
 	exit(2);
 }
@@ -65,6 +68,33 @@ fatal_chan(struct chan *ch, const char *why)
 	exit(1);
 }
 
+/* Nothing is read from the broker before this has succeeded. */
+static void
+sandbox(struct chan *ch, struct sandbox_cfg *sb, bool disabled)
+{
+	struct sandbox_state st;
+	char why[256], msg[512];
+
+	if (disabled) {
+		chan_log(ch, LOG_LVL_ERR,
+			 "running WITHOUT a sandbox (--unsafe-no-sandbox): "
+			 "for development only");
+		chan_flush(ch);
+		return;
+	}
+	sb->channel = ch->fd;
+	if (sandbox_apply(sb, &st, why, sizeof(why)) == -1) {
+		snprintf(msg, sizeof(msg), "sandbox: %s; refusing to run", why);
+		fatal_chan(ch, msg);
+	}
+	snprintf(msg, sizeof(msg),
+		 "sandbox: uid %u gid %u, no capabilities, seccomp filter%s",
+		 (unsigned int)sb->uid, (unsigned int)sb->gid,
+		 st.empty_root ? ", private namespaces, empty root"
+			       : "; the kernel refused new namespaces");
+	chan_log(ch, st.empty_root ? LOG_LVL_INFO : LOG_LVL_WARN, msg);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,6 +111,10 @@ main(int argc, char **argv)
 		{"timeout", required_argument, NULL, 'w'},
 		{"keep-orphans", no_argument, NULL, 'K'},
 		{"verbose", no_argument, NULL, 'V'},
+		{"uid", required_argument, NULL, 'u'},
+		{"gid", required_argument, NULL, 'g'},
+		{"as-limit", required_argument, NULL, 'a'},
+		{"unsafe-no-sandbox", no_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const hard[] = {"transaction-nodes", "memory",
@@ -92,6 +126,8 @@ main(int argc, char **argv)
 	static const char *const tmo[] = {"watch-event", NULL};
 	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
 	struct chan ch = {.fd = -1};
+	struct sandbox_cfg sb = {.channel = -1};
+	bool have_uid = false, have_gid = false, no_sandbox = false;
 	struct engine *e;
 	const char *why;
 	int c, r;
@@ -138,15 +174,31 @@ main(int argc, char **argv)
 		case 'V':
 			e->verbose = true;
 			break;
+		case 'u':
+			sb.uid = num(optarg);
+			have_uid = true;
+			break;
+		case 'g':
+			sb.gid = num(optarg);
+			have_gid = true;
+			break;
+		case 'a':
+			sb.as_limit = strtoull(optarg, NULL, 10);
+			break;
+		case 'X':
+			no_sandbox = true;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (ch.fd < 0 || optind != argc)
+	if (ch.fd < 0 || optind != argc ||
+	    (!no_sandbox && !(have_uid && have_gid)))
 		usage();
 	/* The broker is the only reader; a dead broker must not kill us
 	 * with SIGPIPE before we notice the error and leave. */
 	signal(SIGPIPE, SIG_IGN);
+	sandbox(&ch, &sb, no_sandbox);
 
 	for (;;) {
 		const uint8_t *data;

@@ -80,7 +80,9 @@ path_canonical(struct engine *e, struct conn *c, const char *in, char *out,
 	if (strlen(out) > XS_ABS_PATH_MAX || !path_chars_ok(out))
 		return EINVAL;
 	/* The path-max quota counts what a domain adds below its home. */
-	plen = strlen(out) - local_prefix_len(out);
+	plen = strlen(out);
+	if ((n = (int)local_prefix_len(out)) > 0)
+		plen -= (size_t)n + (out[n] == '/');
 	if (quota_exceeded(e, c, Q_PATH_MAX, (long)plen))
 		return EINVAL;
 	return 0;

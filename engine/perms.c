@@ -18,12 +18,13 @@ entry_is(struct engine *e, const struct node *n, uint32_t entry_id,
 	if (entry_id != domid)
 		return false;
 	/*
-	 * Domain ids are reused. An entry written before the current holder
-	 * of the id was introduced was meant for an earlier domain and grants
+	 * Domain ids are reused. An entry written before the store first
+	 * heard of the current holder of the id (or before the previous
+	 * holder was released) was meant for an earlier domain and grants
 	 * nothing (XSA-322).
 	 */
 	d = domain_get(e, domid, false);
-	if (d && d->introduced && d->gen > (n->gen & ~(1ull << 63)))
+	if (d && d->gen > (n->gen & ~((uint64_t)1 << 63)))
 		return false;
 	return true;
 }

@@ -18,8 +18,9 @@ opctx_init(struct opctx *x, struct engine *e, struct conn *c, struct txn *t)
 	x->t = t;
 	x->replay = false;
 	if (t) {
+		/* One counter for both, so generations compare across them. */
 		x->rootp = &t->root;
-		x->gen = TXN_GEN_FLAG | ++e->txn_gen;
+		x->gen = TXN_GEN_FLAG | ++e->gen;
 	} else {
 		x->rootp = &e->root;
 		x->gen = ++e->gen;
@@ -126,12 +127,14 @@ children_bytes(const struct node *n)
 	return s;
 }
 
+/* Would n, with this data, these many permissions and extra bytes of
+ * child names, be over the caller's node-size quota? */
 static bool
 node_too_big(struct opctx *x, const struct node *n, size_t datalen,
-	     unsigned int nperm)
+	     unsigned int nperm, size_t extra)
 {
 	size_t sz = datalen + nperm * sizeof(struct perm) +
-		    (n ? children_bytes(n) : 0);
+		    (n ? children_bytes(n) : 0) + extra;
 
 	return quota_exceeded(x->e, x->c, Q_NODE_SIZE, (long)sz);
 }
@@ -228,7 +231,7 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 		goto out;
 	}
 	if (n) {
-		if (!x->replay && node_too_big(x, n, len, n->nperm)) {
+		if (!x->replay && node_too_big(x, n, len, n->nperm, 0)) {
 			r = ENOSPC;
 			goto out;
 		}
@@ -256,7 +259,9 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 
 			if (x->t)
 				have += x->t->nodes_delta;
-			if (node_too_big(x, NULL, len, deep->nperm) ||
+			if (node_too_big(x, NULL, len, deep->nperm, 0) ||
+			    node_too_big(x, deep, deep->datalen, deep->nperm,
+					 tp->clen[k] + 1u) ||
 			    quota_exceeded(x->e, x->c, Q_NODES,
 					   have + (long)(tp->depth - k))) {
 				r = ENOSPC;
@@ -378,7 +383,7 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 		goto out;
 	if (!x->replay) {
 		if (quota_exceeded(x->e, x->c, Q_PERMS, (long)np - 1) ||
-		    node_too_big(x, n, n->datalen, np)) {
+		    node_too_big(x, n, n->datalen, np, 0)) {
 			r = ENOSPC;
 			goto out;
 		}
@@ -420,4 +425,72 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 out:
 	free(tp);
 	return r;
+}
+
+struct owned {
+	uint32_t domid;
+	bool keep;
+	char **paths;
+	size_t n, cap;
+};
+
+static int
+collect_owned(const struct node *n, const char *path, size_t len, void *arg)
+{
+	struct owned *o = arg;
+
+	if (n->perm[0].id != o->domid || len == 1)
+		return 0;
+	if (o->n == o->cap) {
+		size_t ncap = o->cap ? o->cap * 2 : 16;
+		char **np = realloc(o->paths, ncap * sizeof(*np));
+
+		if (np == NULL)
+			return -ENOMEM;
+		o->paths = np;
+		o->cap = ncap;
+	}
+	if ((o->paths[o->n] = strdup(path)) == NULL)
+		return -ENOMEM;
+	o->n++;
+	/* A removed node takes its children along; a kept one does not. */
+	return o->keep ? 0 : TREE_WALK_SKIP;
+}
+
+void
+domain_remove_nodes(struct engine *e, uint32_t domid)
+{
+	static struct conn dom0 = {.priv = true};
+	struct owned o = {domid, e->keep_orphans, NULL, 0, 0};
+	const struct node *n;
+	struct perm p[1024];
+	struct opctx x;
+	size_t i;
+	int r = 0;
+
+	if (tree_walk(e->root, "/", collect_owned, &o) < 0)
+		r = ENOMEM;
+	for (i = 0; i < o.n && r == 0; i++) {
+		opctx_init(&x, e, &dom0, NULL);
+		x.replay = true;
+		if (!o.keep) {
+			r = op_rm(&x, o.paths[i]);
+			continue;
+		}
+		/* -K: the node stays, with dom0 as its owner. */
+		if (op_get(&x, o.paths[i], 0, &n) != 0 || n->nperm > 1024)
+			continue;
+		memcpy(p, n->perm, n->nperm * sizeof(*p));
+		p[0].id = 0;
+		r = op_set_perms(&x, o.paths[i], p, n->nperm);
+	}
+	if (r)
+		elog(e, LOG_LVL_ERR, "removing the nodes of domain %u: %s",
+		     domid, strerror(r));
+	else if (o.n)
+		elog(e, LOG_LVL_INFO, "domain %u: %zu nodes %s", domid, o.n,
+		     o.keep ? "passed to dom0" : "removed");
+	for (i = 0; i < o.n; i++)
+		free(o.paths[i]);
+	free(o.paths);
 }

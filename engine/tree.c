@@ -325,8 +325,10 @@ tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
 	}
 	memcpy(path, toppath, plen + 1);
 	ret = fn(top, path, plen, arg);
-	if (ret)
+	if (ret != 0) {
+		ret = ret > 0 ? 0 : ret;
 		goto out;
+	}
 	st[sp++] = (struct walk_frame){top, 0, plen};
 	while (sp > 0) {
 		struct walk_frame *f = &st[sp - 1];
@@ -357,10 +359,12 @@ tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
 		path[base] = '/';
 		memcpy(path + base + 1, c->name, c->namelen + 1);
 		ret = fn(c, path, nl, arg);
-		if (ret)
+		if (ret < 0)
 			goto out;
-		if (c->nchild == 0)
+		if (ret > 0 || c->nchild == 0) {
+			ret = 0;
 			continue;
+		}
 		if (sp == cap) {
 			struct walk_frame *ns;
 

@@ -101,9 +101,11 @@ size_t node_size(const struct node *n);
 
 /*
  * Iterative pre-order walk of a subtree. The callback gets each node and
- * its absolute path; returning non-zero stops the walk (that value is
- * returned). The path buffer is the walker's own.
+ * its absolute path; it returns 0 to go on, TREE_WALK_SKIP to leave out the
+ * node's children, or a negative value to stop (which is returned). The
+ * path buffer is the walker's own.
  */
+#define TREE_WALK_SKIP 1
 typedef int (*tree_walk_fn)(const struct node *n, const char *path,
 			    size_t pathlen, void *arg);
 int tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,

@@ -194,6 +194,8 @@ static int
 txn_replay(struct engine *e, struct txn *t)
 {
 	struct node *saved = node_ref(e->root);
+	struct domain *d = t->c->dom;
+	long before = d ? d->nodes : 0;
 	struct opctx x;
 	size_t i;
 	int r = 0;
@@ -202,6 +204,7 @@ txn_replay(struct engine *e, struct txn *t)
 	 * The extra reference on the committed root makes every change below
 	 * copy its path, so a failure half way leaves 'saved' intact.
 	 */
+	domain_undo_begin(e);
 	for (i = 0; i < t->nops && r == 0; i++) {
 		struct txn_op *op = &t->ops[i];
 
@@ -222,15 +225,26 @@ txn_replay(struct engine *e, struct txn *t)
 			break;
 		}
 	}
+	/*
+	 * Each transaction stayed within the node quota on its own; others
+	 * that committed meanwhile may have used up the rest.
+	 */
+	if (r == 0 && d && d->nodes > before &&
+	    quota_exceeded(e, t->c, Q_NODES, d->nodes))
+		r = ENOSPC;
 	if (r) {
 		/* Put the committed tree back; accounting follows it. */
-		elog(e, LOG_LVL_ERR,
-		     "transaction %u of connection %u failed to apply (%s)",
-		     t->id, t->c->id, strerror(r));
+		if (r != ENOSPC)
+			elog(e, LOG_LVL_ERR,
+			     "transaction %u of connection %u failed to apply "
+			     "(%s)",
+			     t->id, t->c->id, strerror(r));
+		domain_undo_end(e, true);
 		node_unref(e->root);
 		e->root = saved;
 		return r;
 	}
+	domain_undo_end(e, false);
 	node_unref(saved);
 	return 0;
 }

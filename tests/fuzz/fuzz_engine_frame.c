@@ -44,6 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strlen(m->log->text) > 4096)
 				abort();
 			break;
+		case XSP__TO_BROKER__MSG_VIOLATION:
+			if (m->violation == NULL)
+				abort();
+			break;
 		default:
 			abort();
 		}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The engine's sandbox, applied once before the first request:
+ *
+ *  1. close every fd but the channel;
+ *  2. new mount, net, ipc and uts namespaces, and an empty read-only root
+ *     (where the kernel permits; the PID namespace is made by the broker);
+ *  3. an unprivileged uid and gid, no supplementary groups, no capabilities
+ *     in any set, an empty bounding set (libcap-ng);
+ *  4. PR_SET_NO_NEW_PRIVS;
+ *  5. rlimits: no file may be written or created, no process, no core;
+ *  6. the seccomp allow-list of policy/engine.seccomp (libseccomp).
+ *
+ * Namespaces come before the user switch because making them needs the
+ * capabilities that step 3 removes. Any failure but the namespaces' own
+ * EPERM/EINVAL is fatal: the engine refuses to run half-sandboxed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+#include <seccomp.h>
+
+#include "sandbox.h"
+
+#define SECCOMP_POLICY_RULES
+#include "seccomp_policy.h"
+
+/* si_code of a SIGSYS raised by seccomp (asm-generic/siginfo.h). */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
+#endif
+
+static int violation_fd = -1;
+
+static size_t
+put_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+/*
+ * A call outside the allow-list. Tell the broker which one (a Violation
+ * frame, encoded by hand: nothing here may allocate), then make a call that
+ * is never allowed: with SIGSYS blocked in this handler the kernel delivers
+ * the second SIGSYS with its default action, and the engine dies of it.
+ */
+static void
+on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	uint8_t v[16], tb[24], fr[32], out[40];
+	size_t nv = 0, ntb = 0, nfr = 0;
+
+	/* A SIGSYS someone sent is no report: just die of it. */
+	if (si->si_code != SYS_SECCOMP)
+		goto die;
+
+	v[nv++] = 0x08; /* Violation.syscall */
+	nv += put_varint(v + nv, (uint32_t)si->si_syscall);
+	v[nv++] = 0x10; /* Violation.arch */
+	nv += put_varint(v + nv, si->si_arch);
+	tb[ntb++] = 0x1a; /* ToBroker.violation */
+	ntb += put_varint(tb + ntb, nv);
+	memcpy(tb + ntb, v, nv);
+	ntb += nv;
+	fr[nfr++] = 0x0a; /* EngineFrame.msgs */
+	nfr += put_varint(fr + nfr, ntb);
+	memcpy(fr + nfr, tb, ntb);
+	nfr += ntb;
+	out[0] = out[1] = 0;
+	out[2] = (uint8_t)(nfr >> 8);
+	out[3] = (uint8_t)nfr;
+	memcpy(out + 4, fr, nfr);
+	if (write(violation_fd, out, nfr + 4) < 0) {
+		/* Nothing to do: the engine dies either way. */
+	}
+die:
+	/* ptrace is never allowed (and would be harmless if it were). */
+	syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL);
+	_exit(127); /* not reached */
+}
+
+static int
+fail(char *why, size_t len, const char *step, int err)
+{
+	snprintf(why, len, "%s: %s", step, strerror(err));
+	return -1;
+}
+
+static int
+close_fds(int keep)
+{
+	if (keep > 0 && close_range(0, (unsigned int)keep - 1, 0) == -1)
+		return -1;
+	return close_range((unsigned int)keep + 1, ~0u, 0);
+}
+
+static int
+empty_root(char *why, size_t len)
+{
+	/* Our mounts must not propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
+		return fail(why, len, "making mounts private", errno);
+	/*
+	 * An empty tmpfs becomes the root, and the host's root is detached
+	 * from this mount namespace altogether (pivot_root with the new root
+	 * as the place to put the old one, then a lazy unmount of it).
+	 */
+	if (mount("xs-engine", "/tmp", "tmpfs",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=4k,nr_inodes=1,mode=0555") == -1)
+		return fail(why, len, "mounting the empty root", errno);
+	if (chdir("/tmp") == -1)
+		return fail(why, len, "entering the empty root", errno);
+	if (syscall(SYS_pivot_root, ".", ".") == -1)
+		return fail(why, len, "pivot_root", errno);
+	if (umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
+		return fail(why, len, "detaching the host's root", errno);
+	if (mount(NULL, "/", NULL,
+		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC,
+		  NULL) == -1)
+		return fail(why, len, "making the root read-only", errno);
+	return 0;
+}
+
+static int
+drop_ids(const struct sandbox_cfg *cfg, char *why, size_t len)
+{
+	int cap;
+
+	if (cfg->uid == 0 || cfg->gid == 0)
+		return fail(why, len, "switching user", EINVAL);
+	capng_clear(CAPNG_SELECT_ALL);
+	if (capng_change_id((int)cfg->uid, (int)cfg->gid,
+			    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0)
+		return fail(why, len,
+			    "switching user and dropping capabilities",
+			    errno ? errno : EPERM);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 &&
+	    errno != EINVAL)
+		return fail(why, len, "clearing ambient capabilities", errno);
+	/*
+	 * Trust nothing: ask the kernel what we now are (with prctl, not
+	 * /proc, which the empty root no longer has).
+	 */
+	capng_get_caps_process();
+	if (getuid() != cfg->uid || geteuid() != cfg->uid ||
+	    getgid() != cfg->gid || getegid() != cfg->gid ||
+	    getgroups(0, NULL) != 0 ||
+	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		return fail(why, len, "verifying the dropped privileges",
+			    EPERM);
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) > 0)
+			return fail(why, len, "verifying the bounding set",
+				    EPERM);
+	return 0;
+}
+
+static int
+limits(const struct sandbox_cfg *cfg, char *why, size_t len)
+{
+	const struct {
+		int res;
+		rlim_t v;
+		const char *name;
+	} l[] = {
+		{RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"},
+		{RLIMIT_NOFILE, (rlim_t)cfg->channel + 1, "RLIMIT_NOFILE"},
+		{RLIMIT_NPROC, 0, "RLIMIT_NPROC"},
+		{RLIMIT_CORE, 0, "RLIMIT_CORE"},
+		{RLIMIT_MEMLOCK, 0, "RLIMIT_MEMLOCK"},
+		{RLIMIT_AS,
+		 cfg->as_limit ? (rlim_t)cfg->as_limit : RLIM_INFINITY,
+		 "RLIMIT_AS"},
+	};
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
+		if (l[i].v == RLIM_INFINITY)
+			continue;
+		rl.rlim_cur = rl.rlim_max = l[i].v;
+		if (setrlimit(l[i].res, &rl) == -1)
+			return fail(why, len, l[i].name, errno);
+	}
+	return 0;
+}
+
+static int
+filter(const struct sandbox_cfg *cfg, char *why, size_t len)
+{
+	struct sigaction sa;
+	scmp_filter_ctx ctx;
+	int r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	violation_fd = cfg->channel;
+	if (sigaction(SIGSYS, &sa, NULL) == -1)
+		return fail(why, len, "SIGSYS handler", errno);
+	/* Trap, not kill: the handler names the call, then the engine dies. */
+	ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (ctx == NULL)
+		return fail(why, len, "seccomp_init", ENOMEM);
+	r = seccomp_policy_add(ctx, cfg->channel);
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (r < 0)
+		return fail(why, len, "loading the seccomp filter", -r);
+	return 0;
+}
+
+int
+sandbox_apply(const struct sandbox_cfg *cfg, struct sandbox_state *st,
+	      char *why, size_t whylen)
+{
+	st->namespaces = st->empty_root = false;
+	if (close_fds(cfg->channel) == -1)
+		return fail(why, whylen, "closing file descriptors", errno);
+	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) ==
+	    0) {
+		st->namespaces = true;
+		if (empty_root(why, whylen) == -1)
+			return -1;
+		st->empty_root = true;
+	} else if (errno != EPERM && errno != EINVAL) {
+		return fail(why, whylen, "new namespaces", errno);
+	}
+	if (drop_ids(cfg, why, whylen) == -1)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		return fail(why, whylen, "PR_SET_NO_NEW_PRIVS", errno);
+	if (limits(cfg, why, whylen) == -1)
+		return -1;
+	return filter(cfg, why, whylen);
+}

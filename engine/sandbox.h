@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The engine's sandbox: what it gives up before it reads its first request.
+ * Tests link this same code (tests/unit/test_sandbox.c).
+ */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sandbox_cfg {
+	int channel; /* the one fd that stays open */
+	uid_t uid;   /* unprivileged user and group to become */
+	gid_t gid;
+	uint64_t as_limit; /* address-space limit in bytes; 0: none */
+};
+
+/* Outcome of the steps that depend on what the kernel permits. */
+struct sandbox_state {
+	bool namespaces; /* new mount, net, ipc and uts namespaces */
+	bool empty_root; /* chrooted to an empty read-only tmpfs */
+};
+
+/*
+ * Applies every step, in order. Returns 0, or -1 with a description of the
+ * step that failed in why: the engine must then refuse to run.
+ */
+int sandbox_apply(const struct sandbox_cfg *cfg, struct sandbox_state *st,
+		  char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Turns policy/*.seccomp allow-lists into build/gen/seccomp_policy.h.
+
+The header holds the policy text (for xs-broker --print-policy) and, under
+SECCOMP_POLICY_RULES, a function that adds each rule to a libseccomp filter
+(for xs-engine). The policy file stays the only list of system calls.
+"""
+import re
+import sys
+
+OPS = {"==": "SCMP_CMP_EQ", "!=": "SCMP_CMP_NE", "<": "SCMP_CMP_LT",
+       "<=": "SCMP_CMP_LE", ">": "SCMP_CMP_GT", ">=": "SCMP_CMP_GE"}
+NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def fail(path, lineno, msg):
+    sys.exit("%s:%d: %s" % (path, lineno, msg))
+
+
+def parse(path):
+    rules = []
+    with open(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            text = raw.rstrip("\n")
+            body = text.split("#", 1)[0].strip()
+            if not body:
+                continue
+            words = body.split()
+            name, rest = words[0], words[1:]
+            if not NAME.match(name):
+                fail(path, lineno, "bad system call name %r" % name)
+            conds = []
+            while rest:
+                if len(rest) < 3:
+                    fail(path, lineno, "incomplete condition")
+                arg, op, val = rest[:3]
+                rest = rest[3:]
+                m = re.match(r"^a([0-5])$", arg)
+                if not m:
+                    fail(path, lineno, "bad argument %r" % arg)
+                if op.startswith("&"):
+                    if val != "==" or not rest:
+                        fail(path, lineno, "masked form is aN &MASK == V")
+                    mask, val = op[1:], rest[0]
+                    rest = rest[1:]
+                    conds.append((int(m.group(1)), "SCMP_CMP_MASKED_EQ",
+                                  mask, val))
+                elif op in OPS:
+                    conds.append((int(m.group(1)), OPS[op], None, val))
+                else:
+                    fail(path, lineno, "bad operator %r" % op)
+            rules.append((name, conds, " ".join(text.split())))
+    return rules
+
+
+def cval(v):
+    return "(scmp_datum_t)(%s)" % ("channel" if v == "CHANNEL" else v)
+
+
+def main():
+    out, paths = sys.argv[1], sys.argv[2:]
+    rules = []
+    for p in paths:
+        rules += parse(p)
+    if not rules:
+        sys.exit("no rules in %s" % " ".join(paths))
+    lines = ["/* Generated from %s by scripts/gen-seccomp.py. */" %
+             " ".join(paths),
+             "#ifndef SECCOMP_POLICY_H", "#define SECCOMP_POLICY_H", "",
+             "static const char *const seccomp_policy_text[] = {"]
+    for _, _, text in rules:
+        lines.append('\t"%s",' % text.replace("\\", "\\\\").replace('"', '\\"'))
+    lines += ["\tNULL,", "};", "", "#ifdef SECCOMP_POLICY_RULES",
+              "static int",
+              "seccomp_policy_add(scmp_filter_ctx ctx, int channel)",
+              "{", "\tint r;", "", "\t(void)channel;"]
+    for name, conds, _ in rules:
+        args = ""
+        for a, op, mask, val in conds:
+            # Spelled out rather than SCMP_An(): the macros leave a field
+            # to chance under -Wmissing-field-initializers.
+            da, db = (cval(mask), cval(val)) if mask else (cval(val), "0")
+            args += (", (struct scmp_arg_cmp){.arg = %d, .op = %s, "
+                     ".datum_a = %s, .datum_b = %s}" % (a, op, da, db))
+        lines.append("\tr = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, "
+                     "SCMP_SYS(%s), %d%s);" % (name, len(conds), args))
+        lines.append("\tif (r < 0)\n\t\treturn r;")
+    lines += ["\treturn 0;", "}", "#endif", "", "#endif", ""]
+    with open(out, "w") as f:
+        f.write("\n".join(lines))
+
+
+main()

@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""What each process runs with, read from /proc of the running daemon.
+
+The engine: an unprivileged user, no capabilities in any set, no_new_privs,
+a seccomp filter, tight rlimits, its own PID namespace and no fd but its
+channel.  The broker: exactly the capabilities policy/broker.caps lists (and
+a bounding set cut to them), every fd close-on-exec.  Then --print-policy,
+--unsafe-no-sandbox, the engine's options, and how the death of an engine
+by SIGSYS is reported.
+"""
+
+import os
+import pwd
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import REFERENCE, REPO, XS_BUILD, Daemon, wait_until
+
+pytestmark = pytest.mark.skipif(
+    REFERENCE, reason="C xenstored has no engine and no privilege policy")
+
+BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
+ENGINE = os.path.join(XS_BUILD, "bin", "xs-engine")
+BROKER_CAPS = os.path.join(REPO, "policy", "broker.caps")
+ENGINE_SECCOMP = os.path.join(REPO, "policy", "engine.seccomp")
+
+# linux/capability.h
+CAP_NUMBERS = {
+    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2,
+    "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6,
+    "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_LINUX_IMMUTABLE": 9,
+    "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11,
+    "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14,
+    "CAP_IPC_OWNER": 15, "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17,
+    "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19, "CAP_SYS_PACCT": 20,
+    "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23,
+    "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25, "CAP_SYS_TTY_CONFIG": 26,
+    "CAP_MKNOD": 27, "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29,
+    "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31, "CAP_MAC_OVERRIDE": 32,
+    "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35,
+    "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37, "CAP_PERFMON": 38,
+    "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
+}
+
+# The engine's address space unless --engine-as-limit says otherwise.
+AS_LIMIT_DEFAULT = 4294967296
+O_CLOEXEC = 0o2000000
+
+
+def policy_caps():
+    """[(name, reason)] of policy/broker.caps, in order."""
+    caps = []
+    with open(BROKER_CAPS) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, sep, why = line.partition("#")
+            assert sep and why.strip(), "no reason on line: %r" % line
+            caps.append((name.strip(), why.strip()))
+    assert caps, "policy/broker.caps lists nothing"
+    return caps
+
+
+def policy_mask():
+    mask = 0
+    for name, _ in policy_caps():
+        assert name in CAP_NUMBERS, "unknown capability %s" % name
+        mask |= 1 << CAP_NUMBERS[name]
+    return mask
+
+
+def status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            out[key] = value.strip()
+    return out
+
+
+def limits(pid):
+    """{"Max address space": ("soft", "hard")} from /proc/PID/limits."""
+    out = {}
+    with open("/proc/%d/limits" % pid) as f:
+        next(f)
+        for line in f:
+            name = line[:26].strip()
+            soft, hard = line[26:].split()[:2]
+            out[name] = (soft, hard)
+    return out
+
+
+def sanitized():
+    """ASan reserves terabytes of address space: no AS limit fits it."""
+    with open(ENGINE, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def as_limit(d):
+    """The engine's address-space limit as d was started (XS_EXTRA may set
+    it), in /proc/PID/limits form."""
+    v = AS_LIMIT_DEFAULT
+    for i, arg in enumerate(d.cmd[:-1]):
+        if arg == "--engine-as-limit":
+            v = int(d.cmd[i + 1])
+    return str(v) if v else "unlimited"
+
+
+def engine_pid(d):
+    assert d.engine_pids is not None and len(d.engine_pids) == 1, \
+        "the broker should have exactly one child, its engine: %s" % d.engine_pids
+    return d.engine_pids[0]
+
+
+def default_engine_user():
+    for name in ("xs-engine", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+    pytest.fail("neither xs-engine nor nobody exists")
+
+
+def print_policy(*args):
+    return subprocess.run([BROKER, "--print-policy"] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=30)
+
+
+# -- the engine ------------------------------------------------------------
+
+def test_engine_user_is_not_root(xsd):
+    st = status(engine_pid(xsd))
+    pw = default_engine_user()
+    assert st["Uid"].split() == [str(pw.pw_uid)] * 4
+    assert st["Gid"].split() == [str(pw.pw_gid)] * 4
+    assert st["Groups"] == ""
+
+
+@pytest.mark.parametrize("capset", ["CapEff", "CapPrm", "CapBnd", "CapInh",
+                                    "CapAmb"])
+def test_engine_has_no_capabilities(xsd, capset):
+    assert int(status(engine_pid(xsd))[capset], 16) == 0
+
+
+def test_engine_no_new_privs_and_seccomp_filter(xsd):
+    st = status(engine_pid(xsd))
+    assert st["NoNewPrivs"] == "1"
+    assert st["Seccomp"] == "2"
+
+
+def test_engine_holds_only_its_channel(xsd):
+    pid = engine_pid(xsd)
+    fds = os.listdir("/proc/%d/fd" % pid)
+    targets = {fd: os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in fds}
+    assert len(fds) == 1, "engine fds: %s" % targets
+    assert list(targets.values())[0].startswith("socket:"), targets
+
+
+def test_engine_rlimits(xsd):
+    lim = limits(engine_pid(xsd))
+    assert lim["Max file size"] == ("0", "0")
+    assert lim["Max open files"] == ("4", "4")
+    assert lim["Max processes"] == ("0", "0")
+    assert lim["Max core file size"] == ("0", "0")
+    assert lim["Max address space"] == (as_limit(xsd),) * 2
+
+
+def test_engine_in_its_own_pid_namespace(xsd):
+    if "no PID namespace" in xsd.stderr():
+        pytest.skip("the kernel refused a PID namespace")
+    nspid = status(engine_pid(xsd))["NSpid"].split()
+    assert len(nspid) == 2 and nspid[-1] == "1", nspid
+
+
+def test_engine_user_option(xsd_factory):
+    pw = pwd.getpwnam("daemon")
+    d = xsd_factory(args=["--engine-user", "daemon"])
+    st = status(engine_pid(d))
+    assert st["Uid"].split() == [str(pw.pw_uid)] * 4
+    assert st["Gid"].split() == [str(pw.pw_gid)] * 4
+
+
+@pytest.mark.parametrize("value,want", [("1073741824", "1073741824"),
+                                        ("0", "unlimited")])
+def test_engine_as_limit_option(xsd_factory, value, want):
+    if value != "0" and sanitized():
+        pytest.skip("an ASan engine cannot run within an address-space limit")
+    d = xsd_factory(args=["--engine-as-limit", value])
+    assert limits(engine_pid(d))["Max address space"] == (want, want)
+
+
+# -- the broker ------------------------------------------------------------
+
+def test_broker_capabilities_match_policy(xsd):
+    st = status(xsd.proc.pid)
+    want = policy_mask()
+    for capset in ("CapEff", "CapPrm", "CapBnd"):
+        assert int(st[capset], 16) == want, \
+            "%s %s, policy/broker.caps says %x" % (capset, st[capset], want)
+    assert int(st["CapInh"], 16) == 0
+    assert int(st["CapAmb"], 16) == 0
+    assert st["NoNewPrivs"] == "1"
+
+
+def test_broker_fds_are_close_on_exec(xsd):
+    pid = xsd.proc.pid
+    leaks = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        if int(fd) <= 2:
+            continue
+        with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+            flags = next(l for l in f if l.startswith("flags:")).split()[1]
+        if not int(flags, 8) & O_CLOEXEC:
+            leaks[fd] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+    assert not leaks, "fds without O_CLOEXEC: %s" % leaks
+
+
+def test_broker_removes_its_files_after_dropping_privileges():
+    d = Daemon(name="files")
+    pidfile = os.path.join(d.rundir, "xs.pid")
+    d.args = ["-F", pidfile]
+    d.start()
+    try:
+        assert os.path.exists(pidfile)
+        problems = d.stop()
+        assert not problems, problems
+        assert d.proc.returncode == 0, d.stderr()
+        for path in (d.socket, d.socket_ro, pidfile):
+            assert not os.path.exists(path), path
+        # The end of its channel stops the engine: no SIGKILL needed.
+        assert "ignored SIGTERM" not in d.stderr()
+    finally:
+        d.kill()
+        d.cleanup()
+
+
+# -- what it prints and says -------------------------------------------------
+
+def test_print_policy():
+    with tempfile.TemporaryDirectory() as rundir:
+        env = dict(os.environ, XENSTORED_RUNDIR=rundir)
+        r = subprocess.run([BROKER, "--print-policy"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert os.listdir(rundir) == [], "--print-policy started something"
+    for name, why in policy_caps():
+        assert name in r.stdout and why in r.stdout, name
+    pw = default_engine_user()
+    assert "uid %d, gid %d" % (pw.pw_uid, pw.pw_gid) in r.stdout
+    assert "AS %d" % AS_LIMIT_DEFAULT in r.stdout
+    with open(ENGINE_SECCOMP) as f:
+        calls = [l.split()[0] for l in f if l.strip() and l[0] != "#"]
+    assert calls
+    for call in calls:
+        assert "\n    %s" % call in r.stdout, call
+
+
+def test_print_policy_follows_engine_options():
+    pw = pwd.getpwnam("daemon")
+    r = print_policy("--engine-user", "daemon", "--engine-as-limit", "0")
+    assert r.returncode == 0, r.stderr
+    assert "uid %d, gid %d" % (pw.pw_uid, pw.pw_gid) in r.stdout
+    assert "AS unlimited" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["--engine-user", "root"],
+                                  ["--engine-user", "no-such-user-xs"],
+                                  ["--engine-as-limit", "-1"],
+                                  ["--engine-as-limit", "4G"]])
+def test_bad_engine_options(args):
+    r = print_policy(*args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert args[0] in r.stderr
+
+
+def test_unsafe_no_sandbox_warns(xsd_factory):
+    d = xsd_factory(args=["--unsafe-no-sandbox"])
+    wait_until(lambda: "--unsafe-no-sandbox" in d.stderr()
+               and "WITHOUT ITS SANDBOX" in d.stderr(),
+               what="the --unsafe-no-sandbox warning")
+
+
+@pytest.mark.parametrize("args", [[], ["--unsafe-no-sandbox"]],
+                         ids=["sandboxed", "unsandboxed"])
+def test_engine_killed_by_sigsys_is_reported(args):
+    d = Daemon(args, name="sigsys").start()
+    try:
+        os.kill(engine_pid(d), signal.SIGSYS)
+        wait_until(lambda: d.proc.poll() is not None,
+                   what="the broker to exit after its engine died")
+        assert d.proc.returncode != 0
+        assert "engine killed by signal SIGSYS" in d.stderr()
+        # A signal from outside is no system call of the engine's.
+        assert "forbidden system call" not in d.stderr()
+    finally:
+        d.stop()
+        d.cleanup()
