@@ -16,7 +16,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
 LDLIBS_PB := -lprotobuf-c
-LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab
+LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab -lxenforeignmemory
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
 # The engine's seccomp allow-list; the sanitizer build adds what its
 # runtime needs.

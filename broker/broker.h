@@ -34,6 +34,9 @@ enum engine_log_level {
 	ENGINE_LOG_DEBUG,
 };
 
+/* C xenstored's default for -Q outstanding=N. */
+#define OUTSTANDING_DEFAULT 20u
+
 /* C xenstored's default for -w watch-event=SECONDS. */
 #define WATCH_EVENT_TIMEOUT_DEFAULT 20u
 
@@ -79,8 +82,22 @@ void listen_unlink(void);
 void listen_resume(void);
 int listen_paused(void);
 
+/* ring.c: bytes in and out of a guest's ring page, pure. */
+ssize_t ring_read(struct xs_ring *, void *, size_t);
+ssize_t ring_write(struct xs_ring *, const void *, size_t);
+int ring_has_input(struct xs_ring *);
+void ring_reset(struct xs_ring *);
+
 /* conn.c */
+struct conn;
+struct guest;
 void conn_new(int fd, int readonly);
+struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged);
+uint32_t conn_id(const struct conn *);
+void conn_set_outstanding(unsigned int);
+void conn_ring_event(struct conn *);
+void conn_drop(struct conn *, const char *why);
+int conn_ring_poll(void);
 void conn_reply(const Xsp__Reply *);
 uint32_t conn_next_id(void);
 void conn_set_watch_timeout(unsigned int seconds);
@@ -106,10 +123,14 @@ struct engine_opts {
 
 /* engine_chan.c */
 void engine_start(const char *path, char *const argv[], int sandboxed);
-void engine_send_open(uint32_t conn, int readonly);
+void engine_send_open(uint32_t conn, uint32_t domid, int privileged,
+		      int readonly);
 void engine_send_close(uint32_t conn);
-void engine_send_request(uint32_t conn, const struct xs_hdr *hdr,
-			 const uint8_t *payload);
+void engine_send_request(uint32_t conn, uint32_t domid,
+			 const struct xs_hdr *hdr, const uint8_t *payload);
+void engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
+			    int shutdown);
+void engine_send_domain(uint32_t domid, int dying, int shutdown, int gone);
 void engine_flush(void);
 int engine_congested(void);
 void engine_reap(void);
@@ -120,14 +141,31 @@ void privs_drop(void);
 void privs_engine_child(void);
 void privs_print(FILE *, const struct engine_opts *);
 
-/* xen.c: the hypervisor handles the ring transport will need. */
+/* xen.c: the hypervisor's interfaces. */
 struct xen_handles {
 	struct xenevtchn_handle *evtchn;
 	struct xengntdev_handle *gnttab;
+	struct xenforeignmemory_handle *fmem;
 	struct xc_interface_core *xc;
 };
 
 int xen_open(struct xen_handles *);
 void xen_close(struct xen_handles *);
+
+/* guest.c: guests' rings and event channels, and what the engine asks. */
+struct guest_opts {
+	int socket_only;      /* no Xen: answer the engine without it */
+	int no_dom0;          /* -D */
+	const char *xsd_kva;  /* dom0's ring page */
+	const char *xsd_port; /* dom0's event channel port */
+};
+void guest_init(struct xen_handles *, const struct guest_opts *);
+void guest_priv(const Xsp__PrivRequest *);
+ssize_t guest_read(struct guest *, void *, size_t);
+ssize_t guest_write(struct guest *, const void *, size_t);
+int guest_has_input(struct guest *);
+void guest_notify(struct guest *);
+void guest_ring_error(struct guest *, uint32_t error);
+void guest_conn_closed(struct guest *, struct conn *);
 
 #endif

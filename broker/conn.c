@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Socket clients: cut their byte streams into requests for the engine and
- * queue the engine's replies back to them. A client is only ever dropped for
- * its own faults (a header announcing more than 4096 bytes, closing in the
- * middle of a message, a socket error); it never waits for another one.
+ * Clients, on a Unix socket or a guest's ring: cut their byte streams into
+ * requests for the engine and queue the engine's replies back to them. A
+ * client is only ever dropped for its own faults (a header announcing more
+ * than 4096 bytes, closing in the middle of a message, a socket error, a
+ * broken ring); it never waits for another one. Rings are read a bufferful
+ * at a time, in turn, so one busy guest cannot starve the others.
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,7 +34,14 @@ struct outmsg {
 struct conn {
 	struct bevent ev;
 	uint32_t id;
-	int fd;
+	uint32_t domid;
+	int privileged;
+	int fd;                /* a socket client's; -1 for a ring */
+	struct guest *guest;   /* a ring's domain; NULL for a socket */
+	unsigned int inflight; /* requests the engine has yet to answer */
+	size_t noutq;          /* messages in outq */
+	int ready;             /* on ready_list: its ring has input to read */
+	TAILQ_ENTRY(conn) ready_entry;
 	int readonly;
 	int dead;
 	int dirty; /* on the dirty list: has unwritten replies */
@@ -52,6 +61,9 @@ static uint32_t next_id = 1;
 
 static TAILQ_HEAD(, conn) dirty_list = TAILQ_HEAD_INITIALIZER(dirty_list);
 static TAILQ_HEAD(, conn) dead_list = TAILQ_HEAD_INITIALIZER(dead_list);
+TAILQ_HEAD(conn_list_ready, conn);
+static struct conn_list_ready ready_list = TAILQ_HEAD_INITIALIZER(ready_list);
+static unsigned int outstanding_max = OUTSTANDING_DEFAULT;
 
 static unsigned int watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 static size_t queued_events;
@@ -62,6 +74,12 @@ void
 conn_set_watch_timeout(unsigned int seconds)
 {
 	watch_timeout = seconds;
+}
+
+void
+conn_set_outstanding(unsigned int n)
+{
+	outstanding_max = n;
 }
 
 uint32_t
@@ -108,10 +126,26 @@ conn_unlink(struct conn *c)
 	fatalx("conn %u missing from the table", c->id);
 }
 
+/*
+ * A guest that does not take its replies gets no more served past the
+ * outstanding-requests quota: what it sent and has not yet taken back.
+ */
 static int
 conn_may_read(const struct conn *c)
 {
-	return c->outbytes <= CONN_OUTQ_MAX && !engine_congested();
+	if (c->outbytes > CONN_OUTQ_MAX || engine_congested())
+		return 0;
+	return c->privileged || outstanding_max == 0 ||
+	       c->inflight + c->noutq < outstanding_max;
+}
+
+static void
+ready_remove(struct conn *c)
+{
+	if (c->ready) {
+		TAILQ_REMOVE(&ready_list, c, ready_entry);
+		c->ready = 0;
+	}
 }
 
 /* Brings the epoll interest in line with what the connection can do. */
@@ -122,6 +156,18 @@ conn_update(struct conn *c)
 
 	if (c->dead)
 		return;
+	if (c->guest != NULL) {
+		/* Rings have no fd: input waits its turn on ready_list. */
+		if (conn_may_read(c) && guest_has_input(c->guest)) {
+			if (!c->ready) {
+				c->ready = 1;
+				TAILQ_INSERT_TAIL(&ready_list, c, ready_entry);
+			}
+		} else {
+			ready_remove(c);
+		}
+		return;
+	}
 	if (conn_may_read(c))
 		events |= EPOLLIN;
 	if (!TAILQ_EMPTY(&c->outq))
@@ -134,6 +180,7 @@ outq_remove(struct conn *c, struct outmsg *m)
 {
 	TAILQ_REMOVE(&c->outq, m, entry);
 	c->outbytes -= m->len;
+	c->noutq--;
 	if (m->type == XS_WATCH_EVENT) {
 		c->outevents--;
 		queued_events--;
@@ -155,9 +202,14 @@ conn_close(struct conn *c, const char *why)
 	else
 		log_debug("conn %u: closed: %s", c->id, why);
 	engine_send_close(c->id);
-	loop_del(&c->ev);
-	close(c->fd);
-	c->fd = -1;
+	if (c->guest != NULL) {
+		ready_remove(c);
+		guest_conn_closed(c->guest, c);
+	} else {
+		loop_del(&c->ev);
+		close(c->fd);
+		c->fd = -1;
+	}
 	c->dead = 1;
 	conn_unlink(c);
 	while ((m = TAILQ_FIRST(&c->outq)) != NULL)
@@ -182,48 +234,80 @@ conn_reap(void)
 	}
 }
 
-void
-conn_new(int fd, int readonly)
+static struct conn *
+conn_alloc(void)
 {
 	struct conn *c, **nc;
 	size_t ncap;
 
 	if (next_id == 0) {
 		/* 2^32 - 1 connections: ids must never be reused. */
-		log_warnx("out of connection ids, refusing a client");
-		close(fd);
-		return;
+		log_warnx("out of connection ids");
+		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->in = malloc(CONN_INBUF)) == NULL) {
-		log_warn("refusing a client");
-		if (c != NULL)
-			free(c);
-		close(fd);
-		return;
+		log_warn("new connection");
+		free(c);
+		return NULL;
 	}
 	if (nconns == conns_cap) {
 		ncap = conns_cap ? conns_cap * 2 : 64;
 		if ((nc = reallocarray(conns, ncap, sizeof(*nc))) == NULL) {
-			log_warn("refusing a client");
+			log_warn("new connection");
 			free(c->in);
 			free(c);
-			close(fd);
-			return;
+			return NULL;
 		}
 		conns = nc;
 		conns_cap = ncap;
 	}
 	c->id = next_id++;
-	c->fd = fd;
-	c->readonly = readonly;
+	c->fd = -1;
 	TAILQ_INIT(&c->outq);
 	conns[nconns++] = c;
-	engine_send_open(c->id, readonly);
+	return c;
+}
+
+void
+conn_new(int fd, int readonly)
+{
+	struct conn *c = conn_alloc();
+
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->readonly = readonly;
+	c->privileged = 1; /* dom0's sockets */
+	engine_send_open(c->id, 0, 1, readonly);
 	loop_add(&c->ev, fd, 0, conn_event, c);
 	conn_update(c);
 	log_debug("conn %u: new %s client", c->id,
 		  readonly ? "read-only" : "privileged");
+}
+
+struct conn *
+conn_new_ring(struct guest *g, uint32_t domid, int privileged)
+{
+	struct conn *c = conn_alloc();
+
+	if (c == NULL)
+		return NULL;
+	c->guest = g;
+	c->domid = domid;
+	c->privileged = privileged;
+	engine_send_open(c->id, domid, privileged, 0);
+	conn_update(c);
+	log_debug("conn %u: ring of domain %u", c->id, domid);
+	return c;
+}
+
+uint32_t
+conn_id(const struct conn *c)
+{
+	return c->id;
 }
 
 /*
@@ -243,12 +327,16 @@ conn_parse(struct conn *c)
 		if (n == SOCKMSG_MORE)
 			break;
 		if (n == SOCKMSG_BAD) {
-			log_debug("conn %u: header announces %u bytes", c->id,
-				  hdr.len);
+			log_info("conn %u: header announces %u bytes", c->id,
+				 hdr.len);
+			if (c->guest != NULL)
+				guest_ring_error(c->guest, XS_RING_ERROR_PROTO);
 			conn_close(c, "oversized message");
 			return -1;
 		}
-		engine_send_request(c->id, &hdr, c->in + off + XS_HDR_SIZE);
+		engine_send_request(c->id, c->domid, &hdr,
+				    c->in + off + XS_HDR_SIZE);
+		c->inflight++;
 		off += (size_t)n;
 	}
 	if (off > 0) {
@@ -263,6 +351,18 @@ conn_read(struct conn *c)
 {
 	ssize_t n;
 
+	if (c->guest != NULL) {
+		n = guest_read(c->guest, c->in + c->inlen,
+			       CONN_INBUF - c->inlen);
+		if (n == -1) {
+			conn_close(c, "broken ring indexes");
+			return;
+		}
+		c->inlen += (size_t)n;
+		if (conn_parse(c) == 0)
+			conn_update(c);
+		return;
+	}
 	n = read(c->fd, c->in + c->inlen, CONN_INBUF - c->inlen);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -280,16 +380,50 @@ conn_read(struct conn *c)
 		conn_update(c);
 }
 
+/* Copies what the ring takes; the rest waits for the guest's event. */
+static int
+conn_write_ring(struct conn *c)
+{
+	struct outmsg *m;
+	ssize_t n;
+	int wrote = 0;
+
+	while ((m = TAILQ_FIRST(&c->outq)) != NULL) {
+		n = guest_write(c->guest, m->data + m->off, m->len - m->off);
+		if (n == -1) {
+			conn_close(c, "broken ring indexes");
+			return -1;
+		}
+		if (n > 0)
+			wrote = 1;
+		m->off += (size_t)n;
+		if (m->off < m->len)
+			break;
+		outq_remove(c, m);
+	}
+	if (wrote)
+		guest_notify(c->guest);
+	return 0;
+}
+
 /* Writes what the socket takes; the rest waits for EPOLLOUT. */
 static void
 conn_write(struct conn *c)
 {
 	struct iovec iov[CONN_IOV];
 	struct outmsg *m;
-	int niov = 0, was_full = c->outbytes > CONN_OUTQ_MAX;
+	int niov = 0, was_full = !conn_may_read(c);
 	ssize_t n;
 	size_t left;
 
+	if (c->guest != NULL) {
+		if (conn_write_ring(c) == -1)
+			return;
+		if (was_full && conn_parse(c) == -1)
+			return;
+		conn_update(c);
+		return;
+	}
 	TAILQ_FOREACH(m, &c->outq, entry)
 	{
 		if (niov == CONN_IOV)
@@ -317,7 +451,7 @@ conn_write(struct conn *c)
 		outq_remove(c, m);
 	}
 	/* Requests held back while the queue was full can go now. */
-	if (was_full && c->outbytes <= CONN_OUTQ_MAX && conn_parse(c) == -1)
+	if (was_full && conn_may_read(c) && conn_parse(c) == -1)
 		return;
 	conn_update(c);
 }
@@ -352,6 +486,8 @@ conn_reply(const Xsp__Reply *r)
 	/* Replies to a client that is gone are no one's business. */
 	if ((c = conn_find(r->conn)) == NULL)
 		return;
+	if (r->type != XS_WATCH_EVENT && c->inflight > 0)
+		c->inflight--;
 	if ((m = malloc(sizeof(*m) + XS_HDR_SIZE + r->payload.len)) == NULL) {
 		/* Losing one reply would desynchronise the client. */
 		log_warn("conn %u: reply", c->id);
@@ -371,6 +507,7 @@ conn_reply(const Xsp__Reply *r)
 	m->off = 0;
 	TAILQ_INSERT_TAIL(&c->outq, m, entry);
 	c->outbytes += m->len;
+	c->noutq++;
 	if (m->type == XS_WATCH_EVENT) {
 		c->outevents++;
 		queued_events++;
@@ -464,4 +601,42 @@ conn_sweep(void)
 		conn_update(c);
 		i++;
 	}
+}
+
+/* The guest's event channel fired: it took replies or sent requests. */
+void
+conn_ring_event(struct conn *c)
+{
+	if (c->dead)
+		return;
+	conn_write(c);
+	if (!c->dead)
+		conn_update(c);
+}
+
+/*
+ * Once per loop iteration: each ring with input gets one bufferful read,
+ * in turn. Returns whether any still has input (poll again at once).
+ */
+int
+conn_ring_poll(void)
+{
+	struct conn *c;
+	size_t n = 0, i;
+
+	TAILQ_FOREACH(c, &ready_list, ready_entry)
+	n++;
+	/* Those that still have input go back to the tail, for next time. */
+	for (i = 0; i < n && (c = TAILQ_FIRST(&ready_list)) != NULL; i++) {
+		ready_remove(c);
+		conn_read(c);
+	}
+	return !TAILQ_EMPTY(&ready_list);
+}
+
+/* The broker's own decision (a domain released, a ring reset). */
+void
+conn_drop(struct conn *c, const char *why)
+{
+	conn_close(c, why);
 }

@@ -44,6 +44,8 @@ struct pending {
 		Xsp__ConnOpen open;
 		Xsp__ConnClose close;
 		Xsp__Request req;
+		Xsp__PrivReply priv;
+		Xsp__DomainEvent dom;
 	} u;
 	size_t off; /* of the request payload in the arena */
 };
@@ -242,6 +244,9 @@ engine_dispatch(const Xsp__EngineFrame *f)
 		case XSP__TO_BROKER__MSG_VIOLATION:
 			engine_violation(f->msgs[i]->violation);
 			break;
+		case XSP__TO_BROKER__MSG_PRIV:
+			guest_priv(f->msgs[i]->priv);
+			break;
 		default:
 			fatalx("unchecked engine message");
 		}
@@ -338,6 +343,12 @@ engine_pack(void)
 		case XSP__TO_ENGINE__MSG_CLOSE:
 			p->te.close = &p->u.close;
 			break;
+		case XSP__TO_ENGINE__MSG_PRIV_REPLY:
+			p->te.priv_reply = &p->u.priv;
+			break;
+		case XSP__TO_ENGINE__MSG_DOMAIN:
+			p->te.domain = &p->u.dom;
+			break;
 		case XSP__TO_ENGINE__MSG_REQUEST:
 			p->te.request = &p->u.req;
 			/* No arena yet when every payload so far was empty. */
@@ -397,14 +408,14 @@ engine_queue(size_t payload_len)
 }
 
 void
-engine_send_open(uint32_t conn, int readonly)
+engine_send_open(uint32_t conn, uint32_t domid, int privileged, int readonly)
 {
 	struct pending *p = engine_queue(0);
 
 	xsp__conn_open__init(&p->u.open);
 	p->u.open.conn = conn;
-	p->u.open.domid = 0;
-	p->u.open.privileged = 1;
+	p->u.open.domid = domid;
+	p->u.open.privileged = privileged ? 1 : 0;
 	p->u.open.readonly = readonly ? 1 : 0;
 	p->te.msg_case = XSP__TO_ENGINE__MSG_OPEN;
 }
@@ -420,14 +431,43 @@ engine_send_close(uint32_t conn)
 }
 
 void
-engine_send_request(uint32_t conn, const struct xs_hdr *hdr,
+engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
+		       int shutdown)
+{
+	struct pending *p = engine_queue(0);
+
+	xsp__priv_reply__init(&p->u.priv);
+	p->u.priv.id = id;
+	p->u.priv.err = (uint32_t)err;
+	p->u.priv.has_exists = p->u.priv.has_dying = p->u.priv.has_shutdown = 1;
+	p->u.priv.exists = exists ? 1 : 0;
+	p->u.priv.dying = dying ? 1 : 0;
+	p->u.priv.shutdown = shutdown ? 1 : 0;
+	p->te.msg_case = XSP__TO_ENGINE__MSG_PRIV_REPLY;
+}
+
+void
+engine_send_domain(uint32_t domid, int dying, int shutdown, int gone)
+{
+	struct pending *p = engine_queue(0);
+
+	xsp__domain_event__init(&p->u.dom);
+	p->u.dom.domid = domid;
+	p->u.dom.dying = dying ? 1 : 0;
+	p->u.dom.shutdown = shutdown ? 1 : 0;
+	p->u.dom.gone = gone ? 1 : 0;
+	p->te.msg_case = XSP__TO_ENGINE__MSG_DOMAIN;
+}
+
+void
+engine_send_request(uint32_t conn, uint32_t domid, const struct xs_hdr *hdr,
 		    const uint8_t *payload)
 {
 	struct pending *p = engine_queue(hdr->len);
 
 	xsp__request__init(&p->u.req);
 	p->u.req.conn = conn;
-	p->u.req.domid = 0;
+	p->u.req.domid = domid;
 	p->u.req.type = hdr->type;
 	p->u.req.req_id = hdr->req_id;
 	p->u.req.tx_id = hdr->tx_id;

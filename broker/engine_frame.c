@@ -39,6 +39,32 @@ check_log(const Xsp__Log *l)
 }
 
 /*
+ * What the engine may ask the broker to do. Whether the domain really is
+ * there to map is the broker's own check, when it acts (guest.c).
+ */
+static const char *
+check_priv(const Xsp__PrivRequest *p)
+{
+	switch (p->op) {
+	case XSP__PRIV_REQUEST__OP__MAP:
+		if (!p->has_port || !p->has_gfn || p->port == 0)
+			return "map request without gfn and port";
+		/* FALLTHROUGH */
+	case XSP__PRIV_REQUEST__OP__UNMAP:
+		/* dom0's own ring is the broker's business alone. */
+		if (p->domid == 0 || p->domid >= XS_DOMID_FIRST_RESERVED)
+			return "map or unmap of no guest domain";
+		return NULL;
+	case XSP__PRIV_REQUEST__OP__DOMAIN_INFO:
+		if (p->domid >= XS_DOMID_FIRST_RESERVED)
+			return "domain information on no domain";
+		return NULL;
+	default:
+		return "privileged request of an unknown kind";
+	}
+}
+
+/*
  * Decodes one frame body and checks every message in it. conn_next is the
  * first connection id not yet issued: replies may name any id below it,
  * including closed ones. Returns 0 with *framep to free with
@@ -76,6 +102,10 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		case XSP__TO_BROKER__MSG_VIOLATION:
 			/* Any number and arch: the broker only names it. */
 			bad = m->violation == NULL ? "empty violation" : NULL;
+			break;
+		case XSP__TO_BROKER__MSG_PRIV:
+			bad = m->priv == NULL ? "empty request"
+					      : check_priv(m->priv);
 			break;
 		default:
 			bad = "message of an unknown kind";

@@ -71,7 +71,7 @@ loop_run(void)
 	struct epoll_event evs[LOOP_EVENTS];
 	struct bevent *ev;
 	time_t last_tick = now.tv_sec;
-	int i, n, timeout = -1;
+	int i, n, timeout = -1, rings_busy;
 
 	for (;;) {
 		n = epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
@@ -82,6 +82,7 @@ loop_run(void)
 			ev = evs[i].data.ptr;
 			ev->cb(ev->fd, evs[i].events, ev->arg);
 		}
+		rings_busy = conn_ring_poll();
 		conn_flush_dirty();
 		engine_flush();
 		conn_reap();
@@ -102,5 +103,8 @@ loop_run(void)
 		}
 		if (conn_sweep_needed() || listen_paused())
 			timeout = 1000;
+		/* Rings with input left get their next turn at once. */
+		if (rings_busy)
+			timeout = 0;
 	}
 }

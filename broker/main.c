@@ -32,6 +32,8 @@
 enum {
 	OPT_SOCKET_ONLY = 256,
 	OPT_ENGINE,
+	OPT_XSD_KVA,
+	OPT_XSD_PORT,
 	OPT_ENGINE_USER,
 	OPT_ENGINE_AS_LIMIT,
 	OPT_UNSAFE_NO_SANDBOX,
@@ -57,6 +59,8 @@ static const struct option longopts[] = {
 	{"verbose", no_argument, NULL, 'V'},
 	{"socket-only", no_argument, NULL, OPT_SOCKET_ONLY},
 	{"engine", required_argument, NULL, OPT_ENGINE},
+	{"xsd-kva", required_argument, NULL, OPT_XSD_KVA},
+	{"xsd-port", required_argument, NULL, OPT_XSD_PORT},
 	{"engine-user", required_argument, NULL, OPT_ENGINE_USER},
 	{"engine-as-limit", required_argument, NULL, OPT_ENGINE_AS_LIMIT},
 	{"unsafe-no-sandbox", no_argument, NULL, OPT_UNSAFE_NO_SANDBOX},
@@ -108,6 +112,10 @@ usage(FILE *f, int status)
 		"  -H, --help                print this message\n"
 		"      --socket-only         serve the Unix sockets only, "
 		"without Xen\n"
+		"      --xsd-kva PATH        dom0's ring page "
+		"(default /proc/xen/xsd_kva)\n"
+		"      --xsd-port PATH       dom0's event channel port "
+		"(default /proc/xen/xsd_port)\n"
 		"      --engine PATH         the engine binary "
 		"(default: " ENGINE_NAME " next to " BROKER_NAME ")\n"
 		"      --engine-user NAME    the engine's user\n"
@@ -383,6 +391,8 @@ main(int argc, char *argv[])
 	struct engine_opts eo = {.as_limit = ENGINE_AS_LIMIT_DEFAULT,
 				 .sandboxed = 1};
 	struct xen_handles xh;
+	struct guest_opts go = {0, 0, "/proc/xen/xsd_kva",
+				"/proc/xen/xsd_port"};
 	const char *rundir_env, *euser = NULL;
 	char **eargv, *engine = NULL, *rundir;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
@@ -404,7 +414,7 @@ main(int argc, char *argv[])
 	       -1) {
 		switch (ch) {
 		case 'D':
-			/* Dom0 is introduced by the ring transport. */
+			go.no_dom0 = 1;
 			break;
 		case 'N':
 			no_fork = 1;
@@ -426,7 +436,11 @@ main(int argc, char *argv[])
 			parse_count(ch, optarg);
 			goto pass_value;
 		case 'Q':
-			parse_named(ch, optarg, quota_names);
+			if (strncmp(optarg, "outstanding=", 12) == 0)
+				conn_set_outstanding((unsigned int)parse_named(
+					ch, optarg, quota_names));
+			else
+				parse_named(ch, optarg, quota_names);
 			goto pass_value;
 		case 'q':
 			parse_named(ch, optarg, quota_soft_names);
@@ -448,6 +462,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_SOCKET_ONLY:
 			socket_only = 1;
+			break;
+		case OPT_XSD_KVA:
+			go.xsd_kva = optarg;
+			break;
+		case OPT_XSD_PORT:
+			go.xsd_port = optarg;
 			break;
 		case OPT_ENGINE:
 			engine = absolute(optarg);
@@ -503,15 +523,10 @@ main(int argc, char *argv[])
 			  "SANDBOX, as root, with every file and system call "
 			  "open to it: for development only, never on a host");
 
-	if (!socket_only) {
-		if (xen_open(&xh) == -1)
-			exit(1);
-		log_warnx("the Xen interfaces are open, but this broker has no "
-			  "ring transport built in and cannot serve guests; "
-			  "--socket-only serves only the Unix sockets");
-		xen_close(&xh);
+	/* A dom0 must never lose its guests' rings without a word. */
+	if (!socket_only && xen_open(&xh) == -1)
 		exit(1);
-	}
+	go.socket_only = socket_only;
 
 	if (engine == NULL)
 		engine = engine_default();
@@ -530,6 +545,7 @@ main(int argc, char *argv[])
 		fatalx("atexit");
 	listen_open(rundir);
 	engine_start(engine, eargv, eo.sandboxed);
+	guest_init(socket_only ? NULL : &xh, &go);
 	pidfile_write();
 	privs_drop();
 	if (output_pid) {

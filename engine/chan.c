@@ -7,14 +7,21 @@
 #include "chan.h"
 #include "xs_proto.h"
 
+enum { OUT_REPLY, OUT_LOG, OUT_PRIV };
+
+/*
+ * A message for the next frame. Log: type is the level. Priv: conn is the
+ * request id, type the op, req_id the domid, tx_id the port.
+ */
 struct out_msg {
-	uint32_t conn, type, req_id, tx_id; /* log: type is the level */
+	uint32_t conn, type, req_id, tx_id;
+	uint64_t gfn;
 	size_t off, len;
-	bool log;
+	int kind;
 };
 
 static int
-queue(struct chan *ch, bool log, uint32_t conn, uint32_t type, uint32_t req_id,
+queue(struct chan *ch, int kind, uint32_t conn, uint32_t type, uint32_t req_id,
       uint32_t tx_id, const void *data, size_t len)
 {
 	struct out_msg *m;
@@ -41,7 +48,8 @@ queue(struct chan *ch, bool log, uint32_t conn, uint32_t type, uint32_t req_id,
 		ch->bcap = ncap;
 	}
 	m = &ch->msgs[ch->nmsg++];
-	*m = (struct out_msg){conn, type, req_id, tx_id, ch->blen, len, log};
+	*m = (struct out_msg){conn, type,     req_id, tx_id,
+			      0,    ch->blen, len,    kind};
 	if (len)
 		memcpy(ch->bytes + ch->blen, data, len);
 	ch->bytes[ch->blen + len] = '\0'; /* logs are strings */
@@ -55,7 +63,7 @@ chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 {
 	struct chan *ch = arg;
 
-	if (queue(ch, false, conn, type, req_id, tx_id, payload, len) == -1)
+	if (queue(ch, OUT_REPLY, conn, type, req_id, tx_id, payload, len) == -1)
 		ch->oom = true;
 }
 
@@ -64,8 +72,20 @@ chan_log(void *arg, int level, const char *text)
 {
 	struct chan *ch = arg;
 
-	if (queue(ch, true, 0, (uint32_t)level, 0, 0, text, strlen(text)))
+	if (queue(ch, OUT_LOG, 0, (uint32_t)level, 0, 0, text, strlen(text)))
 		ch->oom = true;
+}
+
+void
+chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
+	  uint32_t port)
+{
+	struct chan *ch = arg;
+
+	if (queue(ch, OUT_PRIV, id, (uint32_t)op, domid, port, "", 0) == -1)
+		ch->oom = true;
+	else
+		ch->msgs[ch->nmsg - 1].gfn = gfn;
 }
 
 Xsp__BrokerFrame *
@@ -95,6 +115,9 @@ chan_decode(const uint8_t *data, size_t len, const char **why)
 				*why = "request payload over 4096 bytes";
 				goto bad;
 			}
+			break;
+		case XSP__TO_ENGINE__MSG_PRIV_REPLY:
+		case XSP__TO_ENGINE__MSG_DOMAIN:
 			break;
 		default:
 			*why = "unknown message";
@@ -148,6 +171,24 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 				       rq->tx_id, rq->payload.data,
 				       rq->payload.len);
 			break;
+		case XSP__TO_ENGINE__MSG_PRIV_REPLY: {
+			const Xsp__PrivReply *pr = m->priv_reply;
+			struct priv_answer a = {
+				0,          0,         (int)pr->err,
+				pr->exists, pr->dying, pr->shutdown};
+
+			engine_priv_reply(e, pr->id, &a);
+			break;
+		}
+		case XSP__TO_ENGINE__MSG_DOMAIN:
+			if (m->domain->domid >= XS_DOMID_FIRST_RESERVED) {
+				*why = "domain event for no domain";
+				return -1;
+			}
+			engine_domain_event(
+				e, m->domain->domid, m->domain->dying,
+				m->domain->shutdown, m->domain->gone);
+			break;
 		default:
 			*why = "unknown message";
 			return -1;
@@ -164,18 +205,29 @@ pack(struct chan *ch, size_t from, size_t to)
 	Xsp__ToBroker *tb = calloc(n, sizeof(*tb)), **ptb;
 	Xsp__Reply *rp = calloc(n, sizeof(*rp));
 	Xsp__Log *lg = calloc(n, sizeof(*lg));
+	Xsp__PrivRequest *pq = calloc(n, sizeof(*pq));
 	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT;
 	int r = -1;
 
 	ptb = calloc(n, sizeof(*ptb));
-	if (tb == NULL || rp == NULL || lg == NULL || ptb == NULL)
+	if (tb == NULL || rp == NULL || lg == NULL || pq == NULL || ptb == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		const struct out_msg *m = &ch->msgs[from + i];
 
 		xsp__to_broker__init(&tb[i]);
 		ptb[i] = &tb[i];
-		if (m->log) {
+		if (m->kind == OUT_PRIV) {
+			xsp__priv_request__init(&pq[i]);
+			pq[i].id = m->conn;
+			pq[i].op = (Xsp__PrivRequest__Op)m->type;
+			pq[i].domid = m->req_id;
+			pq[i].has_gfn = pq[i].has_port = 1;
+			pq[i].gfn = m->gfn;
+			pq[i].port = m->tx_id;
+			tb[i].msg_case = XSP__TO_BROKER__MSG_PRIV;
+			tb[i].priv = &pq[i];
+		} else if (m->kind == OUT_LOG) {
 			xsp__log__init(&lg[i]);
 			lg[i].level = m->type;
 			lg[i].text = (char *)ch->bytes + m->off;
@@ -200,6 +252,7 @@ out:
 	free(tb);
 	free(rp);
 	free(lg);
+	free(pq);
 	free(ptb);
 	return r;
 }

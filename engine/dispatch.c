@@ -71,8 +71,7 @@ reply_send(struct req *r)
 	r->replied = true;
 }
 
-/* The request's only argument, a string ending at the payload's end. */
-static const char *
+const char *
 onearg(struct req *r)
 {
 	if (r->len == 0 || r->payload[r->len - 1] != '\0' ||
@@ -329,6 +328,9 @@ do_set_perms(struct req *r)
 	}
 	if ((err = canon(r, p, path)) != 0)
 		return EINVAL;
+	/* A node's owner must exist: ask the hypervisor if need be. */
+	if ((err = domain_check_exists(r->e, perms[0].id)) != 0)
+		return err;
 	/*
 	 * Every domain named must be known before this write's generation
 	 * is taken, or its entry would look older than the domain.
@@ -448,283 +450,6 @@ do_transaction_end(struct req *r)
 	return txn_end(r->e, t, commit);
 }
 
-static int
-arg_domid(struct req *r, int i, uint32_t *d)
-{
-	if (i >= r->argc || domid_parse(r->argv[i], d) == -1)
-		return EINVAL;
-	return 0;
-}
-
-static int
-do_get_domain_path(struct req *r)
-{
-	const char *a = onearg(r);
-	uint32_t d;
-	char buf[32];
-
-	if (a == NULL || domid_parse(a, &d) == -1)
-		return EINVAL;
-	snprintf(buf, sizeof(buf), "/local/domain/%u", d);
-	return reply_str(r, buf);
-}
-
-static int
-do_is_domain_introduced(struct req *r)
-{
-	const char *a = onearg(r);
-	struct domain *d;
-	uint32_t id;
-
-	if (a == NULL || domid_parse(a, &id) == -1)
-		return EINVAL;
-	d = domain_get(r->e, id, false);
-	return reply_str(r, id == 0 || (d && d->introduced) ? "T" : "F");
-}
-
-static bool
-real_domid(uint32_t d)
-{
-	return d != 0 && d < XS_DOMID_FIRST_RESERVED;
-}
-
-static int
-do_introduce(struct req *r)
-{
-	uint32_t id;
-	unsigned long gfn, port;
-	struct domain *d;
-	char *end;
-
-	if (r->argc < 3 || arg_domid(r, 0, &id) || !real_domid(id))
-		return EINVAL;
-	errno = 0;
-	gfn = strtoul(r->argv[1], &end, 10);
-	if (*end || errno || r->argv[1][0] == '\0')
-		return EINVAL;
-	port = strtoul(r->argv[2], &end, 10);
-	if (*end || errno || r->argv[2][0] == '\0' || port == 0 ||
-	    port > UINT32_MAX)
-		return EINVAL;
-	d = domain_get(r->e, id, true);
-	if (d == NULL)
-		return ENOMEM;
-	if (d->introduced) {
-		/* Reintroduction rebinds the channel: same domain, no event. */
-		d->gfn = (uint32_t)gfn;
-		d->port = (uint32_t)port;
-		return 0;
-	}
-	/*
-	 * The generation stays that of the domain's first mention (or its
-	 * last release), so permissions the toolstack prepared for it
-	 * before INTRODUCE hold.
-	 */
-	d->introduced = true;
-	d->shutdown_seen = false;
-	d->gfn = (uint32_t)gfn;
-	d->port = (uint32_t)port;
-	reply_send(r);
-	watch_fire_special(r->e, "@introduceDomain", id);
-	return 0;
-}
-
-static struct domain *
-introduced(struct req *r, int i, int *err)
-{
-	struct domain *d;
-	uint32_t id;
-
-	if (arg_domid(r, i, &id) || !real_domid(id)) {
-		*err = EINVAL;
-		return NULL;
-	}
-	d = domain_get(r->e, id, false);
-	if (d == NULL || !d->introduced) {
-		*err = ENOENT;
-		return NULL;
-	}
-	return d;
-}
-
-static int
-do_release(struct req *r)
-{
-	struct domain *d;
-	int err;
-
-	if (onearg(r) == NULL)
-		return EINVAL;
-	if ((d = introduced(r, 0, &err)) == NULL)
-		return err;
-	d->introduced = false;
-	d->has_target = false;
-	d->features = 0;
-	domain_remove_nodes(r->e, d->domid);
-	/* Whatever still names this id was meant for this incarnation. */
-	d->gen = ++r->e->gen;
-	reply_send(r);
-	events_fire(r->e);
-	watch_fire_special(r->e, "@releaseDomain", d->domid);
-	return 0;
-}
-
-static int
-do_resume(struct req *r)
-{
-	struct domain *d;
-	int err;
-
-	if (onearg(r) == NULL)
-		return EINVAL;
-	if ((d = introduced(r, 0, &err)) == NULL)
-		return err;
-	d->shutdown_seen = false;
-	return 0;
-}
-
-static int
-do_set_target(struct req *r)
-{
-	struct domain *d;
-	uint32_t t;
-	int err;
-
-	if (r->argc != 2)
-		return EINVAL;
-	if ((d = introduced(r, 0, &err)) == NULL)
-		return err;
-	if (arg_domid(r, 1, &t) || !real_domid(t))
-		return EINVAL;
-	if (!domain_exists(r->e, t))
-		return ENOENT;
-	d->target = t;
-	d->has_target = true;
-	return 0;
-}
-
-#define SUPPORTED_FEATURES (XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR)
-
-static int
-do_get_feature(struct req *r)
-{
-	struct domain *d;
-	char buf[16];
-	uint32_t id, f = SUPPORTED_FEATURES;
-
-	if (r->len > 0 && r->argc != 1)
-		return EINVAL;
-	if (r->argc == 1) {
-		if (arg_domid(r, 0, &id))
-			return EINVAL;
-		d = domain_get(r->e, id, false);
-		if (d == NULL)
-			return ENOENT;
-		f = d->features;
-	}
-	snprintf(buf, sizeof(buf), "%u", f);
-	return reply_str(r, buf);
-}
-
-static int
-do_set_feature(struct req *r)
-{
-	struct domain *d;
-	unsigned long v;
-	uint32_t id;
-	char *end;
-
-	if (r->argc != 2 || arg_domid(r, 0, &id) || !real_domid(id))
-		return EINVAL;
-	errno = 0;
-	v = strtoul(r->argv[1], &end, 10);
-	if (*end || errno || r->argv[1][0] == '\0' ||
-	    (v & ~(unsigned long)SUPPORTED_FEATURES))
-		return EINVAL;
-	d = domain_get(r->e, id, true);
-	if (d == NULL)
-		return ENOMEM;
-	if (d->introduced)
-		return EBUSY; /* the ring already carries its features */
-	d->features = (uint32_t)v;
-	return 0;
-}
-
-static int
-quota_by_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < Q_COUNT; i++)
-		if (quota_defs[i].name && strcmp(quota_defs[i].name, name) == 0)
-			return i;
-	return -1;
-}
-
-static int
-do_get_quota(struct req *r)
-{
-	struct domain *d = NULL;
-	char buf[256];
-	size_t off = 0;
-	uint32_t id;
-	int q, i;
-
-	if (r->len == 0) {
-		for (i = 0; i < Q_COUNT; i++)
-			if (quota_defs[i].name)
-				off += (size_t)snprintf(
-					buf + off, sizeof(buf) - off, "%s%s",
-					off ? " " : "", quota_defs[i].name);
-		return reply_str(r, buf);
-	}
-	if (r->argc < 1 || r->argc > 2)
-		return EINVAL;
-	if (r->argc == 2) {
-		if (arg_domid(r, 0, &id))
-			return EINVAL;
-		d = domain_get(r->e, id, false);
-		if (d == NULL)
-			return ENOENT;
-	}
-	q = quota_by_name(r->argv[r->argc - 1]);
-	if (q < 0)
-		return EINVAL;
-	snprintf(buf, sizeof(buf), "%u", d ? d->quota[q] : r->e->quota[q]);
-	return reply_str(r, buf);
-}
-
-static int
-do_set_quota(struct req *r)
-{
-	struct domain *d = NULL;
-	unsigned long v;
-	uint32_t id;
-	char *end;
-	int q;
-
-	if (r->argc < 2 || r->argc > 3)
-		return EINVAL;
-	if (r->argc == 3) {
-		if (arg_domid(r, 0, &id))
-			return EINVAL;
-		d = domain_get(r->e, id, false);
-		if (d == NULL)
-			return ENOENT;
-	}
-	q = quota_by_name(r->argv[r->argc - 2]);
-	errno = 0;
-	v = strtoul(r->argv[r->argc - 1], &end, 10);
-	if (q < 0 || *end || errno || r->argv[r->argc - 1][0] == '\0' ||
-	    v > UINT32_MAX)
-		return EINVAL;
-	if (d)
-		d->quota[q] = (uint32_t)v;
-	else
-		engine_set_quota(r->e, (enum quota_id)q, (uint32_t)v);
-	return 0;
-}
-
 static const struct wire_op wire_ops[XS_TYPE_COUNT] = {
 	[XS_CONTROL] = {"CONTROL", do_control, F_PRIV | F_NOTID | F_MODIFY},
 	[XS_DIRECTORY] = {"DIRECTORY", do_directory, 0},
@@ -777,26 +502,24 @@ split_args(struct req *r)
 		r->argc = -1; /* more strings than any request takes */
 }
 
-void
-engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
-	       uint32_t tx_id, const void *payload, size_t len)
+int
+request_dispatch(struct engine *e, struct conn *c, uint32_t type,
+		 uint32_t req_id, uint32_t tx_id, const void *payload,
+		 size_t len)
 {
 	struct req *r;
 	const struct wire_op *op = NULL;
-	struct conn *c = engine_conn(e, cid);
 	int err;
 
-	if (c == NULL)
-		return; /* the broker checked; a closed connection's leftover */
 	if (payload == NULL)
 		payload = ""; /* an empty payload may come without a buffer */
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		static const char nomem[] = "ENOMEM";
 
-		e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, nomem,
+		e->emit(e->cb_arg, c->id, XS_ERROR, req_id, tx_id, nomem,
 			sizeof(nomem));
-		return;
+		return 0;
 	}
 	r->e = e;
 	r->c = c;
@@ -812,6 +535,9 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 
 	if (type < XS_TYPE_COUNT)
 		op = &wire_ops[type];
+	if (e->logging)
+		elog(e, LOG_LVL_INFO, "conn %u: %s (%zu bytes)", c->id,
+		     op && op->name ? op->name : "unknown type", len);
 	if (op == NULL || op->fn == NULL) {
 		err = ENOSYS;
 		goto error;
@@ -832,19 +558,25 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 		}
 	}
 	err = op->fn(r);
+	if (err == EPARK) {
+		/* Nothing was changed or sent: it runs again once answered. */
+		free(r);
+		return EPARK;
+	}
 	if (err)
 		goto error;
 	if (!r->replied)
 		reply_send(r);
 	free(r);
-	return;
+	return 0;
 error : {
 	const char *n = errname(err);
 
-	if (e->verbose)
-		elog(e, LOG_LVL_DEBUG, "conn %u: %s failed: %s", cid,
+	if (e->verbose || e->logging)
+		elog(e, LOG_LVL_DEBUG, "conn %u: %s failed: %s", c->id,
 		     op && op->name ? op->name : "unknown", n);
-	e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, n, strlen(n) + 1);
+	e->emit(e->cb_arg, c->id, XS_ERROR, req_id, tx_id, n, strlen(n) + 1);
 }
 	free(r);
+	return 0;
 }

@@ -27,6 +27,23 @@ int reply_str(struct req *r, const char *s);
 /* Sends the reply now (so that events can follow it). */
 void reply_send(struct req *r);
 
+/* The request's only argument, a string ending at the payload's end. */
+const char *onearg(struct req *r);
+
 int do_control(struct req *r);
+int do_get_domain_path(struct req *r);
+int do_is_domain_introduced(struct req *r);
+int do_introduce(struct req *r);
+int do_release(struct req *r);
+int do_resume(struct req *r);
+int do_set_target(struct req *r);
+int do_get_feature(struct req *r);
+int do_set_feature(struct req *r);
+int do_get_quota(struct req *r);
+int do_set_quota(struct req *r);
+/* The domain is gone from the store's view: nodes, events, the ring. */
+void domain_release(struct engine *e, struct domain *d);
+/* 0 if domid exists, ENOENT if not, EPARK while the broker is asked. */
+int domain_check_exists(struct engine *e, uint32_t domid);
 
 #endif

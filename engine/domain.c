@@ -84,7 +84,7 @@ domain_exists(struct engine *e, uint32_t domid)
 	if (domid == 0)
 		return true;
 	d = domain_get(e, domid, false);
-	return d && d->introduced;
+	return d && (d->introduced || d->hv_exists);
 }
 
 void

@@ -66,9 +66,11 @@ engine_free(struct engine *e)
 
 		txn_abort_all(e, c);
 		watch_del_all(e, c);
+		park_drop(e, c);
 		free(c);
 	}
 	hmap_free(&e->conns);
+	hmap_free(&e->priv_waiting);
 	events_drop(e);
 	free(e->ev);
 	watch_index_free(e);
@@ -120,6 +122,7 @@ engine_conn_close(struct engine *e, uint32_t id)
 		return;
 	txn_abort_all(e, c);
 	watch_del_all(e, c);
+	park_drop(e, c);
 	elog(e, LOG_LVL_DEBUG, "conn %u: closed", id);
 	free(c);
 }

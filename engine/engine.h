@@ -49,6 +49,7 @@ struct domain {
 	uint32_t domid;
 	uint64_t gen; /* store generation when it was introduced */
 	bool introduced;
+	bool hv_exists;     /* the hypervisor said it exists */
 	bool shutdown_seen; /* @releaseDomain sent for this shutdown */
 	uint32_t target;    /* SET_TARGET: may act for this domain */
 	bool has_target;
@@ -72,6 +73,8 @@ struct conn {
 	uint32_t next_txid;
 	struct watch *watches;
 	unsigned int nwatch;
+	/* A request waiting for the broker, and those that came after it. */
+	struct parked *park_head, *park_tail;
 };
 
 /* A pending watch event (committed changes fire them after the commit). */
@@ -83,6 +86,25 @@ struct event {
 	uint32_t domid;                /* for @releaseDomain/<domid> */
 };
 
+/*
+ * What only the broker can do or know. A handler that needs it asks with
+ * priv_ask(); the request then parks (EPARK) until the broker answers, and
+ * runs again from the start with the answer at hand.
+ */
+enum priv_op { PRIV_MAP = 1, PRIV_UNMAP = 2, PRIV_DOMAIN_INFO = 3 };
+#define EPARK 0x10000
+
+struct priv_answer {
+	int op;
+	uint32_t domid;
+	int err;
+	bool exists, dying, shutdown;
+};
+
+struct parked;
+
+typedef void (*priv_fn)(void *arg, uint32_t id, int op, uint32_t domid,
+			uint64_t gfn, uint32_t port);
 typedef void (*emit_fn)(void *arg, uint32_t conn, uint32_t type,
 			uint32_t req_id, uint32_t tx_id, const void *payload,
 			size_t len);
@@ -113,7 +135,17 @@ struct engine {
 	size_t nev, evcap;
 	emit_fn emit;
 	log_fn log;
+	priv_fn priv; /* NULL: no broker behind us (socket-only answers) */
 	void *cb_arg;
+	uint32_t priv_next;
+	struct hmap priv_waiting;         /* priv id -> conn id */
+	const struct priv_answer *answer; /* for the request run again */
+	struct {
+		int op;
+		uint32_t domid;
+		uint64_t gfn;
+		uint32_t port;
+	} need; /* what the request that just parked asked for */
 	/* Accounting changes of a commit being applied, to revert it. */
 	struct acct_undo *undo;
 	size_t nundo, undocap;
@@ -134,6 +166,24 @@ struct conn *engine_conn(struct engine *e, uint32_t id);
 void engine_request(struct engine *e, uint32_t conn, uint32_t type,
 		    uint32_t req_id, uint32_t tx_id, const void *payload,
 		    size_t len);
+/* Answers from the broker (park.c). */
+void engine_priv_reply(struct engine *e, uint32_t id,
+		       const struct priv_answer *a);
+void engine_domain_event(struct engine *e, uint32_t domid, bool dying,
+			 bool shutdown, bool gone);
+/* Runs one request now; EPARK if it waits for the broker (dispatch.c). */
+int request_dispatch(struct engine *e, struct conn *c, uint32_t type,
+		     uint32_t req_id, uint32_t tx_id, const void *payload,
+		     size_t len);
+/*
+ * Asks the broker (or, without one, answers as socket-only mode does).
+ * Returns 0 with the answer, or EPARK: return that from the handler.
+ */
+int priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn,
+	     uint32_t port, struct priv_answer *out);
+/* Tells the broker without waiting for the answer. */
+void priv_tell(struct engine *e, int op, uint32_t domid);
+void park_drop(struct engine *e, struct conn *c);
 /* Parses "-E 100", "transaction-nodes=5" style option values. */
 int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);
 

@@ -135,6 +135,7 @@ main(int argc, char **argv)
 	e = engine_new(chan_emit, chan_log, &ch);
 	if (e == NULL)
 		return 1;
+	e->priv = chan_priv;
 	while ((c = getopt_long(argc, argv, "E:S:W:t:A:M:Q:q:w:KV", longopts,
 				NULL)) != -1) {
 		switch (c) {

@@ -60,4 +60,22 @@ struct xs_hdr {
 
 #define XS_DOMID_FIRST_RESERVED 0x7ff0u
 
+/* The shared ring page, struct xenstore_domain_interface of xs_wire.h. */
+struct xs_ring {
+	volatile char req[XS_RING_SIZE]; /* requests to the daemon */
+	volatile char rsp[XS_RING_SIZE]; /* replies and watch events */
+	volatile uint32_t req_cons, req_prod;
+	volatile uint32_t rsp_cons, rsp_prod;
+	volatile uint32_t server_features;
+	volatile uint32_t connection;
+	volatile uint32_t error;
+};
+
+#define XS_RING_CONNECTED 0u
+#define XS_RING_RECONNECT 1u
+#define XS_RING_ERROR_NONE 0u
+#define XS_RING_ERROR_COMM 1u
+#define XS_RING_ERROR_RINGIDX 2u
+#define XS_RING_ERROR_PROTO 3u
+
 #endif

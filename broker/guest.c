@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guests' rings: mapping a domain's ring page (a grant of
+ * GNTTAB_RESERVED_XENSTORE, or its gfn by foreign mapping), binding its
+ * event channel, and turning event channel notifications into reads and
+ * writes of its connection. Also dom0's own ring (/proc/xen/xsd_kva), the
+ * reconnection and error fields of the page, and VIRQ_DOM_EXC: when a
+ * domain shuts down or dies, the engine is told.
+ *
+ * The engine decides which domains are introduced; this file only does
+ * what it asks, after checking it: a domain must exist to be mapped, and
+ * only its xenstore grant is ever mapped.
+ */
+
+/* Xen's headers use anonymous structs that strict ISO C refuses. */
+#undef __STRICT_ANSI__
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <xenctrl.h>
+#include <xenevtchn.h>
+#include <xenforeignmemory.h>
+#include <xengnttab.h>
+#include <xen/grant_table.h>
+
+#include "broker.h"
+
+enum { MAPPED_GRANT = 1, MAPPED_FOREIGN, MAPPED_FILE };
+
+struct guest {
+	uint32_t domid;
+	struct xs_ring *ring;
+	int mapped; /* MAPPED_*: how to unmap it */
+	evtchn_port_t lport;
+	struct conn *conn;
+	int privileged; /* dom0's own ring */
+	int broken;     /* the error field is set: no more service */
+};
+
+static struct xen_handles *xh;
+static int socket_only = 1;
+static struct guest *guests[XS_DOMID_FIRST_RESERVED];
+static struct guest **by_port;
+static size_t nports;
+static int virq_port = -1;
+static struct bevent evtchn_ev;
+
+static void
+port_set(evtchn_port_t port, struct guest *g)
+{
+	struct guest **n;
+	size_t cap;
+
+	if (port >= nports) {
+		cap = nports ? nports : 64;
+		while (cap <= port)
+			cap *= 2;
+		if ((n = reallocarray(by_port, cap, sizeof(*n))) == NULL)
+			fatal("event channel table");
+		memset(n + nports, 0, (cap - nports) * sizeof(*n));
+		by_port = n;
+		nports = cap;
+	}
+	by_port[port] = g;
+}
+
+static struct guest *
+port_guest(evtchn_port_t port)
+{
+	return port < nports ? by_port[port] : NULL;
+}
+
+/* What the hypervisor says of a domain: -1 gone, else XEN_DOMINF flags. */
+static long
+domain_flags(uint32_t domid)
+{
+	xc_domaininfo_t info;
+
+	if (xc_domain_getinfolist(xh->xc, domid, 1, &info) != 1 ||
+	    info.domain != domid)
+		return -1;
+	return (long)info.flags;
+}
+
+static void
+guest_unmap(struct guest *g)
+{
+	switch (g->mapped) {
+	case MAPPED_GRANT:
+		xengnttab_unmap(xh->gnttab, (void *)g->ring, 1);
+		break;
+	case MAPPED_FOREIGN:
+		xenforeignmemory_unmap(xh->fmem, (void *)g->ring, 1);
+		break;
+	case MAPPED_FILE:
+		munmap((void *)g->ring, XC_PAGE_SIZE);
+		break;
+	}
+	g->ring = NULL;
+	g->mapped = 0;
+}
+
+/* A fresh connection on the ring, in the state the guest expects. */
+static int
+guest_connect(struct guest *g)
+{
+	g->broken = 0;
+	g->ring->server_features = XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR;
+	g->ring->error = XS_RING_ERROR_NONE;
+	g->ring->connection = XS_RING_CONNECTED;
+	g->conn = conn_new_ring(g, g->domid, g->privileged);
+	return g->conn == NULL ? -1 : 0;
+}
+
+static int
+guest_bind(struct guest *g, uint32_t remote_port)
+{
+	xenevtchn_port_or_error_t p;
+
+	p = xenevtchn_bind_interdomain(xh->evtchn, g->domid, remote_port);
+	if (p < 0)
+		return -1;
+	g->lport = (evtchn_port_t)p;
+	port_set(g->lport, g);
+	return 0;
+}
+
+static void
+guest_unbind(struct guest *g)
+{
+	port_set(g->lport, NULL);
+	xenevtchn_unbind(xh->evtchn, g->lport);
+}
+
+static void
+guest_free(struct guest *g)
+{
+	if (g->conn != NULL)
+		conn_drop(g->conn, "domain released");
+	guest_unbind(g);
+	guest_unmap(g);
+	guests[g->domid] = NULL;
+	free(g);
+}
+
+/* The engine introduces a domain: map its ring, bind its channel. */
+static int
+guest_map(uint32_t domid, uint64_t gfn, uint32_t port)
+{
+	struct guest *g = guests[domid];
+	xen_pfn_t pfn = (xen_pfn_t)gfn;
+	void *ring;
+
+	if (g != NULL) {
+		/*
+		 * Introduced again (after a resume, say): a new channel and
+		 * a reset ring, and the old connection's state is gone.
+		 */
+		if (g->conn != NULL)
+			conn_drop(g->conn, "domain introduced again");
+		guest_unbind(g);
+		ring_reset(g->ring);
+		if (guest_bind(g, port) == -1) {
+			int err = errno;
+
+			guest_unmap(g);
+			guests[domid] = NULL;
+			free(g);
+			return err ? err : EINVAL;
+		}
+		return guest_connect(g) == -1 ? ENOMEM : 0;
+	}
+	if (domain_flags(domid) < 0)
+		return ENOENT;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return ENOMEM;
+	g->domid = domid;
+	ring = xengnttab_map_grant_ref(xh->gnttab, domid,
+				       GNTTAB_RESERVED_XENSTORE,
+				       PROT_READ | PROT_WRITE);
+	g->mapped = MAPPED_GRANT;
+	if (ring == NULL && xh->fmem != NULL) {
+		/* Guests that did not grant the page: map it by its gfn. */
+		ring = xenforeignmemory_map(
+			xh->fmem, domid, PROT_READ | PROT_WRITE, 1, &pfn, NULL);
+		g->mapped = MAPPED_FOREIGN;
+	}
+	if (ring == NULL) {
+		log_warn("domain %u: cannot map its ring", domid);
+		free(g);
+		return EINVAL;
+	}
+	g->ring = ring;
+	if (guest_bind(g, port) == -1) {
+		log_warn("domain %u: cannot bind event channel %u", domid,
+			 port);
+		guest_unmap(g);
+		free(g);
+		return EINVAL;
+	}
+	guests[domid] = g;
+	if (guest_connect(g) == -1) {
+		guest_free(g);
+		return ENOMEM;
+	}
+	log_info("domain %u: ring mapped, event channel %u", domid, port);
+	return 0;
+}
+
+void
+guest_priv(const Xsp__PrivRequest *p)
+{
+	long flags;
+	int err = 0;
+
+	switch (p->op) {
+	case XSP__PRIV_REQUEST__OP__MAP:
+		/* Without Xen the store keeps its books, with no ring. */
+		if (!socket_only)
+			err = guest_map(p->domid, p->gfn, p->port);
+		break;
+	case XSP__PRIV_REQUEST__OP__UNMAP:
+		if (!socket_only && guests[p->domid] != NULL)
+			guest_free(guests[p->domid]);
+		break;
+	case XSP__PRIV_REQUEST__OP__DOMAIN_INFO:
+		flags = socket_only ? -1 : domain_flags(p->domid);
+		if (p->id != 0)
+			engine_send_priv_reply(
+				p->id, 0, flags >= 0,
+				flags >= 0 && (flags & XEN_DOMINF_dying),
+				flags >= 0 && (flags & XEN_DOMINF_shutdown));
+		return;
+	default:
+		fatalx("unchecked privileged request");
+	}
+	if (p->id != 0)
+		engine_send_priv_reply(p->id, err, 0, 0, 0);
+}
+
+/* VIRQ_DOM_EXC: some domain shut down or died. Which is the engine's. */
+static void
+guest_domains_changed(void)
+{
+	long flags;
+	uint32_t d;
+
+	for (d = 1; d < XS_DOMID_FIRST_RESERVED; d++) {
+		if (guests[d] == NULL)
+			continue;
+		flags = domain_flags(d);
+		if (flags < 0 ||
+		    (flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)))
+			engine_send_domain(
+				d, flags >= 0 && (flags & XEN_DOMINF_dying),
+				flags >= 0 && (flags & XEN_DOMINF_shutdown),
+				flags < 0);
+	}
+}
+
+static void
+guest_event(struct guest *g)
+{
+	if (g->ring->connection == XS_RING_RECONNECT) {
+		/* The guest starts over: no state of the old connection. */
+		log_info("domain %u: reconnecting", g->domid);
+		if (g->conn != NULL)
+			conn_drop(g->conn, "guest reconnects");
+		ring_reset(g->ring);
+		if (guest_connect(g) == -1)
+			return;
+		guest_notify(g);
+		return;
+	}
+	if (g->broken || g->conn == NULL)
+		return;
+	conn_ring_event(g->conn);
+}
+
+static void
+evtchn_event(int fd, uint32_t events, void *arg)
+{
+	xenevtchn_port_or_error_t port;
+	struct guest *g;
+
+	/* One port per wake-up; epoll wakes us again for the next. */
+	if ((port = xenevtchn_pending(xh->evtchn)) < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("event channel");
+		return;
+	}
+	if (xenevtchn_unmask(xh->evtchn, (evtchn_port_t)port) < 0)
+		log_warn("event channel %d: unmask", port);
+	if (port == virq_port)
+		guest_domains_changed();
+	else if ((g = port_guest((evtchn_port_t)port)) != NULL)
+		guest_event(g);
+}
+
+static int
+read_port(const char *path, uint32_t *port)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	*port = (uint32_t)strtoul(buf, NULL, 10);
+	return *port == 0 ? -1 : 0;
+}
+
+/* dom0's own ring, set up by the dom0 kernel's xenbus driver. */
+static void
+guest_dom0(const struct guest_opts *o)
+{
+	struct guest *g;
+	uint32_t port;
+	void *ring;
+	int fd;
+
+	if (read_port(o->xsd_port, &port) == -1)
+		fatal("dom0's event channel port (%s)", o->xsd_port);
+	if ((fd = open(o->xsd_kva, O_RDWR | O_CLOEXEC)) == -1)
+		fatal("dom0's ring page (%s)", o->xsd_kva);
+	ring = mmap(NULL, XC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+	close(fd);
+	if (ring == MAP_FAILED)
+		fatal("mapping dom0's ring page (%s)", o->xsd_kva);
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		fatal("dom0");
+	g->domid = 0;
+	g->ring = ring;
+	g->mapped = MAPPED_FILE;
+	g->privileged = 1;
+	if (guest_bind(g, port) == -1)
+		fatal("binding dom0's event channel %u", port);
+	guests[0] = g;
+	if (guest_connect(g) == -1)
+		fatalx("dom0's connection");
+	log_info("dom0: ring %s, event channel %u", o->xsd_kva, port);
+}
+
+void
+guest_init(struct xen_handles *h, const struct guest_opts *o)
+{
+	int p;
+
+	socket_only = o->socket_only;
+	if (socket_only)
+		return;
+	xh = h;
+	loop_add(&evtchn_ev, xenevtchn_fd(h->evtchn), EPOLLIN, evtchn_event,
+		 NULL);
+	if ((p = xenevtchn_bind_virq(h->evtchn, VIRQ_DOM_EXC)) < 0)
+		fatal("binding VIRQ_DOM_EXC");
+	virq_port = p;
+	if (!o->no_dom0)
+		guest_dom0(o);
+}
+
+ssize_t
+guest_read(struct guest *g, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (g->broken)
+		return 0;
+	if ((n = ring_read(g->ring, buf, len)) == -1) {
+		guest_ring_error(g, XS_RING_ERROR_RINGIDX);
+		return -1;
+	}
+	/* The guest may wait for room to write more. */
+	if (n > 0)
+		guest_notify(g);
+	return n;
+}
+
+ssize_t
+guest_write(struct guest *g, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (g->broken)
+		return 0;
+	if ((n = ring_write(g->ring, buf, len)) == -1) {
+		guest_ring_error(g, XS_RING_ERROR_RINGIDX);
+		return -1;
+	}
+	return n;
+}
+
+int
+guest_has_input(struct guest *g)
+{
+	return !g->broken && ring_has_input(g->ring);
+}
+
+void
+guest_notify(struct guest *g)
+{
+	xenevtchn_notify(xh->evtchn, g->lport);
+}
+
+void
+guest_ring_error(struct guest *g, uint32_t error)
+{
+	log_warnx("domain %u: ring error %u: no longer served", g->domid,
+		  error);
+	g->ring->error = error;
+	g->broken = 1;
+	guest_notify(g);
+}
+
+void
+guest_conn_closed(struct guest *g, struct conn *c)
+{
+	if (g->conn == c)
+		g->conn = NULL;
+}

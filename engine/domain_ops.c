@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Requests about domains rather than nodes: INTRODUCE, RELEASE, RESUME,
+ * SET_TARGET, IS_DOMAIN_INTRODUCED, GET_DOMAIN_PATH, GET/SET_FEATURE and
+ * GET/SET_QUOTA, and what the hypervisor tells of domains (DomainEvent).
+ * Where the broker must act (map a ring) or know (does a domain exist), the
+ * request parks until it answers (engine/park.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "store.h"
+
+static int
+arg_domid(struct req *r, int i, uint32_t *d)
+{
+	if (i >= r->argc || domid_parse(r->argv[i], d) == -1)
+		return EINVAL;
+	return 0;
+}
+
+int
+do_get_domain_path(struct req *r)
+{
+	const char *a = onearg(r);
+	uint32_t d;
+	char buf[32];
+
+	if (a == NULL || domid_parse(a, &d) == -1)
+		return EINVAL;
+	snprintf(buf, sizeof(buf), "/local/domain/%u", d);
+	return reply_str(r, buf);
+}
+
+int
+do_is_domain_introduced(struct req *r)
+{
+	const char *a = onearg(r);
+	struct domain *d;
+	uint32_t id;
+
+	if (a == NULL || domid_parse(a, &id) == -1)
+		return EINVAL;
+	d = domain_get(r->e, id, false);
+	return reply_str(r, id == 0 || (d && d->introduced) ? "T" : "F");
+}
+
+static bool
+real_domid(uint32_t d)
+{
+	return d != 0 && d < XS_DOMID_FIRST_RESERVED;
+}
+
+int
+do_introduce(struct req *r)
+{
+	struct priv_answer a;
+	uint32_t id;
+	unsigned long gfn, port;
+	struct domain *d;
+	char *end;
+	int err;
+
+	if (r->argc < 3 || arg_domid(r, 0, &id) || !real_domid(id))
+		return EINVAL;
+	errno = 0;
+	gfn = strtoul(r->argv[1], &end, 10);
+	if (*end || errno || r->argv[1][0] == '\0')
+		return EINVAL;
+	port = strtoul(r->argv[2], &end, 10);
+	if (*end || errno || r->argv[2][0] == '\0' || port == 0 ||
+	    port > UINT32_MAX)
+		return EINVAL;
+	/* The broker maps the ring and binds the channel, or says why not. */
+	err = priv_ask(r->e, PRIV_MAP, id, gfn, (uint32_t)port, &a);
+	if (err)
+		return err;
+	if (a.err)
+		return a.err == ENOENT || a.err == ENOMEM ? a.err : EINVAL;
+	d = domain_get(r->e, id, true);
+	if (d == NULL)
+		return ENOMEM;
+	if (d->introduced) {
+		/* Reintroduction rebinds the channel: same domain, no event. */
+		d->gfn = (uint32_t)gfn;
+		d->port = (uint32_t)port;
+		return 0;
+	}
+	/*
+	 * The generation stays that of the domain's first mention (or its
+	 * last release), so permissions the toolstack prepared for it
+	 * before INTRODUCE hold.
+	 */
+	d->introduced = true;
+	d->shutdown_seen = false;
+	d->gfn = (uint32_t)gfn;
+	d->port = (uint32_t)port;
+	reply_send(r);
+	watch_fire_special(r->e, "@introduceDomain", id);
+	return 0;
+}
+
+static struct domain *
+introduced(struct req *r, int i, int *err)
+{
+	struct domain *d;
+	uint32_t id;
+
+	if (arg_domid(r, i, &id) || !real_domid(id)) {
+		*err = EINVAL;
+		return NULL;
+	}
+	d = domain_get(r->e, id, false);
+	if (d == NULL || !d->introduced) {
+		*err = ENOENT;
+		return NULL;
+	}
+	return d;
+}
+
+int
+do_release(struct req *r)
+{
+	struct domain *d;
+	int err;
+
+	if (onearg(r) == NULL)
+		return EINVAL;
+	if ((d = introduced(r, 0, &err)) == NULL)
+		return err;
+	reply_send(r);
+	domain_release(r->e, d);
+	return 0;
+}
+
+void
+domain_release(struct engine *e, struct domain *d)
+{
+	d->introduced = false;
+	d->has_target = false;
+	d->features = 0;
+	domain_remove_nodes(e, d->domid);
+	/* Whatever still names this id was meant for this incarnation. */
+	d->gen = ++e->gen;
+	events_fire(e);
+	watch_fire_special(e, "@releaseDomain", d->domid);
+	priv_tell(e, PRIV_UNMAP, d->domid);
+}
+
+void
+engine_domain_event(struct engine *e, uint32_t domid, bool dying, bool shutdown,
+		    bool gone)
+{
+	struct domain *d = domain_get(e, domid, false);
+
+	if (d == NULL)
+		return;
+	if (dying || gone)
+		d->hv_exists = false;
+	if (!d->introduced)
+		return;
+	if (dying || gone) {
+		elog(e, LOG_LVL_INFO, "domain %u is %s", domid,
+		     gone ? "gone" : "dying");
+		domain_release(e, d);
+	} else if (shutdown && !d->shutdown_seen) {
+		/* Once per shutdown, until RESUME. */
+		d->shutdown_seen = true;
+		watch_fire_special(e, "@releaseDomain", domid);
+	}
+}
+
+/*
+ * Does domid exist? The store knows dom0 and introduced domains; for any
+ * other the hypervisor, through the broker, decides.
+ */
+int
+domain_check_exists(struct engine *e, uint32_t domid)
+{
+	struct priv_answer a;
+	int err;
+
+	if (domain_exists(e, domid))
+		return 0;
+	if ((err = priv_ask(e, PRIV_DOMAIN_INFO, domid, 0, 0, &a)) != 0)
+		return err;
+	return a.exists && !a.dying ? 0 : ENOENT;
+}
+
+int
+do_resume(struct req *r)
+{
+	struct domain *d;
+	int err;
+
+	if (onearg(r) == NULL)
+		return EINVAL;
+	if ((d = introduced(r, 0, &err)) == NULL)
+		return err;
+	d->shutdown_seen = false;
+	return 0;
+}
+
+int
+do_set_target(struct req *r)
+{
+	struct domain *d;
+	uint32_t t;
+	int err;
+
+	if (r->argc != 2)
+		return EINVAL;
+	if ((d = introduced(r, 0, &err)) == NULL)
+		return err;
+	if (arg_domid(r, 1, &t) || !real_domid(t))
+		return EINVAL;
+	if ((err = domain_check_exists(r->e, t)) != 0)
+		return err;
+	d->target = t;
+	d->has_target = true;
+	return 0;
+}
+
+#define SUPPORTED_FEATURES (XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR)
+
+int
+do_get_feature(struct req *r)
+{
+	struct domain *d;
+	char buf[16];
+	uint32_t id, f = SUPPORTED_FEATURES;
+
+	if (r->len > 0 && r->argc != 1)
+		return EINVAL;
+	if (r->argc == 1) {
+		if (arg_domid(r, 0, &id))
+			return EINVAL;
+		d = domain_get(r->e, id, false);
+		if (d == NULL)
+			return ENOENT;
+		f = d->features;
+	}
+	snprintf(buf, sizeof(buf), "%u", f);
+	return reply_str(r, buf);
+}
+
+int
+do_set_feature(struct req *r)
+{
+	struct domain *d;
+	unsigned long v;
+	uint32_t id;
+	char *end;
+
+	if (r->argc != 2 || arg_domid(r, 0, &id) || !real_domid(id))
+		return EINVAL;
+	errno = 0;
+	v = strtoul(r->argv[1], &end, 10);
+	if (*end || errno || r->argv[1][0] == '\0' ||
+	    (v & ~(unsigned long)SUPPORTED_FEATURES))
+		return EINVAL;
+	d = domain_get(r->e, id, true);
+	if (d == NULL)
+		return ENOMEM;
+	if (d->introduced)
+		return EBUSY; /* the ring already carries its features */
+	d->features = (uint32_t)v;
+	return 0;
+}
+
+static int
+quota_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < Q_COUNT; i++)
+		if (quota_defs[i].name && strcmp(quota_defs[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int
+do_get_quota(struct req *r)
+{
+	struct domain *d = NULL;
+	char buf[256];
+	size_t off = 0;
+	uint32_t id;
+	int q, i;
+
+	if (r->len == 0) {
+		for (i = 0; i < Q_COUNT; i++)
+			if (quota_defs[i].name)
+				off += (size_t)snprintf(
+					buf + off, sizeof(buf) - off, "%s%s",
+					off ? " " : "", quota_defs[i].name);
+		return reply_str(r, buf);
+	}
+	if (r->argc < 1 || r->argc > 2)
+		return EINVAL;
+	if (r->argc == 2) {
+		if (arg_domid(r, 0, &id))
+			return EINVAL;
+		d = domain_get(r->e, id, false);
+		if (d == NULL)
+			return ENOENT;
+	}
+	q = quota_by_name(r->argv[r->argc - 1]);
+	if (q < 0)
+		return EINVAL;
+	snprintf(buf, sizeof(buf), "%u", d ? d->quota[q] : r->e->quota[q]);
+	return reply_str(r, buf);
+}
+
+int
+do_set_quota(struct req *r)
+{
+	struct domain *d = NULL;
+	unsigned long v;
+	uint32_t id;
+	char *end;
+	int q;
+
+	if (r->argc < 2 || r->argc > 3)
+		return EINVAL;
+	if (r->argc == 3) {
+		if (arg_domid(r, 0, &id))
+			return EINVAL;
+		d = domain_get(r->e, id, false);
+		if (d == NULL)
+			return ENOENT;
+	}
+	q = quota_by_name(r->argv[r->argc - 2]);
+	errno = 0;
+	v = strtoul(r->argv[r->argc - 1], &end, 10);
+	if (q < 0 || *end || errno || r->argv[r->argc - 1][0] == '\0' ||
+	    v > UINT32_MAX)
+		return EINVAL;
+	if (d)
+		d->quota[q] = (uint32_t)v;
+	else
+		engine_set_quota(r->e, (enum quota_id)q, (uint32_t)v);
+	return 0;
+}

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Requests that wait for the broker. The engine never blocks: a handler
+ * that needs the broker (to map a ring, or to learn whether a domain
+ * exists) returns EPARK before it has changed anything; the request is kept,
+ * the broker is asked, and the connection's later requests queue behind it
+ * so that its replies stay in order. The answer runs the request again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "xs_proto.h"
+
+struct parked {
+	struct parked *next;
+	int op; /* what it waits for */
+	uint32_t domid;
+	uint32_t type, req_id, tx_id;
+	size_t len;
+	char payload[];
+};
+
+static struct parked *
+parked_new(uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
+	   size_t len)
+{
+	struct parked *p = malloc(sizeof(*p) + len);
+
+	if (p == NULL)
+		return NULL;
+	p->next = NULL;
+	p->op = 0;
+	p->domid = 0;
+	p->type = type;
+	p->req_id = req_id;
+	p->tx_id = tx_id;
+	p->len = len;
+	if (len)
+		memcpy(p->payload, payload, len);
+	return p;
+}
+
+int
+priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
+	 struct priv_answer *out)
+{
+	struct domain *d;
+
+	if (e->answer && e->answer->op == op && e->answer->domid == domid) {
+		*out = *e->answer;
+	} else if (e->priv == NULL) {
+		/*
+		 * No broker (unit tests) or no hypervisor behind it: nothing
+		 * to map, and no domain beyond what the store knows.
+		 */
+		*out = (struct priv_answer){op, domid, 0, false, false, false};
+	} else {
+		e->need.op = op;
+		e->need.domid = domid;
+		e->need.gfn = gfn;
+		e->need.port = port;
+		return EPARK;
+	}
+	if (op == PRIV_DOMAIN_INFO && out->exists && !out->dying &&
+	    (d = domain_get(e, domid, true)) != NULL)
+		d->hv_exists = true;
+	return 0;
+}
+
+void
+priv_tell(struct engine *e, int op, uint32_t domid)
+{
+	/* Id 0: no request waits for this answer. */
+	if (e->priv)
+		e->priv(e->cb_arg, 0, op, domid, 0, 0);
+}
+
+static uint32_t
+park_ask(struct engine *e, struct conn *c, struct parked *p)
+{
+	uint32_t id;
+
+	do
+		id = ++e->priv_next;
+	while (id == 0);
+	if (hmap_put(&e->priv_waiting, &id, sizeof(id),
+		     (void *)(uintptr_t)c->id) == -1)
+		return 0;
+	p->op = e->need.op;
+	p->domid = e->need.domid;
+	e->priv(e->cb_arg, id, e->need.op, e->need.domid, e->need.gfn,
+		e->need.port);
+	return id;
+}
+
+/* Runs the connection's queued requests until one parks again. */
+static void
+park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
+{
+	struct parked *p;
+	int r;
+
+	while ((p = c->park_head) != NULL) {
+		e->answer = a;
+		r = request_dispatch(e, c, p->type, p->req_id, p->tx_id,
+				     p->payload, p->len);
+		e->answer = NULL;
+		a = NULL; /* the answer was for the first one only */
+		if (r == EPARK) {
+			if (park_ask(e, c, p) == 0) {
+				static const char nomem[] = "ENOMEM";
+
+				e->emit(e->cb_arg, c->id, XS_ERROR, p->req_id,
+					p->tx_id, nomem, sizeof(nomem));
+			} else {
+				return;
+			}
+		}
+		c->park_head = p->next;
+		if (c->park_head == NULL)
+			c->park_tail = NULL;
+		free(p);
+	}
+}
+
+void
+engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
+	       uint32_t tx_id, const void *payload, size_t len)
+{
+	struct conn *c = engine_conn(e, cid);
+	struct parked *p;
+
+	if (c == NULL)
+		return; /* the broker checked; a closed connection's leftover */
+	if (c->park_head == NULL &&
+	    request_dispatch(e, c, type, req_id, tx_id, payload, len) != EPARK)
+		return;
+	p = parked_new(type, req_id, tx_id, payload, len);
+	if (p == NULL) {
+		static const char nomem[] = "ENOMEM";
+
+		e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, nomem,
+			sizeof(nomem));
+		return;
+	}
+	if (c->park_head) {
+		c->park_tail->next = p;
+		c->park_tail = p;
+		return;
+	}
+	c->park_head = c->park_tail = p;
+	if (park_ask(e, c, p) == 0) {
+		c->park_head = c->park_tail = NULL;
+		free(p);
+		e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, "ENOMEM",
+			sizeof("ENOMEM"));
+	}
+}
+
+void
+engine_priv_reply(struct engine *e, uint32_t id, const struct priv_answer *a)
+{
+	void *v = hmap_del(&e->priv_waiting, &id, sizeof(id));
+	struct priv_answer ans = *a;
+	struct conn *c;
+
+	if (v == NULL)
+		return; /* one nobody waits for (priv_tell), or a closed conn */
+	c = engine_conn(e, (uint32_t)(uintptr_t)v);
+	if (c == NULL || c->park_head == NULL)
+		return;
+	ans.op = c->park_head->op;
+	ans.domid = c->park_head->domid;
+	park_run(e, c, &ans);
+}
+
+void
+park_drop(struct engine *e, struct conn *c)
+{
+	struct parked *p;
+
+	while ((p = c->park_head) != NULL) {
+		c->park_head = p->next;
+		free(p);
+	}
+	c->park_tail = NULL;
+}
