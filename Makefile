@@ -103,10 +103,33 @@ $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxenstore
 
+# The simulated hypervisor of the integration tests (tests/xensim/). The two
+# shared libraries are loaded into programs without a sanitizer runtime
+# (Debian's xenstored/oxenstored, python3), so they drop the sanitizer flags.
+XENSIM_CORE := tests/xensim/core.c tests/xensim/xensim.h
+XENSIM_CFLAGS = $(filter-out -fsanitize% -fno-sanitize%,$(CFLAGS))
+XENSIM_BIN := $(B)/xensim/libxensim.so $(B)/xensim/libxsguest.so \
+	$(B)/xensim/xensim
+
+$(B)/xensim/libxensim.so: tests/xensim/preload.c $(XENSIM_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(XENSIM_CFLAGS) -fPIC -shared -o $@ \
+		tests/xensim/preload.c tests/xensim/core.c -ldl
+
+$(B)/xensim/libxsguest.so: tests/xensim/guest.c tests/xensim/guest.h $(XENSIM_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(XENSIM_CFLAGS) -fPIC -shared -o $@ \
+		tests/xensim/guest.c tests/xensim/core.c
+
+$(B)/xensim/xensim: tests/xensim/ctl.c $(XENSIM_CORE)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+		tests/xensim/ctl.c tests/xensim/core.c
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: all $(TOOL_BIN)
+integration: all $(TOOL_BIN) $(XENSIM_BIN)
 	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 -m pytest -q tests/integration
 
 run: deps all
@@ -119,7 +142,7 @@ san:
 	$(MAKE) B=build-san CC=clang-14 \
 		SECCOMP_POLICY="policy/engine.seccomp policy/engine-sanitizer.seccomp" \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN))
+		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN) $(XENSIM_BIN))
 
 check-san: san
 	@set -e; for t in $(patsubst $(B)/%,build-san/%,$(UNIT_BIN)); do \

@@ -415,6 +415,24 @@ def introduce(sock_path, domid, gfn, port, timeout=10.0):
     return m
 
 
+def introduce_domain(sim, sock_path, domid, timeout=10.0, home=True):
+    """The toolstack's part for a new guest: creates domid in the
+    simulation, makes /local/domain/<domid> owned by it (home=True),
+    INTRODUCEs it to the daemon at sock_path and returns an attached
+    Guest (attached after the INTRODUCE reply, as C xenstored resets the
+    ring then)."""
+    gfn, port = sim.create(domid)
+    if home:
+        path = b"/local/domain/%d" % domid
+        for t, p in ((WRITE, path + b"\0"),
+                     (SET_PERMS, path + b"\0n%d\0" % domid)):
+            m = sock_request(sock_path, t, p, timeout)
+            if m.is_error:
+                raise Error("%d %s: %r" % (t, path, m))
+    introduce(sock_path, domid, gfn, port, timeout)
+    return sim.guest(domid, timeout)
+
+
 class SockWatcher:
     """A dom0 socket connection that holds watches."""
 
@@ -471,6 +489,7 @@ class Daemon:
         self.rundir = rundir
         self.socket = sock
         self._owns = owns_rundir
+        self.stopped = False
         self.stderr_path = os.path.join(rundir, "stderr.log")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
@@ -510,7 +529,9 @@ class Daemon:
         e["XENSTORED_PATH"] = self.socket
         return e
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout=5.0):
+        """SIGTERM, then SIGKILL after timeout; removes an own run dir."""
+        self.stopped = True
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -588,7 +609,12 @@ class Sim:
         return out
 
     def guest(self, domid, timeout=10.0):
+        """Attach to domid's ring as the guest."""
         return Guest(self.dir, domid, self.build, timeout)
+
+    def introduce(self, daemon, domid, timeout=10.0, home=True):
+        """create + /local/domain/<domid> + INTRODUCE + attach: a Guest."""
+        return introduce_domain(self, daemon.socket, domid, timeout, home)
 
     # daemons -------------------------------------------------------------
 
