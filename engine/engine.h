@@ -209,6 +209,8 @@ void domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 /* Permissions (perms.c). */
 unsigned int perm_for_conn(struct engine *e, const struct conn *c,
 			   const struct node *n);
+/* Was this entry meant for an earlier domain with the same id? */
+bool perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid);
 /* Parses "b0\0r1\0"; returns count or -1 if malformed. */
 int perms_parse(const char *buf, size_t len, struct perm *out,
 		unsigned int max);
@@ -244,5 +246,8 @@ void watch_del_all(struct engine *e, struct conn *c);
 void watch_fire_special(struct engine *e, const char *name, uint32_t domid);
 void watch_index_free(struct engine *e);
 size_t watch_count(struct engine *e);
+/* The connection's watches as WATCH_DATA_EXTENDED records (state.c). */
+int watch_dump(struct engine *e, struct conn *c,
+	       int (*out)(void *arg, const void *buf, size_t len), void *arg);
 
 #endif

@@ -8,25 +8,29 @@
 
 #include "engine.h"
 
+bool
+perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid)
+{
+	struct domain *d;
+
+	/*
+	 * Domain ids are reused (dom0's never is). An entry written before
+	 * the store first heard of the current holder of the id (or before
+	 * the previous holder was released) was meant for an earlier domain
+	 * and grants nothing (XSA-322).
+	 */
+	if (domid == 0)
+		return false;
+	d = domain_get(e, domid, false);
+	return d && d->gen > (n->gen & ~((uint64_t)1 << 63));
+}
+
 /* Does this permission entry still mean the domain the connection is? */
 static bool
 entry_is(struct engine *e, const struct node *n, uint32_t entry_id,
 	 uint32_t domid)
 {
-	struct domain *d;
-
-	if (entry_id != domid)
-		return false;
-	/*
-	 * Domain ids are reused. An entry written before the store first
-	 * heard of the current holder of the id (or before the previous
-	 * holder was released) was meant for an earlier domain and grants
-	 * nothing (XSA-322).
-	 */
-	d = domain_get(e, domid, false);
-	if (d && d->gen > (n->gen & ~((uint64_t)1 << 63)))
-		return false;
-	return true;
+	return entry_id == domid && !perm_entry_stale(e, n, domid);
 }
 
 unsigned int

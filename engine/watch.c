@@ -376,3 +376,45 @@ watch_count(struct engine *e)
 		n += ((struct conn *)v)->nwatch;
 	return n;
 }
+
+int
+watch_dump(struct engine *e, struct conn *c,
+	   int (*out)(void *arg, const void *buf, size_t len), void *arg)
+{
+	static const uint8_t zero[8];
+	struct watch *w, **all;
+	size_t n = 0, i;
+	int r = 0;
+
+	/* Oldest first (the list is newest first), so a restore keeps the
+	 * order in which events reach the connection. */
+	if ((all = calloc(c->nwatch + 1, sizeof(*all))) == NULL)
+		return -ENOMEM;
+	for (w = c->watches; w; w = w->cnext)
+		all[n++] = w;
+	for (i = n; i-- > 0;) {
+		w = all[i];
+		/* The path as the client gave it: relative stays relative. */
+		const char *p =
+			w->relative ? path_relative(c, w->path) : w->path;
+		uint32_t hdr[2], cid = c->id;
+		uint16_t f[4];
+		size_t pl = strlen(p) + 1, tl = strlen(w->token) + 1;
+		size_t len = 12 + pl + tl, pad = (8 - (len & 7)) & 7;
+
+		hdr[0] = 8; /* WATCH_DATA_EXTENDED */
+		hdr[1] = (uint32_t)len;
+		f[0] = (uint16_t)pl;
+		f[1] = (uint16_t)tl;
+		f[2] = w->depth < 0 ? 0xffff : (uint16_t)w->depth;
+		f[3] = 0;
+		if ((r = out(arg, hdr, 8)) != 0 ||
+		    (r = out(arg, &cid, 4)) != 0 || (r = out(arg, f, 8)) != 0 ||
+		    (r = out(arg, p, pl)) != 0 ||
+		    (r = out(arg, w->token, tl)) != 0 ||
+		    (pad && (r = out(arg, zero, pad)) != 0))
+			break;
+	}
+	free(all);
+	return r;
+}

@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The migration stream: a big-endian header ("xenstore", version, flags)
+ * then records of <type, len, body, padding to 8 octets> in host byte order
+ * (flags says which). Records that others depend on come first: quotas,
+ * domains, connections, watches, then nodes in pre-order so that every
+ * node's parent precedes it. Transactions are not carried: they end with
+ * the engine that held them.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+#include "store.h"
+#include "xs_proto.h"
+
+#define ST_IDENT 0x78656e73746f7265ull /* "xenstore" */
+#define ST_VERSION 2u
+
+enum {
+	REC_END = 0,
+	REC_GLOBAL_DATA = 1,
+	REC_CONNECTION_DATA = 2,
+	REC_WATCH_DATA = 3,
+	REC_TRANSACTION_DATA = 4,
+	REC_NODE_DATA = 5,
+	REC_GLOBAL_QUOTA_DATA = 6,
+	REC_DOMAIN_DATA = 7,
+	REC_WATCH_DATA_EXTENDED = 8,
+};
+
+#define CONN_RING 0u
+#define CONN_SOCKET 1u
+#define DOMID_INVALID 0x7ff4u
+#define PERM_FLAG_STALE 0x01u
+
+/* A record being built. */
+struct rec {
+	uint8_t *b;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+put(struct rec *r, const void *p, size_t n)
+{
+	if (r->oom)
+		return;
+	if (r->len + n > r->cap) {
+		size_t ncap = r->cap ? r->cap : 256;
+		uint8_t *nb;
+
+		while (ncap < r->len + n)
+			ncap *= 2;
+		if ((nb = realloc(r->b, ncap)) == NULL) {
+			r->oom = 1;
+			return;
+		}
+		r->b = nb;
+		r->cap = ncap;
+	}
+	memcpy(r->b + r->len, p, n);
+	r->len += n;
+}
+
+static void
+put16(struct rec *r, uint16_t v)
+{
+	put(r, &v, 2);
+}
+
+static void
+put32(struct rec *r, uint32_t v)
+{
+	put(r, &v, 4);
+}
+
+/* Emits the record in r as one of the given type, padded. */
+static int
+emit_rec(state_out_fn out, void *arg, uint32_t type, struct rec *r)
+{
+	static const uint8_t zero[8];
+	uint32_t hdr[2] = {type, (uint32_t)r->len};
+	size_t pad = (8 - (r->len & 7)) & 7;
+	int ret;
+
+	if (r->oom)
+		return -ENOMEM;
+	ret = out(arg, hdr, sizeof(hdr));
+	if (ret == 0 && r->len)
+		ret = out(arg, r->b, r->len);
+	if (ret == 0 && pad)
+		ret = out(arg, zero, pad);
+	r->len = 0;
+	return ret;
+}
+
+static void
+put_quota_names(struct rec *r, const int *ids, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		put(r, quota_defs[ids[i]].name,
+		    strlen(quota_defs[ids[i]].name) + 1);
+}
+
+/* Quotas a domain has, by their GET_QUOTA names. */
+static int
+named_quotas(int *ids)
+{
+	int i, n = 0;
+
+	for (i = 0; i < Q_COUNT; i++)
+		if (quota_defs[i].name)
+			ids[n++] = i;
+	return n;
+}
+
+struct dump {
+	struct engine *e;
+	state_out_fn out;
+	void *arg;
+	struct rec r;
+};
+
+static int
+dump_node(const struct node *n, const char *path, size_t plen, void *arg)
+{
+	static const char modes[] = "nrwb";
+	struct dump *d = arg;
+	unsigned int i;
+
+	put32(&d->r, 0); /* conn-id: committed */
+	put32(&d->r, 0); /* tx-id */
+	put16(&d->r, (uint16_t)(plen + 1));
+	put16(&d->r, (uint16_t)n->datalen);
+	put16(&d->r, 0); /* access */
+	put16(&d->r, n->nperm);
+	for (i = 0; i < n->nperm; i++) {
+		uint8_t pm[2] = {(uint8_t)modes[n->perm[i].mode & 3], 0};
+
+		/* An entry older than its domain grants nothing (XSA-322). */
+		if (perm_entry_stale(d->e, n, n->perm[i].id))
+			pm[1] = PERM_FLAG_STALE;
+		put(&d->r, pm, 2);
+		put16(&d->r, (uint16_t)n->perm[i].id);
+	}
+	put(&d->r, path, plen + 1);
+	put(&d->r, n->data, n->datalen);
+	return emit_rec(d->out, d->arg, REC_NODE_DATA, &d->r) ? -EIO : 0;
+}
+
+int
+state_dump(struct engine *e, state_out_fn out, void *arg)
+{
+	struct dump d = {e, out, arg, {0}};
+	uint64_t ident = htobe64(ST_IDENT);
+	uint32_t ver[2] = {htobe32(ST_VERSION),
+			   htobe32(BYTE_ORDER == BIG_ENDIAN)};
+	int ids[Q_COUNT], nq = named_quotas(ids), i, ret;
+	size_t it = 0;
+	void *v;
+
+	if ((ret = out(arg, &ident, 8)) != 0 || (ret = out(arg, ver, 8)) != 0)
+		return ret;
+	/* Global quotas: all apply per domain by default. */
+	put16(&d.r, (uint16_t)nq);
+	put16(&d.r, 0);
+	for (i = 0; i < nq; i++)
+		put32(&d.r, e->quota[ids[i]]);
+	put_quota_names(&d.r, ids, nq);
+	if ((ret = emit_rec(out, arg, REC_GLOBAL_QUOTA_DATA, &d.r)) != 0)
+		goto out;
+	while (hmap_next(&e->doms, &it, NULL, NULL, &v)) {
+		struct domain *dom = v;
+
+		put16(&d.r, (uint16_t)dom->domid);
+		put16(&d.r, (uint16_t)nq);
+		put32(&d.r, dom->features);
+		for (i = 0; i < nq; i++)
+			put32(&d.r, dom->quota[ids[i]]);
+		put_quota_names(&d.r, ids, nq);
+		if ((ret = emit_rec(out, arg, REC_DOMAIN_DATA, &d.r)) != 0)
+			goto out;
+	}
+	it = 0;
+	while (hmap_next(&e->conns, &it, NULL, NULL, &v)) {
+		struct conn *c = v;
+
+		put32(&d.r, c->id);
+		if (c->priv) {
+			put16(&d.r, CONN_SOCKET);
+			put16(&d.r, 0);
+			put32(&d.r, c->id); /* the broker holds the socket */
+			put32(&d.r, 0);
+		} else {
+			put16(&d.r, CONN_RING);
+			put16(&d.r, 0);
+			put16(&d.r, (uint16_t)c->domid);
+			put16(&d.r, c->dom && c->dom->has_target
+					    ? (uint16_t)c->dom->target
+					    : DOMID_INVALID);
+			put32(&d.r, c->dom ? c->dom->port : 0);
+		}
+		put16(&d.r, 0); /* in-data-len: the broker holds the bytes */
+		put16(&d.r, 0);
+		put32(&d.r, 0);
+		if ((ret = emit_rec(out, arg, REC_CONNECTION_DATA, &d.r)) != 0)
+			goto out;
+	}
+	it = 0;
+	while (hmap_next(&e->conns, &it, NULL, NULL, &v)) {
+		struct conn *c = v;
+
+		if ((ret = watch_dump(e, c, out, arg)) != 0)
+			goto out;
+	}
+	ret = tree_walk(e->root, "/", dump_node, &d);
+	if (ret == 0)
+		ret = emit_rec(out, arg, REC_END, &d.r);
+out:
+	free(d.r.b);
+	return ret;
+}
+
+/* Reading: a cursor that never runs past the end. */
+struct cur {
+	const uint8_t *p;
+	size_t left;
+};
+
+static int
+take(struct cur *c, void *dst, size_t n)
+{
+	if (c->left < n)
+		return -1;
+	memcpy(dst, c->p, n);
+	c->p += n;
+	c->left -= n;
+	return 0;
+}
+
+static int
+take16(struct cur *c, uint16_t *v)
+{
+	return take(c, v, 2);
+}
+
+static int
+take32(struct cur *c, uint32_t *v)
+{
+	return take(c, v, 4);
+}
+
+/* A NUL-terminated string of exactly len octets (len includes the NUL). */
+static const char *
+take_str(struct cur *c, size_t len)
+{
+	const char *s = (const char *)c->p;
+
+	if (len == 0 || c->left < len || s[len - 1] != '\0' ||
+	    strlen(s) != len - 1)
+		return NULL;
+	c->p += len;
+	c->left -= len;
+	return s;
+}
+
+static int
+quotas_from(struct cur *c, unsigned int n, uint32_t *q)
+{
+	uint32_t vals[64];
+	const char *name;
+	unsigned int i;
+	int k;
+
+	if (n > 64)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (take32(c, &vals[i]))
+			return -1;
+	for (i = 0; i < n; i++) {
+		size_t l = strnlen((const char *)c->p, c->left);
+
+		if ((name = take_str(c, l + 1)) == NULL)
+			return -1;
+		/* Names we do not know are ignored, as the format says. */
+		for (k = 0; k < Q_COUNT; k++)
+			if (quota_defs[k].name &&
+			    strcmp(quota_defs[k].name, name) == 0)
+				q[k] = vals[i];
+	}
+	return 0;
+}
+
+static int
+restore_node(struct engine *e, struct cur *c, const char **bad)
+{
+	static struct conn dom0 = {.priv = true};
+	uint32_t cid, tx;
+	uint16_t plen, vlen, access, np, i;
+	struct perm perms[1024];
+	const char *path;
+	const uint8_t *value;
+	struct opctx x;
+	int r;
+
+	if (take32(c, &cid) || take32(c, &tx) || take16(c, &plen) ||
+	    take16(c, &vlen) || take16(c, &access) || take16(c, &np)) {
+		*bad = "short node record";
+		return -1;
+	}
+	if (cid != 0) {
+		*bad = "node of a pending transaction";
+		return -1;
+	}
+	if (np == 0 || np > 1024) {
+		*bad = "node without an owner";
+		return -1;
+	}
+	for (i = 0; i < np; i++) {
+		uint8_t pm[2];
+		uint16_t id;
+
+		if (take(c, pm, 2) || take16(c, &id)) {
+			*bad = "short node record";
+			return -1;
+		}
+		switch (pm[0]) {
+		case 'n':
+			perms[i].mode = 0;
+			break;
+		case 'r':
+			perms[i].mode = PERM_READ;
+			break;
+		case 'w':
+			perms[i].mode = PERM_WRITE;
+			break;
+		case 'b':
+			perms[i].mode = PERM_READ | PERM_WRITE;
+			break;
+		default:
+			*bad = "bad permission";
+			return -1;
+		}
+		perms[i].id = id;
+		/* A stale entry gets the id of no domain: it grants nothing. */
+		if (pm[1] & PERM_FLAG_STALE)
+			perms[i].id = DOMID_INVALID;
+	}
+	if ((path = take_str(c, plen)) == NULL || c->left < vlen ||
+	    !path_chars_ok(path) || strlen(path) > XS_ABS_PATH_MAX) {
+		*bad = "bad node path";
+		return -1;
+	}
+	value = c->p;
+	c->p += vlen;
+	c->left -= vlen;
+	opctx_init(&x, e, &dom0, NULL);
+	x.replay = true;
+	if (strcmp(path, "/") != 0) {
+		const struct node *n;
+		const char *slash = strrchr(path, '/');
+		char parent[XS_ABS_PATH_MAX_BUF];
+
+		snprintf(parent, sizeof(parent), "%.*s",
+			 slash == path ? 1 : (int)(slash - path), path);
+		if (op_get(&x, parent, 0, &n) != 0) {
+			*bad = "node before its parent";
+			return -1;
+		}
+		if ((r = op_write(&x, path, value, vlen, false)) != 0) {
+			*bad = strerror(r);
+			return -1;
+		}
+	}
+	opctx_init(&x, e, &dom0, NULL);
+	x.replay = true;
+	r = op_set_perms(&x, path, perms, np);
+	/* Nobody is told of a restore: the store only comes back. */
+	events_drop(e);
+	if (r != 0) {
+		*bad = strerror(r);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+restore_watch(struct engine *e, struct cur *c, bool extended, const char **bad)
+{
+	uint32_t cid;
+	uint16_t plen, tlen, depth = 0xffff, pad;
+	const char *wpath, *token;
+	char canon[XS_ABS_PATH_MAX_BUF];
+	struct conn *conn;
+	bool rel;
+
+	if (take32(c, &cid) || take16(c, &plen) || take16(c, &tlen) ||
+	    (extended && (take16(c, &depth) || take16(c, &pad))) ||
+	    (wpath = take_str(c, plen)) == NULL ||
+	    (token = take_str(c, tlen)) == NULL) {
+		*bad = "bad watch record";
+		return -1;
+	}
+	if ((conn = engine_conn(e, cid)) == NULL) {
+		*bad = "watch of an unknown connection";
+		return -1;
+	}
+	if (wpath[0] == '@') {
+		snprintf(canon, sizeof(canon), "%s", wpath);
+		rel = false;
+	} else if (path_canonical(e, conn, wpath, canon, &rel) != 0) {
+		*bad = "bad watch path";
+		return -1;
+	}
+	if (watch_add(e, conn, canon, token, rel,
+		      depth == 0xffff ? -1 : depth) != 0) {
+		*bad = "watch not restored";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+restore_conn(struct engine *e, struct cur *c, const char **bad)
+{
+	uint32_t cid, spec2, pad32;
+	uint16_t type, pad, domid, tdomid = DOMID_INVALID, inl, outr;
+	struct domain *d;
+
+	if (take32(c, &cid) || take16(c, &type) || take16(c, &pad)) {
+		*bad = "short connection record";
+		return -1;
+	}
+	if (type == CONN_SOCKET) {
+		if (take32(c, &spec2) || take32(c, &pad32))
+			goto short_rec;
+		domid = 0;
+	} else if (type == CONN_RING) {
+		if (take16(c, &domid) || take16(c, &tdomid) ||
+		    take32(c, &spec2))
+			goto short_rec;
+		if (domid == 0 || domid >= XS_DOMID_FIRST_RESERVED) {
+			*bad = "ring of no guest";
+			return -1;
+		}
+	} else {
+		*bad = "connection of an unknown type";
+		return -1;
+	}
+	if (take16(c, &inl) || take16(c, &outr) || take32(c, &pad32))
+		goto short_rec;
+	if (cid == 0 || engine_conn(e, cid) != NULL ||
+	    engine_conn_open(e, cid, domid, type == CONN_SOCKET, false)) {
+		*bad = "bad connection id";
+		return -1;
+	}
+	if (type == CONN_RING && (d = domain_get(e, domid, true)) != NULL) {
+		d->introduced = true;
+		d->port = spec2;
+		if (tdomid != DOMID_INVALID &&
+		    tdomid < XS_DOMID_FIRST_RESERVED) {
+			d->target = tdomid;
+			d->has_target = true;
+		}
+	}
+	return 0;
+short_rec:
+	*bad = "short connection record";
+	return -1;
+}
+
+struct engine *
+state_restore(const uint8_t *buf, size_t len, emit_fn emit, log_fn log,
+	      void *cb_arg, char *why, size_t whylen)
+{
+	struct cur c = {buf, len};
+	struct engine *e;
+	const char *bad = NULL;
+	uint64_t ident;
+	uint32_t ver, flags, type, rlen;
+	bool ended = false;
+
+	if (take(&c, &ident, 8) || take(&c, &ver, 4) || take(&c, &flags, 4) ||
+	    be64toh(ident) != ST_IDENT) {
+		snprintf(why, whylen, "not a xenstore migration stream");
+		return NULL;
+	}
+	if (be32toh(ver) < 1 || be32toh(ver) > ST_VERSION ||
+	    (be32toh(flags) & 1) != (BYTE_ORDER == BIG_ENDIAN)) {
+		snprintf(why, whylen, "unsupported version %u or byte order",
+			 be32toh(ver));
+		return NULL;
+	}
+	if ((e = engine_new(emit, log, cb_arg)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	while (!ended && bad == NULL) {
+		struct cur body;
+		size_t padded;
+
+		if (take32(&c, &type) || take32(&c, &rlen)) {
+			bad = "stream ends without an END record";
+			break;
+		}
+		padded = ((size_t)rlen + 7) & ~(size_t)7;
+		if (c.left < padded) {
+			bad = "truncated record";
+			break;
+		}
+		body = (struct cur){c.p, rlen};
+		c.p += padded;
+		c.left -= padded;
+		switch (type) {
+		case REC_END:
+			ended = true;
+			break;
+		case REC_GLOBAL_QUOTA_DATA: {
+			uint16_t nd, ng;
+
+			if (take16(&body, &nd) || take16(&body, &ng) ||
+			    quotas_from(&body, (unsigned int)nd + ng, e->quota))
+				bad = "bad quota record";
+			break;
+		}
+		case REC_DOMAIN_DATA: {
+			uint16_t id, nq;
+			uint32_t feat;
+			struct domain *d;
+
+			if (take16(&body, &id) || take16(&body, &nq) ||
+			    take32(&body, &feat) ||
+			    id >= XS_DOMID_FIRST_RESERVED ||
+			    (d = domain_get(e, id, true)) == NULL ||
+			    quotas_from(&body, nq, d->quota))
+				bad = "bad domain record";
+			else
+				d->features = feat;
+			break;
+		}
+		case REC_CONNECTION_DATA:
+			restore_conn(e, &body, &bad);
+			break;
+		case REC_WATCH_DATA:
+		case REC_WATCH_DATA_EXTENDED:
+			restore_watch(e, &body, type == REC_WATCH_DATA_EXTENDED,
+				      &bad);
+			break;
+		case REC_NODE_DATA:
+			restore_node(e, &body, &bad);
+			break;
+		case REC_GLOBAL_DATA:
+		case REC_TRANSACTION_DATA:
+			/* Sockets stay with the broker; transactions end. */
+			break;
+		default:
+			bad = "record of an unknown type";
+			break;
+		}
+	}
+	if (bad == NULL && c.left != 0)
+		bad = "data after the END record";
+	if (bad != NULL) {
+		snprintf(why, whylen, "%s (at offset %zu)", bad,
+			 (size_t)(c.p - buf));
+		engine_free(e);
+		return NULL;
+	}
+	events_drop(e);
+	return e;
+}
