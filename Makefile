@@ -6,6 +6,8 @@
 # make san        the same binaries with ASan+UBSan in build-san/
 # make fuzz       the libFuzzer targets in build-fuzz/
 # make format     clang-format every C file
+# make bench      split-xenstored vs C xenstored vs oxenstored (~15 min)
+# make bench-smoke  every benchmark workload, small, checked (~1 min)
 
 B ?= build
 CC ?= cc
@@ -18,6 +20,7 @@ CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
 LDLIBS_PB := -lprotobuf-c
 LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab -lxenforeignmemory
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
+LDLIBS_YAJL := -lyajl
 # The engine's seccomp allow-list; the sanitizer build adds what its
 # runtime needs.
 SECCOMP_POLICY ?= policy/engine.seccomp
@@ -42,14 +45,14 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 
 .PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
-	format clean install
+	format clean install bench bench-smoke
 
 PREFIX ?= /usr/local
 ENGINE_USER ?= xs-engine
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
-all: $(B)/bin/xs-broker $(B)/bin/xs-engine
+all: $(B)/bin/xs-broker $(B)/bin/xs-engine $(B)/bin/xs-audit
 
 deps:
 	@scripts/deps.sh
@@ -69,6 +72,16 @@ $(B)/gen/broker_caps.h: policy/broker.caps
 	mv $@.tmp $@
 
 $(B)/obj/broker/privs.o: $(B)/gen/broker_caps.h
+
+# policy/audit.policy as a C string, the broker's built-in audit policy.
+$(B)/gen/audit_policy.h: policy/audit.policy
+	@mkdir -p $(B)/gen
+	{ echo 'static const char audit_policy_default[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@.tmp
+	mv $@.tmp $@
+
+$(B)/obj/broker/audit.o: $(B)/gen/audit_policy.h
 
 $(B)/obj/gen/xsp.pb-c.o: $(GEN_C)
 	@mkdir -p $(@D)
@@ -92,7 +105,11 @@ $(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
 
 $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL)
+
+$(B)/bin/xs-audit: tools/xs-audit.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS_YAJL)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	@mkdir -p $(@D)
@@ -162,7 +179,8 @@ fuzz:
 		n=$$(basename $$s .c); \
 		clang-14 $(CPPFLAGS) -Ibuild-fuzz/gen -Iengine -Ibroker $(FUZZ_FLAGS) \
 			-o build-fuzz/$$n $$s build-fuzz/lib/libengine.a \
-			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_XEN); done
+			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_XEN) \
+			$(LDLIBS_YAJL); done
 
 # Each target runs from its seeds for FUZZ_SECONDS; a finding fails the
 # check and leaves the reproducer in build-fuzz/.
@@ -190,11 +208,27 @@ check: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(DESTDIR)$(PREFIX)/sbin/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/bin/xs-audit $(DESTDIR)$(PREFIX)/bin/
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd $(ENGINE_USER) >/dev/null; then \
 		echo "creating system user $(ENGINE_USER)"; \
 		useradd --system --no-create-home --home-dir /nonexistent \
 			--shell /usr/sbin/nologin $(ENGINE_USER); \
 	fi
+
+# Benchmarks (bench/): bench/xsload is the C load generator, bench/run.py
+# starts each daemon under the simulated hypervisor and reports. Results go
+# to bench/results/ (not in git); BENCH_ARGS passes options to run.py.
+$(B)/bench/xsload: bench/xsload.c tests/xensim/guest.h $(B)/xensim/libxsguest.so
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/xensim $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		-L$(B)/xensim -lxsguest -Wl,-rpath,$(CURDIR)/$(B)/xensim -lpthread
+
+bench: deps all $(XENSIM_BIN) $(B)/bench/xsload
+	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 bench/run.py $(BENCH_ARGS)
+
+bench-smoke: all $(XENSIM_BIN) $(B)/bench/xsload
+	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 bench/run.py --quick $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

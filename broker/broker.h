@@ -107,6 +107,24 @@ void conn_reap(void);
 void conn_sweep(void);
 int conn_sweep_needed(void);
 
+/* audit.c: the audit log (policy/audit.policy); broker/audit.h inside. */
+struct audit_conn;
+void audit_init(const char *path, int to_syslog, const char *policy);
+void audit_reload(void);
+void audit_stats(void);
+struct audit_conn *audit_conn_open(uint32_t conn, uint32_t domid, int fd,
+				   const char *transport);
+void audit_conn_close(struct audit_conn *, const char *why);
+void audit_request(struct audit_conn *, const struct xs_hdr *,
+		   const uint8_t *payload);
+void audit_reply(struct audit_conn *, const Xsp__Reply *);
+void audit_engine_log(uint32_t level, const char *text);
+void audit_engine_exit(int status);
+void audit_engine_broken(const char *why);
+void audit_flush(void);
+int audit_congested(void);
+int audit_retry_needed(void);
+
 /* engine_frame.c: what the engine may send, pure. */
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		       Xsp__EngineFrame **framep, const char **why);

@@ -38,6 +38,7 @@ struct conn {
 	int privileged;
 	int fd;                /* a socket client's; -1 for a ring */
 	struct guest *guest;   /* a ring's domain; NULL for a socket */
+	struct audit_conn *audit; /* NULL when there is no audit log */
 	unsigned int inflight; /* requests the engine has yet to answer */
 	size_t noutq;          /* messages in outq */
 	int ready;             /* on ready_list: its ring has input to read */
@@ -133,7 +134,8 @@ conn_unlink(struct conn *c)
 static int
 conn_may_read(const struct conn *c)
 {
-	if (c->outbytes > CONN_OUTQ_MAX || engine_congested())
+	if (c->outbytes > CONN_OUTQ_MAX || engine_congested() ||
+	    audit_congested())
 		return 0;
 	return c->privileged || outstanding_max == 0 ||
 	       c->inflight + c->noutq < outstanding_max;
@@ -201,6 +203,8 @@ conn_close(struct conn *c, const char *why)
 		log_debug("conn %u: closed: %s", c->id, strerror(saved));
 	else
 		log_debug("conn %u: closed: %s", c->id, why);
+	audit_conn_close(c->audit, why != NULL ? why : strerror(saved));
+	c->audit = NULL;
 	engine_send_close(c->id);
 	if (c->guest != NULL) {
 		ready_remove(c);
@@ -282,6 +286,8 @@ conn_new(int fd, int readonly)
 	c->readonly = readonly;
 	c->privileged = 1; /* dom0's sockets */
 	engine_send_open(c->id, 0, 1, readonly);
+	c->audit = audit_conn_open(c->id, 0, fd,
+				   readonly ? "socket_ro" : "socket");
 	loop_add(&c->ev, fd, 0, conn_event, c);
 	conn_update(c);
 	log_debug("conn %u: new %s client", c->id,
@@ -299,6 +305,7 @@ conn_new_ring(struct guest *g, uint32_t domid, int privileged)
 	c->domid = domid;
 	c->privileged = privileged;
 	engine_send_open(c->id, domid, privileged, 0);
+	c->audit = audit_conn_open(c->id, domid, -1, "ring");
 	conn_update(c);
 	log_debug("conn %u: ring of domain %u", c->id, domid);
 	return c;
@@ -336,6 +343,7 @@ conn_parse(struct conn *c)
 		}
 		engine_send_request(c->id, c->domid, &hdr,
 				    c->in + off + XS_HDR_SIZE);
+		audit_request(c->audit, &hdr, c->in + off + XS_HDR_SIZE);
 		c->inflight++;
 		off += (size_t)n;
 	}
@@ -486,6 +494,7 @@ conn_reply(const Xsp__Reply *r)
 	/* Replies to a client that is gone are no one's business. */
 	if ((c = conn_find(r->conn)) == NULL)
 		return;
+	audit_reply(c->audit, r);
 	if (r->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
 	if ((m = malloc(sizeof(*m) + XS_HDR_SIZE + r->payload.len)) == NULL) {

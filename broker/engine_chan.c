@@ -77,6 +77,7 @@ engine_describe(int status)
 {
 	const char *name;
 
+	audit_engine_exit(status);
 	if (WIFEXITED(status))
 		log_warnx("engine exited with status %d", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status)) {
@@ -134,6 +135,7 @@ engine_fail(const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_warnx("engine is broken (%s): killing it", why);
+	audit_engine_broken(why);
 	engine_kill();
 	exit(1);
 }
@@ -240,6 +242,7 @@ engine_dispatch(const Xsp__EngineFrame *f)
 				     (const uint8_t *)l->text, strlen(l->text));
 			log_prio(engine_log_prio(l->level), ENGINE_NAME ": %s",
 				 text);
+			audit_engine_log(l->level, l->text);
 			break;
 		case XSP__TO_BROKER__MSG_VIOLATION:
 			engine_violation(f->msgs[i]->violation);

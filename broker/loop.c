@@ -84,6 +84,7 @@ loop_run(void)
 		}
 		rings_busy = conn_ring_poll();
 		conn_flush_dirty();
+		audit_flush();
 		engine_flush();
 		conn_reap();
 
@@ -98,10 +99,12 @@ loop_run(void)
 			listen_resume();
 			conn_sweep();
 			conn_flush_dirty();
+			audit_flush();
 			engine_flush();
 			conn_reap();
 		}
-		if (conn_sweep_needed() || listen_paused())
+		if (conn_sweep_needed() || listen_paused() ||
+		    audit_retry_needed())
 			timeout = 1000;
 		/* Rings with input left get their next turn at once. */
 		if (rings_busy)

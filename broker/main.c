@@ -38,6 +38,9 @@ enum {
 	OPT_ENGINE_AS_LIMIT,
 	OPT_UNSAFE_NO_SANDBOX,
 	OPT_PRINT_POLICY,
+	OPT_AUDIT_LOG,
+	OPT_AUDIT_SYSLOG,
+	OPT_AUDIT_POLICY,
 };
 
 static const struct option longopts[] = {
@@ -65,6 +68,9 @@ static const struct option longopts[] = {
 	{"engine-as-limit", required_argument, NULL, OPT_ENGINE_AS_LIMIT},
 	{"unsafe-no-sandbox", no_argument, NULL, OPT_UNSAFE_NO_SANDBOX},
 	{"print-policy", no_argument, NULL, OPT_PRINT_POLICY},
+	{"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
+	{"audit-syslog", no_argument, NULL, OPT_AUDIT_SYSLOG},
+	{"audit-policy", required_argument, NULL, OPT_AUDIT_POLICY},
 	{NULL, 0, NULL, 0},
 };
 /* The leading colon makes a missing value return it rather than a "?". */
@@ -128,9 +134,21 @@ usage(FILE *f, int status)
 		"                            (development only)\n"
 		"      --print-policy        print what each process runs "
 		"with\n"
+		"      --audit-log FILE      record every request, reply, "
+		"watch event and\n"
+		"                            connection in FILE (JSON lines; "
+		"reopened on SIGHUP)\n"
+		"      --audit-syslog        send the same records to syslog "
+		"(authpriv)\n"
+		"      --audit-policy FILE   what to record (default: the "
+		"built-in\n"
+		"                            policy/audit.policy; re-read on "
+		"SIGHUP)\n"
 		"\n"
 		"The sockets are $XENSTORED_RUNDIR/socket and socket_ro "
-		"(default " RUNDIR_DEFAULT ").\n");
+		"(default " RUNDIR_DEFAULT ").\n"
+		"SIGHUP reopens the audit log and re-reads its policy; "
+		"SIGUSR1 logs its counters.\n");
 	exit(status);
 }
 
@@ -358,6 +376,12 @@ signal_event(int fd, uint32_t events, void *arg)
 		case SIGCHLD:
 			engine_reap();
 			break;
+		case SIGHUP:
+			audit_reload();
+			break;
+		case SIGUSR1:
+			audit_stats();
+			break;
 		case SIGTERM:
 		case SIGINT:
 			name = sigabbrev_np((int)si.ssi_signo);
@@ -378,6 +402,8 @@ signal_setup(void)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		fatal("sigprocmask");
 	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
@@ -395,6 +421,8 @@ main(int argc, char *argv[])
 				"/proc/xen/xsd_port"};
 	const char *rundir_env, *euser = NULL;
 	char **eargv, *engine = NULL, *rundir;
+	char *audit_log = NULL, *audit_policy = NULL;
+	int audit_syslog = 0;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
 	int socket_only = 0, ready_fd = -1, print_policy = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
@@ -484,6 +512,15 @@ main(int argc, char *argv[])
 		case OPT_PRINT_POLICY:
 			print_policy = 1;
 			break;
+		case OPT_AUDIT_LOG:
+			audit_log = absolute(optarg);
+			break;
+		case OPT_AUDIT_SYSLOG:
+			audit_syslog = 1;
+			break;
+		case OPT_AUDIT_POLICY:
+			audit_policy = absolute(optarg);
+			break;
 		case ':':
 			if (strncmp(argv[optind - 1], "--", 2) == 0)
 				bad_option("%s needs a value",
@@ -498,6 +535,8 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		bad_option("unexpected argument \"%s\"", argv[optind]);
+	if (audit_policy != NULL && audit_log == NULL && !audit_syslog)
+		bad_option("--audit-policy needs --audit-log or --audit-syslog");
 	engine_user(&eo, euser);
 	if (print_policy) {
 		privs_print(stdout, &eo);
@@ -543,6 +582,8 @@ main(int argc, char *argv[])
 	signal_setup();
 	if (atexit(cleanup) != 0)
 		fatalx("atexit");
+	/* Before privs_drop(); reopened later as uid 0 alone. */
+	audit_init(audit_log, audit_syslog, audit_policy);
 	listen_open(rundir);
 	engine_start(engine, eargv, eo.sandboxed);
 	guest_init(socket_only ? NULL : &xh, &go);

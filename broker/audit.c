@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The audit log: one JSON line per request and its reply, per watch event,
+ * per connection opened or closed, and per engine event, written by the
+ * broker because the engine is not trusted to report on itself.
+ *
+ * Records are generated with yajl into one buffer and written once per loop
+ * iteration. Nothing is ever dropped: when the sink does not take what is
+ * buffered (a FIFO nobody reads, a full disk), the buffer grows, and past
+ * AUDIT_BACKLOG_MAX the broker stops reading clients (conn_may_read()) until
+ * the sink catches up. Replies are matched to their requests through a FIFO
+ * per connection, since the engine answers each connection in order.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "audit.h"
+#include "broker.h"
+
+/* policy/audit.policy as built in: audit_policy_default[]. */
+#include "audit_policy.h"
+
+/* Hold clients back while this much waits for the sink. */
+#define AUDIT_BACKLOG_MAX (256u << 10)
+/* The largest policy file read. */
+#define AUDIT_POLICY_MAX (1u << 20)
+/* How long the last records get to reach a slow sink at exit. */
+#define AUDIT_EXIT_MS 2000
+
+struct audit_pending {
+	struct audit_pending *next;
+	uint32_t type, req_id, tx_id;
+	enum audit_action action;
+	struct timespec wall, mono;
+	size_t len;        /* payload bytes */
+	uint8_t payload[]; /* a copy, only when recorded */
+};
+
+struct audit_conn {
+	LIST_ENTRY(audit_conn) entry;
+	uint32_t id, domid;
+	const char *transport;
+	int has_cred;
+	struct ucred cred;
+	struct audit_pending *head, *tail;
+};
+
+static LIST_HEAD(, audit_conn) aconns = LIST_HEAD_INITIALIZER(aconns);
+
+static int enabled;
+static int to_syslog;
+static char *log_path;    /* --audit-log, absolute */
+static char *policy_path; /* --audit-policy, or NULL: built in */
+static struct audit_policy *policy;
+static int fd = -1;
+static int fd_polled; /* fd is in epoll (not a regular file) */
+static struct bevent fd_ev;
+static yajl_gen gen;
+
+static struct {
+	uint8_t *buf;
+	size_t off, len, cap;
+} out;
+
+static int congested, failing, exiting;
+static unsigned long long seq, records_written, bytes_written, stalls,
+	write_errors;
+static struct timespec stall_start;
+
+static void audit_write(void);
+
+static void
+out_reserve(size_t n)
+{
+	uint8_t *nb;
+	size_t ncap;
+
+	if (out.off > 0 && out.off == out.len)
+		out.off = out.len = 0;
+	if (out.len + n <= out.cap)
+		return;
+	/* Reclaim what was written before growing. */
+	if (out.off > 0) {
+		memmove(out.buf, out.buf + out.off, out.len - out.off);
+		out.len -= out.off;
+		out.off = 0;
+		if (out.len + n <= out.cap)
+			return;
+	}
+	ncap = out.cap ? out.cap : 65536;
+	while (ncap < out.len + n)
+		ncap *= 2;
+	/* A record lost to memory would be a hole in the log: stop instead. */
+	if ((nb = realloc(out.buf, ncap)) == NULL)
+		fatal("audit buffer");
+	out.buf = nb;
+	out.cap = ncap;
+}
+
+static void
+out_print(void *ctx, const char *s, size_t n)
+{
+	out_reserve(n);
+	memcpy(out.buf + out.len, s, n);
+	out.len += n;
+}
+
+static void
+gen_int(const char *key, long long v)
+{
+	audit_gen_key(gen, key);
+	yajl_gen_integer(gen, v);
+}
+
+static void
+gen_cstr(const char *key, const char *s)
+{
+	audit_gen_bytes(gen, key, (const uint8_t *)s, strlen(s));
+}
+
+/* RFC 3339 in UTC with microseconds; the seconds are formatted once. */
+static void
+gen_time(const struct timespec *ts)
+{
+	static time_t last = -1;
+	static char prefix[32];
+	static size_t plen;
+	char buf[48];
+	struct tm tm;
+
+	if (ts->tv_sec != last) {
+		gmtime_r(&ts->tv_sec, &tm);
+		plen = strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S",
+				&tm);
+		last = ts->tv_sec;
+	}
+	memcpy(buf, prefix, plen);
+	snprintf(buf + plen, sizeof(buf) - plen, ".%06ldZ",
+		 (long)(ts->tv_nsec / 1000));
+	audit_gen_key(gen, "time");
+	yajl_gen_string(gen, (const unsigned char *)buf, strlen(buf));
+}
+
+static size_t rec_start;
+
+static void
+rec_begin(const char *kind, const struct timespec *wall)
+{
+	struct timespec now;
+
+	if (wall == NULL) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		wall = &now;
+	}
+	rec_start = out.len;
+	yajl_gen_map_open(gen);
+	gen_time(wall);
+	gen_int("seq", (long long)++seq);
+	gen_cstr("kind", kind);
+}
+
+static void
+rec_end(void)
+{
+	yajl_gen_map_close(gen);
+	yajl_gen_reset(gen, NULL);
+	out_print(NULL, "\n", 1);
+	if (to_syslog)
+		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s",
+		       (int)(out.len - rec_start - 1),
+		       (const char *)out.buf + rec_start);
+	if (fd == -1) {
+		/* syslog only: nothing waits. */
+		records_written++;
+		bytes_written += out.len - rec_start;
+		out.len = rec_start;
+		return;
+	}
+	if (!congested && out.len - out.off > AUDIT_BACKLOG_MAX)
+		audit_write();
+}
+
+static void
+gen_conn(const struct audit_conn *ac)
+{
+	gen_int("conn", ac->id);
+	gen_int("domid", ac->domid);
+	if (ac->has_cred) {
+		gen_int("pid", ac->cred.pid);
+		gen_int("uid", ac->cred.uid);
+		gen_int("gid", ac->cred.gid);
+	}
+}
+
+/* A note about the audit itself, or the broker's life. */
+static void
+audit_note(const char *kind, const char *event, const char *detail)
+{
+	if (!enabled)
+		return;
+	rec_begin(kind, NULL);
+	gen_cstr("event", event);
+	if (detail != NULL)
+		gen_cstr("detail", detail);
+	rec_end();
+}
+
+static long long
+usec_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t0->tv_sec) * 1000000 +
+	       (now.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/*
+ * The record of a request: what was asked, and what came back (r), or why
+ * nothing did (noreply).
+ */
+static void
+rec_request(const struct audit_conn *ac, const struct audit_pending *p,
+	    const Xsp__Reply *r, const char *noreply)
+{
+	const struct audit_type *t = audit_type(p->type);
+	int values = p->action == AUDIT_LOG_VALUES;
+	const uint8_t *rp;
+	size_t rlen, n;
+
+	rec_begin("request", &p->wall);
+	gen_conn(ac);
+	gen_cstr("type", t->name);
+	if (strcmp(t->name, "UNKNOWN") == 0)
+		gen_int("type_id", p->type);
+	gen_int("req_id", p->req_id);
+	gen_int("tx_id", p->tx_id);
+	audit_gen_args(gen, p->type, p->payload, p->len, values);
+	if (r == NULL) {
+		gen_cstr("result", noreply);
+	} else if (r->type == XS_ERROR) {
+		n = strnlen((const char *)r->payload.data, r->payload.len);
+		audit_gen_bytes(gen, "result", r->payload.data, n);
+	} else {
+		gen_cstr("result", "OK");
+		if (r->type != p->type)
+			gen_cstr("reply_type", audit_type(r->type)->name);
+		rp = r->payload.data;
+		rlen = r->payload.len;
+		if (t->reply == AUDIT_REPLY_VALUE)
+			audit_gen_value(gen,
+					p->type == XS_READ ? "value" : "reply",
+					rp, rlen, values);
+		else if (t->reply == AUDIT_REPLY_CLEAR)
+			audit_gen_bytes(gen, "reply", rp,
+					rlen > 0 && rp[rlen - 1] == '\0'
+						? rlen - 1
+						: rlen);
+	}
+	gen_int("bytes_in", XS_HDR_SIZE + (long long)p->len);
+	gen_int("bytes_out",
+		r != NULL ? XS_HDR_SIZE + (long long)r->payload.len : 0);
+	gen_int("latency_us", usec_since(&p->mono));
+	rec_end();
+}
+
+static struct audit_policy *
+policy_load(char *err, size_t errsz)
+{
+	struct audit_policy *p;
+	char *text;
+	ssize_t n;
+	size_t len = 0;
+	int pfd;
+
+	if (policy_path == NULL)
+		return audit_policy_parse(audit_policy_default,
+					  sizeof(audit_policy_default) - 1,
+					  "(built-in policy)", err, errsz);
+	if ((pfd = open(policy_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
+	    -1) {
+		snprintf(err, errsz, "%s: %s", policy_path, strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(AUDIT_POLICY_MAX + 1)) == NULL)
+		fatal("audit policy");
+	while ((n = read(pfd, text + len, AUDIT_POLICY_MAX + 1 - len)) > 0)
+		len += (size_t)n;
+	close(pfd);
+	if (n == -1 || len > AUDIT_POLICY_MAX) {
+		snprintf(err, errsz, "%s: %s", policy_path,
+			 n == -1 ? strerror(errno) : "larger than 1 MiB");
+		free(text);
+		return NULL;
+	}
+	p = audit_policy_parse(text, len, policy_path, err, errsz);
+	free(text);
+	return p;
+}
+
+static void audit_fd_event(int, uint32_t, void *);
+
+/*
+ * O_APPEND so that a rotating tool may truncate; a FIFO is opened
+ * read-write, which never blocks nor fails for want of a reader, and
+ * non-blocking, so a slow reader costs back-pressure, never the loop.
+ */
+static int
+sink_open(void)
+{
+	int flags = O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	struct stat st;
+	int nfd;
+
+	nfd = open(log_path, O_WRONLY | flags, 0600);
+	if (nfd == -1 && errno == ENXIO)
+		nfd = open(log_path, O_RDWR | flags, 0600);
+	if (nfd == -1)
+		return -1;
+	if (fstat(nfd, &st) == -1) {
+		close(nfd);
+		return -1;
+	}
+	if (fd != -1) {
+		if (fd_polled)
+			loop_del(&fd_ev);
+		close(fd);
+	}
+	fd = nfd;
+	fd_polled = !S_ISREG(st.st_mode);
+	if (fd_polled)
+		loop_add(&fd_ev, fd, 0, audit_fd_event, NULL);
+	return 0;
+}
+
+static void
+set_congested(int on)
+{
+	if (on == congested)
+		return;
+	congested = on;
+	if (on) {
+		stalls++;
+		clock_gettime(CLOCK_MONOTONIC, &stall_start);
+		log_warnx("audit: %s does not keep up (%zu bytes waiting): "
+			  "not reading clients until it does",
+			  log_path, out.len - out.off);
+		return;
+	}
+	log_info("audit: %s caught up after %lld ms: reading clients again",
+		 log_path, usec_since(&stall_start) / 1000);
+	if (!exiting)
+		conn_resume_all();
+}
+
+static unsigned long long
+count_lines(const uint8_t *p, size_t n)
+{
+	const uint8_t *e = p + n, *q;
+	unsigned long long c = 0;
+
+	while (p < e && (q = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		c++;
+		p = q + 1;
+	}
+	return c;
+}
+
+/* Writes what the sink takes now; one write() for the whole buffer. */
+static void
+audit_write(void)
+{
+	ssize_t n;
+
+	if (fd == -1)
+		return;
+	while (out.off < out.len) {
+		n = write(fd, out.buf + out.off, out.len - out.off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			if (errno != EAGAIN && !failing) {
+				failing = 1;
+				write_errors++;
+				log_warn("audit: write %s (retrying, nothing "
+					 "is dropped)",
+					 log_path);
+			}
+			break;
+		}
+		if (failing) {
+			failing = 0;
+			log_info("audit: %s takes records again", log_path);
+		}
+		records_written += count_lines(out.buf + out.off, (size_t)n);
+		bytes_written += (unsigned long long)n;
+		out.off += (size_t)n;
+	}
+	if (out.off == out.len)
+		out.off = out.len = 0;
+	if (fd_polled)
+		loop_set(&fd_ev, out.len > out.off ? EPOLLOUT : 0);
+	set_congested(out.len - out.off > AUDIT_BACKLOG_MAX);
+}
+
+static void
+audit_fd_event(int efd, uint32_t events, void *arg)
+{
+	audit_write();
+}
+
+int
+audit_congested(void)
+{
+	return congested;
+}
+
+/* Once per loop iteration. */
+void
+audit_flush(void)
+{
+	if (enabled && out.len > out.off)
+		audit_write();
+}
+
+/* A sink that failed without a wake-up to come (a full disk) is retried. */
+int
+audit_retry_needed(void)
+{
+	return enabled && out.len > out.off && !fd_polled;
+}
+
+void
+audit_stats(void)
+{
+	if (!enabled)
+		return;
+	log_info("audit: %llu records written (%llu bytes), %zu bytes "
+		 "waiting, %llu stalls, %llu write errors",
+		 records_written, bytes_written, out.len - out.off, stalls,
+		 write_errors);
+}
+
+/* At exit: what is outstanding gets its record, and everything a try. */
+static void
+audit_exit(void)
+{
+	struct audit_conn *ac;
+	struct audit_pending *p;
+	struct pollfd pfd;
+	struct timespec t0;
+	char detail[160];
+
+	if (exiting)
+		return;
+	exiting = 1;
+	LIST_FOREACH(ac, &aconns, entry)
+	{
+		while ((p = ac->head) != NULL) {
+			ac->head = p->next;
+			if (p->action != AUDIT_SKIP)
+				rec_request(ac, p, NULL,
+					    "no reply: broker exited");
+			free(p);
+		}
+	}
+	snprintf(detail, sizeof(detail), "%llu records before this one", seq);
+	audit_note("broker", "stop", detail);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		audit_write();
+		if (out.len == out.off || fd == -1 ||
+		    usec_since(&t0) / 1000 > AUDIT_EXIT_MS)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 50) == -1 && errno != EINTR)
+			break;
+	}
+	if (out.len > out.off)
+		log_warnx("audit: %zu bytes of records could not be written "
+			  "to %s at exit",
+			  out.len - out.off, log_path);
+	audit_stats();
+}
+
+void
+audit_init(const char *path, int use_syslog, const char *policy_file)
+{
+	char err[512];
+
+	if (path == NULL && !use_syslog)
+		return;
+	if (policy_file != NULL && (policy_path = strdup(policy_file)) == NULL)
+		fatal("strdup");
+	if ((policy = policy_load(err, sizeof(err))) == NULL)
+		fatalx("audit: %s", err);
+	if ((gen = yajl_gen_alloc(NULL)) == NULL)
+		fatalx("audit: yajl_gen_alloc");
+	/* Our escaping makes every string valid UTF-8; yajl checks again. */
+	yajl_gen_config(gen, yajl_gen_validate_utf8, 1);
+	yajl_gen_config(gen, yajl_gen_print_callback, out_print, NULL);
+	to_syslog = use_syslog;
+	if (path != NULL) {
+		if ((log_path = strdup(path)) == NULL)
+			fatal("strdup");
+		if (sink_open() == -1)
+			fatal("audit: %s", log_path);
+	} else
+		log_path = "syslog";
+	enabled = 1;
+	if (atexit(audit_exit) != 0)
+		fatalx("atexit");
+	snprintf(err, sizeof(err), "pid %ld, policy %s (%zu rules)",
+		 (long)getpid(), policy_path ? policy_path : "built in",
+		 audit_policy_nrules(policy));
+	audit_note("broker", "start", err);
+	log_info("audit: recording to %s%s, policy %s", log_path,
+		 to_syslog && fd != -1 ? " and syslog" : "",
+		 policy_path ? policy_path : "built in");
+}
+
+/* SIGHUP: reopen the file (logrotate moved it) and re-read the policy. */
+void
+audit_reload(void)
+{
+	struct audit_policy *np;
+	char err[512];
+
+	if (!enabled)
+		return;
+	if (fd != -1) {
+		/* What the old file takes now goes there; the rest follows. */
+		audit_write();
+		if (sink_open() == -1) {
+			log_warn("audit: reopening %s, still writing to the "
+				 "old file",
+				 log_path);
+			audit_note("audit", "reopen-failed", strerror(errno));
+		} else
+			audit_note("audit", "reopened", log_path);
+	}
+	if (policy_path == NULL)
+		return;
+	if ((np = policy_load(err, sizeof(err))) == NULL) {
+		log_warnx("audit: policy not reloaded: %s; keeping the "
+			  "previous policy",
+			  err);
+		audit_note("audit", "policy-rejected", err);
+		return;
+	}
+	audit_policy_free(policy);
+	policy = np;
+	snprintf(err, sizeof(err), "%s (%zu rules)", policy_path,
+		 audit_policy_nrules(policy));
+	log_info("audit: policy reloaded from %s", err);
+	audit_note("audit", "policy-loaded", err);
+}
+
+struct audit_conn *
+audit_conn_open(uint32_t conn, uint32_t domid, int cfd, const char *transport)
+{
+	struct audit_conn *ac;
+	socklen_t sl = sizeof(ac->cred);
+
+	if (!enabled)
+		return NULL;
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		fatal("audit");
+	ac->id = conn;
+	ac->domid = domid;
+	ac->transport = transport;
+	if (cfd != -1 &&
+	    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &ac->cred, &sl) == 0)
+		ac->has_cred = 1;
+	LIST_INSERT_HEAD(&aconns, ac, entry);
+	rec_begin("conn_open", NULL);
+	gen_conn(ac);
+	gen_cstr("transport", transport);
+	rec_end();
+	return ac;
+}
+
+void
+audit_conn_close(struct audit_conn *ac, const char *why)
+{
+	struct audit_pending *p;
+	char reason[160];
+
+	if (ac == NULL)
+		return;
+	snprintf(reason, sizeof(reason), "no reply: connection closed (%s)",
+		 why);
+	while ((p = ac->head) != NULL) {
+		ac->head = p->next;
+		if (p->action != AUDIT_SKIP)
+			rec_request(ac, p, NULL, reason);
+		free(p);
+	}
+	rec_begin("conn_close", NULL);
+	gen_conn(ac);
+	gen_cstr("reason", why);
+	rec_end();
+	LIST_REMOVE(ac, entry);
+	free(ac);
+}
+
+/* The path a record is filed under, for the policy: the first string. */
+static void
+first_str(uint32_t type, const uint8_t *p, size_t len, const uint8_t **path,
+	  size_t *plen)
+{
+	const struct audit_type *t = audit_type(type);
+	struct audit_str s;
+	size_t off = 0;
+
+	*path = NULL;
+	*plen = 0;
+	if (t->field[0] != NULL && strcmp(t->field[0], "path") == 0 &&
+	    audit_next_str(p, len, &off, &s)) {
+		*path = s.p;
+		*plen = s.len;
+	}
+}
+
+void
+audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
+	      const uint8_t *payload)
+{
+	struct audit_pending *p;
+	enum audit_action act;
+	const uint8_t *path;
+	size_t plen;
+
+	if (ac == NULL)
+		return;
+	first_str(hdr->type, payload, hdr->len, &path, &plen);
+	act = audit_policy_match(policy, ac->domid, hdr->type, path, plen);
+	p = malloc(sizeof(*p) + (act == AUDIT_SKIP ? 0 : hdr->len));
+	if (p == NULL)
+		fatal("audit");
+	p->next = NULL;
+	p->type = hdr->type;
+	p->req_id = hdr->req_id;
+	p->tx_id = hdr->tx_id;
+	p->action = act;
+	p->len = act == AUDIT_SKIP ? 0 : hdr->len;
+	if (p->len > 0)
+		memcpy(p->payload, payload, p->len);
+	clock_gettime(CLOCK_REALTIME, &p->wall);
+	clock_gettime(CLOCK_MONOTONIC, &p->mono);
+	if (ac->tail != NULL)
+		ac->tail->next = p;
+	else
+		ac->head = p;
+	ac->tail = p;
+}
+
+static void
+rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
+{
+	const uint8_t *path;
+	size_t plen;
+
+	first_str(XS_WATCH_EVENT, r->payload.data, r->payload.len, &path,
+		  &plen);
+	if (audit_policy_match(policy, ac->domid, XS_WATCH_EVENT, path, plen) ==
+	    AUDIT_SKIP)
+		return;
+	rec_begin("watch_event", NULL);
+	gen_conn(ac);
+	gen_cstr("type", "WATCH_EVENT");
+	audit_gen_args(gen, XS_WATCH_EVENT, r->payload.data, r->payload.len, 0);
+	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	rec_end();
+}
+
+void
+audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
+{
+	struct audit_pending *p, *prev = NULL;
+
+	if (ac == NULL)
+		return;
+	if (r->type == XS_WATCH_EVENT && r->req_id == 0) {
+		rec_watch_event(ac, r);
+		return;
+	}
+	/* In order, so the head; a req_id search only if the engine errs. */
+	for (p = ac->head; p != NULL && p->req_id != r->req_id; p = p->next)
+		prev = p;
+	if (p == NULL) {
+		rec_begin("reply", NULL);
+		gen_conn(ac);
+		gen_cstr("type", audit_type(r->type)->name);
+		gen_int("req_id", r->req_id);
+		gen_int("tx_id", r->tx_id);
+		gen_cstr("result", "unmatched: no request outstanding");
+		gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+		rec_end();
+		return;
+	}
+	if (prev != NULL)
+		prev->next = p->next;
+	else
+		ac->head = p->next;
+	if (ac->tail == p)
+		ac->tail = prev;
+	if (p->action != AUDIT_SKIP)
+		rec_request(ac, p, r, NULL);
+	free(p);
+}
+
+/* Engine lines worth an audit record: quota hits, warnings, errors. */
+void
+audit_engine_log(uint32_t level, const char *text)
+{
+	if (!enabled || level > ENGINE_LOG_WARN)
+		return;
+	rec_begin("engine_log", NULL);
+	gen_cstr("level", level == ENGINE_LOG_ERR ? "error" : "warning");
+	gen_cstr("text", text);
+	rec_end();
+}
+
+void
+audit_engine_exit(int status)
+{
+	char what[64];
+	const char *name;
+
+	if (WIFEXITED(status))
+		snprintf(what, sizeof(what), "exited with status %d",
+			 WEXITSTATUS(status));
+	else if (WIFSIGNALED(status)) {
+		name = sigabbrev_np(WTERMSIG(status));
+		snprintf(what, sizeof(what), "killed by signal %s%s",
+			 name ? "SIG" : "", name ? name : "?");
+	} else
+		snprintf(what, sizeof(what), "status 0x%x", status);
+	audit_note("engine", "died", what);
+}
+
+void
+audit_engine_broken(const char *why)
+{
+	audit_note("engine", "broken", why);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Inside the audit log: the pure pieces (audit_fmt.c, audit_policy.c) that
+ * audit.c, the fuzz targets and tests share. The hooks the rest of the
+ * broker calls are in broker.h.
+ */
+#ifndef AUDIT_H
+#define AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "xs_proto.h"
+
+/* audit_fmt.c */
+#define AUDIT_NFIELD 3
+/* audit_escape() writes at most 4 bytes per byte, and a NUL. */
+#define AUDIT_ESC_MAX(len) (4 * (len) + 1)
+
+enum audit_rest {
+	AUDIT_REST_NONE,  /* nothing follows the named strings */
+	AUDIT_REST_VALUE, /* opaque bytes: a node's value */
+	AUDIT_REST_LIST,  /* more NUL-terminated strings */
+};
+
+enum audit_reply {
+	AUDIT_REPLY_NONE,  /* "OK" says it all */
+	AUDIT_REPLY_VALUE, /* store contents: clear only if the policy says */
+	AUDIT_REPLY_CLEAR, /* an id or a domain path: always in clear */
+};
+
+struct audit_type {
+	const char *name;
+	const char *field[AUDIT_NFIELD];
+	enum audit_rest rest;
+	const char *rest_name;
+	enum audit_reply reply;
+};
+
+struct audit_str {
+	const uint8_t *p;
+	size_t len;
+};
+
+struct audit_args {
+	struct audit_str arg[AUDIT_NFIELD];
+	unsigned int narg;
+	struct audit_str rest;
+	int has_rest;
+};
+
+const struct audit_type *audit_type(uint32_t type);
+int audit_type_by_name(const char *name, size_t len);
+int audit_next_str(const uint8_t *p, size_t len, size_t *off,
+		   struct audit_str *);
+void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
+		struct audit_args *);
+size_t audit_escape(char *dst, const uint8_t *src, size_t len);
+void audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
+void audit_gen_key(yajl_gen, const char *key);
+int audit_gen_bytes(yajl_gen, const char *key, const uint8_t *p, size_t len);
+void audit_gen_value(yajl_gen, const char *key, const uint8_t *p, size_t len,
+		     int clear);
+void audit_gen_args(yajl_gen, uint32_t type, const uint8_t *p, size_t len,
+		    int values);
+
+/* audit_policy.c */
+enum audit_action {
+	AUDIT_LOG,        /* record; values as length and SHA-256 */
+	AUDIT_LOG_VALUES, /* record with values in clear */
+	AUDIT_SKIP,       /* do not record */
+};
+
+struct audit_policy;
+struct audit_policy *audit_policy_parse(const char *text, size_t len,
+					const char *name, char *err,
+					size_t errsz);
+void audit_policy_free(struct audit_policy *);
+size_t audit_policy_nrules(const struct audit_policy *);
+enum audit_action audit_policy_match(const struct audit_policy *,
+				     uint32_t domid, uint32_t type,
+				     const uint8_t *path, size_t pathlen);
+
+#endif

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The audit log's reading of a payload: whatever a client sends, the
+ * fields cut from it stay inside it, and the record built from them is one
+ * line of valid JSON and valid UTF-8, without a control character, whose
+ * strings map back to exactly the bytes that were sent.
+ *
+ * Input: one byte of request type, one byte of flags (values in clear),
+ * then the payload (at most 4096 bytes).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "audit.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Strict UTF-8 (RFC 3629) with no C0 control and no DEL. */
+static int
+valid_line(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	uint32_t c;
+
+	while (i < n) {
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf)
+			len = 2, c = s[i] & 0x1f;
+		else if (s[i] >= 0xe0 && s[i] <= 0xef)
+			len = 3, c = s[i] & 0x0f;
+		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
+			len = 4, c = s[i] & 0x07;
+		else
+			return 0;
+		if (i + len > n)
+			return 0;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/* Undoes audit_escape(); returns the length, or -1 if it is not ours. */
+static long
+unescape(const char *s, uint8_t *out)
+{
+	size_t o = 0;
+	unsigned int v;
+
+	while (*s) {
+		if (*s != '\\') {
+			out[o++] = (uint8_t)*s++;
+			continue;
+		}
+		if (s[1] == '\\') {
+			out[o++] = '\\';
+			s += 2;
+		} else if (s[1] == 'x' && sscanf(s + 2, "%2x", &v) == 1) {
+			out[o++] = (uint8_t)v;
+			s += 4;
+		} else if (s[1] == 'u' && sscanf(s + 2, "%4x", &v) == 1) {
+			if (v < 0x800) {
+				out[o++] = (uint8_t)(0xc0 | v >> 6);
+			} else {
+				out[o++] = (uint8_t)(0xe0 | v >> 12);
+				out[o++] = (uint8_t)(0x80 | ((v >> 6) & 0x3f));
+			}
+			out[o++] = (uint8_t)(0x80 | (v & 0x3f));
+			s += 6;
+		} else
+			return -1;
+	}
+	return (long)o;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char esc[AUDIT_ESC_MAX(XS_PAYLOAD_MAX)];
+	static uint8_t back[XS_PAYLOAD_MAX];
+	const unsigned char *buf;
+	const struct audit_type *t;
+	struct audit_args a;
+	const char *key[] = {"p", NULL};
+	yajl_val tree, v;
+	uint8_t *copy;
+	size_t len, i, n;
+	uint32_t type;
+	yajl_gen g;
+	long back_len;
+	int values;
+
+	if (size < 2)
+		return 0;
+	type = data[0];
+	values = data[1] & 1;
+	data += 2;
+	size -= 2;
+	if (size > XS_PAYLOAD_MAX)
+		size = XS_PAYLOAD_MAX;
+	if ((copy = malloc(size ? size : 1)) == NULL)
+		return 0;
+	if (size > 0)
+		memcpy(copy, data, size);
+
+	/* Fields lie inside the payload. */
+	t = audit_type(type);
+	audit_args(t, copy, size, &a);
+	for (i = 0; i < a.narg; i++)
+		if (a.arg[i].p < copy ||
+		    a.arg[i].p + a.arg[i].len > copy + size ||
+		    memchr(a.arg[i].p, '\0', a.arg[i].len) != NULL)
+			abort();
+	if (a.has_rest &&
+	    (a.rest.p < copy || a.rest.p + a.rest.len != copy + size))
+		abort();
+
+	/* Escaping is one to one and within its bound. */
+	n = audit_escape(esc, copy, size);
+	if (n >= sizeof(esc) || strlen(esc) != n || !valid_line((void *)esc, n))
+		abort();
+	back_len = unescape(esc, back);
+	if (back_len != (long)size || memcmp(back, copy, size) != 0)
+		abort();
+
+	/* The whole record is one valid JSON line. */
+	if ((g = yajl_gen_alloc(NULL)) == NULL)
+		abort();
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	yajl_gen_map_open(g);
+	if (audit_gen_bytes(g, "p", copy, size) != yajl_gen_status_ok)
+		abort();
+	audit_gen_args(g, type, copy, size, values);
+	if (yajl_gen_map_close(g) != yajl_gen_status_ok)
+		abort();
+	yajl_gen_get_buf(g, &buf, &len);
+	if (!valid_line(buf, len))
+		abort();
+	char *text = malloc(len + 1);
+	if (text == NULL)
+		abort();
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	if ((tree = yajl_tree_parse(text, NULL, 0)) == NULL ||
+	    !YAJL_IS_OBJECT(tree))
+		abort();
+	v = yajl_tree_get(tree, key, yajl_t_string);
+	if (v == NULL || strcmp(YAJL_GET_STRING(v), esc) != 0)
+		abort();
+	yajl_tree_free(tree);
+	free(text);
+	yajl_gen_free(g);
+	free(copy);
+	return 0;
+}

@@ -1,0 +1,506 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The audit log (--audit-log, --audit-policy) and its reader, xs-audit.
+
+Real clients run against a daemon that records to a file (or a FIFO); the
+tests read the file back and check every record field by field, that every
+line is valid JSON and valid UTF-8 whatever a client sent, that rotation
+and back-pressure lose nothing, and that xs-audit filters and sums up a
+known log (data/audit-sample.jsonl) as expected.
+"""
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+import xsraw
+from conftest import REFERENCE, XS_BUILD, wait_until
+
+pytestmark = pytest.mark.skipif(REFERENCE, reason="C xenstored has no audit log")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SAMPLE = os.path.join(HERE, "data", "audit-sample.jsonl")
+XS_AUDIT = os.path.join(XS_BUILD, "bin", "xs-audit")
+
+
+def records(path):
+    """Every line of the log, each checked to be UTF-8 and one JSON object."""
+    with open(path, "rb") as f:
+        data = f.read()
+    text = data.decode("utf-8")  # strict: invalid UTF-8 fails the test
+    assert text == "" or text.endswith("\n"), "last record cut short"
+    out = []
+    for line in text.splitlines():
+        assert all(ord(ch) >= 0x20 for ch in line), repr(line)
+        rec = json.loads(line)
+        assert isinstance(rec, dict)
+        out.append(rec)
+    return out
+
+
+def wait_records(path, pred, n=1, what="records"):
+    """Poll the log until at least n records satisfy pred; returns them."""
+    def got():
+        try:
+            rs = [r for r in records(path) if pred(r)]
+        except (OSError, ValueError):
+            return None
+        return rs if len(rs) >= n else None
+    return wait_until(got, timeout=10, what=what)
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def unescape(s):
+    """The bytes a logged string stands for (the broker's escaping)."""
+    out = bytearray()
+    i = 0
+    while i < len(s):
+        if s[i] == "\\":
+            if s[i + 1] == "\\":
+                out += b"\\"
+                i += 2
+            elif s[i + 1] == "x":
+                out.append(int(s[i + 2:i + 4], 16))
+                i += 4
+            elif s[i + 1] == "u":
+                out += chr(int(s[i + 2:i + 6], 16)).encode()
+                i += 6
+            else:
+                raise AssertionError("bad escape in %r" % s)
+        else:
+            out += s[i].encode()
+            i += 1
+    return bytes(out)
+
+
+def run(d, *argv, check=True):
+    p = subprocess.Popen(list(argv), env=d.env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out, err = p.communicate(timeout=30)
+    if check:
+        assert p.returncode == 0, err
+    return p.pid, out
+
+
+@pytest.fixture
+def audited(xsd_factory, tmp_path):
+    def make(policy=None, extra=()):
+        log = str(tmp_path / "audit.log")
+        args = ["--audit-log", log]
+        if policy is not None:
+            pol = tmp_path / "audit.policy"
+            pol.write_text(policy)
+            args += ["--audit-policy", str(pol)]
+        d = xsd_factory(args=args + list(extra), name="audit")
+        d.audit_log = log
+        d.audit_policy = str(tmp_path / "audit.policy")
+        return d
+    return make
+
+
+def test_real_clients_produce_expected_records(audited):
+    d = audited()
+    wpid, _ = run(d, "xenstore-write", "/audit/a", "value-1")
+    rpid, out = run(d, "xenstore-read", "/audit/a")
+    assert out == b"value-1\n"
+    lpid, _ = run(d, "xenstore-ls", "/audit")
+    mpid, _ = run(d, "xenstore-read", "/audit/missing", check=False)
+    rmpid, _ = run(d, "xenstore-rm", "/audit")
+
+    rs = wait_records(d.audit_log, lambda r: r.get("pid") == rmpid
+                      and r["kind"] == "conn_close", what="rm's close")
+    rs = records(d.audit_log)
+    assert rs[0]["kind"] == "broker" and rs[0]["event"] == "start"
+    seqs = [r["seq"] for r in rs]
+    assert seqs == list(range(1, len(rs) + 1))
+    for r in rs:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", r["time"])
+
+    def reqs(pid):
+        return [r for r in rs if r.get("pid") == pid and r["kind"] == "request"]
+
+    (w,) = reqs(wpid)
+    assert w["type"] == "WRITE" and w["path"] == "/audit/a"
+    assert w["result"] == "OK" and w["domid"] == 0 and w["uid"] == 0
+    assert w["value"] == {"len": 7, "sha256": sha(b"value-1")}
+    assert isinstance(w["latency_us"], int) and w["latency_us"] >= 0
+    assert w["bytes_in"] == 16 + len(b"/audit/a\0value-1")
+    assert w["bytes_out"] == 16 + 3
+    assert "tx_id" in w and "req_id" in w
+
+    (r,) = reqs(rpid)
+    assert r["type"] == "READ" and r["path"] == "/audit/a"
+    assert r["value"] == {"len": 7, "sha256": sha(b"value-1")}
+    assert "value-1" not in json.dumps(rs)
+
+    types = [x["type"] for x in reqs(lpid)]
+    assert "DIRECTORY" in types and all(x["result"] == "OK" for x in reqs(lpid))
+    (m,) = reqs(mpid)
+    assert m["path"] == "/audit/missing" and m["result"] == "ENOENT"
+    assert any(x["type"] == "RM" and x["path"] == "/audit" for x in reqs(rmpid))
+
+    opens = [x for x in rs if x["kind"] == "conn_open" and x.get("pid") == wpid]
+    closes = [x for x in rs if x["kind"] == "conn_close" and x.get("pid") == wpid]
+    assert opens[0]["transport"] == "socket"
+    assert closes[0]["reason"] == "end of file"
+
+
+def test_raw_fields_watch_event_and_pyxs(audited):
+    import pyxs
+    d = audited()
+    with d.raw() as c:
+        c.send(xsraw.WATCH, xsraw.z("/w", "tok\n1"), req_id=41)
+        assert c.recv_reply().type == xsraw.WATCH
+        c.send(xsraw.WRITE, b"/w/x\0v", req_id=42)
+        assert c.recv_reply().type == xsraw.WRITE
+        c.wait_event()
+        c.wait_event()
+        c.send(xsraw.TRANSACTION_START, b"\0", req_id=43)
+        tx = int(c.recv_reply().payload.rstrip(b"\0"))
+        c.send(xsraw.READ, b"/w/x\0", tx_id=tx, req_id=44)
+        c.recv_reply()
+        c.send(xsraw.SET_PERMS, xsraw.z("/w/x", "n0", "r5"), tx_id=tx, req_id=45)
+        c.recv_reply()
+        c.send(xsraw.TRANSACTION_END, b"T\0", tx_id=tx, req_id=46)
+        c.recv_reply()
+    with pyxs.Client(unix_socket_path=d.socket) as p:
+        p.write(b"/w/py", b"pyval")
+    rs = wait_records(d.audit_log, lambda r: r.get("pid") == os.getpid()
+                      and r["kind"] == "request" and r.get("path") == "/w/py",
+                      what="pyxs write")
+    assert rs[0]["value"]["sha256"] == sha(b"pyval")
+    rs = records(d.audit_log)
+    by_id = {r["req_id"]: r for r in rs if r["kind"] == "request"
+             and r.get("pid") == os.getpid() and r["req_id"] in range(41, 47)}
+    assert by_id[41]["type"] == "WATCH" and by_id[41]["token"] == "tok\\x0a1"
+    assert by_id[42]["type"] == "WRITE" and by_id[42]["value"]["len"] == 1
+    assert by_id[43]["reply"] == str(tx)
+    assert by_id[44]["tx_id"] == tx and by_id[44]["path"] == "/w/x"
+    assert by_id[45]["perms"] == ["n0", "r5"]
+    assert by_id[46]["commit"] == "T" and by_id[46]["result"] == "OK"
+    evs = [r for r in rs if r["kind"] == "watch_event"]
+    assert {e["path"] for e in evs} >= {"/w", "/w/x"}
+    assert all(e["token"] == "tok\\x0a1" and e["type"] == "WATCH_EVENT"
+               for e in evs)
+
+
+def test_policy_values_and_skip(audited):
+    d = audited(policy="# test policy\n"
+                       "skip op=GET_DOMAIN_PATH\n"
+                       "log-values path=/clear\n"
+                       "log\n")
+    run(d, "xenstore-write", "/clear/x", "in-clear", "/hidden/y", "secret")
+    with d.raw() as c:
+        c.send(xsraw.GET_DOMAIN_PATH, b"0\0", req_id=9)
+        c.recv_reply()
+        c.send(xsraw.READ, b"/clear/x\0", req_id=10)
+        c.recv_reply()
+    rs = wait_records(d.audit_log, lambda r: r.get("req_id") == 10
+                      and r.get("pid") == os.getpid(), what="read")
+    rs = records(d.audit_log)
+    vals = {r["path"]: r["value"] for r in rs if r.get("type") == "WRITE"}
+    assert vals["/clear/x"] == "in-clear"
+    assert vals["/hidden/y"] == {"len": 6, "sha256": sha(b"secret")}
+    assert not any(r.get("type") == "GET_DOMAIN_PATH" for r in rs)
+    (rd,) = [r for r in rs if r.get("req_id") == 10 and r.get("pid") == os.getpid()]
+    assert rd["value"] == "in-clear"
+
+
+def test_hostile_bytes_are_escaped(audited):
+    d = audited(policy="log-values\n")
+    nasty = [
+        b'/h/quote"}{"kind":"forged',
+        b"/h/nl\n{\"kind\":\"forged\"}",
+        b"/h/bad\xff\xfe\xc0\x80\x80",
+        b"/h/ctl\x01\x1b[31m\x7f",
+        b"/h/back\\x41",
+        "/h/uni-\u00e9-\u2028-\u202e-\U0001f600".encode(),
+    ]
+    values = [
+        b"v\0with\0nuls",
+        b'"}\n{"kind":"forged"}\r\n',
+        b"\xed\xa0\x80\xf5\x80\x80\x80\xe2\x82",
+        bytes(range(256)) * 16,  # 4 KiB, every byte
+    ]
+    sent = []
+    with d.raw() as c:
+        rid = 100
+        for p in nasty:
+            for v in values:
+                payload = p + b"\0" + v
+                if len(payload) > xsraw.PAYLOAD_MAX:
+                    payload = payload[:xsraw.PAYLOAD_MAX]
+                c.send(xsraw.WRITE, payload, req_id=rid)
+                sent.append((rid, payload))
+                c.recv_reply()
+                rid += 1
+        # A path without a NUL at all, and bytes after the last NUL.
+        c.send(xsraw.READ, b"/h/no-nul\xff\n", req_id=rid)
+        c.recv_reply()
+    last = rid
+    wait_records(d.audit_log, lambda r: r.get("req_id") == last
+                 and r.get("pid") == os.getpid(), what="last record")
+    rs = records(d.audit_log)  # strict UTF-8, json.loads every line
+    assert not any(r["kind"] == "forged" for r in rs)
+    mine = {r["req_id"]: r for r in rs if r.get("pid") == os.getpid()
+            and r["kind"] == "request"}
+    for rid, payload in sent:
+        r = mine[rid]
+        path, _, value = payload.partition(b"\0")
+        assert unescape(r["path"]) == path
+        assert unescape(r["value"]) == value
+        for ch in r["path"] + r["value"]:
+            assert ch.isprintable(), (rid, r["path"])
+    assert unescape(mine[last]["path"]) == b"/h/no-nul\xff\n"
+
+
+def test_sighup_rotation_loses_nothing(audited):
+    d = audited()
+    with d.raw() as c:
+        for i in range(50):
+            c.send(xsraw.WRITE, b"/rot/%d\0x" % i)
+            c.recv_reply()
+        os.rename(d.audit_log, d.audit_log + ".1")
+        os.kill(d.proc.pid, signal.SIGHUP)
+        # Requests race the signal: some land in either file.
+        for i in range(50, 100):
+            c.send(xsraw.WRITE, b"/rot/%d\0x" % i)
+            c.recv_reply()
+    wait_records(d.audit_log, lambda r: r.get("path") == "/rot/99", what="last write")
+    old, new = records(d.audit_log + ".1"), records(d.audit_log)
+    assert any(r["kind"] == "audit" and r["event"] == "reopened" for r in new)
+    paths = [r["path"] for r in old + new if r.get("type") == "WRITE"
+             and r.get("path", "").startswith("/rot/")]
+    assert sorted(paths) == sorted("/rot/%d" % i for i in range(100))
+    seqs = [r["seq"] for r in old + new]
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_broken_policy_on_sighup_keeps_the_old_one(audited):
+    d = audited(policy="log-values path=/clear\nlog\n")
+    with open(d.audit_policy, "w") as f:
+        f.write("# broken\nlog\nfrobnicate path=/x\n")
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_until(lambda: "keeping the previous policy" in d.stderr(), timeout=10,
+               what="policy rejection")
+    assert "%s:3: unknown action" % d.audit_policy in d.stderr()
+    wait_records(d.audit_log, lambda r: r.get("event") == "policy-rejected",
+                 what="rejection record")
+    run(d, "xenstore-write", "/clear/still", "visible")
+    rs = wait_records(d.audit_log, lambda r: r.get("path") == "/clear/still",
+                      what="write")
+    assert rs[0]["value"] == "visible"
+    # A good policy is taken on the next SIGHUP.
+    with open(d.audit_policy, "w") as f:
+        f.write("log\n")
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_records(d.audit_log, lambda r: r.get("event") == "policy-loaded",
+                 what="reload record")
+    run(d, "xenstore-write", "/clear/now", "hidden")
+    rs = wait_records(d.audit_log, lambda r: r.get("path") == "/clear/now",
+                      what="write")
+    assert rs[0]["value"] == {"len": 6, "sha256": sha(b"hidden")}
+
+
+def test_broken_policy_at_start_refuses_to_run(tmp_path):
+    pol = tmp_path / "p"
+    pol.write_text("log\nlog domain=0,x\n")
+    env = dict(os.environ, XENSTORED_RUNDIR=str(tmp_path))
+    p = subprocess.run([os.path.join(XS_BUILD, "bin", "xs-broker"), "-N",
+                        "--socket-only", "--audit-log", str(tmp_path / "l"),
+                        "--audit-policy", str(pol)], env=env,
+                       capture_output=True, timeout=30)
+    assert p.returncode != 0
+    assert b"%s:2: domain=" % str(pol).encode() in p.stderr
+
+
+def test_blocked_sink_applies_back_pressure(xsd_factory, tmp_path):
+    fifo = str(tmp_path / "audit.fifo")
+    os.mkfifo(fifo)
+    d = xsd_factory(args=["--audit-log", fifo], name="fifo")
+    total = 20000
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(d.socket)
+    msgs = b"".join(xsraw.HDR.pack(xsraw.WRITE, 1000 + i, 0, 13) + b"/bp/%05d\0xyz" % i
+                    for i in range(total))
+    sender = threading.Thread(target=s.sendall, args=(msgs,), daemon=True)
+    sender.start()
+    got = [0]
+    buf = [b""]
+
+    def drain(timeout):
+        s.settimeout(timeout)
+        try:
+            data = s.recv(1 << 16)
+        except socket.timeout:
+            return
+        buf[0] += data
+        while len(buf[0]) >= 16:
+            n = xsraw.HDR.unpack_from(buf[0])[3]
+            if len(buf[0]) < 16 + n:
+                break
+            buf[0] = buf[0][16 + n:]
+            got[0] += 1
+
+    # Nobody reads the FIFO: the broker stops reading the client.
+    def stalled():
+        drain(0.05)
+        return "does not keep up" in d.stderr()
+    wait_until(stalled, timeout=20, what="back-pressure")
+    # Requests already with the engine still get replies; then nothing
+    # moves while the sink is blocked.
+    def settled():
+        before = got[0]
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 0.5:
+            drain(0.05)
+        return got[0] == before
+    wait_until(settled, timeout=20, what="clients to stall")
+    # What any client sends now waits: the broker does not read it.
+    late = 100
+    s2 = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s2.connect(d.socket)
+    s2.sendall(b"".join(xsraw.HDR.pack(xsraw.WRITE, 50000 + i, 0, 13)
+                        + b"/bp/l%04d\0xyz" % i for i in range(late)))
+    s2.settimeout(0.5)
+    with pytest.raises(socket.timeout):
+        s2.recv(1)
+    assert d.alive()
+
+    # Now read it: everything arrives, nothing was dropped.
+    seen = set()
+    reader_done = threading.Event()
+
+    def reader():
+        with open(fifo, "rb") as f:
+            pending = b""
+            while len(seen) < total + late:
+                chunk = f.read1(1 << 16)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    r = json.loads(line.decode("utf-8"))
+                    if r.get("type") == "WRITE" and r.get("path", "").startswith("/bp/"):
+                        seen.add(r["req_id"])
+        reader_done.set()
+    threading.Thread(target=reader, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while got[0] < total and time.monotonic() < deadline:
+        drain(0.2)
+    assert got[0] == total
+    s2.settimeout(30)
+    late_buf = b""
+    while len(late_buf) < late * 19:
+        late_buf += s2.recv(1 << 16)
+    assert reader_done.wait(30)
+    assert seen == set(range(1000, 1000 + total)) | set(range(50000, 50000 + late))
+    s2.close()
+    wait_until(lambda: "caught up" in d.stderr(), timeout=10, what="recovery log")
+    s.close()
+
+
+def test_ring_error_style_close_reason(audited):
+    d = audited()
+    with d.raw() as c:
+        c.send(xsraw.READ, b"/x\0", length=5000)
+        with pytest.raises((xsraw.Closed, TimeoutError)):
+            c.recv_reply(timeout=5)
+    rs = wait_records(d.audit_log, lambda r: r["kind"] == "conn_close"
+                      and r.get("pid") == os.getpid(), what="close")
+    assert rs[-1]["reason"] == "oversized message"
+
+
+def test_sigusr1_counts_records(audited):
+    d = audited()
+    run(d, "xenstore-write", "/cnt", "1")
+    os.kill(d.proc.pid, signal.SIGUSR1)
+    wait_until(lambda: re.search(r"audit: \d+ records written", d.stderr()),
+               timeout=10, what="stats line")
+
+
+# -- xs-audit against a known log ---------------------------------------
+
+def xa(*args):
+    p = subprocess.run([XS_AUDIT] + list(args), capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def seqs_of(out):
+    return [json.loads(l)["seq"] for l in out.splitlines()]
+
+
+def test_xs_audit_filters():
+    rc, out, err = xa(SAMPLE)
+    assert rc == 0 and len(out.splitlines()) == 12
+    assert "line 11 is not a JSON record" in err
+    assert seqs_of(xa("-d", "5", SAMPLE)[1]) == [4, 5, 6, 7, 8, 9, 13]
+    assert seqs_of(xa("-o", "WRITE", SAMPLE)[1]) == [3, 6, 8]
+    assert seqs_of(xa("-o", "READ,RM", "-d", "5", SAMPLE)[1]) == [5, 7]
+    # Component-wise, and a guest's relative paths count under its home.
+    assert seqs_of(xa("-p", "/local/domain/5", SAMPLE)[1]) == [3, 5, 6, 9, 12]
+    assert seqs_of(xa("-p", "/local/domain/5/data/", SAMPLE)[1]) == [6, 9]
+    assert seqs_of(xa("-r", "error", SAMPLE)[1]) == [7, 8]
+    assert seqs_of(xa("-r", "EACCES,OK", "-o", "READ", SAMPLE)[1]) == [5, 7]
+    assert seqs_of(xa("-k", "conn_open,conn_close", SAMPLE)[1]) == [2, 4, 13]
+    assert seqs_of(xa("--since", "2024-05-01T12:10", "--until",
+                      "2024-05-01T12:20", SAMPLE)[1]) == [5, 6, 7, 8]
+    assert xa("-c", "-d", "5", "-r", "error", SAMPLE)[1] == "2\n"
+    rc, out, _ = xa("-d", "77", SAMPLE)
+    assert rc == 1 and out == ""
+    with open(SAMPLE, "rb") as f:
+        p = subprocess.run([XS_AUDIT, "-o", "RM"], stdin=f,
+                           capture_output=True, timeout=30)
+    assert p.returncode == 0 and seqs_of(p.stdout.decode()) == [12]
+
+
+def test_xs_audit_summary():
+    rc, out, _ = xa("-s", "-n", "3", SAMPLE)
+    assert rc == 0
+    assert "lines read: 13, records matching: 12" in out
+    assert "integrity: 1 invalid lines, 1 sequence gaps" in out
+    rows = re.findall(r"^\s+(\d+) (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", out, re.M)
+    assert rows == [("0", "RM", "1", "0", "2500", "2500"),
+                    ("0", "WRITE", "1", "0", "120", "120"),
+                    ("5", "READ", "2", "1", "37", "40"),
+                    ("5", "WRITE", "2", "1", "480", "900")]
+    assert re.search(r"^\s+4 OK$", out, re.M)
+    assert re.search(r"^\s+2 EACCES$", out, re.M)
+    slow = out.split("slowest requests")[1].strip().splitlines()[1:]
+    assert [l.split()[0] for l in slow] == ["2500", "900", "120"]
+    assert "RM req 2 /local/domain/5 OK" in slow[0]
+
+
+def test_xs_audit_follow(tmp_path):
+    log = tmp_path / "f.log"
+    log.write_text("")
+    p = subprocess.Popen([XS_AUDIT, "-f", "-o", "RM", str(log)],
+                         stdout=subprocess.PIPE)
+    try:
+        with open(SAMPLE) as src, open(log, "a") as dst:
+            dst.write(src.read())
+        line = p.stdout.readline()
+        assert json.loads(line)["seq"] == 12
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_xs_audit_help():
+    rc, out, _ = xa("--help")
+    assert rc == 0
+    for word in ("--domain", "--op", "--path", "--result", "--since", "--until",
+                 "--summary", "--follow", "Integrity", "sha256", "\\xNN"):
+        assert word in out, word

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xs-audit: reads the audit log of xs-broker (--audit-log), picks records
+ * by domain, operation, path, result, kind and time, and prints them or a
+ * summary. Each line is parsed with yajl_tree; a line that is not a JSON
+ * object is counted and reported, never trusted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <yajl/yajl_tree.h>
+
+#define SLOWEST_DEFAULT 10
+#define MAX_LIST 64
+
+static void usage(FILE *, int) __attribute__((noreturn));
+
+static void
+usage(FILE *f, int status)
+{
+	fputs("usage: xs-audit [options] [FILE]\n"
+	      "\n"
+	      "Reads the audit log that xs-broker writes with --audit-log "
+	      "FILE (standard\n"
+	      "input if FILE is absent or -) and prints the records that "
+	      "match every\n"
+	      "filter given, as they are (one JSON object a line), or a "
+	      "summary.\n"
+	      "\n"
+	      "Filters (a list is separated by commas; any member matches):\n"
+	      "  -d, --domain LIST     domain ids, e.g. -d 0,5\n"
+	      "  -o, --op LIST         request types, e.g. -o WRITE,RM "
+	      "(WATCH_EVENT for events)\n"
+	      "  -p, --path PREFIX     path under PREFIX, on whole "
+	      "components: /vm covers\n"
+	      "                        /vm and /vm/1, not /vmx; a guest's "
+	      "relative path p\n"
+	      "                        counts as /local/domain/ID/p\n"
+	      "  -r, --result LIST     results: OK, an error name (ENOENT, "
+	      "EACCES, ...), or\n"
+	      "                        'error' for every result but OK\n"
+	      "  -k, --kind LIST       record kinds: request, watch_event, "
+	      "conn_open,\n"
+	      "                        conn_close, reply (unmatched), "
+	      "engine_log, engine,\n"
+	      "                        audit, broker\n"
+	      "      --since TIME      records at or after TIME, --until "
+	      "TIME: before it.\n"
+	      "      --until TIME      TIME is RFC 3339 in UTC as the log "
+	      "writes it, or a\n"
+	      "                        prefix of it: 2024-05-01T12:30 "
+	      "means 12:30:00\n"
+	      "\n"
+	      "Output:\n"
+	      "  -s, --summary         instead of the records: counts per "
+	      "domain and\n"
+	      "                        operation with errors and latency, "
+	      "results, the\n"
+	      "                        slowest requests, and the integrity "
+	      "checks below\n"
+	      "  -n, --slowest N       how many slowest requests the "
+	      "summary lists (10)\n"
+	      "  -c, --count           print only the number of matching "
+	      "records\n"
+	      "  -f, --follow          keep reading as the file grows "
+	      "(and after it is\n"
+	      "                        rotated); print records as they "
+	      "come\n"
+	      "  -h, --help            this text\n"
+	      "\n"
+	      "Records (fields present as they apply): time (when the "
+	      "request arrived),\n"
+	      "seq (1, 2, ... from each broker start), kind, conn, domid, "
+	      "pid/uid/gid (of a\n"
+	      "socket client), type, req_id, tx_id, path and arguments "
+	      "(token, perms,\n"
+	      "domid, ...), value or reply ({len, sha256} unless the policy "
+	      "logs values in\n"
+	      "clear), result, bytes_in, bytes_out, latency_us, reason (of a "
+	      "closed\n"
+	      "connection). Strings are escaped by the broker: \\\\ is a "
+	      "backslash, \\xNN a\n"
+	      "byte that is not printable UTF-8, \\uNNNN a confusing "
+	      "character.\n"
+	      "\n"
+	      "Integrity: the summary counts lines that are not valid JSON "
+	      "records and\n"
+	      "gaps in seq (records missing from the file, e.g. cut out or "
+	      "lost in a\n"
+	      "rotation). Both should be 0.\n"
+	      "\n"
+	      "Exit status: 0 if any record matched, 1 if none did, 2 on "
+	      "error.\n",
+	      f);
+	exit(status);
+}
+
+struct list {
+	size_t n;
+	char *v[MAX_LIST];
+};
+
+static struct list f_dom, f_op, f_res, f_kind;
+static const char *f_path, *f_since, *f_until;
+
+static void
+list_add(struct list *l, const char *arg)
+{
+	char *s, *tok, *save = NULL;
+
+	if ((s = strdup(arg)) == NULL) {
+		perror("xs-audit");
+		exit(2);
+	}
+	for (tok = strtok_r(s, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (l->n == MAX_LIST) {
+			fprintf(stderr, "xs-audit: more than %d in a list\n",
+				MAX_LIST);
+			exit(2);
+		}
+		l->v[l->n++] = tok;
+	}
+}
+
+static int
+list_has(const struct list *l, const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static const char *
+str(yajl_val rec, const char *key)
+{
+	const char *path[] = {key, NULL};
+
+	return YAJL_GET_STRING(yajl_tree_get(rec, path, yajl_t_string));
+}
+
+/* An integer field, or -1. */
+static long long
+num(yajl_val rec, const char *key)
+{
+	const char *path[] = {key, NULL};
+	yajl_val v = yajl_tree_get(rec, path, yajl_t_number);
+
+	return YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : -1;
+}
+
+static int
+under(const char *prefix, const char *path, long long domid)
+{
+	char abs[4096 * 4 + 64];
+	size_t n = strlen(prefix);
+
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	if (path[0] != '/' && path[0] != '@') {
+		snprintf(abs, sizeof(abs), "/local/domain/%lld/%s", domid,
+			 path);
+		path = abs;
+	}
+	if (n == 1 && prefix[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, prefix, n) == 0 &&
+	       (path[n] == '\0' || path[n] == '/');
+}
+
+static int
+matches(yajl_val rec)
+{
+	const char *t = str(rec, "time"), *s;
+	char dom[24];
+	long long d = num(rec, "domid");
+
+	if (f_since != NULL && (t == NULL || strcmp(t, f_since) < 0))
+		return 0;
+	/* A prefix as the bound: "...T12:30" ends where 12:30 begins. */
+	if (f_until != NULL && (t == NULL || strcmp(t, f_until) >= 0))
+		return 0;
+	if (f_kind.n > 0 && !list_has(&f_kind, str(rec, "kind")))
+		return 0;
+	if (f_dom.n > 0) {
+		snprintf(dom, sizeof(dom), "%lld", d);
+		if (d < 0 || !list_has(&f_dom, dom))
+			return 0;
+	}
+	if (f_op.n > 0 && !list_has(&f_op, str(rec, "type")))
+		return 0;
+	if (f_res.n > 0) {
+		s = str(rec, "result");
+		if (s == NULL)
+			return 0;
+		if (!list_has(&f_res, s) &&
+		    !(list_has(&f_res, "error") && strcmp(s, "OK") != 0))
+			return 0;
+	}
+	if (f_path != NULL &&
+	    ((s = str(rec, "path")) == NULL || !under(f_path, s, d)))
+		return 0;
+	return 1;
+}
+
+/* Text from the log for a terminal: nothing below 0x20, nothing long. */
+static void
+put_safe(const char *s, size_t max)
+{
+	size_t i;
+
+	if (s == NULL)
+		s = "-";
+	for (i = 0; s[i] != '\0' && i < max; i++)
+		putchar((unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?'
+								   : s[i]);
+	if (s[i] != '\0')
+		fputs("...", stdout);
+}
+
+struct opstat {
+	long long domid;
+	char *type;
+	unsigned long long count, errors, lat_sum, lat_max;
+};
+
+struct slow {
+	long long lat;
+	char *line;
+};
+
+static struct opstat *ops;
+static size_t nops;
+static struct list results;
+static unsigned long long result_count[MAX_LIST], result_other;
+static struct slow *slowest;
+static size_t nslow, slow_max = SLOWEST_DEFAULT;
+static unsigned long long nrec, nmatch, nbad, ngaps, nreq, nev, nconn, nother;
+static long long last_seq = -1;
+static char *first_time, *last_time;
+
+static void *
+xalloc(void *p)
+{
+	if (p == NULL) {
+		perror("xs-audit");
+		exit(2);
+	}
+	return p;
+}
+
+static void
+summarise(yajl_val rec)
+{
+	const char *kind = str(rec, "kind"), *type = str(rec, "type");
+	const char *res = str(rec, "result"), *t = str(rec, "time");
+	long long d = num(rec, "domid"), lat = num(rec, "latency_us");
+	struct opstat *o = NULL;
+	char line[512];
+	size_t i;
+
+	if (t != NULL) {
+		if (first_time == NULL)
+			first_time = xalloc(strdup(t));
+		free(last_time);
+		last_time = xalloc(strdup(t));
+	}
+	if (kind == NULL || strcmp(kind, "request") != 0) {
+		if (kind != NULL && strcmp(kind, "watch_event") == 0)
+			nev++;
+		else if (kind != NULL && strncmp(kind, "conn_", 5) == 0)
+			nconn++;
+		else
+			nother++;
+		return;
+	}
+	nreq++;
+	for (i = 0; i < nops; i++)
+		if (ops[i].domid == d &&
+		    strcmp(ops[i].type, type ? type : "?") == 0) {
+			o = &ops[i];
+			break;
+		}
+	if (o == NULL) {
+		ops = xalloc(reallocarray(ops, nops + 1, sizeof(*ops)));
+		o = &ops[nops++];
+		memset(o, 0, sizeof(*o));
+		o->domid = d;
+		o->type = xalloc(strdup(type ? type : "?"));
+	}
+	o->count++;
+	if (res != NULL && strcmp(res, "OK") != 0)
+		o->errors++;
+	if (lat >= 0) {
+		o->lat_sum += (unsigned long long)lat;
+		if ((unsigned long long)lat > o->lat_max)
+			o->lat_max = (unsigned long long)lat;
+	}
+	if (res != NULL) {
+		for (i = 0; i < results.n && strcmp(results.v[i], res); i++)
+			;
+		if (i == results.n && results.n < MAX_LIST)
+			results.v[results.n++] = xalloc(strdup(res));
+		if (i < results.n)
+			result_count[i]++;
+		else
+			result_other++;
+	}
+	if (slow_max == 0 || lat < 0)
+		return;
+	if (nslow == slow_max && lat <= slowest[nslow - 1].lat)
+		return;
+	snprintf(line, sizeof(line), "%s dom %lld conn %lld %s req %lld",
+		 t ? t : "-", d, num(rec, "conn"), type ? type : "?",
+		 num(rec, "req_id"));
+	if (nslow < slow_max)
+		nslow++;
+	else
+		free(slowest[nslow - 1].line);
+	/* Insertion into the sorted list, slowest first. */
+	for (i = nslow - 1; i > 0 && slowest[i - 1].lat < lat; i--)
+		slowest[i] = slowest[i - 1];
+	slowest[i].lat = lat;
+	if (str(rec, "path") != NULL) {
+		size_t l = strlen(line);
+		snprintf(line + l, sizeof(line) - l, " %.200s %s",
+			 str(rec, "path"), res ? res : "-");
+	} else {
+		size_t l = strlen(line);
+		snprintf(line + l, sizeof(line) - l, " %s", res ? res : "-");
+	}
+	slowest[i].line = xalloc(strdup(line));
+}
+
+static int
+cmp_op(const void *a, const void *b)
+{
+	const struct opstat *x = a, *y = b;
+
+	if (x->domid != y->domid)
+		return x->domid < y->domid ? -1 : 1;
+	return strcmp(x->type, y->type);
+}
+
+static void
+print_summary(void)
+{
+	size_t i;
+
+	printf("lines read: %llu, records matching: %llu\n", nrec, nmatch);
+	printf("  requests %llu, watch events %llu, connection records "
+	       "%llu, other %llu\n",
+	       nreq, nev, nconn, nother);
+	printf("time: ");
+	put_safe(first_time, 64);
+	printf(" .. ");
+	put_safe(last_time, 64);
+	printf("\nintegrity: %llu invalid lines, %llu sequence gaps\n", nbad,
+	       ngaps);
+	printf("\nrequests per domain and operation:\n");
+	printf("  %6s %-22s %8s %8s %10s %10s\n", "domid", "operation", "count",
+	       "errors", "avg_us", "max_us");
+	qsort(ops, nops, sizeof(*ops), cmp_op);
+	for (i = 0; i < nops; i++) {
+		printf("  %6lld ", ops[i].domid);
+		printf("%-22.22s", ops[i].type);
+		printf(" %8llu %8llu %10llu %10llu\n", ops[i].count,
+		       ops[i].errors, ops[i].lat_sum / ops[i].count,
+		       ops[i].lat_max);
+	}
+	printf("\nresults:\n");
+	for (i = 0; i < results.n; i++) {
+		printf("  %8llu ", result_count[i]);
+		put_safe(results.v[i], 80);
+		putchar('\n');
+	}
+	if (result_other > 0)
+		printf("  %8llu (others)\n", result_other);
+	printf("\nslowest requests (latency_us, time, domain, connection, "
+	       "type, req_id, path, result):\n");
+	for (i = 0; i < nslow; i++) {
+		printf("  %10lld ", slowest[i].lat);
+		put_safe(slowest[i].line, 400);
+		putchar('\n');
+	}
+}
+
+enum mode { PRINT, COUNT, SUMMARY };
+
+static void
+handle_line(char *line, size_t len, enum mode mode)
+{
+	char err[128];
+	yajl_val rec;
+	long long s;
+
+	if (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (len == 0)
+		return;
+	nrec++;
+	rec = yajl_tree_parse(line, err, sizeof(err));
+	if (!YAJL_IS_OBJECT(rec)) {
+		nbad++;
+		fprintf(stderr, "xs-audit: line %llu is not a JSON record\n",
+			nrec);
+		yajl_tree_free(rec);
+		return;
+	}
+	s = num(rec, "seq");
+	/* seq starts at 1 with each broker start. */
+	if (s >= 0 && last_seq >= 0 && s != last_seq + 1 && s != 1)
+		ngaps++;
+	if (s >= 0)
+		last_seq = s;
+	if (matches(rec)) {
+		nmatch++;
+		if (mode == PRINT) {
+			fwrite(line, 1, len, stdout);
+			putchar('\n');
+		} else if (mode == SUMMARY)
+			summarise(rec);
+	}
+	yajl_tree_free(rec);
+}
+
+/* Reads to the end; with follow, waits for more and for rotation. */
+static void
+read_log(const char *name, int follow, enum mode mode)
+{
+	struct timespec pause = {0, 200 * 1000 * 1000};
+	char *line = NULL, *part = NULL;
+	size_t cap = 0, plen = 0;
+	struct stat st, now;
+	ssize_t n;
+	FILE *f;
+
+	if (name == NULL || strcmp(name, "-") == 0) {
+		f = stdin;
+		name = "standard input";
+	} else if ((f = fopen(name, "re")) == NULL) {
+		fprintf(stderr, "xs-audit: %s: %s\n", name, strerror(errno));
+		exit(2);
+	}
+	if (fstat(fileno(f), &st) == -1)
+		memset(&st, 0, sizeof(st));
+	for (;;) {
+		while ((n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] != '\n' && follow) {
+				/* A record still being written: keep it. */
+				part = xalloc(
+					realloc(part, plen + (size_t)n + 1));
+				memcpy(part + plen, line, (size_t)n + 1);
+				plen += (size_t)n;
+				continue;
+			}
+			if (plen > 0) {
+				part = xalloc(
+					realloc(part, plen + (size_t)n + 1));
+				memcpy(part + plen, line, (size_t)n + 1);
+				handle_line(part, plen + (size_t)n, mode);
+				plen = 0;
+			} else
+				handle_line(line, (size_t)n, mode);
+			if (mode == PRINT)
+				fflush(stdout);
+		}
+		if (ferror(f)) {
+			fprintf(stderr, "xs-audit: %s: %s\n", name,
+				strerror(errno));
+			exit(2);
+		}
+		if (!follow || f == stdin)
+			break;
+		clearerr(f);
+		nanosleep(&pause, NULL);
+		/* Rotated: finish the old file, then go on with the new. */
+		if (stat(name, &now) == 0 &&
+		    (now.st_ino != st.st_ino || now.st_dev != st.st_dev)) {
+			while ((n = getline(&line, &cap, f)) > 0)
+				handle_line(line, (size_t)n, mode);
+			fclose(f);
+			if ((f = fopen(name, "re")) == NULL) {
+				fprintf(stderr, "xs-audit: %s: %s\n", name,
+					strerror(errno));
+				exit(2);
+			}
+			st = now;
+		}
+	}
+	if (plen > 0)
+		handle_line(part, plen, mode);
+	free(part);
+	free(line);
+	if (f != stdin)
+		fclose(f);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"domain", required_argument, NULL, 'd'},
+		{"op", required_argument, NULL, 'o'},
+		{"path", required_argument, NULL, 'p'},
+		{"result", required_argument, NULL, 'r'},
+		{"kind", required_argument, NULL, 'k'},
+		{"since", required_argument, NULL, 'S'},
+		{"until", required_argument, NULL, 'U'},
+		{"summary", no_argument, NULL, 's'},
+		{"slowest", required_argument, NULL, 'n'},
+		{"count", no_argument, NULL, 'c'},
+		{"follow", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum mode mode = PRINT;
+	int ch, follow = 0;
+	char *end;
+	long v;
+
+	while ((ch = getopt_long(argc, argv, "d:o:p:r:k:sn:cfh", longopts,
+				 NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			list_add(&f_dom, optarg);
+			break;
+		case 'o':
+			list_add(&f_op, optarg);
+			break;
+		case 'p':
+			f_path = optarg;
+			break;
+		case 'r':
+			list_add(&f_res, optarg);
+			break;
+		case 'k':
+			list_add(&f_kind, optarg);
+			break;
+		case 'S':
+			f_since = optarg;
+			break;
+		case 'U':
+			f_until = optarg;
+			break;
+		case 's':
+			mode = SUMMARY;
+			break;
+		case 'n':
+			v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 0 ||
+			    v > 100000) {
+				fprintf(stderr, "xs-audit: -n: want 0 to "
+						"100000\n");
+				exit(2);
+			}
+			slow_max = (size_t)v;
+			break;
+		case 'c':
+			mode = COUNT;
+			break;
+		case 'f':
+			follow = 1;
+			break;
+		case 'h':
+			usage(stdout, 0);
+		default:
+			usage(stderr, 2);
+		}
+	}
+	if (argc - optind > 1)
+		usage(stderr, 2);
+	if (follow && mode != PRINT) {
+		fprintf(stderr, "xs-audit: -f prints records; it does not go "
+				"with -s or -c\n");
+		exit(2);
+	}
+	slowest = xalloc(calloc(slow_max ? slow_max : 1, sizeof(*slowest)));
+	read_log(optind < argc ? argv[optind] : NULL, follow, mode);
+	if (mode == SUMMARY)
+		print_summary();
+	else if (mode == COUNT)
+		printf("%llu\n", nmatch);
+	if (fflush(stdout) != 0)
+		exit(2);
+	return nmatch > 0 ? 0 : 1;
+}
