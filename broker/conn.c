@@ -36,12 +36,12 @@ struct conn {
 	uint32_t id;
 	uint32_t domid;
 	int privileged;
-	int fd;                /* a socket client's; -1 for a ring */
-	struct guest *guest;   /* a ring's domain; NULL for a socket */
+	int fd;                   /* a socket client's; -1 for a ring */
+	struct guest *guest;      /* a ring's domain; NULL for a socket */
 	struct audit_conn *audit; /* NULL when there is no audit log */
-	unsigned int inflight; /* requests the engine has yet to answer */
-	size_t noutq;          /* messages in outq */
-	int ready;             /* on ready_list: its ring has input to read */
+	unsigned int inflight;    /* requests the engine has yet to answer */
+	size_t noutq;             /* messages in outq */
+	int ready; /* on ready_list: its ring has input to read */
 	TAILQ_ENTRY(conn) ready_entry;
 	int readonly;
 	int dead;

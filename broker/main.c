@@ -536,7 +536,8 @@ main(int argc, char *argv[])
 	if (optind < argc)
 		bad_option("unexpected argument \"%s\"", argv[optind]);
 	if (audit_policy != NULL && audit_log == NULL && !audit_syslog)
-		bad_option("--audit-policy needs --audit-log or --audit-syslog");
+		bad_option(
+			"--audit-policy needs --audit-log or --audit-syslog");
 	engine_user(&eo, euser);
 	if (print_policy) {
 		privs_print(stdout, &eo);

@@ -49,9 +49,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		case XSP__TO_BROKER__MSG_PRIV:
-			/* No ring of dom0's, or of no domain, is ever mapped. */
+			/* No ring of dom0's, or of no domain, is ever mapped.
+			 */
 			if (m->priv->domid >= XS_DOMID_FIRST_RESERVED ||
-			    (m->priv->op != XSP__PRIV_REQUEST__OP__DOMAIN_INFO &&
+			    (m->priv->op !=
+				     XSP__PRIV_REQUEST__OP__DOMAIN_INFO &&
 			     m->priv->domid == 0) ||
 			    m->priv->op < XSP__PRIV_REQUEST__OP__MAP ||
 			    m->priv->op > XSP__PRIV_REQUEST__OP__DOMAIN_INFO)

@@ -74,8 +74,8 @@ make_ring(struct xs_ctx *c, uint32_t domid)
 {
 	char name[32], buf[600];
 	snprintf(name, sizeof(name), "ring.%u", domid);
-	int fd = open(xs_path(c, name, buf), O_RDWR | O_CREAT | O_CLOEXEC,
-		      0644);
+	int fd =
+		open(xs_path(c, name, buf), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	int r = ftruncate(fd, XS_PAGE);
@@ -145,8 +145,8 @@ ctx_open(const char *dir)
 		char tmp[600];
 		snprintf(tmp, sizeof(tmp), "%s/state.tmp.%d", dir,
 			 (int)getpid());
-		int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-			      0644);
+		int fd =
+			open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
 			goto fail;
 		if (ftruncate(fd, sizeof(struct xs_state)) < 0) {
@@ -287,8 +287,9 @@ send_event(const char *name, uint32_t p)
 	/* The receiver's queue holds at most one datagram per port, but a
 	 * slow receiver with many ports can still fill it: retry a while. */
 	for (int i = 0; i < 2000; i++) {
-		ssize_t r = sendto(fd, &p, sizeof(p), MSG_DONTWAIT | MSG_NOSIGNAL,
-				   (struct sockaddr *)&a, len);
+		ssize_t r =
+			sendto(fd, &p, sizeof(p), MSG_DONTWAIT | MSG_NOSIGNAL,
+			       (struct sockaddr *)&a, len);
 		if (r == sizeof(p))
 			return 0;
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
@@ -410,8 +411,7 @@ xs_close_sock(struct xs_ctx *c, const char *name)
 }
 
 int
-xs_dom_create(struct xs_ctx *c, uint32_t domid, uint64_t *gfn,
-	      uint32_t *port)
+xs_dom_create(struct xs_ctx *c, uint32_t domid, uint64_t *gfn, uint32_t *port)
 {
 	xs_lock(c);
 	int r = dom_create_locked(c, domid, gfn, port);
@@ -435,8 +435,7 @@ xs_fire_virq(struct xs_ctx *c, uint32_t virq)
 }
 
 int
-xs_dom_set(struct xs_ctx *c, uint32_t domid, uint32_t flags,
-	   uint32_t reason)
+xs_dom_set(struct xs_ctx *c, uint32_t domid, uint32_t flags, uint32_t reason)
 {
 	if (domid >= XS_MAX_DOMS) {
 		errno = EINVAL;

@@ -342,9 +342,9 @@ xsg_reconnect(struct xsg *g, int timeout_ms)
 		int r = wait_until(g, deadline);
 		if (r < 0)
 			return -1;
-		if (r == 0 && __atomic_load_n(&g->ring->connection,
-					      __ATOMIC_ACQUIRE) !=
-				      XENSTORE_CONNECTED) {
+		if (r == 0 &&
+		    __atomic_load_n(&g->ring->connection, __ATOMIC_ACQUIRE) !=
+			    XENSTORE_CONNECTED) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -353,8 +353,7 @@ xsg_reconnect(struct xsg *g, int timeout_ms)
 }
 
 int
-xsg_dom_create(const char *dir, uint32_t domid, uint64_t *gfn,
-	       uint32_t *port)
+xsg_dom_create(const char *dir, uint32_t domid, uint64_t *gfn, uint32_t *port)
 {
 	struct xs_ctx *c = xs_open(dir);
 	return c ? xs_dom_create(c, domid, gfn, port) : -1;

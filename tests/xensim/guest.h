@@ -54,8 +54,7 @@ size_t xsg_get(struct xsg *g, void *buf, size_t max);
 
 /* Writes all of buf into req[], notifying after each chunk and waiting
  * for space. */
-int xsg_write_all(struct xsg *g, const void *buf, size_t len,
-		  int timeout_ms);
+int xsg_write_all(struct xsg *g, const void *buf, size_t len, int timeout_ms);
 /* Reads exactly len bytes from rsp[], notifying after each chunk. */
 int xsg_read_all(struct xsg *g, void *buf, size_t len, int timeout_ms);
 
@@ -64,8 +63,8 @@ int xsg_send(struct xsg *g, uint32_t type, uint32_t req_id, uint32_t tx_id,
 	     const void *payload, uint32_t len, int timeout_ms);
 /* Receives one message; returns the payload length.  A payload longer
  * than max is read and dropped and gives -1/EMSGSIZE (hdr is filled). */
-int xsg_recv(struct xsg *g, struct xsd_sockmsg *hdr, void *payload,
-	     size_t max, int timeout_ms);
+int xsg_recv(struct xsg *g, struct xsd_sockmsg *hdr, void *payload, size_t max,
+	     int timeout_ms);
 
 /* Ring reconnection (xenstore-ring.txt): sets connection to
  * XENSTORE_RECONNECT, notifies, waits for XENSTORE_CONNECTED. */

@@ -88,14 +88,14 @@ typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
 typedef FILE *(*fopen_fn)(const char *, const char *);
 
-#define MODE_ARG(fl, m)                                                      \
-	do {                                                                 \
-		if ((fl) & (O_CREAT | O_TMPFILE)) {                         \
-			va_list ap;                                          \
-			va_start(ap, fl);                                    \
-			m = va_arg(ap, int);                                 \
-			va_end(ap);                                          \
-		}                                                            \
+#define MODE_ARG(fl, m)                                                        \
+	do {                                                                   \
+		if ((fl) & (O_CREAT | O_TMPFILE)) {                            \
+			va_list ap;                                            \
+			va_start(ap, fl);                                      \
+			m = va_arg(ap, int);                                   \
+			va_end(ap);                                            \
+		}                                                              \
 	} while (0)
 
 int
@@ -197,8 +197,8 @@ bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	static int (*real)(int, const struct sockaddr *, socklen_t);
 	if (!real)
-		real = (int (*)(int, const struct sockaddr *,
-				socklen_t))dlsym(RTLD_NEXT, "bind");
+		real = (int (*)(int, const struct sockaddr *, socklen_t))dlsym(
+			RTLD_NEXT, "bind");
 	if (addr && addr->sa_family == AF_UNIX &&
 	    len > offsetof(struct sockaddr_un, sun_path) + 1) {
 		const struct sockaddr_un *u = (const struct sockaddr_un *)addr;
@@ -422,8 +422,7 @@ xenevtchn_port_or_error_t
 xenevtchn_bind_unbound_port(xenevtchn_handle *h, uint32_t domid)
 {
 	xs_lock(h->c);
-	xenevtchn_port_or_error_t p =
-		bind_new(h, XS_PORT_UNBOUND, domid, 0, 0);
+	xenevtchn_port_or_error_t p = bind_new(h, XS_PORT_UNBOUND, domid, 0, 0);
 	xs_unlock(h->c);
 	return p;
 }
@@ -453,8 +452,7 @@ xenevtchn_bind_interdomain(xenevtchn_handle *h, uint32_t domid,
 	if (r->state == XS_PORT_INTERDOMAIN && r->peer &&
 	    r->peer < XS_MAX_PORTS && pid_dead(st->ports[r->peer].pid))
 		xs_port_close(h->c, r->peer);
-	if (r->state != XS_PORT_UNBOUND || r->dom != domid ||
-	    r->rdom != self) {
+	if (r->state != XS_PORT_UNBOUND || r->dom != domid || r->rdom != self) {
 		xs_unlock(h->c);
 		errno = EINVAL;
 		return -1;
@@ -573,8 +571,8 @@ xengnttab_map_grant_ref(xengnttab_handle *h, uint32_t domid, uint32_t ref,
 }
 
 void *
-xengnttab_map_grant_refs(xengnttab_handle *h, uint32_t count,
-			 uint32_t *domids, uint32_t *refs, int prot)
+xengnttab_map_grant_refs(xengnttab_handle *h, uint32_t count, uint32_t *domids,
+			 uint32_t *refs, int prot)
 {
 	if (count != 1) {
 		errno = EINVAL;
@@ -771,7 +769,8 @@ xc_domain_getinfo(xc_interface *x, uint32_t first, unsigned int max,
 		i->dying = !!(sd->flags & XS_DOM_DYING);
 		i->shutdown = !!(sd->flags & XS_DOM_SHUTDOWN);
 		i->shutdown_reason = sd->reason;
-		i->crashed = i->shutdown && sd->reason == 3 /* SHUTDOWN_crash */;
+		i->crashed =
+			i->shutdown && sd->reason == 3 /* SHUTDOWN_crash */;
 		i->running = !(i->dying || i->shutdown);
 		i->nr_online_vcpus = 1;
 		i->max_vcpu_id = 0;

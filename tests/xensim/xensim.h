@@ -56,8 +56,8 @@ struct xs_port {
 	uint32_t rdom; /* remote domain (unbound, interdomain) */
 	uint32_t peer; /* remote port (interdomain) */
 	uint32_t virq;
-	uint32_t ev;   /* XS_EV_*, atomic */
-	int32_t pid;   /* process owning sock, 0 if none */
+	uint32_t ev;             /* XS_EV_*, atomic */
+	int32_t pid;             /* process owning sock, 0 if none */
 	char sock[XS_SOCK_NAME]; /* receiving socket, "" if none */
 };
 
