@@ -64,7 +64,8 @@ do_introduce(struct req *r)
 	char *end;
 	int err;
 
-	if (r->argc < 3 || arg_domid(r, 0, &id) || !real_domid(id))
+	if (r->argc < 3 || arg_domid(r, 0, &id) ||
+	    id >= XS_DOMID_FIRST_RESERVED)
 		return EINVAL;
 	errno = 0;
 	gfn = strtoul(r->argv[1], &end, 10);
@@ -74,12 +75,18 @@ do_introduce(struct req *r)
 	if (*end || errno || r->argv[2][0] == '\0' || port == 0 ||
 	    port > UINT32_MAX)
 		return EINVAL;
+	/*
+	 * dom0's ring is set up by the broker at start; introducing dom0
+	 * again changes nothing (C xenstored answers OK too).
+	 */
+	if (id == 0)
+		return 0;
 	/* The broker maps the ring and binds the channel, or says why not. */
 	err = priv_ask(r->e, PRIV_MAP, id, gfn, (uint32_t)port, &a);
 	if (err)
 		return err;
 	if (a.err)
-		return a.err == ENOENT || a.err == ENOMEM ? a.err : EINVAL;
+		return a.err == ENOMEM ? ENOMEM : EINVAL;
 	d = domain_get(r->e, id, true);
 	if (d == NULL)
 		return ENOMEM;
@@ -98,7 +105,7 @@ do_introduce(struct req *r)
 	d->shutdown_seen = false;
 	d->gfn = (uint32_t)gfn;
 	d->port = (uint32_t)port;
-	reply_send(r);
+	/* The event goes out before the reply, as C xenstored sends it. */
 	watch_fire_special(r->e, "@introduceDomain", id);
 	return 0;
 }
@@ -131,7 +138,6 @@ do_release(struct req *r)
 		return EINVAL;
 	if ((d = introduced(r, 0, &err)) == NULL)
 		return err;
-	reply_send(r);
 	domain_release(r->e, d);
 	return 0;
 }
@@ -211,7 +217,8 @@ do_set_target(struct req *r)
 	uint32_t t;
 	int err;
 
-	if (r->argc != 2)
+	/* Further arguments are ignored, as C xenstored does. */
+	if (r->argc < 2)
 		return EINVAL;
 	if ((d = introduced(r, 0, &err)) == NULL)
 		return err;

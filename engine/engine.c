@@ -22,6 +22,20 @@ elog(struct engine *e, int level, const char *fmt, ...)
 		e->log(e->cb_arg, level, buf);
 }
 
+static int
+engine_seed(struct engine *e)
+{
+	static struct conn dom0 = {.priv = true};
+	struct opctx x;
+
+	opctx_init(&x, e, &dom0, NULL);
+	x.replay = true;
+	if (op_write(&x, "/tool/xenstored", "", 0, true) != 0)
+		return -1;
+	events_drop(e);
+	return 0;
+}
+
 struct engine *
 engine_new(emit_fn emit, log_fn log, void *cb_arg)
 {
@@ -50,6 +64,11 @@ engine_new(emit_fn emit, log_fn log, void *cb_arg)
 		return NULL;
 	}
 	domain_account_node(e, 0, e->root, +1);
+	/* What C xenstored has from its start, for tools that expect it. */
+	if (engine_seed(e) == -1) {
+		engine_free(e);
+		return NULL;
+	}
 	return e;
 }
 

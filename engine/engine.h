@@ -126,6 +126,7 @@ struct engine {
 	struct hmap doms;     /* domid -> struct domain */
 	struct wnode *wroot;  /* watch index on path components */
 	struct watch *special_watches; /* watches on @ paths */
+	uint64_t watch_seq;            /* registration order of watches */
 	uint32_t quota[Q_COUNT];       /* global defaults for new domains */
 	bool keep_orphans;             /* -K */
 	bool verbose;
@@ -238,6 +239,8 @@ int event_add(struct engine *e, const char *path, const struct node *pn,
 	      const struct node *pn2, bool exact);
 void events_fire(struct engine *e);
 void events_drop(struct engine *e);
+/* A commit's events: one per changed node (watch.c). */
+void events_coalesce(struct engine *e);
 int watch_add(struct engine *e, struct conn *c, const char *wpath,
 	      const char *token, bool relative, int depth);
 int watch_del(struct engine *e, struct conn *c, const char *wpath,

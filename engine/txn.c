@@ -118,7 +118,8 @@ txn_start(struct engine *e, struct conn *c, int *err)
 {
 	struct txn *t;
 
-	if (quota_exceeded(e, c, Q_TRANSACTIONS, (long)c->ntxn + 1)) {
+	/* Refused once more than the quota are open, as C xenstored does. */
+	if (quota_exceeded(e, c, Q_TRANSACTIONS, (long)c->ntxn)) {
 		*err = ENOSPC;
 		return NULL;
 	}
@@ -280,10 +281,12 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		e->nconflicts++;
 		r = EAGAIN;
 	}
-	if (r == 0 && commit)
+	if (r == 0 && commit) {
+		events_coalesce(e);
 		events_fire(e);
-	else
+	} else {
 		events_drop(e);
+	}
 	txn_free(t);
 	return r;
 }

@@ -31,7 +31,87 @@ struct watch {
 	bool relative;
 	int depth;           /* levels below path that match; -1: any */
 	unsigned int pdepth; /* components in path */
+	uint64_t seq;        /* registration order */
 };
+
+/*
+ * The watches one event matches. A connection gets its events in the order
+ * it set its watches, as C xenstored sends them; the index finds them by
+ * path, so they are sorted before they go out.
+ */
+struct matches {
+	struct watch **w;
+	const char **path;
+	size_t n, cap;
+};
+
+static void
+match_add(struct matches *m, struct watch *w, const char *path)
+{
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 16;
+		struct watch **nw = realloc(m->w, ncap * sizeof(*nw));
+		const char **np;
+
+		if (nw == NULL)
+			return; /* out of memory: this event is not sent */
+		m->w = nw;
+		np = realloc(m->path, ncap * sizeof(*np));
+		if (np == NULL)
+			return;
+		m->path = np;
+		m->cap = ncap;
+	}
+	m->w[m->n] = w;
+	m->path[m->n] = path;
+	m->n++;
+}
+
+static int
+match_cmp(const void *a, const void *b)
+{
+	const struct watch *x = *(struct watch *const *)a;
+	const struct watch *y = *(struct watch *const *)b;
+
+	if (x->c->id != y->c->id)
+		return x->c->id < y->c->id ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void emit_event(struct engine *e, struct watch *w, const char *path);
+
+/* Sends the matched events in order (path is the same for all but
+ * special watches, whose event paths travel with them). */
+static void
+match_send(struct engine *e, struct matches *m)
+{
+	size_t i;
+
+	if (m->n > 1) {
+		/* Sort pairs by watch: keep each path with its watch. */
+		struct {
+			struct watch *w;
+			const char *p;
+		} *pairs = malloc(m->n * sizeof(*pairs));
+
+		if (pairs != NULL) {
+			for (i = 0; i < m->n; i++) {
+				pairs[i].w = m->w[i];
+				pairs[i].p = m->path[i];
+			}
+			qsort(pairs, m->n, sizeof(*pairs), match_cmp);
+			for (i = 0; i < m->n; i++) {
+				m->w[i] = pairs[i].w;
+				m->path[i] = pairs[i].p;
+			}
+			free(pairs);
+		}
+	}
+	for (i = 0; i < m->n; i++)
+		emit_event(e, m->w[i], m->path[i]);
+	free(m->w);
+	free(m->path);
+}
 
 static unsigned int
 path_depth(const char *p)
@@ -173,6 +253,7 @@ fire_one(struct engine *e, const struct event *ev)
 {
 	unsigned int depth = path_depth(ev->path), level = 0;
 	struct wnode *w = e->wroot;
+	struct matches m = {0};
 	struct watch *wa;
 	const char *p = ev->path + 1, *s;
 
@@ -185,7 +266,7 @@ fire_one(struct engine *e, const struct event *ev)
 				continue;
 			if (!can_see(e, wa->c, ev))
 				continue;
-			emit_event(e, wa, ev->path);
+			match_add(&m, wa, ev->path);
 		}
 		if (level == depth)
 			break;
@@ -194,6 +275,7 @@ fire_one(struct engine *e, const struct event *ev)
 		p = *s ? s + 1 : s;
 		level++;
 	}
+	match_send(e, &m);
 }
 
 static void
@@ -236,7 +318,9 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	for (w = c->watches; w; w = w->cnext)
 		if (strcmp(w->path, wpath) == 0 && strcmp(w->token, token) == 0)
 			return EEXIST;
-	if (c->dom && quota_exceeded(e, c, Q_WATCHES, c->dom->watches + 1))
+	/* C xenstored refuses only once a domain already has more than the
+	 * quota; the same limit here. */
+	if (c->dom && quota_exceeded(e, c, Q_WATCHES, c->dom->watches))
 		return E2BIG;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
@@ -248,6 +332,7 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	w->c = c;
 	w->relative = relative;
 	w->depth = depth;
+	w->seq = ++e->watch_seq;
 	if (wpath[0] == '@') {
 		w->tnext = e->special_watches;
 		e->special_watches = w;
@@ -327,9 +412,10 @@ watch_fire_special(struct engine *e, const char *name, uint32_t domid)
 {
 	struct tree_path tp;
 	const struct node *sn;
+	struct matches m = {0};
 	struct watch *w;
 	size_t nl = strlen(name);
-	char sub[64], one[64];
+	char one[64];
 
 	snprintf(one, sizeof(one), "%s/%u", name, domid);
 	tp.depth = 1;
@@ -348,9 +434,9 @@ watch_fire_special(struct engine *e, const char *name, uint32_t domid)
 		if (!w->c->priv &&
 		    !(sn && (perm_for_conn(e, w->c, sn) & PERM_READ)))
 			continue;
-		snprintf(sub, sizeof(sub), "%s", epath);
-		emit_event(e, w, sub);
+		match_add(&m, w, epath);
 	}
+	match_send(e, &m);
 }
 
 void
@@ -417,4 +503,40 @@ watch_dump(struct engine *e, struct conn *c,
 	}
 	free(all);
 	return r;
+}
+
+void
+events_coalesce(struct engine *e)
+{
+	struct hmap seen = {0};
+	size_t i, j, n = 0;
+	char key[XS_ABS_PATH_MAX_BUF + 2];
+
+	/*
+	 * One event per changed node, in the order of its first change, with
+	 * the permissions of its last (C xenstored fires a committed
+	 * transaction's events once per node).
+	 */
+	for (i = 0; i < e->nev; i++) {
+		size_t kl = (size_t)snprintf(key, sizeof(key), "%c%s",
+					     e->ev[i].exact ? 'x' : 's',
+					     e->ev[i].path);
+		void *v = hmap_get(&seen, key, kl);
+
+		if (v == NULL) {
+			e->ev[n] = e->ev[i];
+			/* Out of memory only costs the coalescing. */
+			hmap_put(&seen, key, kl, (void *)(uintptr_t)(n + 1));
+			n++;
+			continue;
+		}
+		j = (uintptr_t)v - 1;
+		node_unref((struct node *)e->ev[j].perm_node);
+		node_unref((struct node *)e->ev[j].perm_node2);
+		e->ev[j].perm_node = e->ev[i].perm_node;
+		e->ev[j].perm_node2 = e->ev[i].perm_node2;
+		free(e->ev[i].path);
+	}
+	e->nev = n;
+	hmap_free(&seen);
 }

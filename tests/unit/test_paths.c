@@ -65,7 +65,7 @@ test_invalid_paths(void **state)
 		{10, 0, XS_WRITE, "x//y|x", "EINVAL|"},
 		{10, 0, XS_WRITE, "x y|x", "EINVAL|"},
 		{10, 0, XS_WRITE, "/local/domain/5/|x", "EINVAL|"},
-		{1, 0, XS_DIRECTORY, "/|", "local|ok|"},
+		{1, 0, XS_DIRECTORY, "/|", "local|ok|tool|"},
 		{1, 0, XS_CONTROL, "check|", "OK|"},
 	};
 
@@ -245,7 +245,7 @@ test_deepest_path(void **state)
 	snprintf(req, sizeof(req), "/a|root|\n%s|t|", p);
 	assert_true(h_same_lines(h_take_events(h, 1), req));
 	h_expect(h, 1, 0, XS_READ, "/a|", "ENOENT|");
-	h_expect(h, 1, 0, XS_DIRECTORY, "/|", "");
+	h_expect(h, 1, 0, XS_DIRECTORY, "/|", "tool|");
 	h_expect(h, 1, 0, XS_CONTROL, "check|", "OK|");
 	h_free(h);
 }

@@ -264,7 +264,7 @@ test_quota_hits_logged(void **state)
 
 	for (i = 0; i < sizeof(hits) / sizeof(hits[0]); i++) {
 		static const struct hit second_watch = {
-			"watches", NULL, XS_WATCH, "b|t|", "E2BIG|"};
+			"watches", NULL, XS_WATCH, "c|t|", "E2BIG|"};
 		const struct hit *t = &hits[i];
 		struct harness *h = h_new();
 		char req[128];
@@ -275,13 +275,17 @@ test_quota_hits_logged(void **state)
 		h_expect(h, 10, 0, XS_WRITE, "c|", "OK|");
 		h_expect(h, 1, 0, XS_SET_QUOTA, t->setup, "OK|");
 		if (strcmp(t->quota, "watches") == 0) {
-			/* 0 is off: use 1, then the second watch hits. */
+			/* 0 is off: use 1; as in C xenstored, the third
+			 * watch is the first one over it. */
 			h_expect(h, 1, 0, XS_SET_QUOTA, "5|watches|1|", "OK|");
 			h_expect(h, 10, 0, XS_WATCH, "a|t|", "OK|");
+			h_expect(h, 10, 0, XS_WATCH, "b|t|", "OK|");
 			t = &second_watch;
 		}
-		if (strcmp(t->quota, "transactions") == 0)
+		if (strcmp(t->quota, "transactions") == 0) {
 			h_txn(h, 10);
+			h_txn(h, 10);
+		}
 		if (strcmp(t->quota, "transaction-nodes") == 0) {
 			tx = h_txn(h, 10);
 			h_expect(h, 10, tx, XS_READ, "/local/domain/5|", "");

@@ -632,6 +632,10 @@ class Sim:
         waits until sock (default rundir/socket) answers a READ."""
         owns = rundir is None
         rundir = rundir or tempfile.mkdtemp(prefix="xensim-run-")
+        if os.path.basename(cmd[0]) == "xs-broker":
+            # Options the test run adds to every broker (the sanitizer
+            # build needs --engine-as-limit 0), as conftest.py does.
+            cmd = list(cmd) + os.environ.get("XS_EXTRA", "").split()
         e = self.env(env)
         e["XENSTORED_RUNDIR"] = rundir
         d = Daemon(list(cmd), e, rundir, sock or os.path.join(rundir, "socket"),
@@ -678,6 +682,17 @@ class Sim:
         d = self.start_daemon(cmd, rundir=rundir, env=env, **kw)
         d._owns = True
         return d
+
+    def reset(self):
+        """Stops this simulation's daemons and destroys every domain but
+        dom0, so that one Sim can serve many tests in turn: a process can
+        open at most 16 simulation directories (MAX_CTX in core.c)."""
+        for d in self.daemons:
+            d.stop()
+        self.daemons = []
+        for domid in self.domains():
+            if domid:
+                self.destroy(domid)
 
     def close(self):
         for d in self.daemons:

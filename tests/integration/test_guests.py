@@ -1,0 +1,736 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Simulated domUs against split-xenstored.
+
+xs-broker runs in Xen mode under the simulated hypervisor
+(tests/xensim/): it maps the guests' rings and binds their event channels
+through libxensim.so, exactly as it would on Xen.  Guests talk over the
+real ring layout (xensim.Guest), dom0 over the Unix socket (xsraw).
+
+Every test starts its own daemon(s) in a fresh simulation; at the end
+each daemon must still run with the engine it started with.
+"""
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
+
+import xensim as X  # noqa: E402
+import xsraw  # noqa: E402
+from xsraw import z  # noqa: E402
+
+XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
+                                          os.path.join(REPO, "build")))
+BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
+DEADLINE = 30.0
+
+GET_FEATURE, SET_FEATURE, GET_QUOTA, SET_QUOTA = 23, 24, 25, 26
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return sorted(int(x) for x in f.read().split())
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="module")
+def _host():
+    s = X.Sim(build=os.path.join(XS_BUILD, "xensim"))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def sim(_host):
+    """The module's simulated host, with no daemon and no domain but dom0
+    at the start of each test (Sim.reset)."""
+    s = _host
+    s.engines = {}
+    yield s
+    problems = []
+    for d in s.daemons:
+        if d.stopped:
+            continue
+        if not d.alive():
+            problems.append("%s died (%s):\n%s" % (
+                " ".join(d.cmd), d.proc.returncode, d.stderr()[-3000:]))
+        elif d in s.engines and _children(d.proc.pid) != s.engines[d]:
+            problems.append("engine of %s changed (crash/restart?):\n%s" % (
+                " ".join(d.cmd), d.stderr()[-3000:]))
+    s.reset()
+    assert not problems, "\n".join(problems)
+
+
+def ours(sim, *args):
+    """split-xenstored in Xen mode under the simulated hypervisor."""
+    d = sim.start_daemon([BROKER, "-N"] + list(args), timeout=DEADLINE)
+    sim.engines[d] = _children(d.proc.pid)
+    return d
+
+
+def dom0(d):
+    return xsraw.XsRaw(d.socket, DEADLINE)
+
+
+def gerr(g, type_, payload, tx_id=0):
+    """The error name of a guest request that must fail."""
+    m = g.request(type_, payload, tx_id=tx_id)
+    assert m.type == X.ERROR, "expected an error for %d %r, got %r" % (
+        type_, payload, m)
+    return m.payload.rstrip(b"\0").decode()
+
+
+def gok(g, type_, payload, tx_id=0):
+    m = g.request(type_, payload, tx_id=tx_id)
+    assert m.type == type_, "%d %r: %r" % (type_, payload, m)
+    return m
+
+
+def wait_for(cond, what, timeout=DEADLINE):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.01)
+
+
+def memreport(d):
+    """CONTROL memreport of our daemon as {name: int}."""
+    with dom0(d) as c:
+        m = c.request(xsraw.CONTROL, z("memreport"))
+    assert m.type == xsraw.CONTROL, m
+    out = {}
+    for line in m.payload.rstrip(b"\0").decode().splitlines():
+        k, _, v = line.rpartition(" ")
+        out[k] = int(v)
+    return out
+
+
+class Events:
+    """A dom0 connection holding watches; events read synchronously."""
+
+    def __init__(self, d):
+        self.c = dom0(d)
+
+    def watch(self, path, token, depth=None):
+        p = z(path, token) + (z(str(depth)) if depth is not None else b"")
+        self.c.ok(xsraw.WATCH, p)
+
+    def next(self):
+        return self.c.wait_event(DEADLINE).strings
+
+    def sync(self):
+        """All events queued before now, via a marker watch round trip."""
+        self.c.write("/sync-marker", "x")
+        self.c.ok(xsraw.WATCH, z("/sync-marker", "SYNC"))
+        out = []
+        while True:
+            ev = self.next()
+            if ev[1] == "SYNC":
+                self.c.ok(xsraw.UNWATCH, z("/sync-marker", "SYNC"))
+                return out
+            out.append(ev)
+
+    def close(self):
+        self.c.close()
+
+
+# -- own home, other domains, privileged operations -------------------------
+
+
+def test_own_home_relative_and_absolute(sim):
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    assert g.server_features & X.FEATURE_RECONNECTION
+    assert g.connection == 0 and g.error == 0
+    assert g.get_domain_path(5) == "/local/domain/5"
+    g.write("data/rel", "r")
+    g.write("/local/domain/5/data/abs", "a")
+    assert g.read("/local/domain/5/data/rel") == b"r"
+    assert g.read("data/abs") == b"a"
+    assert sorted(g.directory("data")) == ["abs", "rel"]
+    assert sorted(g.directory("/local/domain/5/data")) == ["abs", "rel"]
+    g.mkdir("dir")
+    assert g.read("dir") == b""
+    # Nodes a guest creates are its own.
+    assert gok(g, X.GET_PERMS, b"data/rel\0").strings == ["n5"]
+    gok(g, X.SET_PERMS, b"data/rel\0n5\0r0\0")
+    assert gok(g, X.GET_PERMS, b"data/rel\0").strings == ["n5", "r0"]
+    g.rm("data")
+    assert gerr(g, X.READ, b"data/abs\0") == "ENOENT"
+    with dom0(d) as c:
+        assert c.read("/local/domain/5/dir") == b""
+    g.close()
+
+
+def test_eacces_elsewhere_and_privileged_ops(sim):
+    d = ours(sim)
+    g5 = sim.introduce(d, 5)
+    g6 = sim.introduce(d, 6)
+    g6.write("secret", "s")
+    with dom0(d) as c:
+        c.write("/dom0node", "x")
+    for p in (b"/local/domain/6/secret\0", b"/dom0node\0",
+              b"/local/domain/0\0", b"/\0"):
+        assert gerr(g5, X.READ, p) == "EACCES", p
+        assert gerr(g5, X.GET_PERMS, p) == "EACCES", p
+    for t, p in ((X.WRITE, b"/local/domain/6/secret\0mine"),
+                 (X.WRITE, b"/local/domain/6/new\0x"),
+                 (X.WRITE, b"/newtop\0x"),
+                 (X.MKDIR, b"/local/domain/6/d\0"),
+                 (X.RM, b"/local/domain/6/secret\0"),
+                 (X.SET_PERMS, b"/local/domain/6/secret\0n5\0"),
+                 (X.DIRECTORY, b"/local/domain/6\0")):
+        assert gerr(g5, t, p) == "EACCES", (t, p)
+    assert g6.read("secret") == b"s"
+    gfn, port = sim.create(7)
+    priv = [(X.INTRODUCE, b"7\0%d\0%d\0" % (gfn, port)),
+            (X.RELEASE, b"6\0"),
+            (X.RESUME, b"6\0"),
+            (X.SET_TARGET, b"5\0" b"6\0"),
+            (X.CONTROL, b"print\0hello\0"),
+            (X.CONTROL, b"memreport\0"),
+            (GET_QUOTA, b""),
+            (GET_QUOTA, b"5\0nodes\0"),
+            (SET_QUOTA, b"nodes\0" b"100000\0"),
+            (SET_QUOTA, b"5\0nodes\0" b"100000\0"),
+            (SET_FEATURE, b"7\0" b"1\0")]
+    for t, p in priv:
+        assert gerr(g5, t, p) == "EACCES", (t, p)
+    # Nothing of it happened.
+    with dom0(d) as c:
+        assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("7")).payload == b"F\0"
+        assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("6")).payload == b"T\0"
+    assert g6.read("secret") == b"s"
+    g5.close()
+    g6.close()
+
+
+# -- watches over the ring ---------------------------------------------------
+
+
+def test_watches_over_the_ring(sim):
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    g.watch("data", "rel")
+    assert g.wait_watch() == ["data", "rel"]
+    g.watch("/local/domain/5/other", "abs")
+    assert g.wait_watch() == ["/local/domain/5/other", "abs"]
+    g.write("data/own", "1")
+    assert g.wait_watch() == ["data/own", "rel"]
+    with dom0(d) as c:
+        c.write("/local/domain/5/data/by-dom0", "2")
+        c.write("/local/domain/5/other/x", "3")
+        c.rm("/local/domain/5/data")
+    assert g.wait_watch() == ["data/by-dom0", "rel"]
+    assert g.wait_watch() == ["/local/domain/5/other/x", "abs"]
+    assert g.wait_watch() == ["data", "rel"]
+    g.unwatch("data", "rel")
+    g.write("data/after", "4")
+    g.write("other", "5")
+    assert g.wait_watch() == ["/local/domain/5/other", "abs"]
+    assert not g.watch_events
+    assert gerr(g, X.UNWATCH, b"data\0rel\0") == "ENOENT"
+    assert gerr(g, X.WATCH, b"/local/domain/5/other\0abs\0") == "EEXIST"
+    # A watch on a node the guest may not read fires no event for it.
+    g.watch("/local/domain/0/hidden", "hid")
+    ev = g.wait_watch()
+    assert ev == ["/local/domain/0/hidden", "hid"]
+    with dom0(d) as c:
+        c.write("/local/domain/0/hidden", "x")
+    g.write("other", "6")  # an event after the hidden one, if any
+    assert g.wait_watch() == ["/local/domain/5/other", "abs"]
+    assert not g.watch_events
+    g.close()
+
+
+# -- quotas per domain -------------------------------------------------------
+
+
+def fill(g, prefix, limit):
+    """Creates nodes until an error; returns (created, error)."""
+    for i in range(limit):
+        m = g.request(X.WRITE, b"%s/n%d\0v" % (prefix.encode(), i))
+        if m.is_error:
+            return i, m.payload.rstrip(b"\0").decode()
+    return limit, None
+
+
+def test_node_quota_per_domain(sim):
+    d = ours(sim, "-E", "20")
+    g5 = sim.introduce(d, 5)
+    g6 = sim.introduce(d, 6)
+    n, err = fill(g5, "q", 40)
+    assert err == "ENOSPC", (n, err)
+    assert 15 <= n < 20, n
+    # Writing an existing node is no new node; rm frees one.
+    g5.write("q/n0", "again")
+    g5.rm("q/n1")
+    g5.write("q/n1", "back")
+    assert gerr(g5, X.WRITE, b"q/more\0x") == "ENOSPC"
+    # dom0 and another guest are unaffected.
+    with dom0(d) as c:
+        for i in range(60):
+            c.write("/local/domain/0/many/n%d" % i, "v")
+        c.write("/local/domain/5/by-dom0", "dom0 owns this")
+    n6, err6 = fill(g6, "q", 10)
+    assert (n6, err6) == (10, None)
+    g5.close()
+    g6.close()
+
+
+def test_watch_and_transaction_quota(sim):
+    d = ours(sim, "-W", "4", "-t", "3")
+    g = sim.introduce(d, 5)
+    g2 = sim.introduce(d, 6)
+    # As C xenstored: refused once a domain has more than the quota, so
+    # the quota plus one go through.
+    for i in range(5):
+        g.watch("w%d" % i, "t")
+    assert gerr(g, X.WATCH, b"w9\0t\0") == "E2BIG"
+    g.unwatch("w0", "t")
+    g.watch("w9", "t")
+    g.watch_events.clear()
+    tids = [int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+            for _ in range(4)]
+    assert len(set(tids)) == 4
+    assert gerr(g, X.TRANSACTION_START, b"\0") == "ENOSPC"
+    gok(g, X.TRANSACTION_END, b"F\0", tx_id=tids[0])
+    gok(g, X.TRANSACTION_START, b"\0")
+    # Other domains keep their own counts; dom0 has no such quota.
+    for i in range(4):
+        g2.watch("w%d" % i, "t")
+    with dom0(d) as c:
+        for i in range(20):
+            c.watch("/w%d" % i, "t")
+        ts = [c.tx_start() for _ in range(12)]
+        for t in ts:
+            assert c.tx_end(t, commit=False) is None
+    g.close()
+    g2.close()
+
+
+# -- domains coming and going ------------------------------------------------
+
+
+def test_hundred_domains_introduced_and_destroyed(sim):
+    d = ours(sim)
+    w = Events(d)
+    w.watch("@introduceDomain", "intro")
+    w.watch("@releaseDomain", "rel")
+    w.watch("@releaseDomain", "rel1", depth=1)
+    assert sorted(map(tuple, w.sync())) == sorted([
+        ("@introduceDomain", "intro"), ("@releaseDomain", "rel"),
+        ("@releaseDomain", "rel1")])
+    for i in range(100):
+        domid = 10 + i
+        gfn, port = sim.create(domid)
+        w.c.write("/local/domain/%d" % domid, "")
+        w.c.set_perms("/local/domain/%d" % domid, ["n%d" % domid])
+        w.c.ok(xsraw.INTRODUCE, z(str(domid), str(gfn), str(port)))
+        assert w.next() == ["@introduceDomain", "intro"]
+        sim.destroy(domid)
+        got = sorted([tuple(w.next()), tuple(w.next())])
+        assert got == [("@releaseDomain", "rel"),
+                       ("@releaseDomain/%d" % domid, "rel1")], (domid, got)
+    # Each exactly once: nothing else came meanwhile.
+    assert w.sync() == []
+    with w.c as c:
+        for domid in (10, 60, 109):
+            assert c.request(xsraw.IS_DOMAIN_INTRODUCED,
+                             z(str(domid))).payload == b"F\0"
+            assert c.err(xsraw.READ, z("/local/domain/%d" % domid)) == \
+                "ENOENT"
+    m = memreport(d)
+    assert m["connections"] <= 2, m
+
+
+def test_domid_reuse_inherits_nothing(sim):
+    d = ours(sim)
+    c = dom0(d)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    old = sim.introduce(d, 7)
+    old.write("data/x", "old")
+    c.write("/shared", "for old 7")
+    c.set_perms("/shared", ["n0", "r7"])
+    c.write("/owned-by-7", "")
+    c.set_perms("/owned-by-7", ["n7"])
+    assert old.read("/shared") == b"for old 7"
+    old.write("/owned-by-7", "written by old 7")
+    sim.destroy(7)
+    assert w.next() == ["@releaseDomain", "rel"]
+    old.close()
+    assert c.err(xsraw.READ, z("/local/domain/7/data/x")) == "ENOENT"
+    assert c.err(xsraw.READ, z("/local/domain/7")) == "ENOENT"
+    new = sim.introduce(d, 7)
+    assert gerr(new, X.READ, b"data/x\0") == "ENOENT"
+    assert gerr(new, X.READ, b"/shared\0") == "EACCES"
+    assert gerr(new, X.WRITE, b"/shared\0mine") == "EACCES"
+    assert gerr(new, X.READ, b"/owned-by-7\0") == "EACCES"
+    assert gerr(new, X.WRITE, b"/owned-by-7\0mine") == "EACCES"
+    assert gerr(new, X.SET_PERMS, b"/owned-by-7\0n7\0") == "EACCES"
+    # Permissions given to the new domain work, of course.
+    c.set_perms("/shared", ["n0", "r7"])
+    assert new.read("/shared") == b"for old 7"
+    new.close()
+    w.close()
+    c.close()
+
+
+def death_leaves(sim, d, keep):
+    c = dom0(d)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    g = sim.introduce(d, 5)
+    g.write("data/a", "1")
+    g.write("data/b/c", "2")
+    c.write("/elsewhere", "")
+    c.set_perms("/elsewhere", ["n0", "w5"])
+    g.write("/elsewhere/by5", "x")
+    g.watch("data", "tok")
+    g.wait_watch()
+    tid = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    g.write("data/intx", "t", tx_id=tid)
+    before = memreport(d)
+    sim.destroy(5)
+    assert w.next() == ["@releaseDomain", "rel"]
+    assert w.sync() == []
+    g.close()
+    after = memreport(d)
+    assert after["watches"] == before["watches"] - 1, (before, after)
+    assert after["open transactions"] == \
+        before["open transactions"] - 1, (before, after)
+    return c
+
+
+def test_death_removes_nodes_watches_transactions(sim):
+    d = ours(sim)
+    c = death_leaves(sim, d, keep=False)
+    for p in ("/local/domain/5", "/local/domain/5/data/a",
+              "/elsewhere/by5"):
+        assert c.err(xsraw.READ, z(p)) == "ENOENT", p
+    assert c.read("/elsewhere") == b""
+    c.close()
+
+
+def test_death_with_keep_orphans(sim):
+    d = ours(sim, "-K")
+    c = death_leaves(sim, d, keep=True)
+    assert c.read("/local/domain/5/data/a") == b"1"
+    assert c.read("/local/domain/5/data/b/c") == b"2"
+    assert c.read("/elsewhere/by5") == b"x"
+    for p in ("/local/domain/5/data/a", "/elsewhere/by5"):
+        assert c.get_perms(p)[0] == "n0", (p, c.get_perms(p))
+    c.err(xsraw.READ, z("/local/domain/5/data/intx"))
+    # A new domain 5 does not own them.
+    g = sim.introduce(d, 5)
+    assert gerr(g, X.READ, b"/elsewhere/by5\0") == "EACCES"
+    g.close()
+    c.close()
+
+
+def test_shutdown_fires_once_and_resume_rearms(sim):
+    d = ours(sim)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.watch("@releaseDomain", "one", depth=1)
+    w.sync()
+    g = sim.introduce(d, 5)
+    sim.introduce(d, 6).close()
+    sim.shutdown(5, X.SHUTDOWN_suspend)
+    assert sorted(map(tuple, [w.next(), w.next()])) == [
+        ("@releaseDomain", "rel"), ("@releaseDomain/5", "one")]
+    # More domain exceptions: domain 5 is still shut down, no new event.
+    sim.create(20)
+    sim.shutdown(20)
+    sim.destroy(20)
+    assert w.sync() == []
+    assert g.read("/local/domain/5") == b""  # still served
+    # RESUME re-arms it: the next exception reports it again.
+    with dom0(d) as c:
+        c.ok(xsraw.RESUME, z("5"))
+        assert c.err(xsraw.RESUME, z("20")) == "ENOENT"
+    sim.create(21)
+    sim.shutdown(21)
+    assert sorted(map(tuple, [w.next(), w.next()])) == [
+        ("@releaseDomain", "rel"), ("@releaseDomain/5", "one")]
+    assert w.sync() == []
+    # Its death reports it once more, then never again.
+    sim.dying(5)
+    sim.destroy(5)
+    assert sorted(map(tuple, [w.next(), w.next()])) == [
+        ("@releaseDomain", "rel"), ("@releaseDomain/5", "one")]
+    sim.destroy(21)
+    assert w.sync() == []
+    g.close()
+    w.close()
+
+
+# -- malicious rings ---------------------------------------------------------
+
+
+def contained(sim, d, bad, w):
+    """Others are served, the bad domain's death is reported."""
+    good = sim.introduce(d, 30 + bad.domid)
+    good.write("ok", "1")
+    assert good.read("ok") == b"1"
+    with dom0(d) as c:
+        c.write("/still", "ok")
+        assert c.read("/still") == b"ok"
+    sim.destroy(bad.domid)
+    bad.close()
+    assert w.next() == ["@releaseDomain", "rel"]
+    assert w.sync() == []
+    assert d.alive()
+    good.close()
+
+
+def test_bad_ring_indexes(sim):
+    d = ours(sim)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    bad = sim.introduce(d, 12)
+    bad.write("before", "1")
+    bad.set_indexes(req_prod=bad.ring.req_cons + 3000)
+    wait_for(lambda: bad.error == 2, "error field XENSTORE_ERROR_RINGIDX")
+    cons = bad.ring.req_cons
+    # Not served any more, even with sane indexes again.
+    bad.set_indexes(req_prod=cons)
+    bad.send(X.READ, b"before\0")
+    contained(sim, d, bad, w)
+    assert bad.ring is None
+
+
+def test_bad_response_indexes(sim):
+    d = ours(sim)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    bad = sim.introduce(d, 13)
+    bad.set_indexes(rsp_cons=bad.ring.rsp_prod + 5000, notify=False)
+    bad.send(X.READ, b"/local/domain/13\0")
+    wait_for(lambda: bad.error == 2, "error field XENSTORE_ERROR_RINGIDX")
+    contained(sim, d, bad, w)
+
+
+def test_oversized_header(sim):
+    d = ours(sim)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    bad = sim.introduce(d, 14)
+    bad.send(X.WRITE, b"x", length=X.PAYLOAD_MAX + 1)
+    wait_for(lambda: bad.error == 3, "error field XENSTORE_ERROR_PROTO")
+    contained(sim, d, bad, w)
+
+
+def greedy_guest(sim, d, domid, limit):
+    """A guest that sends requests and never takes a reply: one READ whose
+    900-byte reply fills the response ring, then WRITEs.  Only requests
+    the daemon executed create nodes; dom0 counts them.  Then dom0 and
+    another guest must still be served, and once the guest takes its
+    replies every request completes, in order."""
+    greedy = sim.introduce(d, domid)
+    big = b"B" * 900
+    greedy.write("big", big)
+    greedy.mkdir("w")
+    msgs = [X.HDR.pack(X.READ, 1000, 0, 4) + b"big\0"]
+    for i in range(1, 200):
+        p = b"w/n%d\0v" % i
+        msgs.append(X.HDR.pack(X.WRITE, 1000 + i, 0, len(p)) + p)
+    sent = 0
+    for m in msgs:
+        if greedy.req_space() < len(m):
+            break
+        assert greedy.put(m) == len(m)
+        greedy.notify()
+        sent += 1
+    assert sent > limit + 10, sent
+    other = sim.introduce(d, domid + 1)
+    with dom0(d) as c:
+        for i in range(50):
+            c.write("/busy/n%d" % i, "v")
+            other.write("n%d" % i, "v")
+            assert other.read("n%d" % i) == b"v"
+        done = len(c.directory("/local/domain/%d/w" % domid))
+        # the outstanding quota, plus the replies the ring took: the big
+        # one and six OK of 19 bytes in the 124 bytes left
+        assert done <= limit + 7, (done, limit)
+        for i in range(sent):
+            m = greedy.recv()
+            assert m.req_id == 1000 + i, (i, m)
+            assert m.type == (X.READ if i == 0 else X.WRITE), (i, m)
+            assert m.payload == (big if i == 0 else b"OK\0"), (i, m)
+        assert len(c.directory("/local/domain/%d/w" % domid)) == sent - 1
+    assert greedy.read("big") == big
+    other.close()
+    return greedy
+
+
+def test_guest_not_reading_replies_is_throttled(sim):
+    d = ours(sim, "-Q", "outstanding=5")
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    greedy = greedy_guest(sim, d, 15, 5)
+    contained(sim, d, greedy, w)
+
+
+def test_default_outstanding_quota(sim):
+    d = ours(sim)
+    greedy_guest(sim, d, 17, 20).close()
+
+
+# -- reconnection, fairness ---------------------------------------------------
+
+
+def test_ring_reconnection(sim):
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    g.write("a", "1")
+    g.watch("a", "t")
+    assert g.wait_watch() == ["a", "t"]
+    tid = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    g.write("intx", "1", tx_id=tid)
+    before = memreport(d)
+    g.reconnect()
+    assert g.connection == 0
+    assert g.error == 0
+    assert g.server_features & X.FEATURE_RECONNECTION
+    after = memreport(d)
+    assert after["watches"] == before["watches"] - 1, (before, after)
+    assert after["open transactions"] == before["open transactions"] - 1
+    assert g.read("a") == b"1"
+    g.write("a", "2")
+    assert g.read("a") == b"2"
+    assert not g.watch_events
+    assert gerr(g, X.READ, b"intx\0") == "ENOENT"
+    assert gerr(g, X.TRANSACTION_END, b"T\0", tx_id=tid) == "ENOENT"
+    # The new connection holds watches again.
+    g.watch("a", "t")
+    assert g.wait_watch() == ["a", "t"]
+    g.close()
+
+
+def test_fairness_flooding_guest(sim):
+    d = ours(sim)
+    flood = sim.introduce(d, 5)
+    other = sim.introduce(d, 6)
+    stop = threading.Event()
+    stats = {"replies": 0, "error": None}
+
+    def run():
+        try:
+            depth = 16
+            pending = 0
+            i = 0
+            while not stop.is_set() or pending:
+                while pending < depth and not stop.is_set():
+                    flood.send(X.WRITE, b"f/n%d\0%s" % (i % 50, b"x" * 100))
+                    i += 1
+                    pending += 1
+                m = flood.recv(DEADLINE)
+                assert m.type == X.WRITE, m
+                pending -= 1
+                stats["replies"] += 1
+        except BaseException as e:  # reported by the main thread
+            stats["error"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        wait_for(lambda: stats["replies"] > 100 or stats["error"],
+                 "the flood to start")
+        with dom0(d) as c:
+            for i in range(100):
+                c.write("/dom0/n%d" % i, "v")
+                assert c.read("/dom0/n%d" % i) == b"v"
+                other.write("n%d" % i, "v")
+                assert other.read("n%d" % i) == b"v"
+    finally:
+        stop.set()
+        t.join(DEADLINE)
+    assert not t.is_alive()
+    assert stats["error"] is None, stats["error"]
+    assert stats["replies"] > 100
+    flood.close()
+    other.close()
+
+
+# -- domain requests over the socket -----------------------------------------
+
+
+def test_domain_requests(sim):
+    d = ours(sim)
+    c = dom0(d)
+    w = Events(d)
+    w.watch("@releaseDomain", "rel")
+    w.next()
+    assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("0")).payload == b"T\0"
+    assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("8")).payload == b"F\0"
+    assert c.request(xsraw.GET_DOMAIN_PATH, z("8")).payload == \
+        b"/local/domain/8\0"
+    g8 = sim.introduce(d, 8)
+    g9 = sim.introduce(d, 9)
+    assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("8")).payload == b"T\0"
+    assert g9.get_domain_path(8) == "/local/domain/8"
+    g9.write("data/x", "nine")
+    g9.write("private", "p")
+    g9.request(X.SET_PERMS, b"private\0n9\0")
+    assert gerr(g8, X.READ, b"/local/domain/9/data/x\0") == "EACCES"
+    c.ok(xsraw.SET_TARGET, z("8", "9"))
+    # 8 acts as 9's owner, 9 gains nothing on 8.
+    assert g8.read("/local/domain/9/data/x") == b"nine"
+    assert g8.read("/local/domain/9/private") == b"p"
+    g8.write("/local/domain/9/data/x", "from 8")
+    assert g9.read("data/x") == b"from 8"
+    g8.request(X.SET_PERMS, b"/local/domain/9/private\0n9\0r8\0")
+    assert c.get_perms("/local/domain/9/private") == ["n9", "r8"]
+    g8.write("mine", "8")
+    assert gerr(g9, X.READ, b"/local/domain/8/mine\0") == "EACCES"
+    # Arguments beyond the second are ignored, as by C xenstored.
+    c.ok(xsraw.SET_TARGET, z("8", "9", "10"))
+    assert c.err(xsraw.SET_TARGET, z("44", "9")) == "ENOENT"
+    # RELEASE: the guest's connection and nodes go, @releaseDomain fires.
+    g9.watch("data", "t")
+    g9.wait_watch()
+    before = memreport(d)
+    c.ok(xsraw.RELEASE, z("9"))
+    assert w.next() == ["@releaseDomain", "rel"]
+    assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("9")).payload == b"F\0"
+    assert c.err(xsraw.RELEASE, z("9")) == "ENOENT"
+    assert c.err(xsraw.READ, z("/local/domain/9/data/x")) == "ENOENT"
+    after = memreport(d)
+    assert after["connections"] == before["connections"] - 1
+    assert after["watches"] == before["watches"] - 1
+    # 8 lost its target with 9's incarnation.
+    assert g8.read("mine") == b"8"
+    # The released domain may be introduced again and served afresh.
+    g9.close()
+    g9 = sim.guest(9)
+    gfn, port = sim.domains()[9][2:4]
+    c.write("/local/domain/9", "")
+    c.set_perms("/local/domain/9", ["n9"])
+    c.ok(xsraw.INTRODUCE, z("9", str(gfn), str(port)))
+    g9.close()
+    g9 = sim.guest(9)
+    assert g9.read("/local/domain/9") == b""
+    g9.close()
+    g8.close()
+    w.close()
+    c.close()
