@@ -63,7 +63,10 @@ struct bevent {
 	void *arg;
 };
 
+/* How long the loop looks for more events before it sleeps (--spin-us). */
+#define SPIN_US_DEFAULT 50
 void loop_init(void);
+void loop_set_spin(long us);
 void loop_add(struct bevent *, int fd, uint32_t events,
 	      void (*cb)(int, uint32_t, void *), void *arg);
 void loop_set(struct bevent *, uint32_t events);

@@ -34,6 +34,7 @@ enum {
 	OPT_ENGINE,
 	OPT_XSD_KVA,
 	OPT_XSD_PORT,
+	OPT_SPIN_US,
 	OPT_ENGINE_USER,
 	OPT_ENGINE_AS_LIMIT,
 	OPT_UNSAFE_NO_SANDBOX,
@@ -64,6 +65,7 @@ static const struct option longopts[] = {
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"xsd-kva", required_argument, NULL, OPT_XSD_KVA},
 	{"xsd-port", required_argument, NULL, OPT_XSD_PORT},
+	{"spin-us", required_argument, NULL, OPT_SPIN_US},
 	{"engine-user", required_argument, NULL, OPT_ENGINE_USER},
 	{"engine-as-limit", required_argument, NULL, OPT_ENGINE_AS_LIMIT},
 	{"unsafe-no-sandbox", no_argument, NULL, OPT_UNSAFE_NO_SANDBOX},
@@ -118,6 +120,8 @@ usage(FILE *f, int status)
 		"  -H, --help                print this message\n"
 		"      --socket-only         serve the Unix sockets only, "
 		"without Xen\n"
+		"      --spin-us N           look for more work N us before "
+		"sleeping (default 50; 0: never)\n"
 		"      --xsd-kva PATH        dom0's ring page "
 		"(default /proc/xen/xsd_kva)\n"
 		"      --xsd-port PATH       dom0's event channel port "
@@ -491,6 +495,21 @@ main(int argc, char *argv[])
 		case OPT_SOCKET_ONLY:
 			socket_only = 1;
 			break;
+		case OPT_SPIN_US: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    *end != '\0' || errno != 0 || v > 1000000)
+				bad_option(
+					"--spin-us: \"%s\" is not a number of "
+					"microseconds up to 1000000",
+					optarg);
+			loop_set_spin(v);
+			break;
+		}
 		case OPT_XSD_KVA:
 			go.xsd_kva = optarg;
 			break;

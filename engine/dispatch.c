@@ -274,10 +274,9 @@ do_get_perms(struct req *r)
 	if (a == NULL)
 		return EINVAL;
 	if (a[0] == '@') {
-		struct tree_path tp = {.depth = 1};
+		struct tree_path tp;
 
-		tp.comp[0] = a;
-		tp.clen[0] = (uint16_t)strlen(a);
+		tree_path_one(&tp, a, strlen(a));
 		n = tree_lookup(r->e->special, &tp);
 		if (n == NULL)
 			return ENOENT;
@@ -312,10 +311,9 @@ do_set_perms(struct req *r)
 	if (p[0] == '@') {
 		/* Who may watch @introduceDomain/@releaseDomain. */
 		struct node **slots[2];
-		struct tree_path tp = {.depth = 1};
+		struct tree_path tp;
 
-		tp.comp[0] = p;
-		tp.clen[0] = (uint16_t)plen;
+		tree_path_one(&tp, p, plen);
 		if (tree_lookup(r->e->special, &tp) == NULL)
 			return ENOENT;
 		if (!r->c->priv)

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,7 +205,17 @@ main(int argc, char **argv)
 	for (;;) {
 		const uint8_t *data;
 		size_t len;
-		ssize_t n = frame_in_fill(&ch.in, ch.fd);
+		struct pollfd pfd = {ch.fd, POLLIN, 0};
+		ssize_t n;
+
+		/*
+		 * Wait in poll, not in read: a reader blocked in read() is
+		 * woken each time the broker drains our replies (the socket's
+		 * write space), poll only when there is something to read.
+		 */
+		if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			return 1;
+		n = frame_in_fill(&ch.in, ch.fd);
 
 		if (n == 0)
 			break; /* the broker closed the channel */

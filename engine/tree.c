@@ -11,11 +11,28 @@ int
 tree_path_split(struct tree_path *tp, const char *path)
 {
 	const char *p = path + 1, *s;
+	unsigned int n = 0;
 
+	for (s = path + 1; *s; s++)
+		n += *s == '/';
+	n += path[1] != '\0';
+	if (n > TREE_MAX_DEPTH)
+		return -1;
+	tp->comp = tp->icomp;
+	tp->clen = tp->iclen;
+	if (n > TREE_INLINE_DEPTH) {
+		tp->comp = malloc(n * sizeof(*tp->comp));
+		tp->clen = malloc(n * sizeof(*tp->clen));
+		if (tp->comp == NULL || tp->clen == NULL) {
+			free(tp->comp);
+			free(tp->clen);
+			tp->comp = tp->icomp;
+			tp->clen = tp->iclen;
+			return -1;
+		}
+	}
 	tp->depth = 0;
 	while (*p) {
-		if (tp->depth == TREE_MAX_DEPTH)
-			return -1;
 		s = strchr(p, '/');
 		if (s == NULL)
 			s = p + strlen(p);
@@ -25,6 +42,27 @@ tree_path_split(struct tree_path *tp, const char *path)
 		p = *s ? s + 1 : s;
 	}
 	return 0;
+}
+
+void
+tree_path_done(struct tree_path *tp)
+{
+	if (tp->comp != tp->icomp) {
+		free(tp->comp);
+		free(tp->clen);
+		tp->comp = tp->icomp;
+		tp->clen = tp->iclen;
+	}
+}
+
+void
+tree_path_one(struct tree_path *tp, const char *name, size_t len)
+{
+	tp->comp = tp->icomp;
+	tp->clen = tp->iclen;
+	tp->depth = 1;
+	tp->comp[0] = name;
+	tp->clen[0] = (uint16_t)len;
 }
 
 static struct node *

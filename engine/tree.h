@@ -38,16 +38,26 @@ struct node {
 	char name[]; /* NUL-terminated, then perms, then data */
 };
 
-/* A path split into components; "/" has none. */
+/*
+ * A path split into components; "/" has none. Most paths are shallow: their
+ * components fit in the struct, deeper ones get arrays of their own.
+ */
 #define TREE_MAX_DEPTH 2048
+#define TREE_INLINE_DEPTH 24
 struct tree_path {
 	unsigned int depth;
-	const char *comp[TREE_MAX_DEPTH];
-	uint16_t clen[TREE_MAX_DEPTH];
+	const char **comp;
+	uint16_t *clen;
+	const char *icomp[TREE_INLINE_DEPTH];
+	uint16_t iclen[TREE_INLINE_DEPTH];
 };
 
-/* Splits a canonical absolute path. Returns 0, or -1 if too deep. */
+/* Splits a canonical absolute path. Returns 0, or -1 if too deep or out of
+ * memory. Release with tree_path_done(). */
 int tree_path_split(struct tree_path *tp, const char *path);
+void tree_path_done(struct tree_path *tp);
+/* A one-component path (for the table of special nodes). */
+void tree_path_one(struct tree_path *tp, const char *name, size_t len);
 
 struct node *node_new(const char *name, size_t namelen, const struct perm *p,
 		      unsigned int nperm, const void *data, size_t datalen,

@@ -44,6 +44,7 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 			return ENOMEM;
 		}
 		b = tree_lookup(t->base, tp);
+		tree_path_done(tp);
 		free(tp);
 		free(p);
 		if (what == NOTE_ABSENT && b)
@@ -179,6 +180,7 @@ txn_valid(struct engine *e, struct txn *t)
 			break;
 		}
 		n = tree_lookup(e->root, tp);
+		tree_path_done(tp);
 		if (rn->what & NOTE_ABSENT)
 			ok = n == NULL;
 		if ((rn->what & NOTE_GEN) && (n == NULL || n->gen != rn->gen))

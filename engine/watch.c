@@ -418,9 +418,7 @@ watch_fire_special(struct engine *e, const char *name, uint32_t domid)
 	char one[64];
 
 	snprintf(one, sizeof(one), "%s/%u", name, domid);
-	tp.depth = 1;
-	tp.comp[0] = name;
-	tp.clen[0] = (uint16_t)nl;
+	tree_path_one(&tp, name, nl);
 	sn = tree_lookup(e->special, &tp);
 	for (w = e->special_watches; w; w = w->tnext) {
 		const char *epath;

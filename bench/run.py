@@ -1,0 +1,513 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""`make bench`: split-xenstored against Debian's C xenstored and oxenstored.
+
+Every case (one workload at one size, over the socket or from simulated
+guests) runs on each daemon in turn -- ours, C, oxenstored, ours, C, ... --
+each time on a fresh daemon under the simulated hypervisor (tests/xensim/)
+and a fresh simulated host.  The load comes from bench/xsload (C); this
+script starts the daemons, introduces the guests, collects xsload's JSON
+lines, and reports medians and ratios to C xenstored.
+
+Ratio convention: every ratio is "times better than C xenstored", so > 1.0
+means faster (higher throughput, or lower latency/time/memory) and < 1.0
+slower.  For rates it is ours/C, for times and latencies C/ours.
+
+  bench/run.py [--quick] [--repeats N] [--only SUBSTR,..] [--targets ours,c,ox]
+
+--quick (make bench-smoke) runs every workload small, once per daemon, and
+fails on any error, never on a timing.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
+import xensim as X  # noqa: E402
+
+BUILD = os.path.abspath(os.environ.get("XS_BUILD", os.path.join(REPO, "build")))
+XSLOAD = os.path.join(BUILD, "bench", "xsload")
+BROKER = os.path.join(BUILD, "bin", "xs-broker")
+
+# Quotas raised equally on all three where a workload needs it: a guest
+# pipelining requests has more than C xenstored's default of 20 requests
+# outstanding (oxenstored's default is already 1024).  dom0 (the socket
+# clients) is not subject to quotas in any of the three.
+OUTSTANDING = 1024
+
+TARGETS = {
+    "ours": "split-xenstored",
+    "c": "C xenstored 4.17",
+    "ox": "oxenstored 4.17",
+}
+
+
+def children(pid):
+    out = []
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, t)) as f:
+                out += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def start_target(sim, target):
+    if target == "ours":
+        d = sim.start_daemon([BROKER, "-N", "-Q", "outstanding=%d" % OUTSTANDING])
+    elif target == "c":
+        # No -T: tracing every request is not how it runs in production.
+        d = sim.start_daemon([X.XENSTORED, "-N", "-Q",
+                              "outstanding=%d" % OUTSTANDING])
+    else:
+        d = start_oxenstored(sim)
+    pids = [d.proc.pid] + children(d.proc.pid)
+    return d, pids
+
+
+def start_oxenstored(sim):
+    """oxenstored with Debian's /etc/xen/oxenstored.conf settings (logging
+    at its defaults, but into the run directory), and the simulated dom0
+    ring."""
+    rundir = tempfile.mkdtemp(prefix="xsbench-oxs-")
+    ring, _ = sim.dom0()
+    conf = os.path.join(rundir, "oxenstored.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join([
+            "pid-file = %s/xenstored.pid" % rundir,
+            "xenstored-kva = %s" % ring,
+            "xenstored-port = %s/xsd_port" % sim.dir,
+            "test-eagain = false",
+            "merge-activate = true",
+            "conflict-burst-limit = 5.0",
+            "conflict-max-history-seconds = 0.05",
+            "conflict-rate-limit-is-aggregate = true",
+            "perms-activate = true",
+            "perms-watch-activate = true",
+            "quota-activate = true",
+            "quota-maxentity = 1000",
+            "quota-maxsize = 2048",
+            "quota-maxwatch = 100",
+            "quota-transaction = 10",
+            "quota-maxrequests = 1024",
+            "quota-path-max = 1024",
+            "quota-maxoutstanding = %d" % OUTSTANDING,
+            "quota-maxwatchevents = 1024",
+            "persistent = false",
+            "xenstored-log-file = %s/xenstored.log" % rundir,
+            "access-log-file = %s/access.log" % rundir,
+            ""]))
+    env = dict(os.environ)
+    env["XENSIM_XS_RUNDIR"] = rundir
+    d = sim.start_daemon([X.OXENSTORED, "--no-fork", "--config-file", conf],
+                         rundir=rundir, env=env)
+    d._owns = True
+    return d
+
+
+def introduce_guests(sim, d, first, n):
+    """The toolstack's part for n guests, without attaching to them (xsload
+    does)."""
+    for domid in range(first, first + n):
+        gfn, port = sim.create(domid)
+        home = b"/local/domain/%d" % domid
+        for t, p in ((X.WRITE, home + b"\0"),
+                     (X.SET_PERMS, home + b"\0n%d\0" % domid)):
+            m = X.sock_request(d.socket, t, p)
+            if m.is_error:
+                raise X.Error("%s: %r" % (home, m))
+        X.introduce(d.socket, domid, gfn, port)
+
+
+# -- cases --------------------------------------------------------------------
+
+class Case:
+    """One workload at one size and mode: xsload arguments, metrics."""
+
+    def __init__(self, name, workload, args, metrics, guests=0, repeats=None,
+                 timeout=600):
+        self.name = name
+        self.workload = workload
+        self.args = [str(a) for a in args]
+        self.metrics = metrics  # [(json key, label, unit, higher_is_better)]
+        self.guests = guests
+        self.repeats = repeats
+        self.timeout = timeout
+
+
+LAT = [("read_p50_us", "READ p50", "us", False),
+       ("read_p99_us", "READ p99", "us", False),
+       ("write_p50_us", "WRITE p50", "us", False),
+       ("write_p99_us", "WRITE p99", "us", False),
+       ("read_ops_s", "sequential READs", "/s", True)]
+TP = [("ops_s", "requests", "/s", True)]
+PIPE = [("ops_s", "READs", "/s", True)]
+BOOT = [("secs", "total", "s", False),
+        ("commits_s", "commits", "/s", True),
+        ("eagain", "EAGAIN retries", "", None)]
+WATCH = [("events_s", "events", "/s", True),
+         ("lag_p99_us", "lag p99", "us", False),
+         ("lag_max_us", "worst lag", "us", False)]
+SCALE = [("populate_s_est", "populate", "s", False),
+         ("populate_rate", "populate rate", "nodes/s", True),
+         ("dir_ms", "list 10k-child dir", "ms", False),
+         ("rss_bytes_per_node", "RSS per node", "B", False)]
+BIGTX = [("commit_ms", "commit", "ms", False),
+         ("total_ms", "start+5k writes+commit", "ms", False)]
+
+
+def cases(quick):
+    q = quick
+    out = []
+    for mode, g in (("socket", 0), ("guest", 1)):
+        out.append(Case("latency/%s" % mode, "latency",
+                        ["-n", 2000 if q else 20000], LAT, guests=g))
+    for mode in ("socket", "guest"):
+        for c in (1, 4, 16, 64):
+            out.append(Case("throughput/%s/%d" % (mode, c), "throughput",
+                            ["-c", c, "-k", 10000, "-s", 0.3 if q else 2],
+                            TP, guests=c if mode == "guest" else 0))
+    for mode, g in (("socket", 0), ("guest", 1)):
+        out.append(Case("pipeline/%s" % mode, "pipeline",
+                        ["-d", 64, "-n", 10000 if q else 200000], PIPE,
+                        guests=g))
+    for counter in (True, False):
+        for doms in ((50,) if q else (200, 1000)):
+            out.append(Case("bootstorm/%d/%s" % (doms, "counter" if counter
+                                                 else "disjoint"),
+                            "bootstorm",
+                            ["-D", doms, "-c", 16] + (["--counter"] if counter
+                                                       else []), BOOT))
+    for mode in ("socket", "guest"):
+        w = 20 if q else 100
+        out.append(Case("watch/%s" % mode, "watch",
+                        ["-c", w, "-n", 500 if q else 10000], WATCH,
+                        guests=w if mode == "guest" else 0))
+    if q:
+        out.append(Case("scale/20k", "scale", ["-k", 20000, "-b", 10, "-r", 2],
+                        SCALE, repeats=1))
+    else:
+        for n in (100000, 1000000):
+            out.append(Case("scale/%s" % ("100k" if n == 100000 else "1M"),
+                            "scale", ["-k", n, "-b", 60, "-r", 5], SCALE,
+                            repeats=1, timeout=1200))
+    out.append(Case("bigtx/5000", "bigtx", ["-k", 5000], BIGTX))
+    return out
+
+
+def run_one(case, target, log):
+    """Runs case on target in a fresh interpreter (libxsguest caches one
+    context per simulated host for the life of a process)."""
+    r = subprocess.run([sys.executable, os.path.abspath(__file__), "--one",
+                        case.name, target],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=case.timeout + 60,
+                       env=dict(os.environ, XSBENCH_QUICK="1" if QUICK else ""))
+    lines = r.stdout.decode().strip().splitlines()
+    if r.returncode or not lines:
+        raise X.Error("%s on %s: %s" % (case.name, target, (
+            lines[-1] if lines else r.stderr.decode().strip()[-1500:])))
+    res = json.loads(lines[-1])
+    log.write(json.dumps({"case": case.name, "target": target,
+                          "result": res}) + "\n")
+    log.flush()
+    return res
+
+
+def run_here(case, target):
+    sim = X.Sim(build=os.path.join(BUILD, "xensim"))
+    d = None
+    try:
+        d, pids = start_target(sim, target)
+        args = [XSLOAD, "--socket", d.socket,
+                "--pids", ",".join(map(str, pids))]
+        if case.guests:
+            introduce_guests(sim, d, 1, case.guests)
+            args += ["--guests", "%s:1" % sim.dir]
+        args += [case.workload] + case.args
+        t0 = time.monotonic()
+        r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=case.timeout)
+        wall = time.monotonic() - t0
+        out = r.stdout.decode().strip().splitlines()
+        res = None
+        for line in out:
+            try:
+                res = json.loads(line)
+            except ValueError:
+                pass
+        if r.returncode or not res or not res.get("ok"):
+            err = (res or {}).get("error") or r.stderr.decode().strip()[-500:]
+            raise X.Error("%s on %s: %s" % (case.name, target, err))
+        if not d.alive():
+            raise X.Error("%s: %s died:\n%s" % (case.name, target,
+                                                 d.stderr()[-2000:]))
+        res["wall_s"] = round(wall, 3)
+        return res
+    finally:
+        if d is not None:
+            d.stop(timeout=3.0)
+        sim.close()
+
+
+# -- report -------------------------------------------------------------------
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit in ("/s", "nodes/s"):
+        return "%.0f" % v if v >= 100 else "%.1f" % v
+    if unit == "":
+        return "%.0f" % v if abs(v) >= 10 else "%.1f" % v
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def ratio(ours, c, higher):
+    if higher is None or ours is None or c is None or ours <= 0 or c <= 0:
+        return None
+    return ours / c if higher else c / ours
+
+
+def summarise(all_cases, results, targets):
+    """rows: [(case, label, unit, {target: median}, {target: ratio})]."""
+    rows = []
+    for case in all_cases:
+        per = results.get(case.name)
+        if not per:
+            continue
+        for key, label, unit, higher in case.metrics:
+            med, extra = {}, {}
+            for t in targets:
+                vals = [r[key] for r in per.get(t, []) if r.get(key) is not None
+                        and r[key] >= 0]
+                med[t] = statistics.median(vals) if vals else None
+                rs = per.get(t, [])
+                if case.workload == "scale" and rs and rs[0].get("capped"):
+                    extra[t] = "capped at %d of %d nodes after %.0f s" % (
+                        rs[0]["populated"], rs[0]["nodes"], rs[0]["budget_s"])
+            rat = {t: ratio(med.get(t), med.get("c"), higher)
+                   for t in targets if t != "c"}
+            rows.append((case, key, label, unit, med, rat, extra))
+    return rows
+
+
+def markdown(rows, targets, meta):
+    hdr = ["case", "metric"] + [TARGETS[t] for t in targets]
+    rt = [t for t in targets if t != "c" and "c" in targets]
+    hdr += ["%s / C" % ("ours" if t == "ours" else "ox") for t in rt]
+    lines = ["| " + " | ".join(hdr) + " |",
+             "|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|"]
+    notes = []
+    for case, key, label, unit, med, rat, extra in rows:
+        cells = [case.name, label + (" (%s)" % unit if unit else "")]
+        for t in targets:
+            v = fmt(med.get(t), unit)
+            if extra.get(t) and key in ("populate_s_est",
+                                        "rss_bytes_per_node",
+                                        "populate_rate"):
+                v += " *"
+                note = ("`%s` on %s: %s; its populate time is "
+                        "extrapolated at the rate measured so far (the rate "
+                        "falls as the store grows, so the real time is "
+                        "longer), RSS per node is over the nodes written" % (
+                            case.name, TARGETS[t], extra[t]))
+                if note not in notes:
+                    notes.append(note)
+            cells.append(v)
+        for t in rt:
+            r = rat.get(t)
+            cells.append("-" if r is None else "%.2f" % r)
+        lines.append("| " + " | ".join(cells) + " |")
+    out = "\n".join(lines) + "\n"
+    if notes:
+        out += "\n" + "\n".join("\\* " + n for n in notes) + "\n"
+    out += ("\nRatios: times better than C xenstored (> 1.0 is better: "
+            "rates ours/C, times and latencies C/ours). Medians of %s.\n"
+            % meta["repeats_text"])
+    return out
+
+
+def plot(rows, targets, outdir):
+    """bench/plot.gp draws the ratios of ours and oxenstored to C."""
+    dat = os.path.join(outdir, "latest.dat")
+    rt = [t for t in ("ours", "ox") if t in targets]
+    with open(dat, "w") as f:
+        f.write("# label " + " ".join(rt) + "\n")
+        for case, key, label, unit, med, rat, extra in rows:
+            if case.workload == "latency" and key not in ("read_p50_us",
+                                                         "write_p50_us"):
+                continue
+            if case.workload == "scale" and key not in ("populate_rate",
+                                                       "rss_bytes_per_node",
+                                                       "dir_ms"):
+                continue
+            if case.workload == "watch" and key == "lag_p99_us":
+                continue
+            if all(rat.get(t) is None for t in rt):
+                continue
+            name = "%s %s" % (case.name, label)
+            f.write('"%s" %s\n' % (name.replace('"', "'"), " ".join(
+                "%.4f" % rat[t] if rat.get(t) else "NaN" for t in rt)))
+    png = os.path.join(outdir, "latest.png")
+    if not shutil.which("gnuplot"):
+        print("gnuplot not found: no plot", file=sys.stderr)
+        return None
+    subprocess.run(["gnuplot", "-e", "datafile='%s'; outfile='%s'" % (dat, png),
+                    os.path.join(HERE, "plot.gp")], check=True)
+    return png
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d CPUs, %s" % (cpu, os.cpu_count(), os.uname().release)
+
+
+QUICK = False
+
+
+def one(name, target):
+    """--one: a single run, its JSON result on stdout, errors as text."""
+    for case in cases(QUICK):
+        if case.name == name:
+            try:
+                print(json.dumps(run_here(case, target)))
+            except (X.Error, OSError, subprocess.TimeoutExpired) as e:
+                print(str(e).replace("\n", " | "))
+                sys.exit(1)
+            return
+    sys.exit("no case %s" % name)
+
+
+def private_netns():
+    """Re-executes this script in a new network namespace where
+    net.unix.max_dgram_qlen is raised: the simulated event channels are
+    datagrams to one socket per daemon, and the default queue of 10 would
+    make a guest's notification sleep 1 ms whenever 10 are queued -- an
+    artefact of the simulation (a Xen event channel is a pending bit), the
+    same for every daemon.  Unix socket paths are unaffected."""
+    if os.environ.get("XSBENCH_NETNS") == "1":
+        try:
+            with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
+                f.write("4096")
+        except OSError as e:
+            print("warning: cannot raise max_dgram_qlen: %s" % e,
+                  file=sys.stderr)
+        return
+    if os.geteuid() == 0 and shutil.which("unshare"):
+        env = dict(os.environ, XSBENCH_NETNS="1")
+        os.execvpe("unshare", ["unshare", "--net", "--", sys.executable,
+                               os.path.abspath(__file__)] + sys.argv[1:], env)
+    print("warning: not root: guest workloads with more than 10 guests "
+          "are slowed by the simulator's event queue", file=sys.stderr)
+
+
+def main():
+    global QUICK
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        QUICK = os.environ.get("XSBENCH_QUICK") == "1"
+        one(sys.argv[2], sys.argv[3])
+        return
+    private_netns()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes, one run per daemon (make bench-smoke)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--only", default="",
+                    help="comma-separated substrings of case names")
+    ap.add_argument("--targets", default="ours,c,ox")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+    targets = [t for t in a.targets.split(",") if t]
+    for t in targets:
+        if t not in TARGETS:
+            ap.error("unknown target %s" % t)
+    QUICK = a.quick
+    repeats = 1 if a.quick else a.repeats
+    all_cases = cases(a.quick)
+    if a.only:
+        want = a.only.split(",")
+        all_cases = [c for c in all_cases if any(w in c.name for w in want)]
+    for p in (XSLOAD, BROKER):
+        if not os.path.exists(p):
+            sys.exit("%s missing: make it first" % p)
+    os.makedirs(a.out, exist_ok=True)
+    tag = "smoke" if a.quick else "latest"
+    raw_path = os.path.join(a.out, tag + ".raw.jsonl")
+    results = {}
+    t_start = time.monotonic()
+    failures = []
+    with open(raw_path, "w") as log:
+        for case in all_cases:
+            n = case.repeats if case.repeats and not a.quick else repeats
+            for rep in range(n):
+                for t in targets:  # interleaved: ours, C, ox, ours, ...
+                    t0 = time.monotonic()
+                    try:
+                        res = run_one(case, t, log)
+                    except (X.Error, OSError, subprocess.TimeoutExpired) as e:
+                        failures.append(str(e))
+                        print("FAIL %-28s %-5s %s" % (case.name, t, e),
+                              flush=True)
+                        continue
+                    results.setdefault(case.name, {}).setdefault(t, []).append(res)
+                    key = case.metrics[0][0]
+                    print("%-28s %-5s run %d/%d  %s=%s  (%.1fs)" % (
+                        case.name, t, rep + 1, n, key, res.get(key),
+                        time.monotonic() - t0), flush=True)
+    total = time.monotonic() - t_start
+    meta = {
+        "command": "make bench-smoke" if a.quick else "make bench",
+        "machine": machine(),
+        "repeats_text": ("1 run (quick mode)" if a.quick else
+                         "%d runs per daemon, interleaved (scale: 1 run, "
+                         "populating stops after 60 s)" % repeats),
+        "total_s": round(total, 1),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+    rows = summarise(all_cases, results, targets)
+    md = markdown(rows, targets, meta)
+    head = ("# split-xenstored benchmark (%s)\n\n`%s` on %s, %s; %.0f s.\n\n"
+            % (tag, meta["command"], meta["machine"], meta["date"], total))
+    with open(os.path.join(a.out, tag + ".md"), "w") as f:
+        f.write(head + md)
+    with open(os.path.join(a.out, tag + ".json"), "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=1)
+    print()
+    print(md)
+    if not a.quick and not failures:
+        png = plot(rows, targets, a.out)
+        if png:
+            print("plot: %s" % os.path.relpath(png, REPO))
+    print("results: %s" % os.path.relpath(os.path.join(a.out, tag + ".md"), REPO))
+    if failures:
+        print("\n%d FAILED:\n  %s" % (len(failures), "\n  ".join(failures)))
+        sys.exit(1)
+    if a.quick:
+        print("bench-smoke: every workload completed correctly on %s (%.0f s)"
+              % (", ".join(TARGETS[t] for t in targets), total))
+
+
+if __name__ == "__main__":
+    main()
