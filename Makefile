@@ -201,6 +201,7 @@ check: deps all
 	$(MAKE) integration
 	$(MAKE) check-san
 	$(MAKE) check-fuzz
+	$(MAKE) bench-smoke
 	@echo "check: all suites passed"
 
 # The broker looks for xs-engine beside itself; the engine runs as its own

@@ -128,7 +128,7 @@ check_node(const struct node *n, const char *path, size_t len, void *arg)
 	for (i = 1; i < n->nchild; i++) {
 		const struct node *a = n->child[i - 1], *b = n->child[i];
 		size_t l = a->namelen < b->namelen ? a->namelen : b->namelen;
-		int c = memcmp(a->name, b->name, l);
+		int c = memcmp(node_name(a), node_name(b), l);
 
 		if (c > 0 || (c == 0 && a->namelen >= b->namelen)) {
 			addf(ck->t, "%s: children out of order\n", path);

@@ -109,7 +109,7 @@ do_read(struct req *r)
 	err = op_get(&x, path, PERM_READ, &n);
 	if (err)
 		return err;
-	memcpy(r->out, n->data, n->datalen);
+	memcpy(r->out, node_data(n), n->datalen);
 	r->outlen = n->datalen;
 	r->replied = false;
 	if (r->outlen == 0) {
@@ -203,7 +203,7 @@ do_directory(struct req *r)
 
 		if (off + c->namelen + 1 > XS_PAYLOAD_MAX)
 			return E2BIG;
-		memcpy(r->out + off, c->name, c->namelen + 1u);
+		memcpy(r->out + off, node_name(c), c->namelen + 1u);
 		off += c->namelen + 1u;
 	}
 	r->outlen = off;
@@ -251,7 +251,7 @@ do_directory_part(struct req *r)
 			return EINVAL; /* not at a name's start */
 		if (glen + len + cl + 1 > XS_PAYLOAD_MAX)
 			break;
-		memcpy(r->out + glen + len, c->name, cl);
+		memcpy(r->out + glen + len, node_name(c), cl);
 		len += cl;
 		pos += cl;
 	}

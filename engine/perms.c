@@ -74,6 +74,7 @@ domid_parse(const char *s, uint32_t *out)
 int
 perms_parse(const char *buf, size_t len, struct perm *out, unsigned int max)
 {
+	uint32_t id;
 	unsigned int n = 0;
 	const char *p = buf, *end = buf + len;
 	size_t l;
@@ -100,8 +101,9 @@ perms_parse(const char *buf, size_t len, struct perm *out, unsigned int max)
 		default:
 			return -1;
 		}
-		if (domid_parse(p + 1, &out[n].id) == -1)
+		if (domid_parse(p + 1, &id) == -1)
 			return -1;
+		out[n].id = (uint16_t)id;
 		n++;
 		p += l + 1;
 	}

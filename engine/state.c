@@ -150,7 +150,7 @@ dump_node(const struct node *n, const char *path, size_t plen, void *arg)
 		put16(&d->r, (uint16_t)n->perm[i].id);
 	}
 	put(&d->r, path, plen + 1);
-	put(&d->r, n->data, n->datalen);
+	put(&d->r, node_data(n), n->datalen);
 	return emit_rec(d->out, d->arg, REC_NODE_DATA, &d->r) ? -EIO : 0;
 }
 

@@ -146,8 +146,8 @@ node_too_big(struct opctx *x, const struct node *n, size_t datalen,
 
 	if (x->c->priv)
 		return false; /* no quota: skip the sum over the children */
-	sz = datalen + nperm * sizeof(struct perm) +
-	     (n ? children_bytes(n) : 0) + extra;
+	/* A permission counts 8 bytes, as in C xenstored's records. */
+	sz = datalen + nperm * 8u + (n ? children_bytes(n) : 0) + extra;
 
 	return quota_exceeded(x->e, x->c, Q_NODE_SIZE, (long)sz);
 }
@@ -423,7 +423,8 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 	old = node_ref(*slots[depth]);
 	if (x->t == NULL)
 		domain_account_node(x->e, old->perm[0].id, old, -1);
-	if (node_set(slots[depth], old->data, old->datalen, p, np, x->gen)) {
+	if (node_set(slots[depth], node_data(old), old->datalen, p, np,
+		     x->gen)) {
 		if (x->t == NULL)
 			domain_account_node(x->e, old->perm[0].id, old, +1);
 		node_unref(old);

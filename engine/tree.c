@@ -65,73 +65,77 @@ tree_path_one(struct tree_path *tp, const char *name, size_t len)
 	tp->clen[0] = (uint16_t)len;
 }
 
-static struct node *
-node_alloc(size_t namelen, unsigned int nperm, size_t datalen)
+/* Slots a child array holds for n children: powers of two from 4. */
+static uint32_t
+child_cap(uint32_t n)
 {
-	struct node *n;
+	uint32_t c = 4;
 
-	n = malloc(sizeof(*n) + namelen + 1 + nperm * sizeof(struct perm) +
-		   datalen + 1);
-	return n;
-}
-
-static void
-node_fix_ptrs(struct node *n)
-{
-	size_t off = n->namelen + 1;
-
-	/* Align the permissions after the name. */
-	off = (off + 3) & ~(size_t)3;
-	n->perm = (struct perm *)(void *)(n->name + off);
-	n->data = (char *)(n->perm + n->nperm);
+	if (n == 0)
+		return 0;
+	while (c < n)
+		c *= 2;
+	return c;
 }
 
 struct node *
 node_new(const char *name, size_t namelen, const struct perm *p,
 	 unsigned int nperm, const void *data, size_t datalen, uint64_t gen)
 {
-	struct node *n = node_alloc(namelen + 3, nperm, datalen);
+	struct node *n =
+		malloc(sizeof(*n) + nperm * sizeof(*p) + namelen + datalen + 2);
+	char *nm;
 
 	if (n == NULL)
 		return NULL;
 	n->ref = 1;
-	n->nchild = n->childcap = 0;
+	n->nchild = 0;
 	n->child = NULL;
 	n->namelen = (uint16_t)namelen;
 	n->nperm = (uint16_t)nperm;
 	n->datalen = (uint32_t)datalen;
 	n->gen = n->cgen = gen;
-	memcpy(n->name, name, namelen);
-	n->name[namelen] = '\0';
-	node_fix_ptrs(n);
 	memcpy(n->perm, p, nperm * sizeof(*p));
+	nm = node_name(n);
+	memcpy(nm, name, namelen);
+	nm[namelen] = '\0';
 	if (datalen)
-		memcpy(n->data, data, datalen);
-	n->data[datalen] = '\0';
+		memcpy(node_data(n), data, datalen);
+	node_data(n)[datalen] = '\0';
 	return n;
+}
+
+/* A copy of o's child array, each child gaining a reference. */
+static int
+children_share(struct node *n, const struct node *o)
+{
+	uint32_t i;
+
+	if (o->nchild == 0)
+		return 0;
+	n->child = malloc(child_cap(o->nchild) * sizeof(*n->child));
+	if (n->child == NULL)
+		return -1;
+	memcpy(n->child, o->child, o->nchild * sizeof(*n->child));
+	for (i = 0; i < o->nchild; i++)
+		o->child[i]->ref++;
+	n->nchild = o->nchild;
+	return 0;
 }
 
 /* A shallow copy: same children (each gains a reference), own arrays. */
 static struct node *
 node_clone(const struct node *o)
 {
-	struct node *n = node_new(o->name, o->namelen, o->perm, o->nperm,
-				  o->data, o->datalen, o->gen);
-	uint32_t i;
+	struct node *n = node_new(node_name(o), o->namelen, o->perm, o->nperm,
+				  node_data(o), o->datalen, o->gen);
 
 	if (n == NULL)
 		return NULL;
 	n->cgen = o->cgen;
-	if (o->nchild) {
-		n->child = malloc(o->nchild * sizeof(*n->child));
-		if (n->child == NULL) {
-			free(n);
-			return NULL;
-		}
-		memcpy(n->child, o->child, o->nchild * sizeof(*n->child));
-		for (i = 0; i < o->nchild; i++)
-			o->child[i]->ref++;
-		n->nchild = n->childcap = o->nchild;
+	if (children_share(n, o) == -1) {
+		free(n);
+		return NULL;
 	}
 	return n;
 }
@@ -183,7 +187,8 @@ node_child_find(const struct node *n, const char *name, size_t len)
 	while (lo <= hi) {
 		mid = lo + (hi - lo) / 2;
 		c = n->child[mid];
-		r = memcmp(c->name, name, len < c->namelen ? len : c->namelen);
+		r = memcmp(node_name(c), name,
+			   len < c->namelen ? len : c->namelen);
 		if (r == 0)
 			r = (c->namelen > len) - (c->namelen < len);
 		if (r == 0)
@@ -270,9 +275,8 @@ node_set(struct node **slot, const void *data, size_t datalen,
 	 const struct perm *p, unsigned int nperm, uint64_t gen)
 {
 	struct node *o = *slot, *n;
-	uint32_t i;
 
-	n = node_new(o->name, o->namelen, p, nperm, data, datalen, gen);
+	n = node_new(node_name(o), o->namelen, p, nperm, data, datalen, gen);
 	if (n == NULL)
 		return -1;
 	n->cgen = o->cgen;
@@ -280,20 +284,11 @@ node_set(struct node **slot, const void *data, size_t datalen,
 		/* Nobody else sees o: its children simply move over. */
 		n->child = o->child;
 		n->nchild = o->nchild;
-		n->childcap = o->childcap;
 		free(o);
 	} else {
-		if (o->nchild) {
-			n->child = malloc(o->nchild * sizeof(*n->child));
-			if (n->child == NULL) {
-				free(n);
-				return -1;
-			}
-			memcpy(n->child, o->child,
-			       o->nchild * sizeof(*n->child));
-			for (i = 0; i < o->nchild; i++)
-				o->child[i]->ref++;
-			n->nchild = n->childcap = o->nchild;
+		if (children_share(n, o) == -1) {
+			free(n);
+			return -1;
 		}
 		o->ref--;
 	}
@@ -304,15 +299,16 @@ node_set(struct node **slot, const void *data, size_t datalen,
 int
 node_insert_child(struct node *parent, long pos, struct node *child)
 {
-	if (parent->nchild == parent->childcap) {
-		uint32_t ncap = parent->childcap ? parent->childcap * 2 : 4;
+	uint32_t ncap = child_cap(parent->nchild + 1);
+
+	/* The array holds child_cap(nchild) at least: grow at the steps. */
+	if (ncap != child_cap(parent->nchild)) {
 		struct node **nc =
 			realloc(parent->child, ncap * sizeof(*parent->child));
 
 		if (nc == NULL)
 			return -1;
 		parent->child = nc;
-		parent->childcap = ncap;
 	}
 	memmove(&parent->child[pos + 1], &parent->child[pos],
 		(parent->nchild - (size_t)pos) * sizeof(*parent->child));
@@ -395,7 +391,7 @@ tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
 			path = np;
 		}
 		path[base] = '/';
-		memcpy(path + base + 1, c->name, c->namelen + 1);
+		memcpy(path + base + 1, node_name(c), c->namelen + 1);
 		ret = fn(c, path, nl, arg);
 		if (ret < 0)
 			goto out;

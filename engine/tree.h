@@ -18,25 +18,40 @@
 #define PERM_WRITE 2u
 #define PERM_OWNER 4u
 
+/* Domain ids are 16 bits: the pair fits in 4 bytes, a million nodes count. */
 struct perm {
-	uint32_t id;
-	uint32_t mode; /* PERM_READ | PERM_WRITE */
+	uint16_t id;
+	uint16_t mode; /* PERM_READ | PERM_WRITE */
 };
 
+/*
+ * One allocation: this header, the permissions, the NUL-terminated name,
+ * then the data (NUL-terminated too, for convenience). Capacity of the
+ * child array is implied by nchild (node_child_cap()).
+ */
 struct node {
 	uint32_t ref;
 	uint32_t nchild;
-	uint32_t childcap;
 	uint32_t datalen;
 	uint16_t namelen;
 	uint16_t nperm;
 	uint64_t gen;        /* changes when data or permissions change */
 	uint64_t cgen;       /* changes when a child is added or removed */
 	struct node **child; /* sorted by name */
-	struct perm *perm;   /* perm[0] is the owner and the default */
-	char *data;
-	char name[]; /* NUL-terminated, then perms, then data */
+	struct perm perm[];  /* perm[0] is the owner and the default */
 };
+
+static inline char *
+node_name(const struct node *n)
+{
+	return (char *)(n->perm + n->nperm);
+}
+
+static inline char *
+node_data(const struct node *n)
+{
+	return node_name(n) + n->namelen + 1;
+}
 
 /*
  * A path split into components; "/" has none. Most paths are shallow: their
