@@ -121,10 +121,21 @@ do_read(struct req *r)
 	return 0;
 }
 
+/* The context of a request that changes the store. */
+static void
+mctx(struct req *r, struct opctx *x)
+{
+	ctx(r, x);
+	if (r->t)
+		txn_events_enter(r->e, r->t);
+}
+
 static int
 modify_done(struct req *r, int err, const char *path, const void *data,
 	    size_t len)
 {
+	if (r->t)
+		txn_events_leave(r->e, r->t, err == 0);
 	if (err == 0 && r->t)
 		err = txn_log_op(r->t, r->type, path, data, len);
 	if (r->t == NULL) {
@@ -147,7 +158,7 @@ do_write(struct req *r)
 
 	if (plen == r->len || (err = canon(r, p, path)) != 0)
 		return EINVAL;
-	ctx(r, &x);
+	mctx(r, &x);
 	err = op_write(&x, path, p + plen + 1, r->len - plen - 1, false);
 	return modify_done(r, err, path, p + plen + 1, r->len - plen - 1);
 }
@@ -162,7 +173,7 @@ do_mkdir(struct req *r)
 
 	if (a == NULL || (err = canon(r, a, path)) != 0)
 		return EINVAL;
-	ctx(r, &x);
+	mctx(r, &x);
 	err = op_write(&x, path, "", 0, true);
 	return modify_done(r, err, path, "", 0);
 }
@@ -177,7 +188,7 @@ do_rm(struct req *r)
 
 	if (a == NULL || (err = canon(r, a, path)) != 0)
 		return EINVAL;
-	ctx(r, &x);
+	mctx(r, &x);
 	err = op_rm(&x, path);
 	return modify_done(r, err, path, "", 0);
 }
@@ -336,7 +347,7 @@ do_set_perms(struct req *r)
 	for (i = 0; i < n; i++)
 		if (domain_get(r->e, perms[i].id, true) == NULL)
 			return ENOMEM;
-	ctx(r, &x);
+	mctx(r, &x);
 	err = op_set_perms(&x, path, perms, (unsigned int)n);
 	return modify_done(r, err, path, perms, (size_t)n);
 }

@@ -36,6 +36,19 @@ tp_free(struct tree_path *tp)
 	}
 }
 
+/*
+ * Charges a node to its owner: the domain at once, or, inside a
+ * transaction, the transaction's own books (applied if it commits as is).
+ */
+static void
+account(struct opctx *x, uint32_t owner, const struct node *n, int sign)
+{
+	if (x->t == NULL)
+		domain_account_node(x->e, owner, n, sign);
+	else
+		txn_account(x->t, owner, n, sign);
+}
+
 static int
 split(const char *path, struct tree_path **tpp)
 {
@@ -207,16 +220,16 @@ create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
 	if (pos >= 0 || node_insert_child(*slots[k], -pos - 1, chain) == -1)
 		goto out;
 	(*slots[k])->cgen = x->gen;
-	if (x->t == NULL) {
+	{
 		const struct node *c = chain;
 
 		for (i = k; i < tp->depth; i++) {
-			domain_account_node(x->e, p[0].id, c, +1);
+			account(x, p[0].id, c, +1);
 			c = c->nchild ? c->child[0] : c;
 		}
-	} else if (!x->c->priv) {
-		x->t->nodes_delta += (long)(tp->depth - k);
 	}
+	if (x->t && !x->c->priv)
+		x->t->nodes_delta += (long)(tp->depth - k);
 	chain = NULL;
 	r = 0;
 out:
@@ -253,17 +266,14 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			r = depth < 0 ? ENOMEM : ENOENT;
 			goto out;
 		}
-		if (x->t == NULL)
-			domain_account_node(x->e, (*slots[depth])->perm[0].id,
-					    *slots[depth], -1);
+		account(x, (*slots[depth])->perm[0].id, *slots[depth], -1);
 		if (node_set(slots[depth], data, len, (*slots[depth])->perm,
 			     (*slots[depth])->nperm, x->gen) == -1) {
 			r = ENOMEM;
 			goto out;
 		}
 		n = *slots[depth];
-		if (x->t == NULL)
-			domain_account_node(x->e, n->perm[0].id, n, +1);
+		account(x, n->perm[0].id, n, +1);
 	} else {
 		tree_lookup_deepest(*x->rootp, tp, &deep, &k);
 		if (!x->replay) {
@@ -302,8 +312,8 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			goto out;
 		n = tree_lookup(*x->rootp, tp);
 	}
-	if (x->t == NULL)
-		r = event_add(x->e, path, n, NULL, false);
+	/* Inside a transaction it goes to the transaction's events. */
+	r = event_add(x->e, path, n, NULL, false);
 out:
 	tp_free(tp);
 	return r;
@@ -319,7 +329,7 @@ rm_visit(const struct node *n, const char *path, size_t len, void *arg)
 {
 	struct rm_walk *w = arg;
 
-	domain_account_node(w->x->e, n->perm[0].id, n, -1);
+	account(w->x, n->perm[0].id, n, -1);
 	/* The removed node fires its watchers; each node below it fires
 	 * only watches set on that very node. */
 	return event_add(w->x->e, path, n, NULL, n != w->top) ? -ENOMEM : 0;
@@ -366,11 +376,12 @@ op_rm(struct opctx *x, const char *path)
 	}
 	gone = node_remove_child(*slots[depth], idx);
 	(*slots[depth])->cgen = x->gen;
-	if (x->t == NULL) {
+	{
 		struct rm_walk w = {x, gone};
 
 		r = tree_walk(gone, path, rm_visit, &w) ? ENOMEM : 0;
-	} else if (!x->c->priv) {
+	}
+	if (x->t && !x->c->priv) {
 		struct own_count oc = {x->c->domid, 0};
 
 		tree_walk(gone, path, count_owned, &oc);
@@ -421,20 +432,16 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 	}
 	/* Keep the old version alive for the event's permission check. */
 	old = node_ref(*slots[depth]);
-	if (x->t == NULL)
-		domain_account_node(x->e, old->perm[0].id, old, -1);
+	account(x, old->perm[0].id, old, -1);
 	if (node_set(slots[depth], node_data(old), old->datalen, p, np,
 		     x->gen)) {
-		if (x->t == NULL)
-			domain_account_node(x->e, old->perm[0].id, old, +1);
+		account(x, old->perm[0].id, old, +1);
 		node_unref(old);
 		r = ENOMEM;
 		goto out;
 	}
-	if (x->t == NULL) {
-		domain_account_node(x->e, p[0].id, *slots[depth], +1);
-		r = event_add(x->e, path, *slots[depth], old, false);
-	}
+	account(x, p[0].id, *slots[depth], +1);
+	r = event_add(x->e, path, *slots[depth], old, false);
 	node_unref(old);
 out:
 	tp_free(tp);

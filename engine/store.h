@@ -52,7 +52,19 @@ struct txn {
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */
+	struct hmap acct; /* owner -> struct txn_acct, if it commits as is */
+	bool acct_lost;   /* out of memory on those books: replay instead */
+	/* The events its writes would fire, if it commits as is. */
+	struct event *ev;
+	size_t nev, evcap, ev_mark;
 };
+
+/* Books a node for or against its owner in the transaction. */
+void txn_account(struct txn *t, uint32_t owner, const struct node *n, int sign);
+/* While a transaction's request runs, events go to the transaction. */
+void txn_events_enter(struct engine *e, struct txn *t);
+/* ok false: the request failed, its events are dropped. */
+void txn_events_leave(struct engine *e, struct txn *t, bool ok);
 
 /* Notes that the transaction depends on the state of path. */
 int txn_note(struct opctx *x, const char *path, size_t len, int what,

@@ -16,6 +16,64 @@
 #include "store.h"
 #include "xs_proto.h"
 
+struct txn_acct {
+	long nodes, memory;
+};
+
+void
+txn_account(struct txn *t, uint32_t owner, const struct node *n, int sign)
+{
+	struct txn_acct *a = hmap_get(&t->acct, &owner, sizeof(owner));
+
+	if (a == NULL) {
+		a = calloc(1, sizeof(*a));
+		if (a == NULL ||
+		    hmap_put(&t->acct, &owner, sizeof(owner), a) == -1) {
+			free(a);
+			t->acct_lost = true;
+			return;
+		}
+	}
+	a->nodes += sign;
+	a->memory += sign * (long)node_size(n);
+}
+
+void
+txn_events_enter(struct engine *e, struct txn *t)
+{
+	struct event *ev = e->ev;
+	size_t nev = e->nev, cap = e->evcap;
+
+	e->ev = t->ev;
+	e->nev = t->nev;
+	e->evcap = t->evcap;
+	t->ev = ev;
+	t->nev = nev;
+	t->evcap = cap;
+	t->ev_mark = e->nev;
+}
+
+void
+txn_events_leave(struct engine *e, struct txn *t, bool ok)
+{
+	struct event *ev = e->ev;
+	size_t nev = e->nev, cap = e->evcap;
+
+	/* A failed request's events are not the transaction's. */
+	while (!ok && nev > t->ev_mark) {
+		nev--;
+		free(ev[nev].path);
+		node_unref((struct node *)ev[nev].perm_node);
+		node_unref((struct node *)ev[nev].perm_node2);
+	}
+	e->ev = t->ev;
+	e->nev = t->nev;
+	e->evcap = t->evcap;
+	t->ev = ev;
+	t->nev = nev;
+	t->evcap = cap;
+}
+
 struct read_note {
 	int what;
 	uint64_t gen;
@@ -152,6 +210,16 @@ txn_free(struct txn *t)
 	while (hmap_next(&t->reads, &i, NULL, NULL, &v))
 		free(v);
 	hmap_free(&t->reads);
+	i = 0;
+	while (hmap_next(&t->acct, &i, NULL, NULL, &v))
+		free(v);
+	hmap_free(&t->acct);
+	for (i = 0; i < t->nev; i++) {
+		free(t->ev[i].path);
+		node_unref((struct node *)t->ev[i].perm_node);
+		node_unref((struct node *)t->ev[i].perm_node2);
+	}
+	free(t->ev);
 	for (i = 0; i < t->nops; i++) {
 		free(t->ops[i].path);
 		free(t->ops[i].data);
@@ -265,13 +333,105 @@ txn_unlink(struct conn *c, struct txn *t)
 		}
 }
 
+/* Clears the transaction flag of the generations along a path. */
+static void
+strip_gens(struct node *root, const char *path)
+{
+	struct tree_path tp;
+	struct node *n = root;
+	unsigned int i;
+	long idx;
+
+	if (tree_path_split(&tp, path) == -1)
+		return;
+	for (i = 0;; i++) {
+		n->gen &= ~TXN_GEN_FLAG;
+		n->cgen &= ~TXN_GEN_FLAG;
+		if (i == tp.depth)
+			break;
+		idx = node_child_find(n, tp.comp[i], tp.clen[i]);
+		if (idx < 0)
+			break;
+		n = n->child[idx];
+	}
+	tree_path_done(&tp);
+}
+
+/*
+ * Nothing committed since the transaction started: its tree becomes the
+ * store as it is, with the accounting and events it collected, instead of
+ * replaying its writes. Returns 0, ENOSPC (over the node quota), or -1 to
+ * take the replay path.
+ */
+static int
+txn_adopt(struct engine *e, struct txn *t)
+{
+	struct domain *d = t->c->dom;
+	struct txn_acct *a;
+	const char *key;
+	size_t i = 0;
+	void *v;
+
+	if (t->acct_lost)
+		return -1;
+	if (d && (a = hmap_get(&t->acct, &d->domid, sizeof(d->domid))) &&
+	    a->nodes > 0 &&
+	    quota_exceeded(e, t->c, Q_NODES, d->nodes + a->nodes))
+		return ENOSPC;
+	/*
+	 * What it wrote carries generations marked as its own (they came
+	 * from the store's counter, so they are already in order): unmark.
+	 */
+	for (i = 0; i < t->nops; i++) {
+		strip_gens(t->root, t->ops[i].path);
+		if (t->ops[i].type == XS_RM) {
+			char *slash = strrchr(t->ops[i].path, '/');
+
+			if (slash && slash != t->ops[i].path) {
+				*slash = '\0';
+				strip_gens(t->root, t->ops[i].path);
+				*slash = '/';
+			} else {
+				strip_gens(t->root, "/");
+			}
+		}
+	}
+	i = 0;
+	while (hmap_next(&t->acct, &i, &key, NULL, &v)) {
+		uint32_t owner;
+		struct domain *od;
+
+		memcpy(&owner, key, sizeof(owner));
+		a = v;
+		if ((od = domain_get(e, owner, true)) != NULL) {
+			od->nodes += a->nodes;
+			od->memory += a->memory;
+		}
+	}
+	node_unref(e->root);
+	e->root = node_ref(t->root);
+	/* Its events become the store's, to fire after the reply. */
+	events_drop(e);
+	free(e->ev);
+	e->ev = t->ev;
+	e->nev = t->nev;
+	e->evcap = t->evcap;
+	t->ev = NULL;
+	t->nev = t->evcap = 0;
+	return 0;
+}
+
 int
 txn_end(struct engine *e, struct txn *t, bool commit)
 {
 	int r = 0;
 
 	txn_unlink(t->c, t);
-	if (commit && t->nops > 0) {
+	if (commit && t->nops > 0 && e->root == t->base &&
+	    (r = txn_adopt(e, t)) >= 0) {
+		/* adopted, or refused over the node quota */
+	} else if (commit && t->nops > 0) {
+		r = 0;
 		if (e->root != t->base && !txn_valid(e, t)) {
 			e->nconflicts++;
 			r = EAGAIN;

@@ -67,15 +67,44 @@ match_add(struct matches *m, struct watch *w, const char *path)
 	m->n++;
 }
 
-static int
-match_cmp(const void *a, const void *b)
+static bool
+match_before(const struct watch *x, const struct watch *y)
 {
-	const struct watch *x = *(struct watch *const *)a;
-	const struct watch *y = *(struct watch *const *)b;
-
 	if (x->c->id != y->c->id)
-		return x->c->id < y->c->id ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+		return x->c->id < y->c->id;
+	return x->seq < y->seq;
+}
+
+struct pair {
+	struct watch *w;
+	const char *p;
+};
+
+/*
+ * A stable merge sort of our own: glibc's qsort asks the kernel how much
+ * memory there is (sysinfo) for large arrays, which the sandbox forbids.
+ */
+static void
+pairs_sort(struct pair *a, struct pair *tmp, size_t n)
+{
+	size_t width, i, l, r, lend, rend, k;
+
+	for (width = 1; width < n; width *= 2) {
+		for (i = 0; i < n; i += 2 * width) {
+			l = i;
+			lend = i + width < n ? i + width : n;
+			r = lend;
+			rend = i + 2 * width < n ? i + 2 * width : n;
+			for (k = i; k < rend; k++) {
+				if (l < lend && (r >= rend ||
+						 !match_before(a[r].w, a[l].w)))
+					tmp[k] = a[l++];
+				else
+					tmp[k] = a[r++];
+			}
+		}
+		memcpy(a, tmp, n * sizeof(*a));
+	}
 }
 
 static void emit_event(struct engine *e, struct watch *w, const char *path);
@@ -89,17 +118,14 @@ match_send(struct engine *e, struct matches *m)
 
 	if (m->n > 1) {
 		/* Sort pairs by watch: keep each path with its watch. */
-		struct {
-			struct watch *w;
-			const char *p;
-		} *pairs = malloc(m->n * sizeof(*pairs));
+		struct pair *pairs = malloc(2 * m->n * sizeof(*pairs));
 
 		if (pairs != NULL) {
 			for (i = 0; i < m->n; i++) {
 				pairs[i].w = m->w[i];
 				pairs[i].p = m->path[i];
 			}
-			qsort(pairs, m->n, sizeof(*pairs), match_cmp);
+			pairs_sort(pairs, pairs + m->n, m->n);
 			for (i = 0; i < m->n; i++) {
 				m->w[i] = pairs[i].w;
 				m->path[i] = pairs[i].p;

@@ -304,3 +304,23 @@ def test_connection_churn(xsd, base, sentinel):
     with xsd.raw() as c:
         assert c.read(base + "/churn") == b"250"
 
+
+
+def test_one_change_many_watchers(xsd, base):
+    """One write that 300 watches match, on 3 connections: every watch gets
+    its event, in the order its connection set them, and the sandboxed
+    engine (whose sorting must not ask the kernel for anything) survives."""
+    conns = [xsd.raw() for _ in range(3)]
+    try:
+        for c in conns:
+            for i in range(100):
+                c.watch(base + "/fan", "t%03d" % i)
+                assert c.wait_event().payload.split(b"\0")[1] == b"t%03d" % i
+        with xsd.raw() as w:
+            w.write(base + "/fan/x", b"1")
+        for c in conns:
+            toks = [c.wait_event().payload.split(b"\0")[1] for _ in range(100)]
+            assert toks == [b"t%03d" % i for i in range(100)]
+    finally:
+        for c in conns:
+            c.close()
