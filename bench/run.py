@@ -67,7 +67,9 @@ def children(pid):
 
 def start_target(sim, target):
     if target == "ours":
-        d = sim.start_daemon([BROKER, "-N", "-Q", "outstanding=%d" % OUTSTANDING])
+        # XS_BENCH_OURS_ARGS: extra options, to compare settings of ours.
+        d = sim.start_daemon([BROKER, "-N", "-Q", "outstanding=%d" % OUTSTANDING]
+                             + os.environ.get("XS_BENCH_OURS_ARGS", "").split())
     elif target == "audit":
         # Every request and reply recorded, values hashed (the default
         # policy), to a file in the daemon's run directory.

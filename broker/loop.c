@@ -7,6 +7,7 @@
  * that arrived, which keeps it at one syscall per batch in each direction.
  */
 #include <errno.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,7 +89,9 @@ us_since(const struct timespec *t0)
  * sleep. On these machines a sleeping process that another one wakes costs
  * tens of microseconds, and a request crosses the broker twice (client to
  * engine and back): a short spin saves those wake-ups whenever requests
- * keep coming, at the price of that much CPU after the last one.
+ * keep coming, at the price of that much CPU after the last one. It
+ * yields while it spins, so that the clients and the engine, which may need
+ * the same core, run first.
  */
 static int
 loop_wait(struct epoll_event *evs, int timeout)
@@ -103,6 +106,8 @@ loop_wait(struct epoll_event *evs, int timeout)
 		n = epoll_wait(epfd, evs, LOOP_EVENTS, 0);
 		if (n != 0)
 			return n;
+		/* Anything else that can run (a client, the engine) runs. */
+		sched_yield();
 	} while (us_since(&t0) < spin_us);
 	return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
 }
