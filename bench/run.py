@@ -320,7 +320,7 @@ def summarise(all_cases, results, targets):
 def markdown(rows, targets, meta):
     hdr = ["case", "metric"] + [TARGETS[t] for t in targets]
     rt = [t for t in targets if t != "c" and "c" in targets]
-    hdr += ["%s / C" % ("ours" if t == "ours" else "ox") for t in rt]
+    hdr += ["%s / C" % t for t in rt]
     lines = ["| " + " | ".join(hdr) + " |",
              "|" + "|".join(["---"] * 2 + ["---:"] * (len(hdr) - 2)) + "|"]
     notes = []
