@@ -218,8 +218,8 @@ conn_send(struct conn *c, uint32_t type, uint32_t tx, const void *p,
 	if (len > PAYLOAD_MAX)
 		fail("request too long (%u)", len);
 	uint32_t id = ++c->next_req;
-	struct xsd_sockmsg h = {.type = type, .req_id = id, .tx_id = tx,
-				.len = len};
+	struct xsd_sockmsg h = {
+		.type = type, .req_id = id, .tx_id = tx, .len = len};
 	if (c->fd >= 0) {
 		char buf[sizeof(h) + PAYLOAD_MAX];
 		memcpy(buf, &h, sizeof(h));
@@ -230,7 +230,8 @@ conn_send(struct conn *c, uint32_t type, uint32_t tx, const void *p,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
-				fail("write: %s", n ? strerror(errno) : "closed");
+				fail("write: %s",
+				     n ? strerror(errno) : "closed");
 			done += n;
 		}
 		return id;
@@ -335,8 +336,8 @@ conn_recv(struct conn *c, struct msg *m)
 		int r = poll(&pfd, 1, IO_TIMEOUT_MS);
 		if (r == 0)
 			fail("no reply within %d ms", IO_TIMEOUT_MS);
-		ssize_t n = read(c->fd, c->in + c->in_len,
-				 c->in_cap - c->in_len);
+		ssize_t n =
+			read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -525,7 +526,8 @@ rss_kb(void)
 
 /* -- workloads ------------------------------------------------------------- */
 
-static const char *g_mode(void)
+static const char *
+g_mode(void)
 {
 	return g_simdir ? "guest" : "socket";
 }
@@ -579,8 +581,7 @@ w_latency(long n)
  * in flight; stops early after budget seconds (0: none).  Returns the
  * number written. */
 static long
-populate(struct conn *c, const char *fmt, long count, int depth,
-	 double budget)
+populate(struct conn *c, const char *fmt, long count, int depth, double budget)
 {
 	char buf[PAYLOAD_MAX], path[256], val[64];
 	struct msg m;
@@ -678,8 +679,11 @@ w_throughput(unsigned conns, long nodes, double secs)
 	struct tp_arg *a = calloc(conns, sizeof(*a));
 	pthread_t *th = calloc(conns, sizeof(*th));
 	for (unsigned i = 0; i < conns; i++) {
-		a[i] = (struct tp_arg){.idx = i, .nodes = nodes, .go = &go,
-				       .stop = &stop, .c = conn_client(i)};
+		a[i] = (struct tp_arg){.idx = i,
+				       .nodes = nodes,
+				       .go = &go,
+				       .stop = &stop,
+				       .c = conn_client(i)};
 		pthread_create(&th[i], NULL, tp_thread, &a[i]);
 	}
 	double t0 = now_s();
@@ -803,8 +807,7 @@ tx_op(struct conn *c, uint32_t tx, uint32_t type, const char *path,
 static int
 bs_domain(struct conn *c, long d, int counter, long *ops)
 {
-	char uuid[64], vm[96], dom[64], be_vbd[96], be_vif[96], p[256],
-		v[256];
+	char uuid[64], vm[96], dom[64], be_vbd[96], be_vif[96], p[256], v[256];
 	snprintf(uuid, sizeof(uuid), "%08lx-0000-4000-8000-%012ld", d, d);
 	snprintf(vm, sizeof(vm), "/vm/%s", uuid);
 	snprintf(dom, sizeof(dom), "/local/domain/%ld", d);
@@ -814,12 +817,12 @@ bs_domain(struct conn *c, long d, int counter, long *ops)
 		 d);
 	uint32_t tx = tx_start(c);
 	int n = 0;
-#define OP(type, val, ...)                                                   \
-	do {                                                                 \
-		snprintf(p, sizeof(p), __VA_ARGS__);                         \
-		n++;                                                         \
-		if (!tx_op(c, tx, type, p, val, ops))                        \
-			goto again;                                          \
+#define OP(type, val, ...)                                                     \
+	do {                                                                   \
+		snprintf(p, sizeof(p), __VA_ARGS__);                           \
+		n++;                                                           \
+		if (!tx_op(c, tx, type, p, val, ops))                          \
+			goto again;                                            \
 	} while (0)
 #define W(val, ...) OP(T_WRITE, val, __VA_ARGS__)
 #define M(...) OP(T_MKDIR, NULL, __VA_ARGS__)
@@ -934,8 +937,10 @@ w_bootstorm(long domains, unsigned conns, int counter)
 	struct bs_arg *a = calloc(conns, sizeof(*a));
 	pthread_t *th = calloc(conns, sizeof(*th));
 	for (unsigned i = 0; i < conns; i++) {
-		a[i] = (struct bs_arg){.idx = i, .conns = conns,
-				       .domains = domains, .counter = counter,
+		a[i] = (struct bs_arg){.idx = i,
+				       .conns = conns,
+				       .domains = domains,
+				       .counter = counter,
 				       .go = &go};
 		pthread_create(&th[i], NULL, bs_thread, &a[i]);
 	}
@@ -968,7 +973,8 @@ w_bootstorm(long domains, unsigned conns, int counter)
 	long nvm = xlist(s, "/vm");
 	if (nvbd != domains || nvm != domains)
 		fail("after the storm: %ld vbd backends, %ld /vm entries, "
-		     "expected %ld", nvbd, nvm, domains);
+		     "expected %ld",
+		     nvbd, nvm, domains);
 	printf("{\"workload\":\"bootstorm\",\"ok\":true,\"mode\":\"socket\","
 	       "\"domains\":%ld,\"conns\":%u,\"counter\":%s,"
 	       "\"nodes_per_domain\":%d,\"secs\":%.3f,\"commits_s\":%.1f,"
@@ -991,7 +997,6 @@ struct poll_ctx {
 	uint64_t maxlag, *lags;
 	long nlags;
 	double tlast;
-
 };
 
 static void *
@@ -1008,12 +1013,10 @@ w_reader(void *p)
 				progress = 1;
 				uint64_t t = now_ns();
 				if (mm.h.type != T_WATCH_EVENT)
-					fail("watcher got type %u",
-					     mm.h.type);
+					fail("watcher got type %u", mm.h.type);
 				/* path is /bench/w/k<i> */
 				const char *k = strrchr(mm.body, 'k');
-				if (!k || strncmp(mm.body, "/bench/w/k",
-						  10))
+				if (!k || strncmp(mm.body, "/bench/w/k", 10))
 					fail("event for %s", mm.body);
 				long idx = strtol(k + 1, NULL, 10);
 				if (idx < 0 || idx >= x->writes)
@@ -1065,8 +1068,8 @@ w_watch(unsigned watchers, long writes)
 		snprintf(tok, sizeof(tok), "t%u", i);
 		size_t l = pbuild(buf, "/bench/w", NULL);
 		memcpy(buf + l, tok, strlen(tok) + 1);
-		uint32_t id = conn_send(cs[i], T_WATCH, 0, buf,
-					l + strlen(tok) + 1);
+		uint32_t id =
+			conn_send(cs[i], T_WATCH, 0, buf, l + strlen(tok) + 1);
 		int got_reply = 0, got_ev = 0;
 		while (!got_reply || !got_ev) {
 			conn_recv(cs[i], &m);
@@ -1167,8 +1170,9 @@ w_scale(long nodes, double budget, int reps)
 	       "\"populate_s_est\":%.1f,\"dir_children\":%ld,"
 	       "\"dir_ms\":%.3f,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,"
 	       "\"rss_bytes_per_node\":%.1f}\n",
-	       nodes, done, done < nodes ? "true" : "false", budget, tpop,
-	       rate, done < nodes ? nodes / rate : tpop, want, dt[reps / 2] / 1e6, rss0, rss1,
+	       nodes, done, done < nodes ? "true" : "false", budget, tpop, rate,
+	       done < nodes ? nodes / rate : tpop, want, dt[reps / 2] / 1e6,
+	       rss0, rss1,
 	       rss0 >= 0 && done ? (rss1 - rss0) * 1024.0 / done : -1.0);
 	conn_close(s);
 }
@@ -1194,8 +1198,8 @@ w_bigtx(long nodes)
 	double t2 = now_s();
 	long n = xlist(s, "/bench/tx");
 	if (n != nodes)
-		fail("/bench/tx has %ld children after commit, expected %ld",
-		     n, nodes);
+		fail("/bench/tx has %ld children after commit, expected %ld", n,
+		     nodes);
 	for (long i = 0; i < nodes; i += 97) {
 		snprintf(path, sizeof(path), "/bench/tx/n%ld", i);
 		snprintf(val, sizeof(val), "value-%010ld", i);
