@@ -152,7 +152,6 @@ struct engine {
 	size_t nundo, undocap;
 	bool undo_on, undo_lost;
 	/* Counters for CONTROL memreport. */
-	uint64_t nnodes_hint;
 	uint64_t ntxn_total, nconflicts;
 };
 
