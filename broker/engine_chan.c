@@ -46,6 +46,7 @@ struct pending {
 		Xsp__Request req;
 		Xsp__PrivReply priv;
 		Xsp__DomainEvent dom;
+		Xsp__ConnSync sync;
 	} u;
 	size_t off; /* of the request payload in the arena */
 };
@@ -63,6 +64,8 @@ static struct pending *pend;
 static Xsp__ToEngine **pend_ptrs;
 static size_t npend, pend_cap;
 static uint8_t *arena;
+/* Numbers requests across engine restarts (Request.seq). */
+static uint64_t next_seq = 1;
 static size_t arena_len, arena_cap;
 
 static void engine_pack(void);
@@ -352,6 +355,9 @@ engine_pack(void)
 		case XSP__TO_ENGINE__MSG_DOMAIN:
 			p->te.domain = &p->u.dom;
 			break;
+		case XSP__TO_ENGINE__MSG_SYNC:
+			p->te.sync = &p->u.sync;
+			break;
 		case XSP__TO_ENGINE__MSG_REQUEST:
 			p->te.request = &p->u.req;
 			/* No arena yet when every payload so far was empty. */
@@ -474,6 +480,7 @@ engine_send_request(uint32_t conn, uint32_t domid, const struct xs_hdr *hdr,
 	p->u.req.type = hdr->type;
 	p->u.req.req_id = hdr->req_id;
 	p->u.req.tx_id = hdr->tx_id;
+	p->u.req.seq = next_seq++;
 	p->u.req.payload.len = hdr->len;
 	p->off = arena_len;
 	if (hdr->len > 0)
@@ -549,6 +556,7 @@ void
 engine_start(const char *path, char *const argv[], int sandboxed)
 {
 	int sv[2], ep[2], err, flags;
+	struct pending *p;
 	ssize_t n;
 
 	/*
@@ -602,5 +610,9 @@ engine_start(const char *path, char *const argv[], int sandboxed)
 	    fcntl(chan, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("fcntl");
 	loop_add(&chan_ev, chan, EPOLLIN, engine_event, NULL);
+	/* Always first: a fresh engine starts with no connections. */
+	p = engine_queue(0);
+	xsp__conn_sync__init(&p->u.sync);
+	p->te.msg_case = XSP__TO_ENGINE__MSG_SYNC;
 	log_debug("engine %s started, pid %ld", path, (long)engine_pid);
 }

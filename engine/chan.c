@@ -119,6 +119,17 @@ chan_decode(const uint8_t *data, size_t len, const char **why)
 		case XSP__TO_ENGINE__MSG_PRIV_REPLY:
 		case XSP__TO_ENGINE__MSG_DOMAIN:
 			break;
+		case XSP__TO_ENGINE__MSG_SYNC: {
+			size_t k;
+
+			for (k = 0; k < m->sync->n_conns; k++)
+				if (m->sync->conns[k]->conn == 0 ||
+				    m->sync->conns[k]->domid > 0xffff) {
+					*why = "bad connection in sync";
+					goto bad;
+				}
+			break;
+		}
 		default:
 			*why = "unknown message";
 			goto bad;
@@ -128,6 +139,44 @@ chan_decode(const uint8_t *data, size_t len, const char **why)
 bad:
 	xsp__broker_frame__free_unpacked(f, NULL);
 	return NULL;
+}
+
+/*
+ * The broker's connections are the truth: a connection the engine recovered
+ * but the broker closed meanwhile goes, one it opened meanwhile comes.
+ */
+static int
+conn_sync(struct engine *e, const Xsp__ConnSync *s)
+{
+	size_t i, j;
+	void *val;
+	bool listed;
+
+	i = 0;
+	while (hmap_next(&e->conns, &i, NULL, NULL, &val)) {
+		const struct conn *c = val;
+
+		listed = false;
+		for (j = 0; j < s->n_conns && !listed; j++)
+			listed = s->conns[j]->conn == c->id &&
+				 s->conns[j]->domid == c->domid &&
+				 s->conns[j]->privileged == c->priv &&
+				 s->conns[j]->readonly == c->ro;
+		if (!listed) {
+			/* The table changes under the walk: start again. */
+			engine_conn_close(e, c->id);
+			i = 0;
+		}
+	}
+	for (i = 0; i < s->n_conns; i++) {
+		const Xsp__ConnOpen *o = s->conns[i];
+
+		if (engine_conn(e, o->conn) == NULL &&
+		    engine_conn_open(e, o->conn, o->domid, o->privileged,
+				     o->readonly) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int
@@ -180,6 +229,12 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 			engine_priv_reply(e, pr->id, &a);
 			break;
 		}
+		case XSP__TO_ENGINE__MSG_SYNC:
+			if (conn_sync(e, m->sync) == -1) {
+				*why = "connection sync failed";
+				return -1;
+			}
+			break;
 		case XSP__TO_ENGINE__MSG_DOMAIN:
 			if (m->domain->domid >= XS_DOMID_FIRST_RESERVED) {
 				*why = "domain event for no domain";
