@@ -116,6 +116,12 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	$(CC) $(CPPFLAGS) -Iengine $(CFLAGS) $(LDFLAGS) -o $@ $^ \
 		-lcmocka $(LDLIBS_PB) $(LDLIBS_SANDBOX)
 
+# The broker's pure pieces, from its library.
+$(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ibroker $(CFLAGS) $(LDFLAGS) -o $@ $^ \
+		-lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL)
+
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxenstore

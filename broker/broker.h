@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -127,6 +128,74 @@ void audit_engine_broken(const char *why);
 void audit_flush(void);
 int audit_congested(void);
 int audit_retry_needed(void);
+
+/*
+ * replay.c: the requests handed to the engine and not yet answered, pure.
+ * A request in flight at REPLAY_POISON engine deaths costs its connection.
+ */
+#define REPLAY_POISON 2u
+struct replay_conn;
+struct replay_req {
+	TAILQ_ENTRY(replay_req) all; /* every request, in seq order */
+	TAILQ_ENTRY(replay_req) per; /* its connection's, in order */
+	struct replay_conn *rc;
+	uint64_t seq;
+	uint32_t conn, domid;
+	struct xs_hdr hdr;
+	unsigned int deaths; /* engines that died with it in flight */
+	int sent;            /* handed to the current engine */
+	uint8_t payload[];
+};
+struct replay_conn {
+	TAILQ_HEAD(, replay_req) q;
+};
+struct replay {
+	TAILQ_HEAD(, replay_req) all;
+	struct replay_req *unsent; /* the first not yet handed over */
+	size_t count, bytes;
+};
+enum { REPLAY_OK, REPLAY_UNASKED, REPLAY_MISMATCH };
+void replay_init(struct replay *);
+void replay_conn_init(struct replay_conn *);
+struct replay_req *replay_add(struct replay *, struct replay_conn *,
+			      uint64_t seq, uint32_t conn, uint32_t domid,
+			      const struct xs_hdr *, const uint8_t *payload);
+struct replay_req *replay_next(struct replay *);
+void replay_sent(struct replay *, struct replay_req *);
+int replay_answer(struct replay *, struct replay_conn *, uint32_t req_id);
+void replay_conn_drop(struct replay *, struct replay_conn *);
+size_t replay_engine_gone(struct replay *, int died);
+struct replay_req *replay_first(struct replay *);
+struct replay_req *replay_after(struct replay_req *);
+
+/* backoff.c: when to restart a dead engine, and whether to, pure. */
+#define ENGINE_RESTARTS_DEFAULT 10u
+#define ENGINE_RESTARTS_MAX 100000
+#define BACKOFF_WINDOW_MS 60000
+/* A death this soon after the previous one doubles the wait. */
+#define BACKOFF_CALM_MS 10000
+#define BACKOFF_FIRST_MS 10
+#define BACKOFF_MAX_MS 1000
+struct backoff {
+	unsigned int max; /* restarts allowed in any window */
+	int64_t *times;   /* the last max restarts, a ring */
+	unsigned int n, head;
+	unsigned int streak; /* deaths in a row close together */
+	int64_t last_death;
+	int any_death;
+};
+int backoff_init(struct backoff *, unsigned int max);
+void backoff_free(struct backoff *);
+long backoff_death(struct backoff *, int64_t now_ms);
+
+/* liveupdate.c: the binary of the next engine, and its command line. */
+#define LIVEUPDATE_PATH_MAX 4096u
+#define LIVEUPDATE_ARGS_MAX 32u
+#define LIVEUPDATE_ARG_MAX 256u
+int liveupdate_open(const char *path, int min_fd);
+char **liveupdate_argv(char *const argv[], const char *name, char *const args[],
+		       size_t nargs);
+void liveupdate_argv_free(char **);
 
 /* engine_frame.c: what the engine may send, pure. */
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The broker's pure pieces of engine recovery: the list of unanswered
+ * requests (what is sent again, in which order, and which request is
+ * blamed for a crash), the restart back-off and limit, and the checks of a
+ * live update's binary.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker.h"
+
+static struct replay_req *
+add(struct replay *r, struct replay_conn *rc, uint64_t seq, uint32_t conn,
+    uint32_t req_id)
+{
+	struct xs_hdr hdr = {XS_READ, req_id, 0, 3};
+	struct replay_req *q;
+
+	q = replay_add(r, rc, seq, conn, 0, &hdr, (const uint8_t *)"/a");
+	assert_non_null(q);
+	return q;
+}
+
+/* Hands over everything replay_next() allows; returns how many. */
+static size_t
+send_all(struct replay *r)
+{
+	struct replay_req *q;
+	size_t n = 0;
+
+	while ((q = replay_next(r)) != NULL) {
+		replay_sent(r, q);
+		n++;
+	}
+	return n;
+}
+
+static void
+test_replay_fifo(void **state)
+{
+	struct replay r;
+	struct replay_conn a, b;
+
+	replay_init(&r);
+	replay_conn_init(&a);
+	replay_conn_init(&b);
+	add(&r, &a, 1, 1, 10);
+	add(&r, &b, 2, 2, 20);
+	add(&r, &a, 3, 1, 11);
+	assert_int_equal(send_all(&r), 3);
+	assert_int_equal(r.count, 3);
+	/* Each connection's oldest first, whatever the others do. */
+	assert_int_equal(replay_answer(&r, &a, 10), REPLAY_OK);
+	assert_int_equal(replay_answer(&r, &a, 12), REPLAY_MISMATCH);
+	assert_int_equal(replay_answer(&r, &a, 11), REPLAY_OK);
+	assert_int_equal(replay_answer(&r, &a, 11), REPLAY_UNASKED);
+	assert_int_equal(r.count, 1);
+	assert_int_equal(replay_first(&r)->seq, 2);
+	replay_conn_drop(&r, &b);
+	assert_int_equal(r.count, 0);
+	assert_int_equal(r.bytes, 0);
+	assert_null(replay_first(&r));
+	assert_null(replay_next(&r));
+}
+
+/* Nothing is answered before it was handed to the engine. */
+static void
+test_replay_unsent_unanswerable(void **state)
+{
+	struct replay r;
+	struct replay_conn a;
+
+	replay_init(&r);
+	replay_conn_init(&a);
+	add(&r, &a, 1, 1, 10);
+	assert_int_equal(replay_answer(&r, &a, 10), REPLAY_UNASKED);
+	assert_int_equal(send_all(&r), 1);
+	assert_int_equal(replay_answer(&r, &a, 10), REPLAY_OK);
+}
+
+static void
+test_replay_resend_order(void **state)
+{
+	struct replay r;
+	struct replay_conn a, b;
+	struct replay_req *q;
+	uint64_t want[] = {1, 3, 4}, i = 0;
+
+	replay_init(&r);
+	replay_conn_init(&a);
+	replay_conn_init(&b);
+	add(&r, &a, 1, 1, 10);
+	add(&r, &b, 2, 2, 20);
+	add(&r, &a, 3, 1, 11);
+	assert_int_equal(send_all(&r), 3);
+	assert_int_equal(replay_answer(&r, &b, 20), REPLAY_OK);
+	/* One arrives while no engine runs: never sent, not a suspect. */
+	add(&r, &b, 4, 2, 21);
+	assert_int_equal(replay_engine_gone(&r, 1), 0);
+	for (q = replay_first(&r); q != NULL; q = replay_after(q))
+		assert_int_equal(q->seq, want[i++]);
+	assert_int_equal(i, 3);
+	assert_int_equal(replay_first(&r)->deaths, 1);
+	assert_int_equal(replay_after(replay_first(&r))->deaths, 1);
+	assert_int_equal(replay_after(replay_after(replay_first(&r)))->deaths,
+			 0);
+	replay_conn_drop(&r, &a);
+	replay_conn_drop(&r, &b);
+}
+
+/*
+ * A suspect goes alone: the next engine gets it with nothing else in
+ * flight, and the rest once it is answered.
+ */
+static void
+test_replay_suspects_alone(void **state)
+{
+	struct replay r;
+	struct replay_conn a, b;
+
+	replay_init(&r);
+	replay_conn_init(&a);
+	replay_conn_init(&b);
+	add(&r, &a, 1, 1, 10);
+	add(&r, &b, 2, 2, 20);
+	assert_int_equal(send_all(&r), 2);
+	replay_engine_gone(&r, 1);
+	add(&r, &a, 3, 1, 11);
+
+	assert_int_equal(send_all(&r), 1);
+	assert_int_equal(replay_next(&r), NULL);
+	assert_int_equal(replay_answer(&r, &a, 10), REPLAY_OK);
+	assert_int_equal(send_all(&r), 1);
+	assert_int_equal(replay_answer(&r, &b, 20), REPLAY_OK);
+	/* No suspect left: the rest go together. */
+	add(&r, &b, 4, 2, 21);
+	assert_int_equal(send_all(&r), 2);
+	replay_conn_drop(&r, &a);
+	replay_conn_drop(&r, &b);
+	assert_int_equal(r.count, 0);
+}
+
+/*
+ * The request in flight at two deaths in a row is the one blamed; the
+ * others waiting behind it are not.
+ */
+static void
+test_replay_poison(void **state)
+{
+	struct replay r;
+	struct replay_conn a, b;
+
+	replay_init(&r);
+	replay_conn_init(&a);
+	replay_conn_init(&b);
+	add(&r, &a, 1, 1, 10);
+	add(&r, &b, 2, 2, 20);
+	assert_int_equal(send_all(&r), 2);
+	assert_int_equal(replay_engine_gone(&r, 1), 0);
+	assert_int_equal(send_all(&r), 1); /* seq 1, alone */
+	assert_int_equal(replay_engine_gone(&r, 1), 1);
+	assert_int_equal(replay_first(&r)->deaths, 2);
+	assert_int_equal(replay_after(replay_first(&r))->deaths, 1);
+	replay_conn_drop(&r, &a);
+	assert_int_equal(send_all(&r), 1);
+	assert_int_equal(replay_answer(&r, &b, 20), REPLAY_OK);
+}
+
+/* An engine stopped for an update did not die: nobody is blamed. */
+static void
+test_replay_update_blames_nobody(void **state)
+{
+	struct replay r;
+	struct replay_conn a;
+
+	replay_init(&r);
+	replay_conn_init(&a);
+	add(&r, &a, 1, 1, 10);
+	add(&r, &a, 2, 1, 11);
+	assert_int_equal(send_all(&r), 2);
+	assert_int_equal(replay_engine_gone(&r, 0), 0);
+	assert_int_equal(replay_first(&r)->deaths, 0);
+	assert_int_equal(send_all(&r), 2);
+	assert_int_equal(replay_answer(&r, &a, 10), REPLAY_OK);
+	assert_int_equal(replay_answer(&r, &a, 11), REPLAY_OK);
+}
+
+static void
+test_backoff(void **state)
+{
+	struct backoff b;
+	int64_t t = 1000000;
+
+	assert_int_equal(backoff_init(&b, 5), 0);
+	/* The first death of a series: at once. */
+	assert_int_equal(backoff_death(&b, t), 0);
+	/* Then doubling from 10 ms. */
+	assert_int_equal(backoff_death(&b, t += 100), 10);
+	assert_int_equal(backoff_death(&b, t += 100), 20);
+	assert_int_equal(backoff_death(&b, t += 100), 40);
+	/* After a calm spell, at once again. */
+	assert_int_equal(backoff_death(&b, t += BACKOFF_CALM_MS), 0);
+	/* Six restarts within the window are one too many. */
+	assert_int_equal(backoff_death(&b, t += 100), -1);
+	/* A window later, restarts are allowed again. */
+	t += BACKOFF_WINDOW_MS;
+	assert_int_equal(backoff_death(&b, t), 0);
+	backoff_free(&b);
+}
+
+static void
+test_backoff_cap(void **state)
+{
+	struct backoff b;
+	int64_t t = 0;
+	long d = 0;
+	int i;
+
+	assert_int_equal(backoff_init(&b, 1000), 0);
+	for (i = 0; i < 20; i++)
+		d = backoff_death(&b, t += 50);
+	assert_int_equal(d, BACKOFF_MAX_MS);
+	backoff_free(&b);
+}
+
+static void
+test_backoff_never(void **state)
+{
+	struct backoff b;
+
+	assert_int_equal(backoff_init(&b, 0), 0);
+	assert_int_equal(backoff_death(&b, 5), -1);
+	backoff_free(&b);
+}
+
+static char tmpdir[64];
+
+static char *
+tmp_file(const char *name, mode_t mode)
+{
+	static char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(write(fd,
+			       "\x7f"
+			       "ELF",
+			       4),
+			 4);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static void
+expect_refused(const char *path, int err)
+{
+	errno = 0;
+	assert_int_equal(liveupdate_open(path, 10), -1);
+	assert_int_equal(errno, err);
+}
+
+static void
+test_liveupdate_open(void **state)
+{
+	char *p;
+	int fd;
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/xs-lu-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	fd = liveupdate_open(tmp_file("good", 0755), 10);
+	assert_true(fd >= 10);
+	close(fd);
+	expect_refused(tmp_file("group-writable", 0775), EACCES);
+	expect_refused(tmp_file("other-writable", 0757), EACCES);
+	expect_refused(tmp_file("not-executable", 0644), EACCES);
+	p = tmp_file("foreign", 0755);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(p, 4321, 4321), 0);
+		expect_refused(p, EACCES);
+	}
+	unlink(p);
+	expect_refused(tmpdir, EINVAL);
+	expect_refused("/nonexistent/xs-engine", ENOENT);
+	unlink(tmp_file("good", 0755));
+	unlink(tmp_file("group-writable", 0755));
+	unlink(tmp_file("other-writable", 0755));
+	unlink(tmp_file("not-executable", 0755));
+	assert_int_equal(rmdir(tmpdir), 0);
+}
+
+static void
+test_liveupdate_argv(void **state)
+{
+	char *argv[] = {"/old/xs-engine", "--fd", "3", NULL};
+	char *args[] = {"-V", "--extra"};
+	char **v;
+
+	v = liveupdate_argv(argv, "/new/xs-engine", args, 2);
+	assert_non_null(v);
+	assert_string_equal(v[0], "/new/xs-engine");
+	assert_string_equal(v[1], "--fd");
+	assert_string_equal(v[2], "3");
+	assert_string_equal(v[3], "-V");
+	assert_string_equal(v[4], "--extra");
+	assert_null(v[5]);
+	liveupdate_argv_free(v);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_replay_fifo),
+		cmocka_unit_test(test_replay_unsent_unanswerable),
+		cmocka_unit_test(test_replay_resend_order),
+		cmocka_unit_test(test_replay_suspects_alone),
+		cmocka_unit_test(test_replay_poison),
+		cmocka_unit_test(test_replay_update_blames_nobody),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_backoff_cap),
+		cmocka_unit_test(test_backoff_never),
+		cmocka_unit_test(test_liveupdate_open),
+		cmocka_unit_test(test_liveupdate_argv),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
