@@ -761,3 +761,10 @@ audit_engine_broken(const char *why)
 {
 	audit_note("engine", "broken", why);
 }
+
+/* The engine's life: restarts, the restart limit, live updates. */
+void
+audit_engine_event(const char *event, const char *detail)
+{
+	audit_note("engine", event, detail);
+}

@@ -102,7 +102,10 @@ void conn_set_outstanding(unsigned int);
 void conn_ring_event(struct conn *);
 void conn_drop(struct conn *, const char *why);
 int conn_ring_poll(void);
-void conn_reply(const Xsp__Reply *);
+int conn_reply(const Xsp__Reply *);
+void conn_each(void (*)(uint32_t id, uint32_t domid, int privileged,
+			int readonly));
+void conn_drop_id(uint32_t id, const char *why);
 uint32_t conn_next_id(void);
 void conn_set_watch_timeout(unsigned int seconds);
 void conn_flush_dirty(void);
@@ -125,6 +128,7 @@ void audit_reply(struct audit_conn *, const Xsp__Reply *);
 void audit_engine_log(uint32_t level, const char *text);
 void audit_engine_exit(int status);
 void audit_engine_broken(const char *why);
+void audit_engine_event(const char *event, const char *detail);
 void audit_flush(void);
 int audit_congested(void);
 int audit_retry_needed(void);
@@ -211,18 +215,23 @@ struct engine_opts {
 	int sandboxed;
 };
 
-/* engine_chan.c */
-void engine_start(const char *path, char *const argv[], int sandboxed);
+/* engine_chan.c: what goes to the engine and what comes back. */
 void engine_send_open(uint32_t conn, uint32_t domid, int privileged,
 		      int readonly);
 void engine_send_close(uint32_t conn);
-void engine_send_request(uint32_t conn, uint32_t domid,
+void engine_send_request(struct replay_conn *, uint32_t conn, uint32_t domid,
 			 const struct xs_hdr *hdr, const uint8_t *payload);
+int engine_answered(struct replay_conn *, uint32_t req_id);
+void engine_conn_gone(struct replay_conn *);
 void engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
 			    int shutdown);
 void engine_send_domain(uint32_t domid, int dying, int shutdown, int gone);
 void engine_flush(void);
 int engine_congested(void);
+
+/* engine_life.c: starting the engine, and again when it dies or updates. */
+void engine_start(const char *path, char *const argv[], int sandboxed,
+		  unsigned int max_restarts);
 void engine_reap(void);
 void engine_stop(void);
 
@@ -257,5 +266,6 @@ int guest_has_input(struct guest *);
 void guest_notify(struct guest *);
 void guest_ring_error(struct guest *, uint32_t error);
 void guest_conn_closed(struct guest *, struct conn *);
+void guest_domains_changed(void);
 
 #endif

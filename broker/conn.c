@@ -39,6 +39,7 @@ struct conn {
 	int fd;                   /* a socket client's; -1 for a ring */
 	struct guest *guest;      /* a ring's domain; NULL for a socket */
 	struct audit_conn *audit; /* NULL when there is no audit log */
+	struct replay_conn rq;    /* its requests the engine has not answered */
 	unsigned int inflight;    /* requests the engine has yet to answer */
 	size_t noutq;             /* messages in outq */
 	int ready; /* on ready_list: its ring has input to read */
@@ -206,6 +207,7 @@ conn_close(struct conn *c, const char *why)
 	audit_conn_close(c->audit, why != NULL ? why : strerror(saved));
 	c->audit = NULL;
 	engine_send_close(c->id);
+	engine_conn_gone(&c->rq);
 	if (c->guest != NULL) {
 		ready_remove(c);
 		guest_conn_closed(c->guest, c);
@@ -269,6 +271,7 @@ conn_alloc(void)
 	c->id = next_id++;
 	c->fd = -1;
 	TAILQ_INIT(&c->outq);
+	replay_conn_init(&c->rq);
 	conns[nconns++] = c;
 	return c;
 }
@@ -341,7 +344,7 @@ conn_parse(struct conn *c)
 			conn_close(c, "oversized message");
 			return -1;
 		}
-		engine_send_request(c->id, c->domid, &hdr,
+		engine_send_request(&c->rq, c->id, c->domid, &hdr,
 				    c->in + off + XS_HDR_SIZE);
 		audit_request(c->audit, &hdr, c->in + off + XS_HDR_SIZE);
 		c->inflight++;
@@ -484,7 +487,11 @@ conn_event(int fd, uint32_t events, void *arg)
 		conn_update(c);
 }
 
-void
+/*
+ * Queues the engine's reply for its client. Returns -1 when it answers no
+ * request of that client: the engine is not to be believed.
+ */
+int
 conn_reply(const Xsp__Reply *r)
 {
 	struct outmsg *m;
@@ -493,7 +500,10 @@ conn_reply(const Xsp__Reply *r)
 
 	/* Replies to a client that is gone are no one's business. */
 	if ((c = conn_find(r->conn)) == NULL)
-		return;
+		return 0;
+	if (r->type != XS_WATCH_EVENT &&
+	    engine_answered(&c->rq, r->req_id) == -1)
+		return -1;
 	audit_reply(c->audit, r);
 	if (r->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
@@ -501,7 +511,7 @@ conn_reply(const Xsp__Reply *r)
 		/* Losing one reply would desynchronise the client. */
 		log_warn("conn %u: reply", c->id);
 		conn_close(c, "out of memory");
-		return;
+		return 0;
 	}
 	hdr.type = r->type;
 	hdr.req_id = r->req_id;
@@ -525,6 +535,27 @@ conn_reply(const Xsp__Reply *r)
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&dirty_list, c, dirty_entry);
 	}
+	return 0;
+}
+
+/* Every live connection, as the engine was told of it in ConnOpen. */
+void
+conn_each(void (*fn)(uint32_t id, uint32_t domid, int privileged, int readonly))
+{
+	size_t i;
+
+	for (i = 0; i < nconns; i++)
+		fn(conns[i]->id, conns[i]->domid, conns[i]->privileged,
+		   conns[i]->readonly);
+}
+
+void
+conn_drop_id(uint32_t id, const char *why)
+{
+	struct conn *c = conn_find(id);
+
+	if (c != NULL)
+		conn_close(c, why);
 }
 
 /* Once per loop iteration: one write per client that got replies. */

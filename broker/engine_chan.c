@@ -1,42 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The engine: starting it with nothing but its channel, batching requests
- * into one frame per loop iteration, acting on its replies, and noticing at
- * once when it dies or misbehaves. For now either ends the broker; the
- * restart that keeps clients connected belongs here too once the engine's
- * state lives in broker-held memory.
+ * The engine's channel: batching what goes to the engine into one frame per
+ * loop iteration, acting on what comes back, and keeping every request
+ * until it is answered, so that whatever engine runs next can be given
+ * again what the last one did not answer. engine_life.c decides when a
+ * channel opens and ends; here is only what flows through it.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <seccomp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "broker.h"
+#include "engine_int.h"
 
-/* The engine's end of the channel, as xs-engine --fd 3 expects it. */
-#define ENGINE_FD 3
 /* Stop reading clients while this much is queued for an engine that lags. */
 #define ENGINE_BACKLOG_MAX (16u << 20)
 /* Send a frame early rather than let one batch approach FRAME_MAX. */
 #define BATCH_MAX (FRAME_MAX / 2)
 /* Overhead of one ToEngine message beyond its payload, generously. */
 #define BATCH_MSG_OVERHEAD 64u
-/* How long a stopping engine gets before SIGKILL. */
-#define ENGINE_STOP_MS 5000
-/* How long an engine that closed its channel gets to finish dying. */
-#define ENGINE_GONE_MS 1000
 
 struct pending {
 	Xsp__ToEngine te;
@@ -51,8 +38,13 @@ struct pending {
 	size_t off; /* of the request payload in the arena */
 };
 
-static pid_t engine_pid = -1;
-static int engine_exe = -1; /* the binary, opened once with O_PATH */
+/*
+ * CHAN_OPEN: messages go to the engine. CHAN_ENDING: the channel of an
+ * engine that is gone is read for the last time; what it says is acted on,
+ * but nothing more is sent to it. CHAN_CLOSED: no engine.
+ */
+enum { CHAN_CLOSED, CHAN_OPEN, CHAN_ENDING };
+static int chan_state = CHAN_CLOSED;
 static int chan = -1;
 static struct bevent chan_ev;
 static struct frame_in fin;
@@ -64,136 +56,52 @@ static struct pending *pend;
 static Xsp__ToEngine **pend_ptrs;
 static size_t npend, pend_cap;
 static uint8_t *arena;
+static size_t arena_len, arena_cap;
+
 /* Numbers requests across engine restarts (Request.seq). */
 static uint64_t next_seq = 1;
-static size_t arena_len, arena_cap;
+/* Every request not yet answered, across engines. */
+struct replay engine_replay = {
+	.all = TAILQ_HEAD_INITIALIZER(engine_replay.all),
+};
+
+/* The ConnSync being sent: its arrays live until the next one. */
+static Xsp__ConnOpen *sync_opens;
+static Xsp__ConnOpen **sync_ptrs;
+static size_t sync_nopen, sync_cap;
+static uint64_t *sync_resend;
+static size_t sync_nresend, sync_resend_cap;
 
 static void engine_pack(void);
 static void engine_write(void);
-static void engine_fail(const char *, ...)
-	__attribute__((noreturn, format(printf, 1, 2)));
-static void engine_gone(void) __attribute__((noreturn));
-static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
-
-static void
-engine_describe(int status)
-{
-	const char *name;
-
-	audit_engine_exit(status);
-	if (WIFEXITED(status))
-		log_warnx("engine exited with status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status)) {
-		name = sigabbrev_np(WTERMSIG(status));
-		if (name != NULL)
-			log_warnx("engine killed by signal SIG%s%s", name,
-				  WCOREDUMP(status) ? " (core dumped)" : "");
-		else
-			log_warnx("engine killed by signal %d",
-				  WTERMSIG(status));
-	}
-}
-
-/* Waits up to ms for the engine to exit. Returns 1 once it is reaped. */
-static int
-engine_wait(int ms, int *status)
-{
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(engine_pid, status, WNOHANG);
-		if (r == engine_pid || (r == -1 && errno == ECHILD)) {
-			engine_pid = -1;
-			return r == -1 ? -1 : 1;
-		}
-		if (ms <= 0)
-			return 0;
-		nanosleep(&tick, NULL);
-		ms -= 10;
-	}
-}
-
-static void
-engine_kill(void)
-{
-	int status;
-
-	if (engine_pid == -1)
-		return;
-	kill(engine_pid, SIGKILL);
-	while (waitpid(engine_pid, &status, 0) == -1 && errno == EINTR)
-		;
-	engine_pid = -1;
-}
-
-/* A broken engine is not worth another word: kill it and give up. */
-static void
-engine_fail(const char *fmt, ...)
-{
-	char why[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	log_warnx("engine is broken (%s): killing it", why);
-	audit_engine_broken(why);
-	engine_kill();
-	exit(1);
-}
-
-/* The channel hit end of file: the engine is dying or gave up on us. */
-static void
-engine_gone(void)
-{
-	int status;
-
-	if (engine_wait(ENGINE_GONE_MS, &status) == 1)
-		engine_describe(status);
-	else
-		engine_fail("it closed its channel");
-	exit(1);
-}
-
-/* SIGCHLD: the engine is the only child, and its death ends us for now. */
-void
-engine_reap(void)
-{
-	int status;
-
-	if (engine_pid == -1 || engine_wait(0, &status) != 1)
-		return;
-	engine_describe(status);
-	exit(1);
-}
-
-/*
- * Closes the channel, on which the engine leaves, and sends SIGTERM, then
- * waits, then SIGKILL: for an orderly shutdown. The end of its channel is
- * what stops an engine that is pid 1 of its own namespace: such a process
- * ignores every signal it has no handler for, SIGKILL apart.
- */
-void
-engine_stop(void)
-{
-	int status;
-
-	if (engine_pid == -1)
-		return;
-	if (chan != -1)
-		shutdown(chan, SHUT_RDWR);
-	kill(engine_pid, SIGTERM);
-	if (engine_wait(ENGINE_STOP_MS, &status) == 0) {
-		log_warnx("engine ignored SIGTERM, killing it");
-		engine_kill();
-	}
-}
 
 int
 engine_congested(void)
 {
 	return congested;
+}
+
+int
+chan_is_open(void)
+{
+	return chan_state == CHAN_OPEN;
+}
+
+/*
+ * With no engine to take them, requests wait in the replay list; past the
+ * same bound as a lagging engine's backlog, clients are not read.
+ */
+static void
+congestion_update(void)
+{
+	int was = congested;
+
+	if (chan_state == CHAN_OPEN)
+		congested = fout.len - fout.off > ENGINE_BACKLOG_MAX;
+	else
+		congested = engine_replay.bytes > ENGINE_BACKLOG_MAX;
+	if (was && !congested)
+		conn_resume_all();
 }
 
 static int
@@ -227,17 +135,20 @@ engine_violation(const Xsp__Violation *v)
 	free(name);
 }
 
-static void
+/* Returns NULL, or why the engine is not to be believed any more. */
+static const char *
 engine_dispatch(const Xsp__EngineFrame *f)
 {
 	char text[4097];
 	const Xsp__Log *l;
+	const Xsp__PrivRequest *p;
 	size_t i;
 
 	for (i = 0; i < f->n_msgs; i++) {
 		switch (f->msgs[i]->msg_case) {
 		case XSP__TO_BROKER__MSG_REPLY:
-			conn_reply(f->msgs[i]->reply);
+			if (conn_reply(f->msgs[i]->reply) == -1)
+				return "reply to no request";
 			break;
 		case XSP__TO_BROKER__MSG_LOG:
 			l = f->msgs[i]->log;
@@ -251,85 +162,128 @@ engine_dispatch(const Xsp__EngineFrame *f)
 			engine_violation(f->msgs[i]->violation);
 			break;
 		case XSP__TO_BROKER__MSG_PRIV:
-			guest_priv(f->msgs[i]->priv);
+			p = f->msgs[i]->priv;
+			if (p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE ||
+			    p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC)
+				life_live_update(p);
+			else
+				guest_priv(p);
 			break;
 		default:
 			fatalx("unchecked engine message");
 		}
 	}
+	return NULL;
 }
 
-static void
-engine_read(void)
+/*
+ * Acts on every whole frame buffered. Returns NULL, or why the engine is
+ * broken (then nothing after the bad frame is acted on).
+ */
+static const char *
+engine_frames(void)
 {
 	Xsp__EngineFrame *f;
 	const uint8_t *data;
 	const char *why;
 	size_t len;
-	ssize_t n;
 	int r;
 
-	n = frame_in_fill(&fin, chan);
-	if (n == -1) {
-		if (errno == EAGAIN)
-			return;
-		/* A dead engine that left frames unread resets its end. */
-		if (errno == ECONNRESET)
-			engine_gone();
-		engine_fail("read: %s", strerror(errno));
-	}
-	if (n == 0)
-		engine_gone();
 	while ((r = frame_in_next(&fin, &data, &len)) == 1) {
 		if (engine_frame_check(data, len, conn_next_id(), &f, &why) ==
 		    -1)
-			engine_fail("%s", why);
-		engine_dispatch(f);
+			return why;
+		why = engine_dispatch(f);
 		xsp__engine_frame__free_unpacked(f, NULL);
+		if (why != NULL)
+			return why;
 	}
-	if (r == -1)
-		engine_fail("frame over %u bytes", FRAME_MAX);
+	return r == -1 ? "frame over the size limit" : NULL;
+}
+
+static void
+engine_read(void)
+{
+	const char *why;
+	ssize_t n;
+
+	n = frame_in_fill(&fin, chan);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	/* A dead engine that left frames unread resets its end. */
+	if (n == 0 || (n == -1 && errno == ECONNRESET)) {
+		life_channel_end();
+		return;
+	}
+	if (n == -1) {
+		life_broken(strerror(errno));
+		return;
+	}
+	if ((why = engine_frames()) != NULL)
+		life_broken(why);
 }
 
 static void
 engine_event(int fd, uint32_t events, void *arg)
 {
-	if (events & EPOLLOUT)
+	if (chan_state == CHAN_OPEN && (events & EPOLLOUT))
 		engine_write();
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (chan_state == CHAN_OPEN &&
+	    (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		engine_read();
 }
 
 static void
 engine_write(void)
 {
-	int r, was = congested;
+	int r;
 
 	r = frame_out_flush(&fout, chan);
-	if (r == -1 && (errno == EPIPE || errno == ECONNRESET))
-		engine_gone();
-	if (r == -1)
-		engine_fail("write: %s", strerror(errno));
+	if (r == -1 && (errno == EPIPE || errno == ECONNRESET)) {
+		life_channel_end();
+		return;
+	}
+	if (r == -1) {
+		life_broken(strerror(errno));
+		return;
+	}
 	loop_set(&chan_ev, EPOLLIN | (r == 1 ? EPOLLOUT : 0));
-	congested = fout.len - fout.off > ENGINE_BACKLOG_MAX;
-	if (was && !congested)
-		conn_resume_all();
+	congestion_update();
+}
+
+static void queue_request(const struct replay_req *q);
+
+/* Hands the engine every request that may go now (replay_next()). */
+void
+chan_pump(void)
+{
+	struct replay_req *q;
+
+	while (chan_state == CHAN_OPEN &&
+	       (q = replay_next(&engine_replay)) != NULL) {
+		queue_request(q);
+		replay_sent(&engine_replay, q);
+	}
 }
 
 /* Once per loop iteration: the batch goes out as one frame. */
 void
 engine_flush(void)
 {
+	life_flush();
+	chan_pump();
 	/*
 	 * A write that ends congestion lets clients queue requests again;
 	 * send those too rather than leave them until some other wake-up.
 	 */
-	do {
+	while (chan_state == CHAN_OPEN) {
 		if (npend > 0)
 			engine_pack();
 		if (frame_out_pending(&fout))
 			engine_write();
-	} while (npend > 0 && !congested);
+		if (npend == 0 || congested)
+			break;
+	}
 }
 
 static void
@@ -379,6 +333,7 @@ engine_pack(void)
 	congested = fout.len - fout.off > ENGINE_BACKLOG_MAX;
 }
 
+/* A slot in the batch, or NULL when there is no engine to send it to. */
 static struct pending *
 engine_queue(size_t payload_len)
 {
@@ -387,6 +342,8 @@ engine_queue(size_t payload_len)
 	uint8_t *na;
 	size_t ncap;
 
+	if (chan_state != CHAN_OPEN)
+		return NULL;
 	if (npend > 0 &&
 	    arena_len + payload_len + (npend + 1) * BATCH_MSG_OVERHEAD >
 		    BATCH_MAX)
@@ -416,11 +373,18 @@ engine_queue(size_t payload_len)
 	return np;
 }
 
+/*
+ * Connections opened or closed, and domain events, while no engine runs
+ * are not queued: the next engine's ConnSync lists the connections as they
+ * are then, and the domains are looked at again after it.
+ */
 void
 engine_send_open(uint32_t conn, uint32_t domid, int privileged, int readonly)
 {
 	struct pending *p = engine_queue(0);
 
+	if (p == NULL)
+		return;
 	xsp__conn_open__init(&p->u.open);
 	p->u.open.conn = conn;
 	p->u.open.domid = domid;
@@ -434,17 +398,25 @@ engine_send_close(uint32_t conn)
 {
 	struct pending *p = engine_queue(0);
 
+	if (p == NULL)
+		return;
 	xsp__conn_close__init(&p->u.close);
 	p->u.close.conn = conn;
 	p->te.msg_case = XSP__TO_ENGINE__MSG_CLOSE;
 }
 
+/*
+ * Only ever to the engine that asked: the batch of an engine that is gone
+ * is thrown away with it, and while a channel ends nothing is queued.
+ */
 void
 engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
 		       int shutdown)
 {
 	struct pending *p = engine_queue(0);
 
+	if (p == NULL)
+		return;
 	xsp__priv_reply__init(&p->u.priv);
 	p->u.priv.id = id;
 	p->u.priv.err = (uint32_t)err;
@@ -460,6 +432,8 @@ engine_send_domain(uint32_t domid, int dying, int shutdown, int gone)
 {
 	struct pending *p = engine_queue(0);
 
+	if (p == NULL)
+		return;
 	xsp__domain_event__init(&p->u.dom);
 	p->u.dom.domid = domid;
 	p->u.dom.dying = dying ? 1 : 0;
@@ -468,151 +442,199 @@ engine_send_domain(uint32_t domid, int dying, int shutdown, int gone)
 	p->te.msg_case = XSP__TO_ENGINE__MSG_DOMAIN;
 }
 
-void
-engine_send_request(uint32_t conn, uint32_t domid, const struct xs_hdr *hdr,
-		    const uint8_t *payload)
+static void
+queue_request(const struct replay_req *q)
 {
-	struct pending *p = engine_queue(hdr->len);
+	struct pending *p = engine_queue(q->hdr.len);
 
 	xsp__request__init(&p->u.req);
-	p->u.req.conn = conn;
-	p->u.req.domid = domid;
-	p->u.req.type = hdr->type;
-	p->u.req.req_id = hdr->req_id;
-	p->u.req.tx_id = hdr->tx_id;
-	p->u.req.seq = next_seq++;
-	p->u.req.payload.len = hdr->len;
+	p->u.req.conn = q->conn;
+	p->u.req.domid = q->domid;
+	p->u.req.type = q->hdr.type;
+	p->u.req.req_id = q->hdr.req_id;
+	p->u.req.tx_id = q->hdr.tx_id;
+	p->u.req.seq = q->seq;
+	p->u.req.payload.len = q->hdr.len;
 	p->off = arena_len;
-	if (hdr->len > 0)
-		memcpy(arena + arena_len, payload, hdr->len);
-	arena_len += hdr->len;
+	if (q->hdr.len > 0)
+		memcpy(arena + arena_len, q->payload, q->hdr.len);
+	arena_len += q->hdr.len;
 	p->te.msg_case = XSP__TO_ENGINE__MSG_REQUEST;
 }
 
 /*
- * In the child: the channel becomes fd 3 and stdio /dev/null, every other fd
- * is closed by exec, signals are as a fresh process has them and the
- * environment is empty. The engine inherits nothing it did not ask for.
- * Only system calls here: this may be the child of a raw clone.
+ * Every request is kept until answered, and goes to the engine at once
+ * unless there is none or requests that may have killed the last one are
+ * being tried again first (replay_next()).
  */
-static void
-engine_exec(int fd, int errfd, char *const argv[])
+void
+engine_send_request(struct replay_conn *rc, uint32_t conn, uint32_t domid,
+		    const struct xs_hdr *hdr, const uint8_t *payload)
 {
-	static char *const envp[] = {NULL};
-	sigset_t none;
-	int null, err, flags;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if (fd == ENGINE_FD) {
-		if ((flags = fcntl(fd, F_GETFD)) == -1 ||
-		    fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == -1)
-			goto fail;
-	} else if (dup2(fd, ENGINE_FD) == -1)
-		goto fail;
-	/* errfd is above ENGINE_FD: main() keeps 0-2 open, fd took 3. */
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
-	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
-		goto fail;
-	/*
-	 * Every fd we open has O_CLOEXEC; this also catches whatever a library
-	 * or our own parent left without it. errfd and engine_exe must stay
-	 * open until exec, so they are marked, not closed.
-	 */
-	if (close_range(ENGINE_FD + 1, ~0u, CLOSE_RANGE_CLOEXEC) == -1)
-		goto fail;
-	fexecve(engine_exe, argv, envp);
-fail:
-	err = errno;
-	(void)!write(errfd, &err, sizeof(err));
-	_exit(127);
+	if (replay_add(&engine_replay, rc, next_seq++, conn, domid, hdr,
+		       payload) == NULL)
+		fatal("engine request");
+	if (chan_state == CHAN_OPEN)
+		chan_pump();
+	else
+		congestion_update();
 }
 
 /*
- * A child in a new PID namespace where the kernel permits it (it is then pid
- * 1 there and sees no other process), else a plain fork. Either returns
- * like fork().
+ * A reply that is not a watch event answers its connection's oldest
+ * request. Returns -1 when there is none, or it has another req_id: the
+ * engine made up a reply.
  */
-static pid_t
-engine_spawn(int sandboxed)
+int
+engine_answered(struct replay_conn *rc, uint32_t req_id)
 {
-	static int said;
-	pid_t pid;
-
-	if (!sandboxed)
-		return fork();
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL,
-			     NULL, 0);
-	if (pid != -1 || (errno != EPERM && errno != EINVAL && errno != ENOSYS))
-		return pid;
-	if (!said++)
-		log_info("no PID namespace for the engine: %s",
-			 strerror(errno));
-	return fork();
+	if (replay_answer(&engine_replay, rc, req_id) != REPLAY_OK)
+		return -1;
+	life_first_reply();
+	return 0;
 }
 
 void
-engine_start(const char *path, char *const argv[], int sandboxed)
+engine_conn_gone(struct replay_conn *rc)
 {
-	int sv[2], ep[2], err, flags;
+	replay_conn_drop(&engine_replay, rc);
+}
+
+static void
+sync_add_conn(uint32_t conn, uint32_t domid, int privileged, int readonly)
+{
+	Xsp__ConnOpen *no;
+	Xsp__ConnOpen **np;
+	size_t ncap, i;
+
+	if (sync_nopen == sync_cap) {
+		ncap = sync_cap ? sync_cap * 2 : 64;
+		if ((no = reallocarray(sync_opens, ncap, sizeof(*no))) ==
+			    NULL ||
+		    (sync_opens = no,
+		     (np = reallocarray(sync_ptrs, ncap, sizeof(*np))) == NULL))
+			fatal("connection sync");
+		sync_ptrs = np;
+		sync_cap = ncap;
+		/* The array moved: point again at every entry. */
+		for (i = 0; i < sync_nopen; i++)
+			sync_ptrs[i] = &sync_opens[i];
+	}
+	no = &sync_opens[sync_nopen];
+	xsp__conn_open__init(no);
+	no->conn = conn;
+	no->domid = domid;
+	no->privileged = privileged ? 1 : 0;
+	no->readonly = readonly ? 1 : 0;
+	sync_ptrs[sync_nopen] = no;
+	sync_nopen++;
+}
+
+/*
+ * The first message of every engine: the connections there are, and the
+ * requests about to be sent again (every one not answered, in seq order).
+ */
+static void
+queue_sync(int update_failed)
+{
+	struct replay_req *q;
 	struct pending *p;
-	ssize_t n;
+	uint64_t *nr;
 
-	/*
-	 * Held open so that a restart needs no search permission on the way,
-	 * and above ENGINE_FD so that the child's dup2() leaves it alone.
-	 */
-	if (engine_exe == -1) {
-		if ((flags = open(path, O_PATH | O_CLOEXEC)) == -1)
-			fatal("%s", path);
-		if ((engine_exe = fcntl(flags, F_DUPFD_CLOEXEC,
-					ENGINE_FD + 1)) == -1)
-			fatal("fcntl");
-		close(flags);
+	sync_nopen = 0;
+	conn_each(sync_add_conn);
+	sync_nresend = 0;
+	if (engine_replay.count > sync_resend_cap) {
+		if ((nr = reallocarray(sync_resend, engine_replay.count,
+				       sizeof(*nr))) == NULL)
+			fatal("connection sync");
+		sync_resend = nr;
+		sync_resend_cap = engine_replay.count;
 	}
+	for (q = replay_first(&engine_replay); q != NULL; q = replay_after(q))
+		sync_resend[sync_nresend++] = q->seq;
+	p = engine_queue(0);
+	xsp__conn_sync__init(&p->u.sync);
+	p->u.sync.n_conns = sync_nopen;
+	p->u.sync.conns = sync_ptrs;
+	p->u.sync.n_resend = sync_nresend;
+	p->u.sync.resend = sync_resend;
+	if (update_failed) {
+		p->u.sync.has_update_failed = 1;
+		p->u.sync.update_failed = 1;
+	}
+	p->te.msg_case = XSP__TO_ENGINE__MSG_SYNC;
+}
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal("socketpair");
-	/* Carries errno back if exec fails; closes by itself on success. */
-	if (pipe2(ep, O_CLOEXEC) == -1)
-		fatal("pipe2");
-	/* Keep the child's error pipe clear of the fds it rearranges. */
-	if (ep[1] <= ENGINE_FD) {
-		if ((n = fcntl(ep[1], F_DUPFD_CLOEXEC, ENGINE_FD + 1)) == -1)
-			fatal("fcntl");
-		close(ep[1]);
-		ep[1] = (int)n;
-	}
-	switch ((engine_pid = engine_spawn(sandboxed))) {
-	case -1:
-		fatal("starting the engine");
-	case 0:
-		close(sv[0]);
-		close(ep[0]);
-		if (sandboxed)
-			privs_engine_child();
-		engine_exec(sv[1], ep[1], argv);
-	}
-	close(sv[1]);
-	close(ep[1]);
-	do
-		n = read(ep[0], &err, sizeof(err));
-	while (n == -1 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof(err)) {
-		engine_wait(ENGINE_STOP_MS, &flags);
-		errno = err;
-		fatal("cannot execute %s", path);
-	}
-	chan = sv[0];
+/* A new engine's channel: ConnSync goes first, requests after it. */
+void
+chan_open(int fd, int update_failed)
+{
+	int flags;
+
+	chan = fd;
 	if ((flags = fcntl(chan, F_GETFL)) == -1 ||
 	    fcntl(chan, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("fcntl");
 	loop_add(&chan_ev, chan, EPOLLIN, engine_event, NULL);
-	/* Always first: a fresh engine starts with no connections. */
-	p = engine_queue(0);
-	xsp__conn_sync__init(&p->u.sync);
-	p->te.msg_case = XSP__TO_ENGINE__MSG_SYNC;
-	log_debug("engine %s started, pid %ld", path, (long)engine_pid);
+	chan_state = CHAN_OPEN;
+	queue_sync(update_failed);
+	congestion_update();
+}
+
+/*
+ * Replies in the channel of an engine that is gone are real (the engine
+ * writes one only once its effects are recorded): act on them all. Not so
+ * after a bad frame: nothing that engine says counts any more.
+ */
+static void
+chan_drain(void)
+{
+	const char *why;
+	ssize_t n;
+
+	for (;;) {
+		if ((why = engine_frames()) != NULL) {
+			log_warnx("engine left a bad frame (%s): ignoring the "
+				  "rest",
+				  why);
+			audit_engine_broken(why);
+			return;
+		}
+		n = frame_in_fill(&fin, chan);
+		if (n <= 0)
+			return;
+	}
+}
+
+/*
+ * Ends the channel. Whatever was not yet sent is thrown away: it was
+ * meant for that engine alone (the requests among it are in the replay
+ * list and go to the next one).
+ */
+void
+chan_close(int drain)
+{
+	if (chan_state == CHAN_CLOSED)
+		return;
+	chan_state = CHAN_ENDING;
+	if (drain)
+		chan_drain();
+	loop_del(&chan_ev);
+	close(chan);
+	chan = -1;
+	chan_state = CHAN_CLOSED;
+	fin.off = fin.len = 0;
+	fout.off = fout.len = 0;
+	npend = 0;
+	arena_len = 0;
+	congestion_update();
+}
+
+/* Stops an engine that is to end with the broker: no more input. */
+void
+chan_shutdown(void)
+{
+	if (chan != -1)
+		shutdown(chan, SHUT_RDWR);
 }

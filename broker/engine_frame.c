@@ -12,6 +12,8 @@
 
 /* A log line longer than this is not a log line. */
 #define ENGINE_LOG_MAX 4096u
+/* Privileged requests from this op on carry strings. */
+#define LIVE_UPDATE_FIRST_OP XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE
 
 static const char *
 check_reply(const Xsp__Reply *r, uint32_t conn_next)
@@ -45,6 +47,8 @@ check_log(const Xsp__Log *l)
 static const char *
 check_priv(const Xsp__PrivRequest *p)
 {
+	size_t i;
+
 	switch (p->op) {
 	case XSP__PRIV_REQUEST__OP__MAP:
 		if (!p->has_port || !p->has_gfn || p->port == 0)
@@ -58,6 +62,21 @@ check_priv(const Xsp__PrivRequest *p)
 	case XSP__PRIV_REQUEST__OP__DOMAIN_INFO:
 		if (p->domid >= XS_DOMID_FIRST_RESERVED)
 			return "domain information on no domain";
+		return NULL;
+	case XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE:
+		if (p->path == NULL || p->path[0] == '\0' ||
+		    strnlen(p->path, LIVEUPDATE_PATH_MAX + 1) >
+			    LIVEUPDATE_PATH_MAX)
+			return "live update file name empty or too long";
+		return NULL;
+	case XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC:
+		if (p->n_args > LIVEUPDATE_ARGS_MAX)
+			return "live update with too many arguments";
+		for (i = 0; i < p->n_args; i++)
+			if (p->args[i] == NULL ||
+			    strnlen(p->args[i], LIVEUPDATE_ARG_MAX + 1) >
+				    LIVEUPDATE_ARG_MAX)
+				return "live update argument too long";
 		return NULL;
 	default:
 		return "privileged request of an unknown kind";
@@ -77,6 +96,7 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 	Xsp__EngineFrame *f;
 	const Xsp__ToBroker *m;
 	const char *bad = NULL;
+	int strings = 0;
 	size_t i;
 
 	*framep = NULL;
@@ -106,12 +126,23 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		case XSP__TO_BROKER__MSG_PRIV:
 			bad = m->priv == NULL ? "empty request"
 					      : check_priv(m->priv);
+			if (bad == NULL && m->priv->op >= LIVE_UPDATE_FIRST_OP)
+				strings = 1;
 			break;
 		default:
 			bad = "message of an unknown kind";
 			break;
 		}
 	}
+	/*
+	 * A string of the frame with a NUL inside decodes cut short at it, so
+	 * the decoded frame packs smaller than it came. The engine packs with
+	 * protobuf-c as we do, so any honest frame packs to its own size.
+	 * Checked only where strings are acted on: live update requests.
+	 */
+	if (bad == NULL && strings &&
+	    xsp__engine_frame__get_packed_size(f) != len)
+		bad = "live update request with a NUL inside a string";
 	if (bad != NULL) {
 		xsp__engine_frame__free_unpacked(f, NULL);
 		*why = bad;

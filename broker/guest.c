@@ -244,8 +244,11 @@ guest_priv(const Xsp__PrivRequest *p)
 		engine_send_priv_reply(p->id, err, 0, 0, 0);
 }
 
-/* VIRQ_DOM_EXC: some domain shut down or died. Which is the engine's. */
-static void
+/*
+ * VIRQ_DOM_EXC: some domain shut down or died. Which is the engine's. Also
+ * after a new engine starts: what changed while none ran was not told.
+ */
+void
 guest_domains_changed(void)
 {
 	long flags;

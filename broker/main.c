@@ -42,6 +42,7 @@ enum {
 	OPT_AUDIT_LOG,
 	OPT_AUDIT_SYSLOG,
 	OPT_AUDIT_POLICY,
+	OPT_ENGINE_RESTARTS,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +74,7 @@ static const struct option longopts[] = {
 	{"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
 	{"audit-syslog", no_argument, NULL, OPT_AUDIT_SYSLOG},
 	{"audit-policy", required_argument, NULL, OPT_AUDIT_POLICY},
+	{"engine-restarts", required_argument, NULL, OPT_ENGINE_RESTARTS},
 	{NULL, 0, NULL, 0},
 };
 /* The leading colon makes a missing value return it rather than a "?". */
@@ -134,6 +136,10 @@ usage(FILE *f, int status)
 		"      --engine-as-limit BYTES\n"
 		"                            the engine's address space\n"
 		"                            (default 4294967296; 0: none)\n"
+		"      --engine-restarts N   restart a dead engine at most N "
+		"times in any 60 s,\n"
+		"                            then give up (default 10; 0: "
+		"never restart)\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
 		"                            (development only)\n"
 		"      --print-policy        print what each process runs "
@@ -430,6 +436,7 @@ main(int argc, char *argv[])
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
 	int socket_only = 0, ready_fd = -1, print_policy = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
+	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
 
 	/*
 	 * Room for the engine's name, --fd 3, every option and its value,
@@ -540,6 +547,21 @@ main(int argc, char *argv[])
 		case OPT_AUDIT_POLICY:
 			audit_policy = absolute(optarg);
 			break;
+		case OPT_ENGINE_RESTARTS: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' ||
+			    *end != '\0' || errno != 0 ||
+			    v > ENGINE_RESTARTS_MAX)
+				bad_option("--engine-restarts: \"%s\" is not a "
+					   "number from 0 to %d",
+					   optarg, ENGINE_RESTARTS_MAX);
+			engine_restarts = (unsigned int)v;
+			break;
+		}
 		case ':':
 			if (strncmp(argv[optind - 1], "--", 2) == 0)
 				bad_option("%s needs a value",
@@ -605,7 +627,7 @@ main(int argc, char *argv[])
 	/* Before privs_drop(); reopened later as uid 0 alone. */
 	audit_init(audit_log, audit_syslog, audit_policy);
 	listen_open(rundir);
-	engine_start(engine, eargv, eo.sandboxed);
+	engine_start(engine, eargv, eo.sandboxed, engine_restarts);
 	guest_init(socket_only ? NULL : &xh, &go);
 	pidfile_write();
 	privs_drop();

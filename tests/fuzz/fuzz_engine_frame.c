@@ -11,6 +11,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Returns -1 if an accepted privileged request is out of bounds. */
+static int
+check_priv(const Xsp__PrivRequest *p)
+{
+	size_t i;
+
+	switch (p->op) {
+	case XSP__PRIV_REQUEST__OP__MAP:
+	case XSP__PRIV_REQUEST__OP__UNMAP:
+		/* No ring of dom0's, or of no domain, is ever mapped. */
+		return p->domid == 0 || p->domid >= XS_DOMID_FIRST_RESERVED ? -1
+									    : 0;
+	case XSP__PRIV_REQUEST__OP__DOMAIN_INFO:
+		return p->domid >= XS_DOMID_FIRST_RESERVED ? -1 : 0;
+	case XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE:
+		return p->path == NULL || p->path[0] == '\0' ||
+				       strlen(p->path) > LIVEUPDATE_PATH_MAX
+			       ? -1
+			       : 0;
+	case XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC:
+		if (p->n_args > LIVEUPDATE_ARGS_MAX)
+			return -1;
+		for (i = 0; i < p->n_args; i++)
+			if (strlen(p->args[i]) > LIVEUPDATE_ARG_MAX)
+				return -1;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,14 +80,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		case XSP__TO_BROKER__MSG_PRIV:
-			/* No ring of dom0's, or of no domain, is ever mapped.
-			 */
-			if (m->priv->domid >= XS_DOMID_FIRST_RESERVED ||
-			    (m->priv->op !=
-				     XSP__PRIV_REQUEST__OP__DOMAIN_INFO &&
-			     m->priv->domid == 0) ||
-			    m->priv->op < XSP__PRIV_REQUEST__OP__MAP ||
-			    m->priv->op > XSP__PRIV_REQUEST__OP__DOMAIN_INFO)
+			if (check_priv(m->priv) == -1)
 				abort();
 			break;
 		default:

@@ -319,6 +319,94 @@ test_liveupdate_argv(void **state)
 	liveupdate_argv_free(v);
 }
 
+/* One PrivRequest in an EngineFrame, packed; *len gets its size. */
+static uint8_t *
+pack_priv(Xsp__PrivRequest *p, size_t *len)
+{
+	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT;
+	Xsp__ToBroker tb = XSP__TO_BROKER__INIT, *ptb = &tb;
+	uint8_t *buf;
+
+	tb.msg_case = XSP__TO_BROKER__MSG_PRIV;
+	tb.priv = p;
+	f.n_msgs = 1;
+	f.msgs = &ptb;
+	*len = xsp__engine_frame__get_packed_size(&f);
+	assert_non_null(buf = malloc(*len));
+	xsp__engine_frame__pack(&f, buf);
+	return buf;
+}
+
+static const char *
+check(const uint8_t *buf, size_t len)
+{
+	Xsp__EngineFrame *f;
+	const char *why = NULL;
+
+	if (engine_frame_check(buf, len, 1, &f, &why) == -1)
+		return why;
+	xsp__engine_frame__free_unpacked(f, NULL);
+	return NULL;
+}
+
+static void
+test_frame_live_update(void **state)
+{
+	Xsp__PrivRequest p = XSP__PRIV_REQUEST__INIT;
+	char path[LIVEUPDATE_PATH_MAX + 2], arg[LIVEUPDATE_ARG_MAX + 2];
+	char *args[LIVEUPDATE_ARGS_MAX + 1];
+	uint8_t *buf;
+	size_t len, i;
+
+	p.id = 1;
+	p.op = XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE;
+	p.path = "/usr/sbin/xs-engine";
+	buf = pack_priv(&p, &len);
+	assert_null(check(buf, len));
+	/* A NUL inside the path: the same bytes with one replaced. */
+	buf[len - 5] = '\0';
+	assert_non_null(check(buf, len));
+	free(buf);
+
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[LIVEUPDATE_PATH_MAX] = '\0';
+	p.path = path;
+	buf = pack_priv(&p, &len);
+	assert_null(check(buf, len));
+	free(buf);
+	path[LIVEUPDATE_PATH_MAX] = 'a';
+	path[LIVEUPDATE_PATH_MAX + 1] = '\0';
+	buf = pack_priv(&p, &len);
+	assert_non_null(check(buf, len));
+	free(buf);
+	p.path = NULL;
+	buf = pack_priv(&p, &len);
+	assert_non_null(check(buf, len));
+	free(buf);
+
+	p.op = XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC;
+	memset(arg, 'x', sizeof(arg));
+	arg[LIVEUPDATE_ARG_MAX] = '\0';
+	for (i = 0; i <= LIVEUPDATE_ARGS_MAX; i++)
+		args[i] = arg;
+	p.args = args;
+	p.n_args = LIVEUPDATE_ARGS_MAX;
+	buf = pack_priv(&p, &len);
+	assert_null(check(buf, len));
+	free(buf);
+	p.n_args = LIVEUPDATE_ARGS_MAX + 1;
+	buf = pack_priv(&p, &len);
+	assert_non_null(check(buf, len));
+	free(buf);
+	p.n_args = 1;
+	arg[LIVEUPDATE_ARG_MAX] = 'x';
+	arg[LIVEUPDATE_ARG_MAX + 1] = '\0';
+	buf = pack_priv(&p, &len);
+	assert_non_null(check(buf, len));
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -334,6 +422,7 @@ main(void)
 		cmocka_unit_test(test_backoff_never),
 		cmocka_unit_test(test_liveupdate_open),
 		cmocka_unit_test(test_liveupdate_argv),
+		cmocka_unit_test(test_frame_live_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Between the two halves of the engine's keeping: engine_chan.c moves
+ * frames on the channel, engine_life.c starts, restarts and replaces the
+ * process behind it.
+ */
+#ifndef ENGINE_INT_H
+#define ENGINE_INT_H
+
+#include "broker.h"
+
+/* The engine's end of the channel and its state fds, as it is told. */
+#define ENGINE_FD 3
+#define STATE_FD_A 4
+#define STATE_FD_B 5
+/* Every fd the child must keep until exec is above these. */
+#define ENGINE_FD_LAST STATE_FD_B
+
+/* engine_chan.c */
+extern struct replay engine_replay;
+/* Opens the channel on fd, queueing ConnSync first. */
+void chan_open(int fd, int update_failed);
+/* Reads and acts on what the channel still holds, then closes it. */
+void chan_close(int drain);
+int chan_is_open(void);
+void chan_pump(void);
+void chan_shutdown(void);
+
+/* engine_life.c */
+/* The channel hit its end: the engine is dying or gave up on us. */
+void life_channel_end(void);
+/* The engine said something it may not: it is killed and replaced. */
+void life_broken(const char *why);
+/* LIVE_UPDATE_FILE and LIVE_UPDATE_EXEC. */
+void life_live_update(const Xsp__PrivRequest *);
+/* The engine answered a request: it works. */
+void life_first_reply(void);
+/* Once per loop iteration, before the batch goes: a due restart. */
+void life_flush(void);
+
+#endif

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The engine's life: starting it with nothing but its channel and its two
+ * state memfds, noticing at once when it dies or misbehaves, and starting
+ * the next one, which recovers the store from those memfds while every
+ * client and guest ring stays connected. Also live update: replacing the
+ * running engine with another binary on the engine's request.
+ *
+ * The broker never reads the state memfds: what is in them is the engine's
+ * business, and a compromised engine can only spoil its own successor's
+ * store, never the broker.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+
+/* How long a stopping engine gets before SIGKILL. */
+#define ENGINE_STOP_MS 5000
+/* How long an engine that closed its channel gets to finish dying. */
+#define ENGINE_GONE_MS 1000
+
+/* One binary and the command line it runs with. */
+struct binary {
+	int fd; /* O_PATH or O_RDONLY, above ENGINE_FD_LAST */
+	char **argv;
+};
+
+static pid_t engine_pid = -1;
+static int sandboxed;
+static struct binary cur = {-1, NULL};
+/* After a live update, until the new engine first answers: the old one. */
+static struct binary prev = {-1, NULL};
+static int state_fd[2] = {-1, -1};
+
+static struct backoff backoff;
+static unsigned int restarts;
+static int restart_due;   /* restart in this iteration's life_flush() */
+static int timer_fd = -1; /* the back-off: restart when it fires */
+static struct bevent timer_ev;
+static struct timespec noticed; /* when the last death was noticed */
+static int update_failed;       /* for the next ConnSync */
+
+/* Live update: the binary named by LIVE_UPDATE_FILE, and EXEC's args. */
+static struct binary next = {-1, NULL};
+static char *next_path;
+static char **exec_args;
+static size_t exec_nargs;
+static int exec_asked;
+
+static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
+static void live_update_start(void);
+
+static long
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static void
+engine_describe(int status)
+{
+	const char *name;
+
+	audit_engine_exit(status);
+	if (WIFEXITED(status))
+		log_warnx("engine exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status)) {
+		name = sigabbrev_np(WTERMSIG(status));
+		if (name != NULL)
+			log_warnx("engine killed by signal SIG%s%s", name,
+				  WCOREDUMP(status) ? " (core dumped)" : "");
+		else
+			log_warnx("engine killed by signal %d",
+				  WTERMSIG(status));
+	}
+}
+
+/* Waits up to ms for the engine to exit. Returns 1 once it is reaped. */
+static int
+engine_wait(int ms, int *status)
+{
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(engine_pid, status, WNOHANG);
+		if (r == engine_pid || (r == -1 && errno == ECHILD)) {
+			engine_pid = -1;
+			return r == -1 ? -1 : 1;
+		}
+		if (ms <= 0)
+			return 0;
+		nanosleep(&tick, NULL);
+		ms -= 10;
+	}
+}
+
+/* Returns the status, or -1 if there was no engine to reap. */
+static int
+engine_kill(void)
+{
+	int status;
+
+	if (engine_pid == -1)
+		return -1;
+	kill(engine_pid, SIGKILL);
+	while (waitpid(engine_pid, &status, 0) == -1 && errno == EINTR)
+		;
+	engine_pid = -1;
+	return status;
+}
+
+/*
+ * In the child: the channel becomes fd 3, the state memfds 4 and 5, stdio
+ * /dev/null, every other fd is closed by exec, signals are as a fresh
+ * process has them and the environment is empty. The engine inherits
+ * nothing it did not ask for. Only system calls here: this may be the
+ * child of a raw clone.
+ */
+static void
+engine_exec(int fd, int errfd, char *const argv[])
+{
+	static char *const envp[] = {NULL};
+	sigset_t none;
+	int null, err, flags;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (fd == ENGINE_FD) {
+		if ((flags = fcntl(fd, F_GETFD)) == -1 ||
+		    fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == -1)
+			goto fail;
+	} else if (dup2(fd, ENGINE_FD) == -1)
+		goto fail;
+	/* The state fds, errfd and the binary are above STATE_FD_B. */
+	if (dup2(state_fd[0], STATE_FD_A) == -1 ||
+	    dup2(state_fd[1], STATE_FD_B) == -1)
+		goto fail;
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
+		goto fail;
+	/*
+	 * Every fd we open has O_CLOEXEC; this also catches whatever a library
+	 * or our own parent left without it. errfd and the binary must stay
+	 * open until exec, so they are marked, not closed.
+	 */
+	if (close_range(ENGINE_FD_LAST + 1, ~0u, CLOSE_RANGE_CLOEXEC) == -1)
+		goto fail;
+	fexecve(cur.fd, argv, envp);
+fail:
+	err = errno;
+	(void)!write(errfd, &err, sizeof(err));
+	_exit(127);
+}
+
+/*
+ * A child in a new PID namespace where the kernel permits it (it is then pid
+ * 1 there and sees no other process), else a plain fork. Either returns
+ * like fork().
+ */
+static pid_t
+engine_spawn(void)
+{
+	static int said;
+	pid_t pid;
+
+	if (!sandboxed)
+		return fork();
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL,
+			     NULL, 0);
+	if (pid != -1 || (errno != EPERM && errno != EINVAL && errno != ENOSYS))
+		return pid;
+	if (!said++)
+		log_info("no PID namespace for the engine: %s",
+			 strerror(errno));
+	return fork();
+}
+
+/* fd, or a duplicate of it above ENGINE_FD_LAST (and fd closed). */
+static int
+fd_above(int fd)
+{
+	int n;
+
+	if (fd > ENGINE_FD_LAST)
+		return fd;
+	if ((n = fcntl(fd, F_DUPFD_CLOEXEC, ENGINE_FD_LAST + 1)) == -1)
+		fatal("fcntl");
+	close(fd);
+	return n;
+}
+
+/*
+ * Starts cur with a new channel, ConnSync queued first. Returns 0, or the
+ * errno of a failed exec (the child is then reaped).
+ */
+static int
+engine_run(int sync_update_failed)
+{
+	int sv[2], ep[2], err, status;
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal("socketpair");
+	/* Carries errno back if exec fails; closes by itself on success. */
+	if (pipe2(ep, O_CLOEXEC) == -1)
+		fatal("pipe2");
+	/* Keep the child's error pipe clear of the fds it rearranges. */
+	ep[1] = fd_above(ep[1]);
+	switch ((engine_pid = engine_spawn())) {
+	case -1:
+		fatal("starting the engine");
+	case 0:
+		close(sv[0]);
+		close(ep[0]);
+		if (sandboxed)
+			privs_engine_child();
+		engine_exec(sv[1], ep[1], cur.argv);
+	}
+	close(sv[1]);
+	close(ep[1]);
+	do
+		n = read(ep[0], &err, sizeof(err));
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(err)) {
+		if (engine_wait(ENGINE_STOP_MS, &status) == 0)
+			engine_kill();
+		close(sv[0]);
+		return err;
+	}
+	chan_open(sv[0], sync_update_failed);
+	log_debug("engine %s started, pid %ld", cur.argv[0], (long)engine_pid);
+	return 0;
+}
+
+/*
+ * A new engine takes over: it is told the connections and the requests to
+ * answer again, and then what happened to domains while none ran.
+ */
+static void
+engine_takeover(void)
+{
+	guest_domains_changed();
+	chan_pump();
+}
+
+static void
+engine_restart(void)
+{
+	char detail[96];
+	long ms;
+	int err;
+
+	restart_due = 0;
+	if ((err = engine_run(update_failed)) != 0) {
+		errno = err;
+		fatal("cannot execute %s", cur.argv[0]);
+	}
+	update_failed = 0;
+	ms = ms_since(&noticed);
+	restarts++;
+	log_info("engine restarted in %ld ms (restart %u)", ms, restarts);
+	snprintf(detail, sizeof(detail), "in %ld ms (restart %u)", ms,
+		 restarts);
+	audit_engine_event("restarted", detail);
+	engine_takeover();
+}
+
+static void
+timer_event(int fd, uint32_t events, void *arg)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return;
+	engine_restart();
+}
+
+static void
+binary_free(struct binary *b)
+{
+	if (b->fd != -1)
+		close(b->fd);
+	liveupdate_argv_free(b->argv);
+	b->fd = -1;
+	b->argv = NULL;
+}
+
+/*
+ * Connections whose request was in flight at REPLAY_POISON deaths in a
+ * row go: whoever sent it would otherwise crash every engine that follows.
+ */
+static void
+drop_poisoned(void)
+{
+	struct replay_req *q;
+	uint32_t id;
+
+	for (q = replay_first(&engine_replay); q != NULL;) {
+		if (q->deaths < REPLAY_POISON) {
+			q = replay_after(q);
+			continue;
+		}
+		id = q->conn;
+		log_warnx("conn %u: request %u (type %u) was being handled at "
+			  "%u engine deaths in a row: dropping the connection",
+			  id, q->hdr.req_id, q->hdr.type, q->deaths);
+		/* Dropping it frees its requests: start over. */
+		conn_drop_id(id, "request crashed the engine");
+		q = replay_first(&engine_replay);
+	}
+}
+
+/*
+ * The engine is gone and reaped. Clients stay; a new engine follows at
+ * once, or after a back-off if engines die in quick succession, or never
+ * if they die too often.
+ */
+static void
+engine_died(void)
+{
+	struct itimerspec it = {{0, 0}, {0, 0}};
+	char detail[128];
+	long delay;
+
+	if (replay_engine_gone(&engine_replay, 1) > 0)
+		drop_poisoned();
+	if (prev.fd != -1) {
+		/* The updated engine never answered: back to the old one. */
+		log_warnx("live update: the new engine %s died before it "
+			  "answered; going back to %s",
+			  cur.argv[0], prev.argv[0]);
+		audit_engine_event("live-update-failed", "new engine died");
+		binary_free(&cur);
+		cur = prev;
+		prev.fd = -1;
+		prev.argv = NULL;
+		update_failed = 1;
+	}
+	delay = backoff_death(&backoff, (int64_t)noticed.tv_sec * 1000 +
+						noticed.tv_nsec / 1000000);
+	if (delay < 0) {
+		snprintf(detail, sizeof(detail),
+			 "more than %u restarts within %d s", backoff.max,
+			 BACKOFF_WINDOW_MS / 1000);
+		log_warnx("engine died again: %s (--engine-restarts): giving "
+			  "up",
+			  detail);
+		audit_engine_event("restart-limit", detail);
+		exit(1);
+	}
+	if (delay == 0) {
+		restart_due = 1;
+		return;
+	}
+	log_info("engine died %u times in quick succession: restarting it in "
+		 "%ld ms",
+		 backoff.streak + 1, delay);
+	it.it_value.tv_sec = delay / 1000;
+	it.it_value.tv_nsec = (delay % 1000) * 1000000;
+	if (timerfd_settime(timer_fd, 0, &it, NULL) == -1)
+		fatal("timerfd_settime");
+}
+
+/*
+ * The engine is gone, reaped (status is -1 if someone else reaped it).
+ * One that asked for a live update and left before it was ended made way
+ * for the new binary; any other died.
+ */
+static void
+engine_gone(int status)
+{
+	if (exec_asked) {
+		log_info("engine left for the live update");
+		live_update_start();
+		return;
+	}
+	if (status != -1)
+		engine_describe(status);
+	engine_died();
+}
+
+void
+life_channel_end(void)
+{
+	int status = -1;
+
+	clock_gettime(CLOCK_MONOTONIC, &noticed);
+	chan_close(1);
+	if (engine_pid != -1 && engine_wait(ENGINE_GONE_MS, &status) != 1) {
+		log_warnx("engine closed its channel but did not exit: "
+			  "killing it");
+		audit_engine_broken("it closed its channel");
+		status = engine_kill();
+	}
+	engine_gone(status);
+}
+
+/* SIGCHLD: the engine is the only child. */
+void
+engine_reap(void)
+{
+	int status;
+
+	if (engine_pid == -1 || engine_wait(0, &status) != 1)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &noticed);
+	chan_close(1);
+	engine_gone(status);
+}
+
+/* A broken engine is not worth another word: kill it and replace it. */
+void
+life_broken(const char *why)
+{
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &noticed);
+	log_warnx("engine is broken (%s): killing it", why);
+	audit_engine_broken(why);
+	/* Not even a live update it asked for counts any more. */
+	exec_asked = 0;
+	chan_close(0);
+	if ((status = engine_kill()) != -1)
+		engine_describe(status);
+	engine_died();
+}
+
+void
+life_first_reply(void)
+{
+	if (prev.fd == -1)
+		return;
+	log_info("live update: %s answers; %s is no longer kept", cur.argv[0],
+		 prev.argv[0]);
+	binary_free(&prev);
+}
+
+/*
+ * Ends the engine in order: its channel closes, on which it leaves; then
+ * SIGTERM, a wait, SIGKILL. The end of its channel is what stops an engine
+ * that is pid 1 of its own namespace: such a process ignores every signal
+ * it has no handler for, SIGKILL apart.
+ */
+static void
+engine_end(void)
+{
+	int status;
+
+	if (engine_pid == -1)
+		return;
+	chan_shutdown();
+	kill(engine_pid, SIGTERM);
+	if (engine_wait(ENGINE_STOP_MS, &status) == 0) {
+		log_warnx("engine ignored SIGTERM, killing it");
+		engine_kill();
+	}
+}
+
+/*
+ * LIVE_UPDATE_EXEC, after the frame that asked: the engine has recorded
+ * its state and the answer to the live-update request, which the next
+ * engine gives from its journal. If the new binary cannot be executed,
+ * the old one runs again and is told so.
+ */
+static void
+live_update_start(void)
+{
+	struct binary old = cur;
+	char detail[256];
+	char **argv;
+	long ms;
+	int err = ENOENT;
+
+	exec_asked = 0;
+	replay_engine_gone(&engine_replay, 0);
+	if (next.fd != -1) {
+		argv = liveupdate_argv(cur.argv, next_path, exec_args,
+				       exec_nargs);
+		if (argv == NULL)
+			fatal("live update");
+		cur.fd = next.fd;
+		cur.argv = argv;
+		err = engine_run(0);
+		if (err != 0) {
+			liveupdate_argv_free(argv);
+			close(next.fd);
+			cur = old;
+		}
+		next.fd = -1;
+	}
+	if (err != 0) {
+		errno = err;
+		log_warn("live update: cannot execute %s; the engine "
+			 "stays %s",
+			 next_path != NULL ? next_path : "(no file named)",
+			 old.argv[0]);
+		snprintf(detail, sizeof(detail), "%s -> %s: %s", old.argv[0],
+			 next_path != NULL ? next_path : "(none)",
+			 strerror(err));
+		audit_engine_event("live-update-failed", detail);
+		if ((err = engine_run(1)) != 0) {
+			errno = err;
+			fatal("cannot execute %s", cur.argv[0]);
+		}
+	} else {
+		/* Kept until the new engine answers, in case it cannot. */
+		binary_free(&prev);
+		prev = old;
+		ms = ms_since(&noticed);
+		log_info("live update: engine %s replaced by %s in %ld ms",
+			 old.argv[0], cur.argv[0], ms);
+		snprintf(detail, sizeof(detail), "%s -> %s in %ld ms",
+			 old.argv[0], cur.argv[0], ms);
+		audit_engine_event("live-update", detail);
+	}
+	free(next_path);
+	next_path = NULL;
+	liveupdate_argv_free(exec_args);
+	exec_args = NULL;
+	engine_takeover();
+}
+
+static void
+live_update(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &noticed);
+	chan_close(1);
+	engine_end();
+	live_update_start();
+}
+
+void
+life_live_update(const Xsp__PrivRequest *p)
+{
+	char **args;
+	size_t i;
+	int fd;
+
+	if (p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE) {
+		if ((fd = liveupdate_open(p->path, ENGINE_FD_LAST + 1)) == -1) {
+			log_warn("live update: %s refused", p->path);
+			if (p->id != 0)
+				engine_send_priv_reply(p->id, errno, 0, 0, 0);
+			return;
+		}
+		binary_free(&next);
+		free(next_path);
+		next.fd = fd;
+		if ((next_path = strdup(p->path)) == NULL)
+			fatal("live update");
+		log_info("live update: next engine binary %s", next_path);
+		if (p->id != 0)
+			engine_send_priv_reply(p->id, 0, 0, 0, 0);
+		return;
+	}
+	/* An engine that is gone asks nothing: its successor will again. */
+	if (!chan_is_open())
+		return;
+	if ((args = calloc(p->n_args + 1, sizeof(*args))) == NULL)
+		fatal("live update");
+	for (i = 0; i < p->n_args; i++)
+		if ((args[i] = strdup(p->args[i])) == NULL)
+			fatal("live update");
+	liveupdate_argv_free(exec_args);
+	exec_args = args;
+	exec_nargs = p->n_args;
+	exec_asked = 1;
+}
+
+void
+life_flush(void)
+{
+	if (exec_asked && chan_is_open())
+		live_update();
+	if (restart_due)
+		engine_restart();
+}
+
+/*
+ * The state memfds: created once, handed to every engine, never read here.
+ * They outlive every engine because the broker holds them.
+ */
+static int
+state_memfd(const char *name)
+{
+	int fd;
+
+	if ((fd = memfd_create(name, MFD_CLOEXEC)) == -1)
+		fatal("memfd_create %s", name);
+	return fd_above(fd);
+}
+
+void
+engine_start(const char *path, char *const argv[], int sbx,
+	     unsigned int max_restarts)
+{
+	int fd, err;
+
+	sandboxed = sbx;
+	if (backoff_init(&backoff, max_restarts) == -1)
+		fatal("restart limit");
+	/*
+	 * Held open so that a restart needs no search permission on the way,
+	 * and above the fds the child rearranges.
+	 */
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
+		fatal("%s", path);
+	cur.fd = fd_above(fd);
+	if ((cur.argv = liveupdate_argv(argv, path, NULL, 0)) == NULL)
+		fatal("engine command line");
+	state_fd[0] = state_memfd("xs-state-a");
+	state_fd[1] = state_memfd("xs-state-b");
+	if ((timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				       TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		fatal("timerfd_create");
+	loop_add(&timer_ev, timer_fd, EPOLLIN, timer_event, NULL);
+	if ((err = engine_run(0)) != 0) {
+		errno = err;
+		fatal("cannot execute %s", path);
+	}
+}
+
+/* For an orderly shutdown of the broker. */
+void
+engine_stop(void)
+{
+	engine_end();
+}
