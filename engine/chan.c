@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "journal.h"
 #include "xs_proto.h"
 
 enum { OUT_REPLY, OUT_LOG, OUT_PRIV };
@@ -149,6 +150,7 @@ static int
 conn_sync(struct engine *e, const Xsp__ConnSync *s)
 {
 	size_t i, j;
+	const char *key;
 	void *val;
 	bool listed;
 
@@ -168,6 +170,21 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 			i = 0;
 		}
 	}
+	/*
+	 * Connections that lived through the restart: their transactions are
+	 * gone (EAGAIN), and events the old engine had not sent are lost, so
+	 * every watch fires once afresh. New transaction ids start where the
+	 * old engine's cannot have reached.
+	 */
+	i = 0;
+	while (journal_restored(e) &&
+	       hmap_next(&e->conns, &i, NULL, NULL, &val)) {
+		struct conn *c = val;
+
+		c->recovered = true;
+		c->next_txid = (journal_boots(e) << 24) | 1u;
+		watch_refire(e, c);
+	}
 	for (i = 0; i < s->n_conns; i++) {
 		const Xsp__ConnOpen *o = s->conns[i];
 
@@ -175,6 +192,20 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 		    engine_conn_open(e, o->conn, o->domid, o->privileged,
 				     o->readonly) == -1)
 			return -1;
+	}
+	/* Replies kept for requests the broker will not send again go. */
+	i = 0;
+	while (hmap_next(&e->replies, &i, &key, NULL, &val)) {
+		uint64_t seq;
+
+		memcpy(&seq, key, sizeof(seq));
+		listed = false;
+		for (j = 0; j < s->n_resend && !listed; j++)
+			listed = s->resend[j] == seq;
+		if (!listed) {
+			free(hmap_del(&e->replies, &seq, sizeof(seq)));
+			i = 0;
+		}
 	}
 	return 0;
 }
@@ -189,6 +220,8 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 	for (i = 0; i < f->n_msgs; i++) {
 		const Xsp__ToEngine *m = f->msgs[i];
 
+		/* What the broker's messages change is journaled too. */
+		journal_begin(e, 0, 0);
 		switch (m->msg_case) {
 		case XSP__TO_ENGINE__MSG_OPEN:
 			if (engine_conn(e, m->open->conn)) {
@@ -216,9 +249,13 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 				*why = "request on an unknown connection";
 				return -1;
 			}
+			e->seq = rq->seq;
+			journal_begin(e, rq->seq, rq->conn);
 			engine_request(e, rq->conn, rq->type, rq->req_id,
 				       rq->tx_id, rq->payload.data,
 				       rq->payload.len);
+			journal_end(e);
+			e->seq = 0;
 			break;
 		case XSP__TO_ENGINE__MSG_PRIV_REPLY: {
 			const Xsp__PrivReply *pr = m->priv_reply;
@@ -248,6 +285,7 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 			*why = "unknown message";
 			return -1;
 		}
+		journal_end(e);
 	}
 	return 0;
 }

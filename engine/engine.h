@@ -67,6 +67,8 @@ struct conn {
 	uint32_t domid;
 	bool priv; /* dom0's socket: no quotas, full permissions */
 	bool ro;   /* socket_ro: no modifications */
+	/* Survived an engine restart: its old transactions are gone. */
+	bool recovered;
 	struct domain *dom;
 	struct txn *txns; /* open transactions */
 	unsigned int ntxn;
@@ -112,6 +114,15 @@ typedef void (*log_fn)(void *arg, int level, const char *text);
 
 enum { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
+/* A reply kept for a request the broker may send again (journal.c). */
+struct stored_reply {
+	uint32_t type;
+	uint32_t len;
+	char data[];
+};
+
+struct journal;
+
 struct acct_undo {
 	uint32_t domid;
 	long nodes, memory;
@@ -151,6 +162,14 @@ struct engine {
 	struct acct_undo *undo;
 	size_t nundo, undocap;
 	bool undo_on, undo_lost;
+	/*
+	 * The journal in the broker's memory (NULL: none, as in tests), the
+	 * broker's number of the request being run, and the replies of
+	 * requests the previous engine recorded but did not send.
+	 */
+	struct journal *jr;
+	uint64_t seq;
+	struct hmap replies; /* seq -> struct stored_reply */
 	/* Counters for CONTROL memreport. */
 	uint64_t ntxn_total, nconflicts;
 };
@@ -158,6 +177,8 @@ struct engine {
 /* Life of the engine (engine.c). */
 struct engine *engine_new(emit_fn emit, log_fn log, void *cb_arg);
 void engine_free(struct engine *e);
+/* Forgets every stored reply. */
+void replies_free(struct engine *e);
 int engine_conn_open(struct engine *e, uint32_t id, uint32_t domid, bool priv,
 		     bool ro);
 void engine_conn_close(struct engine *e, uint32_t id);
@@ -247,6 +268,8 @@ int watch_del(struct engine *e, struct conn *c, const char *wpath,
 void watch_del_all(struct engine *e, struct conn *c);
 void watch_fire_special(struct engine *e, const char *name, uint32_t domid);
 void watch_index_free(struct engine *e);
+/* A fresh event for every watch of the connection (after a restart). */
+void watch_refire(struct engine *e, struct conn *c);
 size_t watch_count(struct engine *e);
 /* The connection's watches as WATCH_DATA_EXTENDED records (state.c). */
 int watch_dump(struct engine *e, struct conn *c,

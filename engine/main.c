@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "journal.h"
 #include "sandbox.h"
 
 static void
@@ -25,7 +26,8 @@ usage(void)
 		"[-q memory=N]\n"
 		"                 [-w watch-event=SECONDS] [-K] [-V]\n"
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
-		"                 [--unsafe-no-sandbox]\n"
+		"                 [--state-fd A --state-fd B] "
+		"[--unsafe-no-sandbox]\n"
 		"It is started by xs-broker, not by hand.\n");
 	exit(2);
 }
@@ -116,6 +118,7 @@ main(int argc, char **argv)
 		{"gid", required_argument, NULL, 'g'},
 		{"as-limit", required_argument, NULL, 'a'},
 		{"unsafe-no-sandbox", no_argument, NULL, 'X'},
+		{"state-fd", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const hard[] = {"transaction-nodes", "memory",
@@ -127,8 +130,10 @@ main(int argc, char **argv)
 	static const char *const tmo[] = {"watch-event", NULL};
 	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
 	struct chan ch = {.fd = -1};
-	struct sandbox_cfg sb = {.channel = -1};
+	struct sandbox_cfg sb = {.channel = -1, .state = {-1, -1}};
 	bool have_uid = false, have_gid = false, no_sandbox = false;
+	int nstate = 0;
+	char jwhy[256];
 	struct engine *e;
 	const char *why;
 	int c, r;
@@ -190,17 +195,36 @@ main(int argc, char **argv)
 		case 'X':
 			no_sandbox = true;
 			break;
+		case 's':
+			if (nstate == 2)
+				usage();
+			sb.state[nstate++] = (int)num(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (ch.fd < 0 || optind != argc ||
+	if (ch.fd < 0 || optind != argc || nstate == 1 ||
 	    (!no_sandbox && !(have_uid && have_gid)))
 		usage();
 	/* The broker is the only reader; a dead broker must not kill us
 	 * with SIGPIPE before we notice the error and leave. */
 	signal(SIGPIPE, SIG_IGN);
 	sandbox(&ch, &sb, no_sandbox);
+	/* The store the previous engine left, if any, is ours now. */
+	if (nstate == 2) {
+		if (journal_attach(&e, sb.state[0], sb.state[1], jwhy,
+				   sizeof(jwhy)) == -1) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "state: %s", jwhy);
+			fatal_chan(&ch, msg);
+		}
+		if (journal_restored(e))
+			elog(e, LOG_LVL_INFO,
+			     "store recovered (engine start %u)",
+			     journal_boots(e) + 1);
+	}
 
 	for (;;) {
 		const uint8_t *data;
@@ -238,8 +262,13 @@ main(int argc, char **argv)
 			fatal_chan(&ch, "frame larger than the limit");
 		if (ch.oom)
 			fatal_chan(&ch, "out of memory queueing replies");
+		/* Changes are in the broker's memory before their replies. */
+		if (journal_flush(e) == -1)
+			fatal_chan(&ch, "cannot write the journal");
 		if (chan_flush(&ch) == -1)
 			return 1;
+		if (journal_compact(e) == -1)
+			fatal_chan(&ch, "cannot write a snapshot");
 	}
 	engine_free(e);
 	chan_free(&ch);

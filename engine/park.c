@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "journal.h"
 #include "xs_proto.h"
 
 struct parked {
@@ -17,6 +18,7 @@ struct parked {
 	int op; /* what it waits for */
 	uint32_t domid;
 	uint32_t type, req_id, tx_id;
+	uint64_t seq; /* the broker's number, for the journal */
 	size_t len;
 	char payload[];
 };
@@ -35,6 +37,7 @@ parked_new(uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
 	p->type = type;
 	p->req_id = req_id;
 	p->tx_id = tx_id;
+	p->seq = 0;
 	p->len = len;
 	if (len)
 		memcpy(p->payload, payload, len);
@@ -103,8 +106,10 @@ park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 
 	while ((p = c->park_head) != NULL) {
 		e->answer = a;
+		journal_begin(e, p->seq, c->id);
 		r = request_dispatch(e, c, p->type, p->req_id, p->tx_id,
 				     p->payload, p->len);
+		journal_end(e);
 		e->answer = NULL;
 		a = NULL; /* the answer was for the first one only */
 		if (r == EPARK) {
@@ -129,10 +134,19 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 	       uint32_t tx_id, const void *payload, size_t len)
 {
 	struct conn *c = engine_conn(e, cid);
+	struct stored_reply *sr;
 	struct parked *p;
 
 	if (c == NULL)
 		return; /* the broker checked; a closed connection's leftover */
+	if (e->replies.used > 0 && e->seq != 0 &&
+	    (sr = hmap_del(&e->replies, &e->seq, sizeof(e->seq))) != NULL) {
+		/* Sent again after a restart: it took effect already. */
+		e->emit(e->cb_arg, cid, sr->type, req_id, tx_id, sr->data,
+			sr->len);
+		free(sr);
+		return;
+	}
 	if (c->park_head == NULL &&
 	    request_dispatch(e, c, type, req_id, tx_id, payload, len) != EPARK)
 		return;
@@ -144,6 +158,7 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 			sizeof(nomem));
 		return;
 	}
+	p->seq = e->seq;
 	if (c->park_head) {
 		c->park_tail->next = p;
 		c->park_tail = p;
