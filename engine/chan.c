@@ -79,11 +79,11 @@ chan_log(void *arg, int level, const char *text)
 
 void
 chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	  uint32_t port)
+	  uint32_t port, const char *str, size_t len)
 {
 	struct chan *ch = arg;
 
-	if (queue(ch, OUT_PRIV, id, (uint32_t)op, domid, port, "", 0) == -1)
+	if (queue(ch, OUT_PRIV, id, (uint32_t)op, domid, port, str, len) == -1)
 		ch->oom = true;
 	else
 		ch->msgs[ch->nmsg - 1].gfn = gfn;
@@ -193,6 +193,27 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 				     o->readonly) == -1)
 			return -1;
 	}
+	/*
+	 * The broker could not start the new binary and runs the old one
+	 * again: live-update -s is answered with that, not with OK.
+	 */
+	i = 0;
+	while (s->has_update_failed && s->update_failed &&
+	       hmap_next(&e->replies, &i, &key, NULL, &val)) {
+		static const char failed[] = "new engine failed to start";
+		struct stored_reply *sr = val, *nr;
+
+		if (!(sr->type & REPLY_LIVE_UPDATE))
+			continue;
+		if ((nr = malloc(sizeof(*nr) + sizeof(failed))) == NULL)
+			return -1;
+		nr->type = sr->type;
+		nr->len = sizeof(failed);
+		memcpy(nr->data, failed, sizeof(failed));
+		/* Same key: the entry is replaced where it is. */
+		hmap_put(&e->replies, key, sizeof(uint64_t), nr);
+		free(sr);
+	}
 	/* Replies kept for requests the broker will not send again go. */
 	i = 0;
 	while (hmap_next(&e->replies, &i, &key, NULL, &val)) {
@@ -290,6 +311,23 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 	return 0;
 }
 
+/* The words of a LIVE_UPDATE_EXEC, each ending in NUL, as a list. */
+static int
+lu_args(Xsp__PrivRequest *pq, char *words, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += words[i] == '\0';
+	if (n == 0)
+		return 0;
+	if ((pq->args = calloc(n, sizeof(*pq->args))) == NULL)
+		return -1;
+	for (i = 0; i < len; i += strlen(words + i) + 1)
+		pq->args[pq->n_args++] = words + i;
+	return 0;
+}
+
 /* Packs msgs[from, to) into one frame. */
 static int
 pack(struct chan *ch, size_t from, size_t to)
@@ -318,6 +356,12 @@ pack(struct chan *ch, size_t from, size_t to)
 			pq[i].has_gfn = pq[i].has_port = 1;
 			pq[i].gfn = m->gfn;
 			pq[i].port = m->tx_id;
+			if (m->type == PRIV_LU_FILE)
+				pq[i].path = (char *)ch->bytes + m->off;
+			if (m->type == PRIV_LU_EXEC &&
+			    lu_args(&pq[i], (char *)ch->bytes + m->off,
+				    m->len) == -1)
+				goto out;
 			tb[i].msg_case = XSP__TO_BROKER__MSG_PRIV;
 			tb[i].priv = &pq[i];
 		} else if (m->kind == OUT_LOG) {
@@ -342,6 +386,8 @@ pack(struct chan *ch, size_t from, size_t to)
 	f.msgs = ptb;
 	r = frame_out_pack(&ch->out, &f.base);
 out:
+	for (i = 0; pq != NULL && i < n; i++)
+		free(pq[i].args);
 	free(tb);
 	free(rp);
 	free(lg);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hmap.h"
+#include "xs_proto.h"
 #include "tree.h"
 
 struct engine;
@@ -93,7 +94,13 @@ struct event {
  * priv_ask(); the request then parks (EPARK) until the broker answers, and
  * runs again from the start with the answer at hand.
  */
-enum priv_op { PRIV_MAP = 1, PRIV_UNMAP = 2, PRIV_DOMAIN_INFO = 3 };
+enum priv_op {
+	PRIV_MAP = 1,
+	PRIV_UNMAP = 2,
+	PRIV_DOMAIN_INFO = 3,
+	PRIV_LU_FILE = 4, /* str: the new engine binary's path */
+	PRIV_LU_EXEC = 5, /* str: arguments to add, each ending in NUL */
+};
 #define EPARK 0x10000
 
 struct priv_answer {
@@ -106,7 +113,8 @@ struct priv_answer {
 struct parked;
 
 typedef void (*priv_fn)(void *arg, uint32_t id, int op, uint32_t domid,
-			uint64_t gfn, uint32_t port);
+			uint64_t gfn, uint32_t port, const char *str,
+			size_t len);
 typedef void (*emit_fn)(void *arg, uint32_t conn, uint32_t type,
 			uint32_t req_id, uint32_t tx_id, const void *payload,
 			size_t len);
@@ -114,7 +122,12 @@ typedef void (*log_fn)(void *arg, int level, const char *text);
 
 enum { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* A reply kept for a request the broker may send again (journal.c). */
+/*
+ * A reply kept for a request the broker may send again (journal.c). The
+ * flag marks the answer to live-update -s: the next engine sends it, and
+ * only if it is the new binary.
+ */
+#define REPLY_LIVE_UPDATE 0x80000000u
 struct stored_reply {
 	uint32_t type;
 	uint32_t len;
@@ -157,7 +170,16 @@ struct engine {
 		uint32_t domid;
 		uint64_t gfn;
 		uint32_t port;
+		char str[XS_PAYLOAD_MAX + 1];
+		size_t len;
 	} need; /* what the request that just parked asked for */
+	/* A live update being prepared (XS_CONTROL live-update, control.c). */
+	struct {
+		bool active;               /* -f accepted by the broker */
+		char args[XS_PAYLOAD_MAX]; /* -c: NUL-separated words */
+		size_t argslen;
+		unsigned int busy; /* -s answered BUSY so far */
+	} lu;
 	/* Accounting changes of a commit being applied, to revert it. */
 	struct acct_undo *undo;
 	size_t nundo, undocap;
@@ -202,8 +224,12 @@ int request_dispatch(struct engine *e, struct conn *c, uint32_t type,
  */
 int priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn,
 	     uint32_t port, struct priv_answer *out);
+/* The same with a string for the broker (PRIV_LU_*). */
+int priv_ask_str(struct engine *e, int op, const char *str, size_t len,
+		 struct priv_answer *out);
 /* Tells the broker without waiting for the answer. */
 void priv_tell(struct engine *e, int op, uint32_t domid);
+void priv_tell_str(struct engine *e, int op, const char *str, size_t len);
 void park_drop(struct engine *e, struct conn *c);
 /* Parses "-E 100", "transaction-nodes=5" style option values. */
 int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);

@@ -53,6 +53,7 @@ struct journal {
 	uint8_t *buf;
 	size_t len, cap;
 	bool open, oom;
+	bool keep; /* the group holds an answer even if nothing changed */
 	size_t group;
 	uint64_t seq;
 	uint32_t conn;
@@ -116,6 +117,7 @@ group_open(struct journal *j, uint64_t seq, uint32_t conn)
 	j->seq = seq;
 	j->conn = conn;
 	j->replied = false;
+	j->keep = false;
 	append(j, &h, sizeof(h));
 }
 
@@ -127,7 +129,7 @@ group_close(struct journal *j)
 	if (!j->open)
 		return;
 	j->open = false;
-	if (j->len == j->group + GROUP_HDR) {
+	if (j->len == j->group + GROUP_HDR && !j->keep) {
 		j->len = j->group; /* nothing changed */
 		return;
 	}
@@ -176,6 +178,22 @@ journal_rollback(struct engine *e, size_t mark)
 {
 	if (e->jr && mark <= e->jr->len)
 		e->jr->len = mark;
+}
+
+int
+journal_answer(struct engine *e, uint32_t type, const char *payload, size_t len)
+{
+	struct journal *j = e->jr;
+
+	if (j == NULL || !j->open || j->seq == 0)
+		return -1;
+	/* Recorded as the group's reply: nothing else is sent for it. */
+	j->replied = true;
+	j->rtype = type;
+	j->rlen = len;
+	memcpy(j->reply, payload, len);
+	j->keep = true;
+	return 0;
 }
 
 void
@@ -476,7 +494,7 @@ replay(struct engine *e, const uint8_t *b, size_t len, size_t *end,
 	return 0;
 }
 
-/* Restores the store a slot holds into a new engine. */
+/* Restores the store a slot's content holds into a new engine. */
 static struct engine *
 restore(struct engine *like, const uint8_t *b, size_t len,
 	const struct slot_hdr *h, char *why, size_t whylen)
@@ -485,12 +503,11 @@ restore(struct engine *like, const uint8_t *b, size_t len,
 	const char *bad = NULL;
 	size_t end = 0;
 
-	e = state_restore(b + SLOT_HDR, h->snap_len, like->emit, like->log,
-			  like->cb_arg, why, whylen);
+	e = state_restore(b, h->snap_len, like->emit, like->log, like->cb_arg,
+			  why, whylen);
 	if (e == NULL)
 		return NULL;
-	if (replay(e, b + SLOT_HDR + h->snap_len, len - SLOT_HDR - h->snap_len,
-		   &end, &bad) == -1) {
+	if (replay(e, b + h->snap_len, len - h->snap_len, &end, &bad) == -1) {
 		snprintf(why, whylen, "journal: %s", bad);
 		engine_free(e);
 		return NULL;
@@ -502,16 +519,69 @@ restore(struct engine *like, const uint8_t *b, size_t len,
 	return e;
 }
 
+/* A slot that holds a bare dump file (xs-broker --restore) instead. */
+static bool
+slot_dump(const uint8_t *b, size_t len, struct slot_hdr *h)
+{
+	static const uint8_t ident[8] = {'x', 'e', 'n', 's',
+					 't', 'o', 'r', 'e'};
+
+	if (b == NULL || len < sizeof(ident) || memcmp(b, ident, 8) != 0)
+		return false;
+	*h = (struct slot_hdr){SLOT_MAGIC, 0, 0, 0, len};
+	return true;
+}
+
+struct engine *
+journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
+	     char *why, size_t whylen)
+{
+	struct engine *e = NULL;
+	struct slot_hdr h[2];
+	uint8_t *b[2] = {NULL, NULL};
+	size_t len[2], hdr[2] = {SLOT_HDR, SLOT_HDR};
+	bool whole[2];
+	int err[2], use, i, fd[2] = {fd_a, fd_b};
+
+	js->slot = -1;
+	for (i = 0; i < 2; i++) {
+		b[i] = slot_read(fd[i], &len[i], &err[i]);
+		if (err[i] != 0) {
+			snprintf(why, whylen, "reading the state: %s",
+				 strerror(err[i]));
+			goto out;
+		}
+		whole[i] = slot_whole(b[i], len[i], &h[i]);
+		if (!whole[i] && slot_dump(b[i], len[i], &h[i])) {
+			whole[i] = true;
+			hdr[i] = 0;
+		}
+	}
+	if (whole[0] && (!whole[1] || h[0].gen > h[1].gen))
+		use = 0;
+	else if (whole[1])
+		use = 1;
+	else {
+		e = like; /* nothing there: a fresh store */
+		goto out;
+	}
+	e = restore(like, b[use] + hdr[use], len[use] - hdr[use], &h[use], why,
+		    whylen);
+	js->slot = use;
+	js->gen = h[use].gen;
+	js->boots = h[use].boots;
+out:
+	free(b[0]);
+	free(b[1]);
+	return e;
+}
+
 int
 journal_attach(struct engine **ep, int fd_a, int fd_b, char *why, size_t whylen)
 {
 	struct journal *j = calloc(1, sizeof(*j));
-	struct slot_hdr h[2];
-	uint8_t *b[2];
-	size_t len[2];
-	bool whole[2];
-	int err[2], use, i;
-	struct engine *e = *ep;
+	struct journal_slot js;
+	struct engine *e;
 
 	if (j == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -519,32 +589,18 @@ journal_attach(struct engine **ep, int fd_a, int fd_b, char *why, size_t whylen)
 	}
 	j->fd[0] = fd_a;
 	j->fd[1] = fd_b;
-	for (i = 0; i < 2; i++) {
-		b[i] = slot_read(j->fd[i], &len[i], &err[i]);
-		whole[i] = slot_whole(b[i], len[i], &h[i]);
-		if (err[i] != 0) {
-			snprintf(why, whylen, "reading the state: %s",
-				 strerror(err[i]));
-			goto fail;
-		}
+	if ((e = journal_load(*ep, fd_a, fd_b, &js, why, whylen)) == NULL) {
+		free(j);
+		return -1;
 	}
-	use = whole[0] && (!whole[1] || h[0].gen > h[1].gen) ? 0
-	      : whole[1]                                     ? 1
-							     : -1;
-	if (use >= 0) {
-		e = restore(*ep, b[use], len[use], &h[use], why, whylen);
-		if (e == NULL)
-			goto fail;
+	if (js.slot >= 0) {
 		j->restored = true;
-		j->gen = h[use].gen;
-		j->boots = h[use].boots + 1;
-		j->cur = use;
+		j->gen = js.gen;
+		j->boots = js.boots + 1;
+		j->cur = js.slot;
 	} else {
 		j->cur = 1; /* the first snapshot goes to slot 0 */
 	}
-	free(b[0]);
-	free(b[1]);
-	b[0] = b[1] = NULL;
 	j->emit = e->emit;
 	e->emit = journal_emit;
 	e->jr = j;
@@ -552,22 +608,15 @@ journal_attach(struct engine **ep, int fd_a, int fd_b, char *why, size_t whylen)
 	if (snapshot(e) == -1) {
 		snprintf(why, whylen, "writing a snapshot: %s",
 			 strerror(errno));
-		e->jr = NULL;
-		e->emit = j->emit;
-		active = NULL;
+		journal_free(e);
 		if (e != *ep)
 			engine_free(e);
-		goto fail;
+		return -1;
 	}
 	if (e != *ep)
 		engine_free(*ep);
 	*ep = e;
 	return 0;
-fail:
-	free(b[0]);
-	free(b[1]);
-	free(j);
-	return -1;
 }
 
 bool

@@ -26,6 +26,19 @@
  */
 int journal_attach(struct engine **ep, int fd_a, int fd_b, char *why,
 		   size_t whylen);
+/*
+ * Only reads: the store the two fds hold, restored into a new engine like
+ * the one given (which is returned as it is if they hold nothing), or NULL
+ * and why. A slot may also hold a bare dump file (xs-broker --restore).
+ * js says which slot it came from (slot -1: none).
+ */
+struct journal_slot {
+	int slot;
+	uint64_t gen;
+	uint32_t boots;
+};
+struct engine *journal_load(struct engine *like, int fd_a, int fd_b,
+			    struct journal_slot *js, char *why, size_t whylen);
 /* Did journal_attach() restore a store? And how many engines ran before. */
 bool journal_restored(const struct engine *e);
 uint32_t journal_boots(const struct engine *e);
@@ -36,6 +49,14 @@ void journal_end(struct engine *e);
 /* What was recorded since the mark is undone (a commit that failed). */
 size_t journal_mark(const struct engine *e);
 void journal_rollback(struct engine *e, size_t mark);
+
+/*
+ * The open request's answer is recorded, not sent: the next engine sends
+ * it when the request comes again (live-update -s). Returns -1 without a
+ * journal or request to record it in.
+ */
+int journal_answer(struct engine *e, uint32_t type, const char *payload,
+		   size_t len);
 
 /* Committed changes. Each does nothing without a journal. */
 void journal_node(struct engine *e, const char *path, const struct node *n);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "dump_tool.h"
 #include "journal.h"
 #include "sandbox.h"
 
@@ -28,7 +29,10 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--unsafe-no-sandbox]\n"
-		"It is started by xs-broker, not by hand.\n");
+		"       xs-engine --dump FILE|- [--broker PID]\n"
+		"It is started by xs-broker, not by hand; --dump writes the "
+		"store of the\nrunning broker (or of PID) as a xenstore "
+		"migration stream, for xs-broker --restore.\n");
 	exit(2);
 }
 
@@ -119,6 +123,8 @@ main(int argc, char **argv)
 		{"as-limit", required_argument, NULL, 'a'},
 		{"unsafe-no-sandbox", no_argument, NULL, 'X'},
 		{"state-fd", required_argument, NULL, 's'},
+		{"dump", required_argument, NULL, 'D'},
+		{"broker", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const hard[] = {"transaction-nodes", "memory",
@@ -133,6 +139,8 @@ main(int argc, char **argv)
 	struct sandbox_cfg sb = {.channel = -1, .state = {-1, -1}};
 	bool have_uid = false, have_gid = false, no_sandbox = false;
 	int nstate = 0;
+	const char *dump = NULL;
+	long broker = 0;
 	char jwhy[256];
 	struct engine *e;
 	const char *why;
@@ -195,6 +203,12 @@ main(int argc, char **argv)
 		case 'X':
 			no_sandbox = true;
 			break;
+		case 'D':
+			dump = optarg;
+			break;
+		case 'B':
+			broker = (long)num(optarg);
+			break;
 		case 's':
 			if (nstate == 2)
 				usage();
@@ -204,6 +218,8 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (dump != NULL && optind == argc)
+		return dump_tool(dump, broker);
 	if (ch.fd < 0 || optind != argc || nstate == 1 ||
 	    (!no_sandbox && !(have_uid && have_gid)))
 		usage();

@@ -6,6 +6,7 @@
  * the broker is asked, and the connection's later requests queue behind it
  * so that its replies stay in order. The answer runs the request again.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
 		e->need.domid = domid;
 		e->need.gfn = gfn;
 		e->need.port = port;
+		e->need.len = 0;
 		return EPARK;
 	}
 	if (op == PRIV_DOMAIN_INFO && out->exists && !out->dying &&
@@ -71,12 +73,43 @@ priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
 	return 0;
 }
 
+int
+priv_ask_str(struct engine *e, int op, const char *str, size_t len,
+	     struct priv_answer *out)
+{
+	if (len > XS_PAYLOAD_MAX)
+		return EINVAL;
+	if (e->answer && e->answer->op == op) {
+		*out = *e->answer;
+		return 0;
+	}
+	if (e->priv == NULL) {
+		/* No broker: nobody could start another engine. */
+		*out = (struct priv_answer){op, 0, ENOSYS, false, false, false};
+		return 0;
+	}
+	e->need.op = op;
+	e->need.domid = 0;
+	e->need.gfn = 0;
+	e->need.port = 0;
+	memcpy(e->need.str, str, len);
+	e->need.len = len;
+	return EPARK;
+}
+
 void
 priv_tell(struct engine *e, int op, uint32_t domid)
 {
 	/* Id 0: no request waits for this answer. */
 	if (e->priv)
-		e->priv(e->cb_arg, 0, op, domid, 0, 0);
+		e->priv(e->cb_arg, 0, op, domid, 0, 0, "", 0);
+}
+
+void
+priv_tell_str(struct engine *e, int op, const char *str, size_t len)
+{
+	if (e->priv)
+		e->priv(e->cb_arg, 0, op, 0, 0, 0, str, len);
 }
 
 static uint32_t
@@ -93,7 +126,7 @@ park_ask(struct engine *e, struct conn *c, struct parked *p)
 	p->op = e->need.op;
 	p->domid = e->need.domid;
 	e->priv(e->cb_arg, id, e->need.op, e->need.domid, e->need.gfn,
-		e->need.port);
+		e->need.port, e->need.str, e->need.len);
 	return id;
 }
 
@@ -142,8 +175,8 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 	if (e->replies.used > 0 && e->seq != 0 &&
 	    (sr = hmap_del(&e->replies, &e->seq, sizeof(e->seq))) != NULL) {
 		/* Sent again after a restart: it took effect already. */
-		e->emit(e->cb_arg, cid, sr->type, req_id, tx_id, sr->data,
-			sr->len);
+		e->emit(e->cb_arg, cid, sr->type & ~REPLY_LIVE_UPDATE, req_id,
+			tx_id, sr->data, sr->len);
 		free(sr);
 		return;
 	}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chan.h"
 #include "harness.h"
 #include "journal.h"
 #include "state.h"
@@ -380,6 +381,165 @@ test_compact(void **state)
 	teardown(&f);
 }
 
+/* xs-broker --restore puts a dump file where a snapshot would be. */
+static void
+test_bare_dump(void **state)
+{
+	struct fix f, g;
+	struct buf d = {0};
+	struct harness *h2;
+	char why[256];
+
+	setup(&f);
+	populate(&f);
+	dump(f.h->e, &d);
+	setup(&g);
+	h_free(g.h);
+	assert_int_equal(pwrite(g.fd[0], d.p, d.len, 0), (ssize_t)d.len);
+	h2 = start(&g);
+	assert_true(journal_restored(h2->e));
+	h_expect(h2, 1, 0, XS_READ, "/a/b/c|", "two");
+	h_expect(h2, 1, 0, XS_GET_PERMS, "/t|", "n0|r5|");
+	h_expect(h2, 1, 0, XS_GET_QUOTA, "5|nodes|", "50|");
+	h_free(h2);
+	/* Cut short: refused, with where and why. */
+	assert_int_equal(ftruncate(g.fd[0], 0), 0);
+	assert_int_equal(ftruncate(g.fd[1], 0), 0);
+	assert_int_equal(pwrite(g.fd[0], d.p, d.len - 9, 0),
+			 (ssize_t)d.len - 9);
+	h2 = calloc(1, sizeof(*h2));
+	h2->e = engine_new(h_emit, h_log, h2);
+	assert_int_equal(
+		journal_attach(&h2->e, g.fd[0], g.fd[1], why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "truncated record"));
+	h_free(h2);
+	free(d.p);
+	teardown(&f);
+	close(g.fd[0]);
+	close(g.fd[1]);
+}
+
+/* What the engine asked of the broker, as chan_priv would send it. */
+static struct {
+	uint32_t id;
+	int op;
+	char str[256];
+	size_t len;
+	int calls;
+} asked;
+
+static void
+fake_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
+	  uint32_t port, const char *str, size_t len)
+{
+	asked.id = id;
+	asked.op = op;
+	asked.len = len < sizeof(asked.str) ? len : sizeof(asked.str);
+	memcpy(asked.str, str, asked.len);
+	asked.calls++;
+}
+
+/* The broker's ConnSync, through the engine's own decoder. */
+static void
+conn_sync_msg(struct harness *h, uint64_t resend, bool failed)
+{
+	Xsp__ConnOpen open = XSP__CONN_OPEN__INIT, *opens[1] = {&open};
+	Xsp__ConnSync cs = XSP__CONN_SYNC__INIT;
+	Xsp__ToEngine te = XSP__TO_ENGINE__INIT, *tes[1] = {&te};
+	Xsp__BrokerFrame bf = XSP__BROKER_FRAME__INIT, *f;
+	const char *why = NULL;
+	uint8_t buf[256];
+	size_t len;
+
+	open.conn = 1;
+	open.privileged = 1;
+	cs.n_conns = 1;
+	cs.conns = opens;
+	cs.n_resend = 1;
+	cs.resend = &resend;
+	cs.has_update_failed = 1;
+	cs.update_failed = failed;
+	te.msg_case = XSP__TO_ENGINE__MSG_SYNC;
+	te.sync = &cs;
+	bf.n_msgs = 1;
+	bf.msgs = tes;
+	len = xsp__broker_frame__pack(&bf, buf);
+	f = chan_decode(buf, len, &why);
+	assert_non_null(f);
+	assert_int_equal(chan_apply(h->e, f, &why), 0);
+	xsp__broker_frame__free_unpacked(f, NULL);
+}
+
+static void
+live_update(bool failed)
+{
+	struct priv_answer ok = {0};
+	struct fix f;
+	struct harness *h2;
+	struct h_msg *m;
+	uint64_t start_seq;
+	uint32_t t;
+
+	setup(&f);
+	f.h->e->priv = fake_priv;
+	jexpect(&f, 1, 0, XS_WRITE, "/before|1", "OK|");
+	/* -f: parked until the broker has checked the binary. */
+	asked.calls = 0;
+	f.h->e->seq = ++f.seq;
+	journal_begin(f.h->e, f.seq, 1);
+	engine_request(f.h->e, 1, XS_CONTROL, 77, 0,
+		       "live-update\0-f\0/usr/sbin/xs-engine.new", 39);
+	journal_end(f.h->e);
+	assert_int_equal(asked.calls, 1);
+	assert_int_equal(asked.op, PRIV_LU_FILE);
+	assert_memory_equal(asked.str, "/usr/sbin/xs-engine.new", 23);
+	engine_priv_reply(f.h->e, asked.id, &ok);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E 2000 -K|", "OK|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|--uid 0|",
+		"option not allowed on the command line|");
+	/* An open transaction: BUSY until it ends or the time is up. */
+	t = h_txn(f.h, 1);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|",
+		"timeout reached, transactions still open|");
+	jexpect(&f, 1, t, XS_TRANSACTION_END, "F|", "OK|");
+	/* No transaction: no answer now, and the broker swaps engines. */
+	asked.calls = 0;
+	f.h->e->seq = start_seq = ++f.seq;
+	journal_begin(f.h->e, f.seq, 1);
+	h_flush(f.h);
+	engine_request(f.h->e, 1, XS_CONTROL, 78, 0, "live-update\0-s\0", 15);
+	journal_end(f.h->e);
+	assert_int_equal(f.h->nout, 0);
+	assert_int_equal(asked.calls, 1);
+	assert_int_equal(asked.op, PRIV_LU_EXEC);
+	assert_int_equal(asked.len, 11);
+	assert_memory_equal(asked.str, "-E\0002000\0-K", 11);
+	flush(&f);
+	/* The next engine answers the request the broker sends again. */
+	h2 = start(&f);
+	conn_sync_msg(h2, start_seq, failed);
+	h2->e->seq = start_seq;
+	m = h_req(h2, 1, 0, XS_CONTROL, "live-update|-s|");
+	assert_string_equal(h_show(m),
+			    failed ? "new engine failed to start|" : "OK|");
+	h_expect(h2, 1, 0, XS_READ, "/before|", "1");
+	h_free(h2);
+	teardown(&f);
+}
+
+static void
+test_live_update(void **state)
+{
+	live_update(false);
+}
+
+static void
+test_live_update_failed(void **state)
+{
+	live_update(true);
+}
+
 int
 main(void)
 {
@@ -389,6 +549,9 @@ main(void)
 		cmocka_unit_test(test_torn_group),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_compact),
+		cmocka_unit_test(test_bare_dump),
+		cmocka_unit_test(test_live_update),
+		cmocka_unit_test(test_live_update_failed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
