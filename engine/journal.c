@@ -494,24 +494,30 @@ replay(struct engine *e, const uint8_t *b, size_t len, size_t *end,
 	return 0;
 }
 
-/* Restores the store a slot's content holds into a new engine. */
+/*
+ * Restores the store a slot's content holds into a new engine; *end is
+ * where its last whole group ends.
+ */
 static struct engine *
 restore(struct engine *like, const uint8_t *b, size_t len,
-	const struct slot_hdr *h, char *why, size_t whylen)
+	const struct slot_hdr *h, size_t *end, char *why, size_t whylen)
 {
 	struct engine *e;
 	const char *bad = NULL;
-	size_t end = 0;
+	int r;
 
 	e = state_restore(b, h->snap_len, like->emit, like->log, like->cb_arg,
 			  why, whylen);
 	if (e == NULL)
 		return NULL;
-	if (replay(e, b + h->snap_len, len - h->snap_len, &end, &bad) == -1) {
+	r = replay(e, b + h->snap_len, len - h->snap_len, end, &bad);
+	state_apply_done();
+	if (r == -1) {
 		snprintf(why, whylen, "journal: %s", bad);
 		engine_free(e);
 		return NULL;
 	}
+	*end += h->snap_len;
 	e->priv = like->priv;
 	e->keep_orphans = like->keep_orphans;
 	e->verbose = like->verbose;
@@ -565,23 +571,46 @@ journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
 		e = like; /* nothing there: a fresh store */
 		goto out;
 	}
-	e = restore(like, b[use] + hdr[use], len[use] - hdr[use], &h[use], why,
-		    whylen);
+	e = restore(like, b[use] + hdr[use], len[use] - hdr[use], &h[use],
+		    &js->end, why, whylen);
 	js->slot = use;
 	js->gen = h[use].gen;
 	js->boots = h[use].boots;
+	js->bare = hdr[use] == 0;
+	js->end += hdr[use];
 out:
 	free(b[0]);
 	free(b[1]);
 	return e;
 }
 
+/*
+ * A restarted engine goes on with the slot it recovered from: the torn
+ * end of its journal (if any) goes, its start count goes up, and new
+ * groups follow. No snapshot first: a restart must be quick.
+ */
+static int
+resume(struct journal *j, const struct journal_slot *js)
+{
+	struct slot_hdr h;
+
+	if (ftruncate(j->fd[j->cur], (off_t)js->end) == -1 ||
+	    pread(j->fd[j->cur], &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		return -1;
+	h.boots = j->boots;
+	j->snap_len = h.snap_len;
+	j->off = js->end;
+	return write_all(j->fd[j->cur], &h, sizeof(h), 0);
+}
+
 int
-journal_attach(struct engine **ep, int fd_a, int fd_b, char *why, size_t whylen)
+journal_attach(struct engine **ep, int fd_a, int fd_b, const uint64_t *resend,
+	       size_t nresend, char *why, size_t whylen)
 {
 	struct journal *j = calloc(1, sizeof(*j));
 	struct journal_slot js;
 	struct engine *e;
+	int r;
 
 	if (j == NULL) {
 		snprintf(why, whylen, "out of memory");
@@ -589,7 +618,10 @@ journal_attach(struct engine **ep, int fd_a, int fd_b, char *why, size_t whylen)
 	}
 	j->fd[0] = fd_a;
 	j->fd[1] = fd_b;
-	if ((e = journal_load(*ep, fd_a, fd_b, &js, why, whylen)) == NULL) {
+	state_reply_filter(resend, nresend);
+	e = journal_load(*ep, fd_a, fd_b, &js, why, whylen);
+	state_reply_filter(NULL, 0);
+	if (e == NULL) {
 		free(j);
 		return -1;
 	}
@@ -605,7 +637,12 @@ journal_attach(struct engine **ep, int fd_a, int fd_b, char *why, size_t whylen)
 	e->emit = journal_emit;
 	e->jr = j;
 	active = j;
-	if (snapshot(e) == -1) {
+	/* A fresh store, or a dump file, needs a snapshot of our own. */
+	if (js.slot >= 0 && !js.bare)
+		r = resume(j, &js);
+	else
+		r = snapshot(e);
+	if (r == -1) {
 		snprintf(why, whylen, "writing a snapshot: %s",
 			 strerror(errno));
 		journal_free(e);

@@ -20,11 +20,13 @@
 
 /*
  * Takes the two state fds. If they hold a store, *ep is replaced by the
- * engine restored from them (with the options of the one given). Then a
- * fresh snapshot is written and the journal starts after it. Returns 0,
- * or -1 with the reason in why (a corrupt state is refused, not guessed).
+ * engine restored from them (with the options of the one given), keeping
+ * the recorded replies of the requests in resend only (NULL, 0: all), and
+ * the journal goes on after what they hold. Returns 0, or -1 with the
+ * reason in why (a corrupt state is refused, not guessed).
  */
-int journal_attach(struct engine **ep, int fd_a, int fd_b, char *why,
+int journal_attach(struct engine **ep, int fd_a, int fd_b,
+		   const uint64_t *resend, size_t nresend, char *why,
 		   size_t whylen);
 /*
  * Only reads: the store the two fds hold, restored into a new engine like
@@ -36,6 +38,8 @@ struct journal_slot {
 	int slot;
 	uint64_t gen;
 	uint32_t boots;
+	bool bare;  /* a dump file, not a snapshot with a journal */
+	size_t end; /* where its whole groups end */
 };
 struct engine *journal_load(struct engine *like, int fd_a, int fd_b,
 			    struct journal_slot *js, char *why, size_t whylen);

@@ -102,6 +102,33 @@ sandbox(struct chan *ch, struct sandbox_cfg *sb, bool disabled)
 	chan_log(ch, st.empty_root ? LOG_LVL_INFO : LOG_LVL_WARN, msg);
 }
 
+/*
+ * The store the previous engine left, if any, is ours now. The broker's
+ * first message (ConnSync) says which requests it sends again: only their
+ * recorded replies are worth keeping.
+ */
+static void
+attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
+       const Xsp__BrokerFrame *f)
+{
+	const Xsp__ConnSync *s;
+	char why[256], msg[300];
+
+	if (f->n_msgs == 0 || f->msgs[0]->msg_case != XSP__TO_ENGINE__MSG_SYNC)
+		fatal_chan(ch, "the broker's first message is not ConnSync");
+	if (sb->state[0] < 0)
+		return; /* no state: a store of our own, lost with us */
+	s = f->msgs[0]->sync;
+	if (journal_attach(ep, sb->state[0], sb->state[1], s->resend,
+			   s->n_resend, why, sizeof(why)) == -1) {
+		snprintf(msg, sizeof(msg), "state: %s", why);
+		fatal_chan(ch, msg);
+	}
+	if (journal_restored(*ep))
+		elog(*ep, LOG_LVL_INFO, "store recovered (engine start %u)",
+		     journal_boots(*ep) + 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -139,9 +166,9 @@ main(int argc, char **argv)
 	struct sandbox_cfg sb = {.channel = -1, .state = {-1, -1}};
 	bool have_uid = false, have_gid = false, no_sandbox = false;
 	int nstate = 0;
+	bool attached = false;
 	const char *dump = NULL;
 	long broker = 0;
-	char jwhy[256];
 	struct engine *e;
 	const char *why;
 	int c, r;
@@ -227,20 +254,6 @@ main(int argc, char **argv)
 	 * with SIGPIPE before we notice the error and leave. */
 	signal(SIGPIPE, SIG_IGN);
 	sandbox(&ch, &sb, no_sandbox);
-	/* The store the previous engine left, if any, is ours now. */
-	if (nstate == 2) {
-		if (journal_attach(&e, sb.state[0], sb.state[1], jwhy,
-				   sizeof(jwhy)) == -1) {
-			char msg[300];
-
-			snprintf(msg, sizeof(msg), "state: %s", jwhy);
-			fatal_chan(&ch, msg);
-		}
-		if (journal_restored(e))
-			elog(e, LOG_LVL_INFO,
-			     "store recovered (engine start %u)",
-			     journal_boots(e) + 1);
-	}
 
 	for (;;) {
 		const uint8_t *data;
@@ -269,6 +282,9 @@ main(int argc, char **argv)
 
 			if (f == NULL)
 				fatal_chan(&ch, why);
+			if (!attached)
+				attach(&e, &ch, &sb, f);
+			attached = true;
 			r = chan_apply(e, f, &why);
 			xsp__broker_frame__free_unpacked(f, NULL);
 			if (r == -1)

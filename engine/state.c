@@ -473,6 +473,98 @@ quotas_from(struct cur *c, unsigned int n, uint32_t *q)
 	return 0;
 }
 
+/*
+ * Restoring a snapshot goes node after node in pre-order: the parent of
+ * each is on the path of the one before, kept here as a stack, so a node
+ * is added without looking its path up from the root (a million nodes
+ * restore in a fraction of the time). Anything else takes the general way.
+ */
+struct builder {
+	struct engine *e; /* NULL: not restoring a snapshot */
+	unsigned int depth;
+	struct node *stack[TREE_MAX_DEPTH + 1];
+	size_t plen[TREE_MAX_DEPTH + 1]; /* of the path of stack[i] */
+	char path[XS_ABS_PATH_MAX_BUF];  /* of stack[depth] */
+};
+static struct builder bld;
+
+static void
+builder_reset(struct engine *e)
+{
+	bld.e = e;
+	bld.depth = 0;
+	bld.stack[0] = e ? e->root : NULL;
+	bld.plen[0] = 1;
+	snprintf(bld.path, sizeof(bld.path), "/");
+}
+
+/* After the general way: the stack follows the node it just made. */
+static void
+builder_follow(const char *path)
+{
+	struct tree_path tp;
+	struct node *n;
+	unsigned int i;
+	long idx;
+
+	builder_reset(bld.e);
+	if (tree_path_split(&tp, path) == -1)
+		return;
+	n = bld.e->root;
+	for (i = 0; i < tp.depth; i++) {
+		idx = node_child_find(n, tp.comp[i], tp.clen[i]);
+		if (idx < 0) {
+			builder_reset(bld.e);
+			break;
+		}
+		n = n->child[idx];
+		bld.stack[i + 1] = n;
+		bld.plen[i + 1] = (size_t)(tp.comp[i] + tp.clen[i] - path);
+		bld.depth = i + 1;
+	}
+	tree_path_done(&tp);
+	if (bld.depth > 0)
+		snprintf(bld.path, sizeof(bld.path), "%s", path);
+}
+
+/* 1: added; 0: take the general way; -1: out of memory. */
+static int
+builder_add(struct engine *e, const char *path, const struct perm *perms,
+	    unsigned int np, const void *value, size_t vlen)
+{
+	const char *slash = strrchr(path, '/');
+	size_t pl = slash == path ? 1 : (size_t)(slash - path);
+	struct node *parent = NULL, *n;
+	unsigned int k;
+	long pos;
+
+	if (bld.e != e || path[1] == '\0')
+		return 0;
+	for (k = bld.depth + 1; k-- > 0;)
+		if (bld.plen[k] == pl && memcmp(bld.path, path, pl) == 0) {
+			parent = bld.stack[k];
+			break;
+		}
+	if (parent == NULL || parent->ref != 1)
+		return 0;
+	pos = node_child_find(parent, slash + 1, strlen(slash + 1));
+	if (pos >= 0)
+		return 0; /* there already: changed the general way */
+	n = node_new(slash + 1, strlen(slash + 1), perms, np, value, vlen,
+		     ++e->gen);
+	if (n == NULL || node_insert_child(parent, -pos - 1, n) == -1) {
+		node_unref(n);
+		return -1;
+	}
+	parent->cgen = e->gen;
+	domain_account_node(e, perms[0].id, n, +1);
+	bld.depth = k + 1;
+	bld.stack[bld.depth] = n;
+	bld.plen[bld.depth] = strlen(path);
+	memcpy(bld.path, path, bld.plen[bld.depth] + 1);
+	return 1;
+}
+
 static int
 restore_node(struct engine *e, struct cur *c, const char **bad)
 {
@@ -536,6 +628,11 @@ restore_node(struct engine *e, struct cur *c, const char **bad)
 	value = c->p;
 	c->p += vlen;
 	c->left -= vlen;
+	if ((r = builder_add(e, path, perms, np, value, vlen)) != 0) {
+		if (r < 0)
+			*bad = "out of memory";
+		return r < 0 ? -1 : 0;
+	}
 	opctx_init(&x, e, &dom0, NULL);
 	x.replay = true;
 	if (strcmp(path, "/") != 0) {
@@ -563,6 +660,8 @@ restore_node(struct engine *e, struct cur *c, const char **bad)
 		*bad = strerror(r);
 		return -1;
 	}
+	if (bld.e == e)
+		builder_follow(path);
 	return 0;
 }
 
@@ -834,6 +933,32 @@ restore_x_special(struct engine *e, struct cur *c, const char **bad)
 	return 0;
 }
 
+/* The requests the broker sends again: only their replies are kept. */
+static const uint64_t *want;
+static size_t nwant;
+static bool filtering;
+
+void
+state_reply_filter(const uint64_t *seqs, size_t n)
+{
+	want = seqs;
+	nwant = n;
+	filtering = seqs != NULL || n > 0;
+}
+
+static bool
+wanted(uint64_t seq)
+{
+	size_t i;
+
+	if (!filtering)
+		return true;
+	for (i = 0; i < nwant; i++)
+		if (want[i] == seq)
+			return true;
+	return false;
+}
+
 static int
 restore_x_reply(struct engine *e, struct cur *c, const char **bad)
 {
@@ -846,6 +971,8 @@ restore_x_reply(struct engine *e, struct cur *c, const char **bad)
 		*bad = "bad reply record";
 		return -1;
 	}
+	if (!wanted(seq))
+		return 0;
 	if ((sr = malloc(sizeof(*sr) + len)) == NULL) {
 		*bad = "out of memory";
 		return -1;
@@ -862,11 +989,20 @@ restore_x_reply(struct engine *e, struct cur *c, const char **bad)
 	return 0;
 }
 
+void
+state_apply_done(void)
+{
+	builder_reset(NULL);
+}
+
 int
 state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 	    const char **bad)
 {
 	struct cur body = {buf, len};
+
+	if (bld.e != e)
+		builder_reset(e);
 
 	switch (type) {
 	case REC_GLOBAL_QUOTA_DATA: {
@@ -925,6 +1061,8 @@ state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 		break;
 	case REC_X_DELETE:
 		restore_x_delete(e, &body, bad);
+		if (bld.e == e)
+			builder_reset(e); /* what it held may be gone */
 		break;
 	case REC_X_UNWATCH:
 		restore_x_unwatch(e, &body, bad);
@@ -968,6 +1106,7 @@ state_restore(const uint8_t *buf, size_t len, emit_fn emit, log_fn log,
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
+	builder_reset(e);
 	while (!ended && bad == NULL) {
 		struct cur body;
 		size_t padded;
@@ -989,6 +1128,7 @@ state_restore(const uint8_t *buf, size_t len, emit_fn emit, log_fn log,
 		else
 			state_apply(e, type, body.p, body.left, &bad);
 	}
+	builder_reset(NULL);
 	if (bad == NULL && c.left != 0)
 		bad = "data after the END record";
 	if (bad != NULL) {

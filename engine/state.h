@@ -44,9 +44,18 @@ int state_rec_special(const struct node *n, state_out_fn out, void *arg);
 int state_rec_reply(uint64_t seq, uint32_t type, const void *payload,
 		    size_t len, state_out_fn out, void *arg);
 
-/* Applies one record's body; -1 with a reason in *bad if it is wrong. */
+/*
+ * Applies one record's body; -1 with a reason in *bad if it is wrong.
+ * Records of one store come one after the other, then state_apply_done().
+ */
 int state_apply(struct engine *e, uint32_t type, const uint8_t *body,
 		size_t len, const char **bad);
+void state_apply_done(void);
+/*
+ * Reply records kept from now on: only those of these requests (the ones
+ * the broker sends again). NULL, 0: all of them.
+ */
+void state_reply_filter(const uint64_t *seqs, size_t n);
 
 /*
  * Builds a new engine from a stream. Every record is checked; a truncated
