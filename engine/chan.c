@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "journal.h"
 #include "xs_proto.h"
 
 enum { OUT_REPLY, OUT_LOG, OUT_PRIV };
@@ -78,11 +79,11 @@ chan_log(void *arg, int level, const char *text)
 
 void
 chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	  uint32_t port)
+	  uint32_t port, const char *str, size_t len)
 {
 	struct chan *ch = arg;
 
-	if (queue(ch, OUT_PRIV, id, (uint32_t)op, domid, port, "", 0) == -1)
+	if (queue(ch, OUT_PRIV, id, (uint32_t)op, domid, port, str, len) == -1)
 		ch->oom = true;
 	else
 		ch->msgs[ch->nmsg - 1].gfn = gfn;
@@ -149,6 +150,7 @@ static int
 conn_sync(struct engine *e, const Xsp__ConnSync *s)
 {
 	size_t i, j;
+	const char *key;
 	void *val;
 	bool listed;
 
@@ -168,6 +170,21 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 			i = 0;
 		}
 	}
+	/*
+	 * Connections that lived through the restart: their transactions are
+	 * gone (EAGAIN), and events the old engine had not sent are lost, so
+	 * every watch fires once afresh. New transaction ids start where the
+	 * old engine's cannot have reached.
+	 */
+	i = 0;
+	while (journal_restored(e) &&
+	       hmap_next(&e->conns, &i, NULL, NULL, &val)) {
+		struct conn *c = val;
+
+		c->recovered = true;
+		c->next_txid = (journal_boots(e) << 24) | 1u;
+		watch_refire(e, c);
+	}
 	for (i = 0; i < s->n_conns; i++) {
 		const Xsp__ConnOpen *o = s->conns[i];
 
@@ -175,6 +192,41 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 		    engine_conn_open(e, o->conn, o->domid, o->privileged,
 				     o->readonly) == -1)
 			return -1;
+	}
+	/*
+	 * The broker could not start the new binary and runs the old one
+	 * again: live-update -s is answered with that, not with OK.
+	 */
+	i = 0;
+	while (s->has_update_failed && s->update_failed &&
+	       hmap_next(&e->replies, &i, &key, NULL, &val)) {
+		static const char failed[] = "new engine failed to start";
+		struct stored_reply *sr = val, *nr;
+
+		if (!(sr->type & REPLY_LIVE_UPDATE))
+			continue;
+		if ((nr = malloc(sizeof(*nr) + sizeof(failed))) == NULL)
+			return -1;
+		nr->type = sr->type;
+		nr->len = sizeof(failed);
+		memcpy(nr->data, failed, sizeof(failed));
+		/* Same key: the entry is replaced where it is. */
+		hmap_put(&e->replies, key, sizeof(uint64_t), nr);
+		free(sr);
+	}
+	/* Replies kept for requests the broker will not send again go. */
+	i = 0;
+	while (hmap_next(&e->replies, &i, &key, NULL, &val)) {
+		uint64_t seq;
+
+		memcpy(&seq, key, sizeof(seq));
+		listed = false;
+		for (j = 0; j < s->n_resend && !listed; j++)
+			listed = s->resend[j] == seq;
+		if (!listed) {
+			free(hmap_del(&e->replies, &seq, sizeof(seq)));
+			i = 0;
+		}
 	}
 	return 0;
 }
@@ -189,6 +241,8 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 	for (i = 0; i < f->n_msgs; i++) {
 		const Xsp__ToEngine *m = f->msgs[i];
 
+		/* What the broker's messages change is journaled too. */
+		journal_begin(e, 0, 0);
 		switch (m->msg_case) {
 		case XSP__TO_ENGINE__MSG_OPEN:
 			if (engine_conn(e, m->open->conn)) {
@@ -216,9 +270,13 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 				*why = "request on an unknown connection";
 				return -1;
 			}
+			e->seq = rq->seq;
+			journal_begin(e, rq->seq, rq->conn);
 			engine_request(e, rq->conn, rq->type, rq->req_id,
 				       rq->tx_id, rq->payload.data,
 				       rq->payload.len);
+			journal_end(e);
+			e->seq = 0;
 			break;
 		case XSP__TO_ENGINE__MSG_PRIV_REPLY: {
 			const Xsp__PrivReply *pr = m->priv_reply;
@@ -248,7 +306,25 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 			*why = "unknown message";
 			return -1;
 		}
+		journal_end(e);
 	}
+	return 0;
+}
+
+/* The words of a LIVE_UPDATE_EXEC, each ending in NUL, as a list. */
+static int
+lu_args(Xsp__PrivRequest *pq, char *words, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += words[i] == '\0';
+	if (n == 0)
+		return 0;
+	if ((pq->args = calloc(n, sizeof(*pq->args))) == NULL)
+		return -1;
+	for (i = 0; i < len; i += strlen(words + i) + 1)
+		pq->args[pq->n_args++] = words + i;
 	return 0;
 }
 
@@ -280,6 +356,12 @@ pack(struct chan *ch, size_t from, size_t to)
 			pq[i].has_gfn = pq[i].has_port = 1;
 			pq[i].gfn = m->gfn;
 			pq[i].port = m->tx_id;
+			if (m->type == PRIV_LU_FILE)
+				pq[i].path = (char *)ch->bytes + m->off;
+			if (m->type == PRIV_LU_EXEC &&
+			    lu_args(&pq[i], (char *)ch->bytes + m->off,
+				    m->len) == -1)
+				goto out;
 			tb[i].msg_case = XSP__TO_BROKER__MSG_PRIV;
 			tb[i].priv = &pq[i];
 		} else if (m->kind == OUT_LOG) {
@@ -304,6 +386,8 @@ pack(struct chan *ch, size_t from, size_t to)
 	f.msgs = ptb;
 	r = frame_out_pack(&ch->out, &f.base);
 out:
+	for (i = 0; pq != NULL && i < n; i++)
+		free(pq[i].args);
 	free(tb);
 	free(rp);
 	free(lg);

@@ -27,7 +27,7 @@ void chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 	       uint32_t tx_id, const void *payload, size_t len);
 void chan_log(void *arg, int level, const char *text);
 void chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	       uint32_t port);
+	       uint32_t port, const char *str, size_t len);
 
 /* Decodes and checks a frame; NULL (and *why) if it is malformed. */
 Xsp__BrokerFrame *chan_decode(const uint8_t *data, size_t len,

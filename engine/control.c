@@ -211,13 +211,16 @@ ctl_memreport(struct req *r)
 	return 0;
 }
 
-static const char help_text[] = "check\n"
-				"help\n"
-				"log on|off\n"
-				"memreport\n"
-				"print <string>\n"
-				"quota [set <name> <val>|<domid>]\n"
-				"quota-soft [set <name> <val>]\n";
+static const char help_text[] =
+	"check\n"
+	"help\n"
+	"live-update -f <file>|-c <options>|-s [-t <sec>] "
+	"[-F]|-a\n"
+	"log on|off\n"
+	"memreport\n"
+	"print <string>\n"
+	"quota [set <name> <val>|<domid>]\n"
+	"quota-soft [set <name> <val>]\n";
 
 int
 do_control(struct req *r)
@@ -242,6 +245,8 @@ do_control(struct req *r)
 	}
 	if (strcmp(cmd, "memreport") == 0)
 		return ctl_memreport(r);
+	if (strcmp(cmd, "live-update") == 0)
+		return ctl_live_update(r);
 	if (strcmp(cmd, "print") == 0 && r->argc == 2) {
 		elog(r->e, LOG_LVL_INFO, "control: %s", r->argv[1]);
 		return 0;

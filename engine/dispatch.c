@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "store.h"
 
 #define F_PRIV 1u   /* dom0 only */
@@ -333,6 +334,7 @@ do_set_perms(struct req *r)
 		    node_set(slots[1], "", 0, perms, (unsigned int)n,
 			     ++r->e->gen))
 			return ENOMEM;
+		journal_special(r->e, *slots[1]);
 		return 0;
 	}
 	if ((err = canon(r, p, path)) != 0)
@@ -398,6 +400,7 @@ do_watch(struct req *r)
 	err = watch_add(r->e, r->c, path, r->argv[1], rel, depth);
 	if (err)
 		return err;
+	journal_watch(r->e, r->c->id, r->argv[0], r->argv[1], depth);
 	reply_send(r);
 	/* The first event comes at once, with the path as given. */
 	memcpy(r->out, r->argv[0], pl);
@@ -416,13 +419,16 @@ do_unwatch(struct req *r)
 
 	if ((err = watch_args(r, path, &rel, &depth)) != 0)
 		return err;
-	return watch_del(r->e, r->c, path, r->argv[1]);
+	if ((err = watch_del(r->e, r->c, path, r->argv[1])) == 0)
+		journal_unwatch(r->e, r->c->id, r->argv[0], r->argv[1]);
+	return err;
 }
 
 static int
 do_reset_watches(struct req *r)
 {
 	watch_del_all(r->e, r->c);
+	journal_unwatch(r->e, r->c->id, NULL, NULL);
 	txn_abort_all(r->e, r->c);
 	return 0;
 }
@@ -562,7 +568,8 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 	if (!(op->flags & F_NOTID) && tx_id != 0) {
 		r->t = txn_find(c, tx_id);
 		if (r->t == NULL) {
-			err = ENOENT;
+			/* It ended with the engine that held it: retry. */
+			err = c->recovered ? EAGAIN : ENOENT;
 			goto error;
 		}
 	}

@@ -31,6 +31,8 @@ void reply_send(struct req *r);
 const char *onearg(struct req *r);
 
 int do_control(struct req *r);
+/* XS_CONTROL live-update (live_update.c). */
+int ctl_live_update(struct req *r);
 int do_get_domain_path(struct req *r);
 int do_is_domain_introduced(struct req *r);
 int do_introduce(struct req *r);

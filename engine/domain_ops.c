@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "journal.h"
 #include "store.h"
 
 static int
@@ -94,6 +95,7 @@ do_introduce(struct req *r)
 		/* Reintroduction rebinds the channel: same domain, no event. */
 		d->gfn = (uint32_t)gfn;
 		d->port = (uint32_t)port;
+		journal_domain(r->e, d, false);
 		return 0;
 	}
 	/*
@@ -105,6 +107,7 @@ do_introduce(struct req *r)
 	d->shutdown_seen = false;
 	d->gfn = (uint32_t)gfn;
 	d->port = (uint32_t)port;
+	journal_domain(r->e, d, false);
 	/* The event goes out before the reply, as C xenstored sends it. */
 	watch_fire_special(r->e, "@introduceDomain", id);
 	return 0;
@@ -151,6 +154,7 @@ domain_release(struct engine *e, struct domain *d)
 	domain_remove_nodes(e, d->domid);
 	/* Whatever still names this id was meant for this incarnation. */
 	d->gen = ++e->gen;
+	journal_domain(e, d, true);
 	events_fire(e);
 	watch_fire_special(e, "@releaseDomain", d->domid);
 	priv_tell(e, PRIV_UNMAP, d->domid);
@@ -228,6 +232,7 @@ do_set_target(struct req *r)
 		return err;
 	d->target = t;
 	d->has_target = true;
+	journal_domain(r->e, d, false);
 	return 0;
 }
 
@@ -275,6 +280,7 @@ do_set_feature(struct req *r)
 	if (d->introduced)
 		return EBUSY; /* the ring already carries its features */
 	d->features = (uint32_t)v;
+	journal_domain(r->e, d, false);
 	return 0;
 }
 
@@ -346,9 +352,10 @@ do_set_quota(struct req *r)
 	if (q < 0 || *end || errno || r->argv[r->argc - 1][0] == '\0' ||
 	    v > UINT32_MAX)
 		return EINVAL;
-	if (d)
+	if (d) {
 		d->quota[q] = (uint32_t)v;
-	else
+		journal_domain(r->e, d, false);
+	} else
 		engine_set_quota(r->e, (enum quota_id)q, (uint32_t)v);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "store.h"
 
 void
@@ -73,6 +74,17 @@ engine_new(emit_fn emit, log_fn log, void *cb_arg)
 }
 
 void
+replies_free(struct engine *e)
+{
+	size_t i = 0;
+	void *v;
+
+	while (hmap_next(&e->replies, &i, NULL, NULL, &v))
+		free(v);
+	hmap_free(&e->replies);
+}
+
+void
 engine_free(struct engine *e)
 {
 	size_t i = 0;
@@ -80,6 +92,7 @@ engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
+	journal_free(e);
 	while (hmap_next(&e->conns, &i, NULL, NULL, &v)) {
 		struct conn *c = v;
 
@@ -90,6 +103,7 @@ engine_free(struct engine *e)
 	}
 	hmap_free(&e->conns);
 	hmap_free(&e->priv_waiting);
+	replies_free(e);
 	events_drop(e);
 	free(e->ev);
 	watch_index_free(e);
@@ -127,6 +141,7 @@ engine_conn_open(struct engine *e, uint32_t id, uint32_t domid, bool priv,
 		free(c);
 		return -1;
 	}
+	journal_conn(e, c);
 	elog(e, LOG_LVL_DEBUG, "conn %u: open (domain %u%s%s)", id, domid,
 	     priv ? ", privileged" : "", ro ? ", read-only" : "");
 	return 0;
@@ -142,6 +157,7 @@ engine_conn_close(struct engine *e, uint32_t id)
 	txn_abort_all(e, c);
 	watch_del_all(e, c);
 	park_drop(e, c);
+	journal_conn_close(e, id);
 	elog(e, LOG_LVL_DEBUG, "conn %u: closed", id);
 	free(c);
 }
@@ -158,5 +174,6 @@ engine_set_quota(struct engine *e, enum quota_id q, uint32_t v)
 		if (((struct domain *)d)->quota[q] == old)
 			((struct domain *)d)->quota[q] = v;
 	e->quota[q] = v;
+	journal_quota(e);
 	return 0;
 }

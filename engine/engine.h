@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "hmap.h"
+#include "xs_proto.h"
 #include "tree.h"
 
 struct engine;
@@ -67,6 +68,8 @@ struct conn {
 	uint32_t domid;
 	bool priv; /* dom0's socket: no quotas, full permissions */
 	bool ro;   /* socket_ro: no modifications */
+	/* Survived an engine restart: its old transactions are gone. */
+	bool recovered;
 	struct domain *dom;
 	struct txn *txns; /* open transactions */
 	unsigned int ntxn;
@@ -91,7 +94,13 @@ struct event {
  * priv_ask(); the request then parks (EPARK) until the broker answers, and
  * runs again from the start with the answer at hand.
  */
-enum priv_op { PRIV_MAP = 1, PRIV_UNMAP = 2, PRIV_DOMAIN_INFO = 3 };
+enum priv_op {
+	PRIV_MAP = 1,
+	PRIV_UNMAP = 2,
+	PRIV_DOMAIN_INFO = 3,
+	PRIV_LU_FILE = 4, /* str: the new engine binary's path */
+	PRIV_LU_EXEC = 5, /* str: arguments to add, each ending in NUL */
+};
 #define EPARK 0x10000
 
 struct priv_answer {
@@ -104,13 +113,28 @@ struct priv_answer {
 struct parked;
 
 typedef void (*priv_fn)(void *arg, uint32_t id, int op, uint32_t domid,
-			uint64_t gfn, uint32_t port);
+			uint64_t gfn, uint32_t port, const char *str,
+			size_t len);
 typedef void (*emit_fn)(void *arg, uint32_t conn, uint32_t type,
 			uint32_t req_id, uint32_t tx_id, const void *payload,
 			size_t len);
 typedef void (*log_fn)(void *arg, int level, const char *text);
 
 enum { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/*
+ * A reply kept for a request the broker may send again (journal.c). The
+ * flag marks the answer to live-update -s: the next engine sends it, and
+ * only if it is the new binary.
+ */
+#define REPLY_LIVE_UPDATE 0x80000000u
+struct stored_reply {
+	uint32_t type;
+	uint32_t len;
+	char data[];
+};
+
+struct journal;
 
 struct acct_undo {
 	uint32_t domid;
@@ -146,11 +170,28 @@ struct engine {
 		uint32_t domid;
 		uint64_t gfn;
 		uint32_t port;
+		char str[XS_PAYLOAD_MAX + 1];
+		size_t len;
 	} need; /* what the request that just parked asked for */
+	/* A live update being prepared (XS_CONTROL live-update, control.c). */
+	struct {
+		bool active;               /* -f accepted by the broker */
+		char args[XS_PAYLOAD_MAX]; /* -c: NUL-separated words */
+		size_t argslen;
+		unsigned int busy; /* -s answered BUSY so far */
+	} lu;
 	/* Accounting changes of a commit being applied, to revert it. */
 	struct acct_undo *undo;
 	size_t nundo, undocap;
 	bool undo_on, undo_lost;
+	/*
+	 * The journal in the broker's memory (NULL: none, as in tests), the
+	 * broker's number of the request being run, and the replies of
+	 * requests the previous engine recorded but did not send.
+	 */
+	struct journal *jr;
+	uint64_t seq;
+	struct hmap replies; /* seq -> struct stored_reply */
 	/* Counters for CONTROL memreport. */
 	uint64_t ntxn_total, nconflicts;
 };
@@ -158,6 +199,8 @@ struct engine {
 /* Life of the engine (engine.c). */
 struct engine *engine_new(emit_fn emit, log_fn log, void *cb_arg);
 void engine_free(struct engine *e);
+/* Forgets every stored reply. */
+void replies_free(struct engine *e);
 int engine_conn_open(struct engine *e, uint32_t id, uint32_t domid, bool priv,
 		     bool ro);
 void engine_conn_close(struct engine *e, uint32_t id);
@@ -181,8 +224,12 @@ int request_dispatch(struct engine *e, struct conn *c, uint32_t type,
  */
 int priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn,
 	     uint32_t port, struct priv_answer *out);
+/* The same with a string for the broker (PRIV_LU_*). */
+int priv_ask_str(struct engine *e, int op, const char *str, size_t len,
+		 struct priv_answer *out);
 /* Tells the broker without waiting for the answer. */
 void priv_tell(struct engine *e, int op, uint32_t domid);
+void priv_tell_str(struct engine *e, int op, const char *str, size_t len);
 void park_drop(struct engine *e, struct conn *c);
 /* Parses "-E 100", "transaction-nodes=5" style option values. */
 int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);
@@ -247,6 +294,8 @@ int watch_del(struct engine *e, struct conn *c, const char *wpath,
 void watch_del_all(struct engine *e, struct conn *c);
 void watch_fire_special(struct engine *e, const char *name, uint32_t domid);
 void watch_index_free(struct engine *e);
+/* A fresh event for every watch of the connection (after a restart). */
+void watch_refire(struct engine *e, struct conn *c);
 size_t watch_count(struct engine *e);
 /* The connection's watches as WATCH_DATA_EXTENDED records (state.c). */
 int watch_dump(struct engine *e, struct conn *c,

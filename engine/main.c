@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "chan.h"
+#include "dump_tool.h"
+#include "journal.h"
 #include "sandbox.h"
 
 static void
@@ -25,8 +27,12 @@ usage(void)
 		"[-q memory=N]\n"
 		"                 [-w watch-event=SECONDS] [-K] [-V]\n"
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
-		"                 [--unsafe-no-sandbox]\n"
-		"It is started by xs-broker, not by hand.\n");
+		"                 [--state-fd A --state-fd B] "
+		"[--unsafe-no-sandbox]\n"
+		"       xs-engine --dump FILE|- [--broker PID]\n"
+		"It is started by xs-broker, not by hand; --dump writes the "
+		"store of the\nrunning broker (or of PID) as a xenstore "
+		"migration stream, for xs-broker --restore.\n");
 	exit(2);
 }
 
@@ -96,6 +102,33 @@ sandbox(struct chan *ch, struct sandbox_cfg *sb, bool disabled)
 	chan_log(ch, st.empty_root ? LOG_LVL_INFO : LOG_LVL_WARN, msg);
 }
 
+/*
+ * The store the previous engine left, if any, is ours now. The broker's
+ * first message (ConnSync) says which requests it sends again: only their
+ * recorded replies are worth keeping.
+ */
+static void
+attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
+       const Xsp__BrokerFrame *f)
+{
+	const Xsp__ConnSync *s;
+	char why[256], msg[300];
+
+	if (f->n_msgs == 0 || f->msgs[0]->msg_case != XSP__TO_ENGINE__MSG_SYNC)
+		fatal_chan(ch, "the broker's first message is not ConnSync");
+	if (sb->state[0] < 0)
+		return; /* no state: a store of our own, lost with us */
+	s = f->msgs[0]->sync;
+	if (journal_attach(ep, sb->state[0], sb->state[1], s->resend,
+			   s->n_resend, why, sizeof(why)) == -1) {
+		snprintf(msg, sizeof(msg), "state: %s", why);
+		fatal_chan(ch, msg);
+	}
+	if (journal_restored(*ep))
+		elog(*ep, LOG_LVL_INFO, "store recovered (engine start %u)",
+		     journal_boots(*ep) + 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,6 +149,9 @@ main(int argc, char **argv)
 		{"gid", required_argument, NULL, 'g'},
 		{"as-limit", required_argument, NULL, 'a'},
 		{"unsafe-no-sandbox", no_argument, NULL, 'X'},
+		{"state-fd", required_argument, NULL, 's'},
+		{"dump", required_argument, NULL, 'D'},
+		{"broker", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	static const char *const hard[] = {"transaction-nodes", "memory",
@@ -127,8 +163,12 @@ main(int argc, char **argv)
 	static const char *const tmo[] = {"watch-event", NULL};
 	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
 	struct chan ch = {.fd = -1};
-	struct sandbox_cfg sb = {.channel = -1};
+	struct sandbox_cfg sb = {.channel = -1, .state = {-1, -1}};
 	bool have_uid = false, have_gid = false, no_sandbox = false;
+	int nstate = 0;
+	bool attached = false;
+	const char *dump = NULL;
+	long broker = 0;
 	struct engine *e;
 	const char *why;
 	int c, r;
@@ -190,11 +230,24 @@ main(int argc, char **argv)
 		case 'X':
 			no_sandbox = true;
 			break;
+		case 'D':
+			dump = optarg;
+			break;
+		case 'B':
+			broker = (long)num(optarg);
+			break;
+		case 's':
+			if (nstate == 2)
+				usage();
+			sb.state[nstate++] = (int)num(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (ch.fd < 0 || optind != argc ||
+	if (dump != NULL && optind == argc)
+		return dump_tool(dump, broker);
+	if (ch.fd < 0 || optind != argc || nstate == 1 ||
 	    (!no_sandbox && !(have_uid && have_gid)))
 		usage();
 	/* The broker is the only reader; a dead broker must not kill us
@@ -229,6 +282,9 @@ main(int argc, char **argv)
 
 			if (f == NULL)
 				fatal_chan(&ch, why);
+			if (!attached)
+				attach(&e, &ch, &sb, f);
+			attached = true;
 			r = chan_apply(e, f, &why);
 			xsp__broker_frame__free_unpacked(f, NULL);
 			if (r == -1)
@@ -238,8 +294,13 @@ main(int argc, char **argv)
 			fatal_chan(&ch, "frame larger than the limit");
 		if (ch.oom)
 			fatal_chan(&ch, "out of memory queueing replies");
+		/* Changes are in the broker's memory before their replies. */
+		if (journal_flush(e) == -1)
+			fatal_chan(&ch, "cannot write the journal");
 		if (chan_flush(&ch) == -1)
 			return 1;
+		if (journal_compact(e) == -1)
+			fatal_chan(&ch, "cannot write a snapshot");
 	}
 	engine_free(e);
 	chan_free(&ch);

@@ -6,10 +6,12 @@
  * the broker is asked, and the connection's later requests queue behind it
  * so that its replies stay in order. The answer runs the request again.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "journal.h"
 #include "xs_proto.h"
 
 struct parked {
@@ -17,6 +19,7 @@ struct parked {
 	int op; /* what it waits for */
 	uint32_t domid;
 	uint32_t type, req_id, tx_id;
+	uint64_t seq; /* the broker's number, for the journal */
 	size_t len;
 	char payload[];
 };
@@ -35,6 +38,7 @@ parked_new(uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
 	p->type = type;
 	p->req_id = req_id;
 	p->tx_id = tx_id;
+	p->seq = 0;
 	p->len = len;
 	if (len)
 		memcpy(p->payload, payload, len);
@@ -60,6 +64,7 @@ priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
 		e->need.domid = domid;
 		e->need.gfn = gfn;
 		e->need.port = port;
+		e->need.len = 0;
 		return EPARK;
 	}
 	if (op == PRIV_DOMAIN_INFO && out->exists && !out->dying &&
@@ -68,12 +73,43 @@ priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
 	return 0;
 }
 
+int
+priv_ask_str(struct engine *e, int op, const char *str, size_t len,
+	     struct priv_answer *out)
+{
+	if (len > XS_PAYLOAD_MAX)
+		return EINVAL;
+	if (e->answer && e->answer->op == op) {
+		*out = *e->answer;
+		return 0;
+	}
+	if (e->priv == NULL) {
+		/* No broker: nobody could start another engine. */
+		*out = (struct priv_answer){op, 0, ENOSYS, false, false, false};
+		return 0;
+	}
+	e->need.op = op;
+	e->need.domid = 0;
+	e->need.gfn = 0;
+	e->need.port = 0;
+	memcpy(e->need.str, str, len);
+	e->need.len = len;
+	return EPARK;
+}
+
 void
 priv_tell(struct engine *e, int op, uint32_t domid)
 {
 	/* Id 0: no request waits for this answer. */
 	if (e->priv)
-		e->priv(e->cb_arg, 0, op, domid, 0, 0);
+		e->priv(e->cb_arg, 0, op, domid, 0, 0, "", 0);
+}
+
+void
+priv_tell_str(struct engine *e, int op, const char *str, size_t len)
+{
+	if (e->priv)
+		e->priv(e->cb_arg, 0, op, 0, 0, 0, str, len);
 }
 
 static uint32_t
@@ -90,7 +126,7 @@ park_ask(struct engine *e, struct conn *c, struct parked *p)
 	p->op = e->need.op;
 	p->domid = e->need.domid;
 	e->priv(e->cb_arg, id, e->need.op, e->need.domid, e->need.gfn,
-		e->need.port);
+		e->need.port, e->need.str, e->need.len);
 	return id;
 }
 
@@ -103,8 +139,10 @@ park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 
 	while ((p = c->park_head) != NULL) {
 		e->answer = a;
+		journal_begin(e, p->seq, c->id);
 		r = request_dispatch(e, c, p->type, p->req_id, p->tx_id,
 				     p->payload, p->len);
+		journal_end(e);
 		e->answer = NULL;
 		a = NULL; /* the answer was for the first one only */
 		if (r == EPARK) {
@@ -129,10 +167,19 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 	       uint32_t tx_id, const void *payload, size_t len)
 {
 	struct conn *c = engine_conn(e, cid);
+	struct stored_reply *sr;
 	struct parked *p;
 
 	if (c == NULL)
 		return; /* the broker checked; a closed connection's leftover */
+	if (e->replies.used > 0 && e->seq != 0 &&
+	    (sr = hmap_del(&e->replies, &e->seq, sizeof(e->seq))) != NULL) {
+		/* Sent again after a restart: it took effect already. */
+		e->emit(e->cb_arg, cid, sr->type & ~REPLY_LIVE_UPDATE, req_id,
+			tx_id, sr->data, sr->len);
+		free(sr);
+		return;
+	}
 	if (c->park_head == NULL &&
 	    request_dispatch(e, c, type, req_id, tx_id, payload, len) != EPARK)
 		return;
@@ -144,6 +191,7 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 			sizeof(nomem));
 		return;
 	}
+	p->seq = e->seq;
 	if (c->park_head) {
 		c->park_tail->next = p;
 		c->park_tail = p;

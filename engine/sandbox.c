@@ -2,7 +2,7 @@
 /*
  * The engine's sandbox, applied once before the first request:
  *
- *  1. close every fd but the channel;
+ *  1. close every fd but the channel and the state memfds;
  *  2. new mount, net, ipc and uts namespaces, and an empty read-only root
  *     (where the kernel permits; the PID namespace is made by the broker);
  *  3. an unprivileged uid and gid, no supplementary groups, no capabilities
@@ -107,12 +107,34 @@ fail(char *why, size_t len, const char *step, int err)
 	return -1;
 }
 
-static int
-close_fds(int keep)
+static bool
+kept(const struct sandbox_cfg *cfg, int fd)
 {
-	if (keep > 0 && close_range(0, (unsigned int)keep - 1, 0) == -1)
-		return -1;
-	return close_range((unsigned int)keep + 1, ~0u, 0);
+	return fd == cfg->channel || fd == cfg->state[0] || fd == cfg->state[1];
+}
+
+/* The highest fd the engine keeps. */
+static int
+top_fd(const struct sandbox_cfg *cfg)
+{
+	int top = cfg->channel;
+
+	if (cfg->state[0] > top)
+		top = cfg->state[0];
+	if (cfg->state[1] > top)
+		top = cfg->state[1];
+	return top;
+}
+
+static int
+close_fds(const struct sandbox_cfg *cfg)
+{
+	int fd, top = top_fd(cfg);
+
+	for (fd = 0; fd < top; fd++)
+		if (!kept(cfg, fd) && close(fd) == -1 && errno != EBADF)
+			return -1;
+	return close_range((unsigned int)top + 1, ~0u, 0);
 }
 
 static int
@@ -187,7 +209,7 @@ limits(const struct sandbox_cfg *cfg, char *why, size_t len)
 		const char *name;
 	} l[] = {
 		{RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"},
-		{RLIMIT_NOFILE, (rlim_t)cfg->channel + 1, "RLIMIT_NOFILE"},
+		{RLIMIT_NOFILE, (rlim_t)top_fd(cfg) + 1, "RLIMIT_NOFILE"},
 		{RLIMIT_NPROC, 0, "RLIMIT_NPROC"},
 		{RLIMIT_CORE, 0, "RLIMIT_CORE"},
 		{RLIMIT_MEMLOCK, 0, "RLIMIT_MEMLOCK"},
@@ -226,7 +248,7 @@ filter(const struct sandbox_cfg *cfg, char *why, size_t len)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (ctx == NULL)
 		return fail(why, len, "seccomp_init", ENOMEM);
-	r = seccomp_policy_add(ctx, cfg->channel);
+	r = seccomp_policy_add(ctx, cfg->channel, cfg->state[0], cfg->state[1]);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -240,7 +262,7 @@ sandbox_apply(const struct sandbox_cfg *cfg, struct sandbox_state *st,
 	      char *why, size_t whylen)
 {
 	st->namespaces = st->empty_root = false;
-	if (close_fds(cfg->channel) == -1)
+	if (close_fds(cfg) == -1)
 		return fail(why, whylen, "closing file descriptors", errno);
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) ==
 	    0) {

@@ -12,8 +12,9 @@
 #include <sys/types.h>
 
 struct sandbox_cfg {
-	int channel; /* the one fd that stays open */
-	uid_t uid;   /* unprivileged user and group to become */
+	int channel;  /* the channel to the broker stays open */
+	int state[2]; /* and the broker's state memfds (-1: none) */
+	uid_t uid;    /* unprivileged user and group to become */
 	gid_t gid;
 	uint64_t as_limit; /* address-space limit in bytes; 0: none */
 };

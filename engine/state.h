@@ -7,6 +7,7 @@
 #ifndef STATE_H
 #define STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,8 +15,47 @@
 
 typedef int (*state_out_fn)(void *arg, const void *buf, size_t len);
 
-/* Writes the store: quotas, domains, connections, watches, nodes, END. */
-int state_dump(struct engine *e, state_out_fn out, void *arg);
+/*
+ * Writes the store: quotas, domains, connections, watches, nodes, END.
+ * exact adds the engine's own records (connection flags, domain state,
+ * @ node permissions, replies not yet taken): what a restarted engine
+ * needs, and what a dump file for other daemons leaves out.
+ */
+int state_dump(struct engine *e, state_out_fn out, void *arg, bool exact);
+
+/*
+ * Single records, for the journal: each is one committed change, applied
+ * in order by state_apply() on top of a snapshot.
+ */
+int state_rec_node(struct engine *e, const char *path, const struct node *n,
+		   state_out_fn out, void *arg);
+int state_rec_delete(const char *path, state_out_fn out, void *arg);
+int state_rec_conn(const struct conn *c, state_out_fn out, void *arg);
+int state_rec_conn_close(uint32_t cid, state_out_fn out, void *arg);
+int state_rec_watch(uint32_t cid, const char *path, const char *token,
+		    int depth, state_out_fn out, void *arg);
+/* path NULL: every watch of the connection. */
+int state_rec_unwatch(uint32_t cid, const char *path, const char *token,
+		      state_out_fn out, void *arg);
+int state_rec_domain(const struct domain *d, bool released, state_out_fn out,
+		     void *arg);
+int state_rec_quota(const struct engine *e, state_out_fn out, void *arg);
+int state_rec_special(const struct node *n, state_out_fn out, void *arg);
+int state_rec_reply(uint64_t seq, uint32_t type, const void *payload,
+		    size_t len, state_out_fn out, void *arg);
+
+/*
+ * Applies one record's body; -1 with a reason in *bad if it is wrong.
+ * Records of one store come one after the other, then state_apply_done().
+ */
+int state_apply(struct engine *e, uint32_t type, const uint8_t *body,
+		size_t len, const char **bad);
+void state_apply_done(void);
+/*
+ * Reply records kept from now on: only those of these requests (the ones
+ * the broker sends again). NULL, 0: all of them.
+ */
+void state_reply_filter(const uint64_t *seqs, size_t n);
 
 /*
  * Builds a new engine from a stream. Every record is checked; a truncated

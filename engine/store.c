@@ -4,9 +4,11 @@
  * with C xenstored's permission and error rules.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "store.h"
 #include "xs_proto.h"
 
@@ -181,6 +183,36 @@ count_owned(const struct node *n, const char *path, size_t len, void *arg)
 	return 0;
 }
 
+/* Changes to the committed tree go to the journal; a transaction's wait. */
+static bool
+committed(const struct opctx *x)
+{
+	return x->rootp == &x->e->root && x->e->jr != NULL;
+}
+
+/* Journals the nodes along tp from component k down, as they are now. */
+static void
+journal_path(struct opctx *x, const char *path, const struct tree_path *tp,
+	     unsigned int k)
+{
+	const struct node *n = *x->rootp;
+	char prefix[PATH_BUF];
+	unsigned int i;
+	long idx;
+
+	for (i = 0; i < tp->depth; i++) {
+		idx = node_child_find(n, tp->comp[i], tp->clen[i]);
+		if (idx < 0)
+			return;
+		n = n->child[idx];
+		if (i < k)
+			continue;
+		snprintf(prefix, sizeof(prefix), "%.*s",
+			 (int)prefix_len(path, tp, i + 1), path);
+		journal_node(x->e, prefix, n);
+	}
+}
+
 static int
 create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
 	     const struct node *deep, const void *data, size_t len)
@@ -274,6 +306,8 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 		}
 		n = *slots[depth];
 		account(x, n->perm[0].id, n, +1);
+		if (committed(x))
+			journal_node(x->e, path, n);
 	} else {
 		tree_lookup_deepest(*x->rootp, tp, &deep, &k);
 		if (!x->replay) {
@@ -310,6 +344,8 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 		r = create_nodes(x, tp, k, deep, data, len);
 		if (r)
 			goto out;
+		if (committed(x))
+			journal_path(x, path, tp, k);
 		n = tree_lookup(*x->rootp, tp);
 	}
 	/* Inside a transaction it goes to the transaction's events. */
@@ -376,6 +412,8 @@ op_rm(struct opctx *x, const char *path)
 	}
 	gone = node_remove_child(*slots[depth], idx);
 	(*slots[depth])->cgen = x->gen;
+	if (committed(x))
+		journal_delete(x->e, path);
 	{
 		struct rm_walk w = {x, gone};
 
@@ -441,6 +479,8 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 		goto out;
 	}
 	account(x, p[0].id, *slots[depth], +1);
+	if (committed(x))
+		journal_node(x->e, path, *slots[depth]);
 	r = event_add(x->e, path, *slots[depth], old, false);
 	node_unref(old);
 out:

@@ -10,9 +10,11 @@
  * nodes both commit, even when they added children to the same parent.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "store.h"
 #include "xs_proto.h"
 
@@ -267,6 +269,7 @@ txn_replay(struct engine *e, struct txn *t)
 	struct node *saved = node_ref(e->root);
 	struct domain *d = t->c->dom;
 	long before = d ? d->nodes : 0;
+	size_t mark = journal_mark(e);
 	struct opctx x;
 	size_t i;
 	int r = 0;
@@ -313,6 +316,7 @@ txn_replay(struct engine *e, struct txn *t)
 		domain_undo_end(e, true);
 		node_unref(e->root);
 		e->root = saved;
+		journal_rollback(e, mark);
 		return r;
 	}
 	domain_undo_end(e, false);
@@ -355,6 +359,49 @@ strip_gens(struct node *root, const char *path)
 		n = n->child[idx];
 	}
 	tree_path_done(&tp);
+}
+
+/*
+ * The journal gets an adopted transaction's effect in the order of its
+ * writes: a removal as a removal, a write as the nodes along its path that
+ * are new or changed in the final tree (a later removal undoes what an
+ * earlier write recorded, as it did in the transaction).
+ */
+static void
+txn_journal(struct engine *e, struct txn *t)
+{
+	struct tree_path tp;
+	char prefix[PATH_BUF];
+	size_t i;
+
+	for (i = 0; i < t->nops; i++) {
+		const char *path = t->ops[i].path;
+		const struct node *n = t->root, *b = t->base;
+		unsigned int k;
+		long idx;
+
+		if (t->ops[i].type == XS_RM) {
+			journal_delete(e, path);
+			continue;
+		}
+		if (tree_path_split(&tp, path) == -1)
+			continue;
+		for (k = 0; k < tp.depth; k++) {
+			idx = node_child_find(n, tp.comp[k], tp.clen[k]);
+			if (idx < 0)
+				break;
+			n = n->child[idx];
+			idx = b ? node_child_find(b, tp.comp[k], tp.clen[k])
+				: -1;
+			b = idx >= 0 ? b->child[idx] : NULL;
+			if (b != NULL && b->gen == n->gen)
+				continue;
+			snprintf(prefix, sizeof(prefix), "%.*s",
+				 (int)(tp.comp[k] + tp.clen[k] - path), path);
+			journal_node(e, prefix, n);
+		}
+		tree_path_done(&tp);
+	}
 }
 
 /*
@@ -408,6 +455,8 @@ txn_adopt(struct engine *e, struct txn *t)
 			od->memory += a->memory;
 		}
 	}
+	if (e->jr)
+		txn_journal(e, t);
 	node_unref(e->root);
 	e->root = node_ref(t->root);
 	/* Its events become the store's, to fire after the reply. */

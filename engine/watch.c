@@ -434,6 +434,37 @@ watch_del_all(struct engine *e, struct conn *c)
 }
 
 void
+watch_refire(struct engine *e, struct conn *c)
+{
+	struct watch *w, **all;
+	size_t n = 0, i, pl, tl;
+	char buf[XS_PAYLOAD_MAX + 2];
+
+	if ((all = calloc(c->nwatch + 1, sizeof(*all))) == NULL) {
+		elog(e, LOG_LVL_ERR, "conn %u: out of memory refiring watches",
+		     c->id);
+		return;
+	}
+	for (w = c->watches; w; w = w->cnext)
+		all[n++] = w;
+	/* Oldest first, as they were registered. */
+	for (i = n; i-- > 0;) {
+		const char *p;
+
+		w = all[i];
+		p = w->relative ? path_relative(c, w->path) : w->path;
+		pl = strlen(p) + 1;
+		tl = strlen(w->token) + 1;
+		if (pl + tl > sizeof(buf))
+			continue;
+		memcpy(buf, p, pl);
+		memcpy(buf + pl, w->token, tl);
+		e->emit(e->cb_arg, c->id, XS_WATCH_EVENT, 0, 0, buf, pl + tl);
+	}
+	free(all);
+}
+
+void
 watch_fire_special(struct engine *e, const char *name, uint32_t domid)
 {
 	struct tree_path tp;

@@ -54,8 +54,12 @@ def parse(path):
     return rules
 
 
+FDS = {"CHANNEL": "channel", "STATE_A": "state_a", "STATE_B": "state_b"}
+
+
 def cval(v):
-    return "(scmp_datum_t)(%s)" % ("channel" if v == "CHANNEL" else v)
+    # An absent state fd is -1: a rule on it never matches.
+    return "(scmp_datum_t)(%s)" % FDS.get(v, v)
 
 
 def main():
@@ -73,8 +77,10 @@ def main():
         lines.append('\t"%s",' % text.replace("\\", "\\\\").replace('"', '\\"'))
     lines += ["\tNULL,", "};", "", "#ifdef SECCOMP_POLICY_RULES",
               "static int",
-              "seccomp_policy_add(scmp_filter_ctx ctx, int channel)",
-              "{", "\tint r;", "", "\t(void)channel;"]
+              "seccomp_policy_add(scmp_filter_ctx ctx, int channel, int state_a,",
+              "\t\t   int state_b)",
+              "{", "\tint r;", "",
+              "\t(void)channel;", "\t(void)state_a;", "\t(void)state_b;"]
     for name, conds, _ in rules:
         args = ""
         for a, op, mask, val in conds:

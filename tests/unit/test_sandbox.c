@@ -57,7 +57,11 @@ spawn_sandboxed(attempt_fn fn, int *chan)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct sandbox_cfg cfg = {3, NOBODY, NOBODY, AS_LIMIT};
+		struct sandbox_cfg cfg = {.channel = 3,
+					  .state = {-1, -1},
+					  .uid = NOBODY,
+					  .gid = NOBODY,
+					  .as_limit = AS_LIMIT};
 		struct sandbox_state st;
 		char why[256];
 

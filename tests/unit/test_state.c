@@ -51,7 +51,7 @@ static void
 dump(struct engine *e, struct buf *b)
 {
 	b->len = 0;
-	assert_int_equal(state_dump(e, collect, b), 0);
+	assert_int_equal(state_dump(e, collect, b, false), 0);
 }
 
 static void

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The journal: an engine started on the state another one left has the
+ * same store (nodes, permissions, domains, quotas, connections, watches,
+ * @ node permissions), answers a request sent again with the reply the
+ * first engine recorded instead of running it twice, ignores a group torn
+ * by a crash, and refuses a corrupt journal with a reason.
+ */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chan.h"
+#include "harness.h"
+#include "journal.h"
+#include "state.h"
+
+struct fix {
+	struct harness *h;
+	int fd[2];
+	uint64_t seq;
+};
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static int
+collect(void *arg, const void *data, size_t len)
+{
+	struct buf *b = arg;
+
+	if (b->len + len > b->cap) {
+		b->cap = (b->len + len) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
+/* An engine on the fixture's state fds, as xs-engine starts one. */
+static struct harness *
+start(struct fix *f)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	char why[256];
+
+	assert_non_null(h);
+	h->e = engine_new(h_emit, h_log, h);
+	assert_non_null(h->e);
+	if (journal_attach(&h->e, f->fd[0], f->fd[1], NULL, 0, why,
+			   sizeof(why)) != 0)
+		fail_msg("attach: %s", why);
+	return h;
+}
+
+/* A request as chan.c hands it over: numbered, in its own group. */
+static struct h_msg *
+jreq(struct fix *f, uint32_t conn, uint32_t tx, uint32_t type, const char *spec)
+{
+	struct h_msg *m;
+
+	f->h->e->seq = ++f->seq;
+	journal_begin(f->h->e, f->seq, conn);
+	m = h_req(f->h, conn, tx, type, spec);
+	journal_end(f->h->e);
+	f->h->e->seq = 0;
+	return m;
+}
+
+static void
+jexpect(struct fix *f, uint32_t conn, uint32_t tx, uint32_t type,
+	const char *spec, const char *want)
+{
+	struct h_msg *m = jreq(f, conn, tx, type, spec);
+
+	if (strcmp(h_show(m), want) != 0)
+		fail_msg("%u %s: want %s, got %s", type, spec, want, h_show(m));
+}
+
+static void
+jopen(struct fix *f, uint32_t conn, uint32_t domid, bool priv)
+{
+	journal_begin(f->h->e, 0, 0);
+	assert_int_equal(engine_conn_open(f->h->e, conn, domid, priv, false),
+			 0);
+	journal_end(f->h->e);
+}
+
+static void
+setup(struct fix *f)
+{
+	f->fd[0] = memfd_create("xs-state-a", MFD_CLOEXEC);
+	f->fd[1] = memfd_create("xs-state-b", MFD_CLOEXEC);
+	assert_true(f->fd[0] >= 0 && f->fd[1] >= 0);
+	f->seq = 0;
+	f->h = start(f);
+	assert_false(journal_restored(f->h->e));
+	jopen(f, 1, 0, true);
+}
+
+static void
+teardown(struct fix *f)
+{
+	h_free(f->h);
+	close(f->fd[0]);
+	close(f->fd[1]);
+}
+
+static void
+dump(struct engine *e, struct buf *b)
+{
+	b->len = 0;
+	assert_int_equal(state_dump(e, collect, b, false), 0);
+}
+
+static void
+same_store(struct engine *a, struct engine *b)
+{
+	struct buf x = {0}, y = {0};
+
+	dump(a, &x);
+	dump(b, &y);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(x.p, y.p, x.len);
+	free(x.p);
+	free(y.p);
+}
+
+static void
+flush(struct fix *f)
+{
+	assert_int_equal(journal_flush(f->h->e), 0);
+}
+
+/* A store built with every kind of change the journal records. */
+static void
+populate(struct fix *f)
+{
+	char spec[64];
+	uint32_t t1, t2;
+	int i;
+
+	jexpect(f, 1, 0, XS_WRITE, "/a/b/c|one", "OK|");
+	jexpect(f, 1, 0, XS_MKDIR, "/m/n|", "OK|");
+	jexpect(f, 1, 0, XS_WRITE, "/a/b/c|two", "OK|");
+	jexpect(f, 1, 0, XS_INTRODUCE, "5|100|7|", "OK|");
+	jexpect(f, 1, 0, XS_INTRODUCE, "6|101|8|", "OK|");
+	jexpect(f, 1, 0, XS_SET_TARGET, "6|5|", "OK|");
+	jexpect(f, 1, 0, XS_WRITE, "/local/domain/5/name|guest", "OK|");
+	jexpect(f, 1, 0, XS_SET_PERMS, "/local/domain/5|n5|r0|", "OK|");
+	jexpect(f, 1, 0, XS_SET_PERMS, "/local/domain/5/name|n5|", "OK|");
+	jexpect(f, 1, 0, XS_SET_PERMS, "@releaseDomain|n0|r5|", "OK|");
+	jexpect(f, 1, 0, XS_SET_QUOTA, "5|nodes|50|", "OK|");
+	jexpect(f, 1, 0, XS_SET_QUOTA, "watches|77|", "OK|");
+	jexpect(f, 1, 0, XS_RM, "/m|", "OK|");
+	for (i = 0; i < 20; i++) {
+		snprintf(spec, sizeof(spec), "/many/%d|%d", i, i);
+		jexpect(f, 1, 0, XS_WRITE, spec, "OK|");
+	}
+	jexpect(f, 1, 0, XS_RM, "/many/7|", "OK|");
+	/* A guest's connection, its watch, and one watch taken back. */
+	jopen(f, 3, 5, false);
+	jexpect(f, 3, 0, XS_WATCH, "name|tok|", "OK|");
+	jexpect(f, 1, 0, XS_WATCH, "/a|w1|", "OK|");
+	jexpect(f, 1, 0, XS_WATCH, "/many|w2|", "OK|");
+	jexpect(f, 1, 0, XS_UNWATCH, "/a|w1|", "OK|");
+	/* Transactions: one adopted whole, one replayed over another. */
+	t1 = h_txn(f->h, 1);
+	jexpect(f, 1, t1, XS_WRITE, "/t/x|1", "OK|");
+	jexpect(f, 1, t1, XS_RM, "/t|", "OK|");
+	jexpect(f, 1, t1, XS_WRITE, "/t/y|2", "OK|");
+	jexpect(f, 1, t1, XS_SET_PERMS, "/t|n0|r5|", "OK|");
+	jexpect(f, 1, t1, XS_RM, "/many/3|", "OK|");
+	jexpect(f, 1, t1, XS_TRANSACTION_END, "T|", "OK|");
+	jexpect(f, 1, 0, XS_MKDIR, "/r|", "OK|");
+	t1 = h_txn(f->h, 1);
+	t2 = h_txn(f->h, 1);
+	jexpect(f, 1, t1, XS_WRITE, "/r/one|1", "OK|");
+	jexpect(f, 1, t2, XS_WRITE, "/r/two|2", "OK|");
+	jexpect(f, 1, t2, XS_TRANSACTION_END, "T|", "OK|");
+	jexpect(f, 1, t1, XS_TRANSACTION_END, "T|", "OK|");
+	/* A closed connection's watches go with it. */
+	jopen(f, 4, 0, true);
+	jexpect(f, 4, 0, XS_WATCH, "/a|gone|", "OK|");
+	journal_begin(f->h->e, 0, 0);
+	engine_conn_close(f->h->e, 4);
+	journal_end(f->h->e);
+	/* A released domain's nodes go, and its id's entries turn stale. */
+	jexpect(f, 1, 0, XS_WRITE, "/local/domain/6/x|y", "OK|");
+	jexpect(f, 1, 0, XS_SET_PERMS, "/a|n0|r6|", "OK|");
+	jexpect(f, 1, 0, XS_RELEASE, "6|", "OK|");
+}
+
+static void
+test_recover(void **state)
+{
+	struct fix f;
+	struct harness *h2;
+
+	setup(&f);
+	populate(&f);
+	flush(&f);
+	h2 = start(&f);
+	assert_true(journal_restored(h2->e));
+	same_store(f.h->e, h2->e);
+	h_flush(h2);
+	h_expect(h2, 1, 0, XS_READ, "/a/b/c|", "two");
+	h_expect(h2, 1, 0, XS_GET_PERMS, "@releaseDomain|", "n0|r5|");
+	h_expect(h2, 1, 0, XS_GET_PERMS, "/t|", "n0|r5|");
+	h_expect(h2, 1, 0, XS_READ, "/t/y|", "2");
+	h_expect(h2, 1, 0, XS_READ, "/t/x|", "ENOENT|");
+	h_expect(h2, 1, 0, XS_READ, "/r/one|", "1");
+	h_expect(h2, 1, 0, XS_READ, "/many/3|", "ENOENT|");
+	h_expect(h2, 1, 0, XS_GET_QUOTA, "5|nodes|", "50|");
+	h_expect(h2, 1, 0, XS_IS_DOMAIN_INTRODUCED, "5|", "T|");
+	h_expect(h2, 1, 0, XS_IS_DOMAIN_INTRODUCED, "6|", "F|");
+	h_expect(h2, 3, 0, XS_READ, "/local/domain/5/name|", "guest");
+	/* The watches of connection 3 and 1 survived, 1's w1 did not. */
+	h_expect(h2, 1, 0, XS_WRITE, "/local/domain/5/name|g2", "OK|");
+	h_expect(h2, 1, 0, XS_WRITE, "/a/b/c|three", "OK|");
+	h_expect(h2, 1, 0, XS_WRITE, "/many/1|x", "OK|");
+	assert_string_equal(h_events(h2, 3), "name|tok|");
+	assert_string_equal(h_events(h2, 1), "/many/1|w2|");
+	/* And a third engine takes over the second one's state. */
+	assert_int_equal(journal_flush(h2->e), 0);
+	{
+		struct harness *h3 = start(&f);
+
+		h_expect(h3, 1, 0, XS_READ, "/a/b/c|", "three");
+		h_expect(h3, 1, 0, XS_READ, "/many/1|", "x");
+		h_expect(h3, 1, 0, XS_GET_PERMS, "/a|", "n0|r6|");
+		same_store(h2->e, h3->e);
+		h_free(h3);
+	}
+	h_free(h2);
+	teardown(&f);
+}
+
+static void
+test_reply_once(void **state)
+{
+	struct fix f;
+	struct harness *h2;
+	struct h_msg *m;
+	uint64_t seq;
+
+	setup(&f);
+	jexpect(&f, 1, 0, XS_WRITE, "/counter|1", "OK|");
+	seq = f.seq;
+	jexpect(&f, 1, 0, XS_RM, "/nothing/here|", "ENOENT|");
+	flush(&f);
+	h2 = start(&f);
+	/* Sent again: answered from the journal, not run again. */
+	h2->e->seq = seq;
+	m = h_req(h2, 1, 0, XS_WRITE, "/counter|2");
+	assert_string_equal(h_show(m), "OK|");
+	h_expect(h2, 1, 0, XS_READ, "/counter|", "1");
+	/* Once only: the same number again is a new request. */
+	h2->e->seq = seq;
+	m = h_req(h2, 1, 0, XS_WRITE, "/counter|2");
+	h2->e->seq = 0;
+	h_expect(h2, 1, 0, XS_READ, "/counter|", "2");
+	h_free(h2);
+	teardown(&f);
+}
+
+/* The slot in use: the other one is emptied after each snapshot. */
+static int
+live_slot(struct fix *f, off_t *size)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(fstat(f->fd[i], &st), 0);
+		if (st.st_size > 0) {
+			*size = st.st_size;
+			return f->fd[i];
+		}
+	}
+	fail_msg("no live slot");
+	return -1;
+}
+
+static void
+test_torn_group(void **state)
+{
+	struct fix f;
+	struct harness *h2;
+	off_t size, cut;
+	int fd;
+
+	setup(&f);
+	jexpect(&f, 1, 0, XS_WRITE, "/kept|1", "OK|");
+	flush(&f);
+	fd = live_slot(&f, &cut);
+	jexpect(&f, 1, 0, XS_WRITE, "/torn|1", "OK|");
+	flush(&f);
+	fd = live_slot(&f, &size);
+	assert_true(size > cut);
+	/* The engine died in the middle of the last group's write. */
+	assert_int_equal(ftruncate(fd, size - 5), 0);
+	h2 = start(&f);
+	h_expect(h2, 1, 0, XS_READ, "/kept|", "1");
+	h_expect(h2, 1, 0, XS_READ, "/torn|", "ENOENT|");
+	h_free(h2);
+	teardown(&f);
+}
+
+static void
+test_corrupt(void **state)
+{
+	struct fix f;
+	struct harness *h2;
+	off_t cut, size;
+	char why[256];
+	uint8_t junk = 0xff;
+	int fd;
+
+	setup(&f);
+	jexpect(&f, 1, 0, XS_WRITE, "/x|1", "OK|");
+	flush(&f);
+	fd = live_slot(&f, &cut);
+	jexpect(&f, 1, 0, XS_WRITE, "/y|1", "OK|");
+	jexpect(&f, 1, 0, XS_WRITE, "/z|1", "OK|");
+	flush(&f);
+	fd = live_slot(&f, &size);
+	(void)size;
+	/* A whole group with a broken record type is refused, not skipped. */
+	assert_int_equal(pwrite(fd, &junk, 1, cut + 16 + 1), 1);
+	h2 = calloc(1, sizeof(*h2));
+	h2->e = engine_new(h_emit, h_log, h2);
+	assert_int_equal(journal_attach(&h2->e, f.fd[0], f.fd[1], NULL, 0, why,
+					sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "journal"));
+	h_free(h2);
+	teardown(&f);
+}
+
+static void
+test_compact(void **state)
+{
+	struct fix f;
+	struct harness *h2;
+	char spec[4200];
+	off_t before, after;
+	int i;
+
+	setup(&f);
+	memset(spec, 'v', sizeof(spec));
+	/* More than the journal may grow to before a snapshot replaces it. */
+	for (i = 0; i < 5000; i++) {
+		int n = snprintf(spec, 64, "/big/%d", i % 50);
+
+		spec[n] = '|';
+		spec[n + 1 + 4000] = '\0';
+		jexpect(&f, 1, 0, XS_WRITE, spec, "OK|");
+		h_flush(f.h);
+		memset(spec, 'v', sizeof(spec));
+		if (i % 100 == 99) {
+			flush(&f);
+			assert_int_equal(journal_compact(f.h->e), 0);
+		}
+	}
+	flush(&f);
+	live_slot(&f, &before);
+	assert_int_equal(journal_compact(f.h->e), 0);
+	live_slot(&f, &after);
+	/* 5000 writes of 4 KiB did not pile up: snapshots took over. */
+	assert_true(before < (off_t)(5000 * 4000 / 2));
+	(void)after;
+	h2 = start(&f);
+	same_store(f.h->e, h2->e);
+	h_free(h2);
+	teardown(&f);
+}
+
+/* xs-broker --restore puts a dump file where a snapshot would be. */
+static void
+test_bare_dump(void **state)
+{
+	struct fix f, g;
+	struct buf d = {0};
+	struct harness *h2;
+	char why[256];
+
+	setup(&f);
+	populate(&f);
+	dump(f.h->e, &d);
+	setup(&g);
+	h_free(g.h);
+	assert_int_equal(pwrite(g.fd[0], d.p, d.len, 0), (ssize_t)d.len);
+	h2 = start(&g);
+	assert_true(journal_restored(h2->e));
+	h_expect(h2, 1, 0, XS_READ, "/a/b/c|", "two");
+	h_expect(h2, 1, 0, XS_GET_PERMS, "/t|", "n0|r5|");
+	h_expect(h2, 1, 0, XS_GET_QUOTA, "5|nodes|", "50|");
+	h_free(h2);
+	/* Cut short: refused, with where and why. */
+	assert_int_equal(ftruncate(g.fd[0], 0), 0);
+	assert_int_equal(ftruncate(g.fd[1], 0), 0);
+	assert_int_equal(pwrite(g.fd[0], d.p, d.len - 9, 0),
+			 (ssize_t)d.len - 9);
+	h2 = calloc(1, sizeof(*h2));
+	h2->e = engine_new(h_emit, h_log, h2);
+	assert_int_equal(journal_attach(&h2->e, g.fd[0], g.fd[1], NULL, 0, why,
+					sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "truncated record"));
+	h_free(h2);
+	free(d.p);
+	teardown(&f);
+	close(g.fd[0]);
+	close(g.fd[1]);
+}
+
+/* What the engine asked of the broker, as chan_priv would send it. */
+static struct {
+	uint32_t id;
+	int op;
+	char str[256];
+	size_t len;
+	int calls;
+} asked;
+
+static void
+fake_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
+	  uint32_t port, const char *str, size_t len)
+{
+	asked.id = id;
+	asked.op = op;
+	asked.len = len < sizeof(asked.str) ? len : sizeof(asked.str);
+	memcpy(asked.str, str, asked.len);
+	asked.calls++;
+}
+
+/* The broker's ConnSync, through the engine's own decoder. */
+static void
+conn_sync_msg(struct harness *h, uint64_t resend, bool failed)
+{
+	Xsp__ConnOpen open = XSP__CONN_OPEN__INIT, *opens[1] = {&open};
+	Xsp__ConnSync cs = XSP__CONN_SYNC__INIT;
+	Xsp__ToEngine te = XSP__TO_ENGINE__INIT, *tes[1] = {&te};
+	Xsp__BrokerFrame bf = XSP__BROKER_FRAME__INIT, *f;
+	const char *why = NULL;
+	uint8_t buf[256];
+	size_t len;
+
+	open.conn = 1;
+	open.privileged = 1;
+	cs.n_conns = 1;
+	cs.conns = opens;
+	cs.n_resend = 1;
+	cs.resend = &resend;
+	cs.has_update_failed = 1;
+	cs.update_failed = failed;
+	te.msg_case = XSP__TO_ENGINE__MSG_SYNC;
+	te.sync = &cs;
+	bf.n_msgs = 1;
+	bf.msgs = tes;
+	len = xsp__broker_frame__pack(&bf, buf);
+	f = chan_decode(buf, len, &why);
+	assert_non_null(f);
+	assert_int_equal(chan_apply(h->e, f, &why), 0);
+	xsp__broker_frame__free_unpacked(f, NULL);
+}
+
+static void
+live_update(bool failed)
+{
+	struct priv_answer ok = {0};
+	struct fix f;
+	struct harness *h2;
+	struct h_msg *m;
+	uint64_t start_seq;
+	uint32_t t;
+
+	setup(&f);
+	f.h->e->priv = fake_priv;
+	jexpect(&f, 1, 0, XS_WRITE, "/before|1", "OK|");
+	/* -f: parked until the broker has checked the binary. */
+	asked.calls = 0;
+	f.h->e->seq = ++f.seq;
+	journal_begin(f.h->e, f.seq, 1);
+	engine_request(f.h->e, 1, XS_CONTROL, 77, 0,
+		       "live-update\0-f\0/usr/sbin/xs-engine.new", 39);
+	journal_end(f.h->e);
+	assert_int_equal(asked.calls, 1);
+	assert_int_equal(asked.op, PRIV_LU_FILE);
+	assert_memory_equal(asked.str, "/usr/sbin/xs-engine.new", 23);
+	engine_priv_reply(f.h->e, asked.id, &ok);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E 2000 -K|", "OK|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|--uid 0|",
+		"option not allowed on the command line|");
+	/* An open transaction: BUSY until it ends or the time is up. */
+	t = h_txn(f.h, 1);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|",
+		"timeout reached, transactions still open|");
+	jexpect(&f, 1, t, XS_TRANSACTION_END, "F|", "OK|");
+	/* No transaction: no answer now, and the broker swaps engines. */
+	asked.calls = 0;
+	f.h->e->seq = start_seq = ++f.seq;
+	journal_begin(f.h->e, f.seq, 1);
+	h_flush(f.h);
+	engine_request(f.h->e, 1, XS_CONTROL, 78, 0, "live-update\0-s\0", 15);
+	journal_end(f.h->e);
+	assert_int_equal(f.h->nout, 0);
+	assert_int_equal(asked.calls, 1);
+	assert_int_equal(asked.op, PRIV_LU_EXEC);
+	assert_int_equal(asked.len, 11);
+	assert_memory_equal(asked.str, "-E\0002000\0-K", 11);
+	flush(&f);
+	/* The next engine answers the request the broker sends again. */
+	h2 = start(&f);
+	conn_sync_msg(h2, start_seq, failed);
+	h2->e->seq = start_seq;
+	m = h_req(h2, 1, 0, XS_CONTROL, "live-update|-s|");
+	assert_string_equal(h_show(m),
+			    failed ? "new engine failed to start|" : "OK|");
+	h_expect(h2, 1, 0, XS_READ, "/before|", "1");
+	h_free(h2);
+	teardown(&f);
+}
+
+static void
+test_live_update(void **state)
+{
+	live_update(false);
+}
+
+static void
+test_live_update_failed(void **state)
+{
+	live_update(true);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_recover),
+		cmocka_unit_test(test_reply_once),
+		cmocka_unit_test(test_torn_group),
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_compact),
+		cmocka_unit_test(test_bare_dump),
+		cmocka_unit_test(test_live_update),
+		cmocka_unit_test(test_live_update_failed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
