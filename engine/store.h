@@ -48,6 +48,7 @@ struct txn {
 	struct conn *c;
 	struct node *base; /* the committed tree when it started */
 	struct node *root; /* its own version */
+	uint64_t start_gen; /* what it writes has a later generation */
 	struct hmap reads; /* path -> struct read_note */
 	struct txn_op *ops;
 	size_t nops, opcap;

@@ -196,6 +196,7 @@ txn_start(struct engine *e, struct conn *c, int *err)
 	t->c = c;
 	t->base = node_ref(e->root);
 	t->root = node_ref(e->root);
+	t->start_gen = e->gen;
 	t->next = c->txns;
 	c->txns = t;
 	c->ntxn++;
@@ -364,43 +365,65 @@ strip_gens(struct node *root, const char *path)
 /*
  * The journal gets an adopted transaction's effect in the order of its
  * writes: a removal as a removal, a write as the nodes along its path that
- * are new or changed in the final tree (a later removal undoes what an
- * earlier write recorded, as it did in the transaction).
+ * it made or changed (their generation is later than its start), as they
+ * are in the final tree; a later removal undoes what an earlier write
+ * recorded, as it did in the transaction. Writes side by side share their
+ * parent's path, looked up once.
  */
 static void
 txn_journal(struct engine *e, struct txn *t)
 {
+	const struct node *parent = NULL, *n;
+	const char *last = NULL, *path, *leaf;
+	size_t lastlen = 0, plen, i;
 	struct tree_path tp;
 	char prefix[PATH_BUF];
-	size_t i;
+	unsigned int k;
+	long idx;
 
 	for (i = 0; i < t->nops; i++) {
-		const char *path = t->ops[i].path;
-		const struct node *n = t->root, *b = t->base;
-		unsigned int k;
-		long idx;
-
+		path = t->ops[i].path;
 		if (t->ops[i].type == XS_RM) {
 			journal_delete(e, path);
+			last = NULL; /* what was recorded may be gone */
 			continue;
 		}
-		if (tree_path_split(&tp, path) == -1)
-			continue;
-		for (k = 0; k < tp.depth; k++) {
-			idx = node_child_find(n, tp.comp[k], tp.clen[k]);
-			if (idx < 0)
-				break;
-			n = n->child[idx];
-			idx = b ? node_child_find(b, tp.comp[k], tp.clen[k])
-				: -1;
-			b = idx >= 0 ? b->child[idx] : NULL;
-			if (b != NULL && b->gen == n->gen)
-				continue;
-			snprintf(prefix, sizeof(prefix), "%.*s",
-				 (int)(tp.comp[k] + tp.clen[k] - path), path);
-			journal_node(e, prefix, n);
+		leaf = strrchr(path, '/') + 1;
+		plen = (size_t)(leaf - 1 - path);
+		if (last == NULL || plen != lastlen ||
+		    memcmp(path, last, plen) != 0) {
+			memcpy(prefix, path, plen);
+			prefix[plen] = '\0';
+			parent = t->root;
+			if (plen > 0 && tree_path_split(&tp, prefix) == 0) {
+				for (k = 0; k < tp.depth && parent; k++) {
+					idx = node_child_find(
+						parent, tp.comp[k], tp.clen[k]);
+					parent = idx < 0 ? NULL
+							 : parent->child[idx];
+					if (parent == NULL ||
+					    parent->gen <= t->start_gen)
+						continue;
+					prefix[tp.comp[k] + tp.clen[k] -
+					       prefix] = '\0';
+					journal_node(e, prefix, parent);
+					prefix[tp.comp[k] + tp.clen[k] -
+					       prefix] =
+						k + 1 < tp.depth ? '/' : '\0';
+				}
+				tree_path_done(&tp);
+			} else if (plen > 0) {
+				parent = NULL;
+			}
+			last = path;
+			lastlen = plen;
 		}
-		tree_path_done(&tp);
+		if (parent == NULL || *leaf == '\0')
+			continue;
+		idx = node_child_find(parent, leaf, strlen(leaf));
+		n = idx < 0 ? NULL : parent->child[idx];
+		if (n != NULL && n->gen > t->start_gen)
+			journal_node(e, path, n);
 	}
 }
 
