@@ -78,6 +78,11 @@ static struct {
 /* Where the record being written starts in out.w.buf. */
 static size_t rec_start;
 
+/* Batches to a file: a write once this much waits, or this old. */
+#define AUDIT_BATCH (32u << 10)
+#define AUDIT_BATCH_MS 200
+static struct timespec batch_since; /* when the batch waiting began */
+
 static int congested, failing, exiting;
 static unsigned long long seq, records_written, bytes_written, stalls,
 	write_errors;
@@ -400,8 +405,10 @@ audit_write(void)
 		bytes_written += (unsigned long long)n;
 		out.off += (size_t)n;
 	}
-	if (out.off == out.w.len)
+	if (out.off == out.w.len) {
 		out.off = out.w.len = 0;
+		batch_since.tv_sec = batch_since.tv_nsec = 0;
+	}
 	if (fd_polled)
 		loop_set(&fd_ev, out.w.len > out.off ? EPOLLOUT : 0);
 	set_congested(out.w.len - out.off > AUDIT_BACKLOG_MAX);
@@ -423,11 +430,29 @@ audit_congested(void)
 void
 audit_flush(void)
 {
-	if (enabled && out.w.len > out.off)
-		audit_write();
+	struct timespec now;
+
+	if (!enabled || out.w.len == out.off)
+		return;
+	/*
+	 * A file gets records a batch at a time: a write() to a file costs
+	 * more than making a record, and with many clients an iteration
+	 * brings few. They wait (the loop wakes within a second for them,
+	 * audit_retry_needed()) until AUDIT_BATCH bytes or AUDIT_BATCH_MS.
+	 */
+	if (!fd_polled && !failing && out.w.len - out.off < AUDIT_BATCH) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (batch_since.tv_sec == 0 && batch_since.tv_nsec == 0)
+			batch_since = now;
+		if ((now.tv_sec - batch_since.tv_sec) * 1000 +
+			    (now.tv_nsec - batch_since.tv_nsec) / 1000000 <
+		    AUDIT_BATCH_MS)
+			return;
+	}
+	audit_write();
 }
 
-/* A sink that failed without a wake-up to come (a full disk) is retried. */
+/* Records waiting in a batch, or for a failed sink (a full disk). */
 int
 audit_retry_needed(void)
 {
