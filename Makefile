@@ -21,6 +21,8 @@ LDLIBS_PB := -lprotobuf-c
 LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab -lxenforeignmemory
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
 LDLIBS_YAJL := -lyajl
+# The audit log's SHA-256.
+LDLIBS_CRYPTO := -lcrypto
 # The engine's seccomp allow-list; the sanitizer build adds what its
 # runtime needs.
 SECCOMP_POLICY ?= policy/engine.seccomp
@@ -105,7 +107,7 @@ $(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
 
 $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_CRYPTO)
 
 $(B)/bin/xs-audit: tools/xs-audit.c
 	@mkdir -p $(@D)
@@ -186,7 +188,7 @@ fuzz:
 		clang-14 $(CPPFLAGS) -Ibuild-fuzz/gen -Iengine -Ibroker $(FUZZ_FLAGS) \
 			-o build-fuzz/$$n $$s build-fuzz/lib/libengine.a \
 			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_XEN) \
-			$(LDLIBS_YAJL); done
+			$(LDLIBS_YAJL) $(LDLIBS_CRYPTO); done
 
 # Each target runs from its seeds for FUZZ_SECONDS; a finding fails the
 # check and leaves the reproducer in build-fuzz/.

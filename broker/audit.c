@@ -4,12 +4,13 @@
  * per connection opened or closed, and per engine event, written by the
  * broker because the engine is not trusted to report on itself.
  *
- * Records are generated with yajl into one buffer and written once per loop
- * iteration. Nothing is ever dropped: when the sink does not take what is
- * buffered (a FIFO nobody reads, a full disk), the buffer grows, and past
- * AUDIT_BACKLOG_MAX the broker stops reading clients (conn_may_read()) until
- * the sink catches up. Replies are matched to their requests through a FIFO
- * per connection, since the engine answers each connection in order.
+ * Records are written as JSON (audit_json.c) into one buffer, which goes to
+ * the sink in one write() per loop iteration. Nothing is ever dropped: when the
+ * sink does not take what is buffered (a FIFO nobody reads, a full disk), the
+ * buffer grows, and past AUDIT_BACKLOG_MAX the broker stops reading clients
+ * (conn_may_read()) until the sink catches up. Replies are matched to their
+ * requests through a FIFO per connection, since the engine answers each
+ * connection in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +27,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <yajl/yajl_gen.h>
 
 #include "audit.h"
 #include "broker.h"
@@ -70,12 +69,19 @@ static struct audit_policy *policy;
 static int fd = -1;
 static int fd_polled; /* fd is in epoll (not a regular file) */
 static struct bevent fd_ev;
-static yajl_gen gen;
 
+/* What waits for the sink: w.buf[off..w.len). */
 static struct {
-	uint8_t *buf;
-	size_t off, len, cap;
+	struct audit_json w;
+	size_t off;
 } out;
+/* Where the record being written starts in out.w.buf. */
+static size_t rec_start;
+
+/* Batches to a file: a write once this much waits, or this old. */
+#define AUDIT_BATCH (32u << 10)
+#define AUDIT_BATCH_MS 200
+static struct timespec batch_since; /* when the batch waiting began */
 
 static int congested, failing, exiting;
 static unsigned long long seq, records_written, bytes_written, stalls,
@@ -84,53 +90,42 @@ static struct timespec stall_start;
 
 static void audit_write(void);
 
+/* out.w's reserve(): room for n more bytes, or the broker stops. */
 static void
-out_reserve(size_t n)
+out_reserve(struct audit_json *w, size_t n)
 {
-	uint8_t *nb;
+	char *nb;
 	size_t ncap;
 
-	if (out.off > 0 && out.off == out.len)
-		out.off = out.len = 0;
-	if (out.len + n <= out.cap)
-		return;
 	/* Reclaim what was written before growing. */
 	if (out.off > 0) {
-		memmove(out.buf, out.buf + out.off, out.len - out.off);
-		out.len -= out.off;
+		memmove(w->buf, w->buf + out.off, w->len - out.off);
+		w->len -= out.off;
+		rec_start -= out.off;
 		out.off = 0;
-		if (out.len + n <= out.cap)
+		if (w->cap - w->len >= n)
 			return;
 	}
-	ncap = out.cap ? out.cap : 65536;
-	while (ncap < out.len + n)
+	ncap = w->cap ? w->cap : 65536;
+	while (ncap - w->len < n)
 		ncap *= 2;
 	/* A record lost to memory would be a hole in the log: stop instead. */
-	if ((nb = realloc(out.buf, ncap)) == NULL)
+	if ((nb = realloc(w->buf, ncap)) == NULL)
 		fatal("audit buffer");
-	out.buf = nb;
-	out.cap = ncap;
-}
-
-static void
-out_print(void *ctx, const char *s, size_t n)
-{
-	out_reserve(n);
-	memcpy(out.buf + out.len, s, n);
-	out.len += n;
+	w->buf = nb;
+	w->cap = ncap;
 }
 
 static void
 gen_int(const char *key, long long v)
 {
-	audit_gen_key(gen, key);
-	yajl_gen_integer(gen, v);
+	audit_json_int(&out.w, key, v);
 }
 
 static void
 gen_cstr(const char *key, const char *s)
 {
-	audit_gen_bytes(gen, key, (const uint8_t *)s, strlen(s));
+	audit_json_cstr(&out.w, key, s);
 }
 
 /* RFC 3339 in UTC with microseconds; the seconds are formatted once. */
@@ -138,25 +133,23 @@ static void
 gen_time(const struct timespec *ts)
 {
 	static time_t last = -1;
-	static char prefix[32];
+	static char buf[48];
 	static size_t plen;
-	char buf[48];
 	struct tm tm;
+	long us = (long)(ts->tv_nsec / 1000);
+	int i;
 
 	if (ts->tv_sec != last) {
 		gmtime_r(&ts->tv_sec, &tm);
-		plen = strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S",
+		plen = strftime(buf, sizeof(buf) - 8, "%Y-%m-%dT%H:%M:%S.",
 				&tm);
+		buf[plen + 6] = 'Z';
 		last = ts->tv_sec;
 	}
-	memcpy(buf, prefix, plen);
-	snprintf(buf + plen, sizeof(buf) - plen, ".%06ldZ",
-		 (long)(ts->tv_nsec / 1000));
-	audit_gen_key(gen, "time");
-	yajl_gen_string(gen, (const unsigned char *)buf, strlen(buf));
+	for (i = 5; i >= 0; i--, us /= 10)
+		buf[plen + (size_t)i] = (char)('0' + us % 10);
+	audit_json_str(&out.w, "time", (const uint8_t *)buf, plen + 7);
 }
-
-static size_t rec_start;
 
 static void
 rec_begin(const char *kind, const struct timespec *wall)
@@ -167,8 +160,8 @@ rec_begin(const char *kind, const struct timespec *wall)
 		clock_gettime(CLOCK_REALTIME, &now);
 		wall = &now;
 	}
-	rec_start = out.len;
-	yajl_gen_map_open(gen);
+	rec_start = out.w.len;
+	audit_json_map(&out.w, NULL);
 	gen_time(wall);
 	gen_int("seq", (long long)++seq);
 	gen_cstr("kind", kind);
@@ -177,21 +170,19 @@ rec_begin(const char *kind, const struct timespec *wall)
 static void
 rec_end(void)
 {
-	yajl_gen_map_close(gen);
-	yajl_gen_reset(gen, NULL);
-	out_print(NULL, "\n", 1);
+	audit_json_end(&out.w);
+	audit_json_line(&out.w);
 	if (to_syslog)
 		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s",
-		       (int)(out.len - rec_start - 1),
-		       (const char *)out.buf + rec_start);
+		       (int)(out.w.len - rec_start - 1), out.w.buf + rec_start);
 	if (fd == -1) {
 		/* syslog only: nothing waits. */
 		records_written++;
-		bytes_written += out.len - rec_start;
-		out.len = rec_start;
+		bytes_written += out.w.len - rec_start;
+		out.w.len = rec_start;
 		return;
 	}
-	if (!congested && out.len - out.off > AUDIT_BACKLOG_MAX)
+	if (!congested && out.w.len - out.off > AUDIT_BACKLOG_MAX)
 		audit_write();
 }
 
@@ -246,31 +237,33 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 	rec_begin("request", &p->wall);
 	gen_conn(ac);
 	gen_cstr("type", t->name);
-	if (strcmp(t->name, "UNKNOWN") == 0)
+	if (!audit_type_known(p->type))
 		gen_int("type_id", p->type);
 	gen_int("req_id", p->req_id);
 	gen_int("tx_id", p->tx_id);
-	audit_gen_args(gen, p->type, p->payload, p->len, values);
+	if (audit_gen_args(&out.w, p->type, p->payload, p->len, values) == -1)
+		fatalx("audit: SHA-256 failed");
 	if (r == NULL) {
 		gen_cstr("result", noreply);
 	} else if (r->type == XS_ERROR) {
 		n = strnlen((const char *)r->payload.data, r->payload.len);
-		audit_gen_bytes(gen, "result", r->payload.data, n);
+		audit_json_str(&out.w, "result", r->payload.data, n);
 	} else {
 		gen_cstr("result", "OK");
 		if (r->type != p->type)
 			gen_cstr("reply_type", audit_type(r->type)->name);
 		rp = r->payload.data;
 		rlen = r->payload.len;
-		if (t->reply == AUDIT_REPLY_VALUE)
-			audit_gen_value(gen,
-					p->type == XS_READ ? "value" : "reply",
-					rp, rlen, values);
-		else if (t->reply == AUDIT_REPLY_CLEAR)
-			audit_gen_bytes(gen, "reply", rp,
-					rlen > 0 && rp[rlen - 1] == '\0'
-						? rlen - 1
-						: rlen);
+		if (t->reply == AUDIT_REPLY_VALUE &&
+		    audit_gen_value(&out.w,
+				    p->type == XS_READ ? "value" : "reply", rp,
+				    rlen, values) == -1)
+			fatalx("audit: SHA-256 failed");
+		if (t->reply == AUDIT_REPLY_CLEAR)
+			audit_json_str(&out.w, "reply", rp,
+				       rlen > 0 && rp[rlen - 1] == '\0'
+					       ? rlen - 1
+					       : rlen);
 	}
 	gen_int("bytes_in", XS_HDR_SIZE + (long long)p->len);
 	gen_int("bytes_out",
@@ -359,7 +352,7 @@ set_congested(int on)
 		clock_gettime(CLOCK_MONOTONIC, &stall_start);
 		log_warnx("audit: %s does not keep up (%zu bytes waiting): "
 			  "not reading clients until it does",
-			  log_path, out.len - out.off);
+			  log_path, out.w.len - out.off);
 		return;
 	}
 	log_info("audit: %s caught up after %lld ms: reading clients again",
@@ -389,8 +382,8 @@ audit_write(void)
 
 	if (fd == -1)
 		return;
-	while (out.off < out.len) {
-		n = write(fd, out.buf + out.off, out.len - out.off);
+	while (out.off < out.w.len) {
+		n = write(fd, out.w.buf + out.off, out.w.len - out.off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -407,15 +400,18 @@ audit_write(void)
 			failing = 0;
 			log_info("audit: %s takes records again", log_path);
 		}
-		records_written += count_lines(out.buf + out.off, (size_t)n);
+		records_written += count_lines(
+			(const uint8_t *)out.w.buf + out.off, (size_t)n);
 		bytes_written += (unsigned long long)n;
 		out.off += (size_t)n;
 	}
-	if (out.off == out.len)
-		out.off = out.len = 0;
+	if (out.off == out.w.len) {
+		out.off = out.w.len = 0;
+		batch_since.tv_sec = batch_since.tv_nsec = 0;
+	}
 	if (fd_polled)
-		loop_set(&fd_ev, out.len > out.off ? EPOLLOUT : 0);
-	set_congested(out.len - out.off > AUDIT_BACKLOG_MAX);
+		loop_set(&fd_ev, out.w.len > out.off ? EPOLLOUT : 0);
+	set_congested(out.w.len - out.off > AUDIT_BACKLOG_MAX);
 }
 
 static void
@@ -434,15 +430,33 @@ audit_congested(void)
 void
 audit_flush(void)
 {
-	if (enabled && out.len > out.off)
-		audit_write();
+	struct timespec now;
+
+	if (!enabled || out.w.len == out.off)
+		return;
+	/*
+	 * A file gets records a batch at a time: a write() to a file costs
+	 * more than making a record, and with many clients an iteration
+	 * brings few. They wait (the loop wakes within a second for them,
+	 * audit_retry_needed()) until AUDIT_BATCH bytes or AUDIT_BATCH_MS.
+	 */
+	if (!fd_polled && !failing && out.w.len - out.off < AUDIT_BATCH) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (batch_since.tv_sec == 0 && batch_since.tv_nsec == 0)
+			batch_since = now;
+		if ((now.tv_sec - batch_since.tv_sec) * 1000 +
+			    (now.tv_nsec - batch_since.tv_nsec) / 1000000 <
+		    AUDIT_BATCH_MS)
+			return;
+	}
+	audit_write();
 }
 
-/* A sink that failed without a wake-up to come (a full disk) is retried. */
+/* Records waiting in a batch, or for a failed sink (a full disk). */
 int
 audit_retry_needed(void)
 {
-	return enabled && out.len > out.off && !fd_polled;
+	return enabled && out.w.len > out.off && !fd_polled;
 }
 
 void
@@ -452,7 +466,7 @@ audit_stats(void)
 		return;
 	log_info("audit: %llu records written (%llu bytes), %zu bytes "
 		 "waiting, %llu stalls, %llu write errors",
-		 records_written, bytes_written, out.len - out.off, stalls,
+		 records_written, bytes_written, out.w.len - out.off, stalls,
 		 write_errors);
 }
 
@@ -484,7 +498,7 @@ audit_exit(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		audit_write();
-		if (out.len == out.off || fd == -1 ||
+		if (out.w.len == out.off || fd == -1 ||
 		    usec_since(&t0) / 1000 > AUDIT_EXIT_MS)
 			break;
 		pfd.fd = fd;
@@ -492,10 +506,10 @@ audit_exit(void)
 		if (poll(&pfd, 1, 50) == -1 && errno != EINTR)
 			break;
 	}
-	if (out.len > out.off)
+	if (out.w.len > out.off)
 		log_warnx("audit: %zu bytes of records could not be written "
 			  "to %s at exit",
-			  out.len - out.off, log_path);
+			  out.w.len - out.off, log_path);
 	audit_stats();
 }
 
@@ -510,11 +524,10 @@ audit_init(const char *path, int use_syslog, const char *policy_file)
 		fatal("strdup");
 	if ((policy = policy_load(err, sizeof(err))) == NULL)
 		fatalx("audit: %s", err);
-	if ((gen = yajl_gen_alloc(NULL)) == NULL)
-		fatalx("audit: yajl_gen_alloc");
-	/* Our escaping makes every string valid UTF-8; yajl checks again. */
-	yajl_gen_config(gen, yajl_gen_validate_utf8, 1);
-	yajl_gen_config(gen, yajl_gen_print_callback, out_print, NULL);
+	/* libcrypto loads and is tried before a request depends on it. */
+	if (audit_sha256_hex((const uint8_t *)"", 0, err) == -1)
+		fatalx("audit: SHA-256 from libcrypto does not work");
+	out.w.reserve = out_reserve;
 	to_syslog = use_syslog;
 	if (path != NULL) {
 		if ((log_path = strdup(path)) == NULL)
@@ -638,6 +651,26 @@ first_str(uint32_t type, const uint8_t *p, size_t len, const uint8_t **path,
 	}
 }
 
+/*
+ * When a request arrived: the start of the loop iteration that read it
+ * (loop_now()), and the wall clock then, read once per iteration rather
+ * than twice per request, which a pipelining client would feel.
+ */
+static void
+arrival(struct timespec *wall, struct timespec *mono)
+{
+	static struct timespec iter_mono = {-1, 0}, iter_wall;
+	const struct timespec *now = loop_now();
+
+	if (now->tv_sec != iter_mono.tv_sec ||
+	    now->tv_nsec != iter_mono.tv_nsec) {
+		iter_mono = *now;
+		clock_gettime(CLOCK_REALTIME, &iter_wall);
+	}
+	*wall = iter_wall;
+	*mono = iter_mono;
+}
+
 void
 audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	      const uint8_t *payload)
@@ -662,8 +695,7 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	p->len = act == AUDIT_SKIP ? 0 : hdr->len;
 	if (p->len > 0)
 		memcpy(p->payload, payload, p->len);
-	clock_gettime(CLOCK_REALTIME, &p->wall);
-	clock_gettime(CLOCK_MONOTONIC, &p->mono);
+	arrival(&p->wall, &p->mono);
 	if (ac->tail != NULL)
 		ac->tail->next = p;
 	else
@@ -685,7 +717,9 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 	rec_begin("watch_event", NULL);
 	gen_conn(ac);
 	gen_cstr("type", "WATCH_EVENT");
-	audit_gen_args(gen, XS_WATCH_EVENT, r->payload.data, r->payload.len, 0);
+	if (audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data,
+			   r->payload.len, 0) == -1)
+		fatalx("audit: SHA-256 failed");
 	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
 	rec_end();
 }

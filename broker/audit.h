@@ -1,23 +1,72 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Inside the audit log: the pure pieces (audit_fmt.c, audit_policy.c) that
- * audit.c, the fuzz targets and tests share. The hooks the rest of the
- * broker calls are in broker.h.
+ * Inside the audit log: the pure pieces (audit_fmt.c, audit_json.c,
+ * audit_policy.c) that audit.c, the fuzz targets and tests share. The hooks
+ * the rest of the broker calls are in broker.h.
  */
 #ifndef AUDIT_H
 #define AUDIT_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <yajl/yajl_gen.h>
+#include <string.h>
 
 #include "xs_proto.h"
+
+/* audit_json.c */
+#define AUDIT_JSON_DEPTH 4
+
+/*
+ * A JSON Lines writer into a growing buffer. reserve() is called when fewer
+ * than n bytes are free; it must make room (it may move buf) or not return.
+ */
+struct audit_json {
+	char *buf;
+	size_t len, cap;
+	void (*reserve)(struct audit_json *, size_t n);
+	unsigned int depth;
+	char close[AUDIT_JSON_DEPTH]; /* what ends each open map or array */
+	unsigned char more[AUDIT_JSON_DEPTH + 1]; /* a comma comes first */
+};
+
+void audit_json_map(struct audit_json *, const char *key);
+void audit_json_array(struct audit_json *, const char *key);
+void audit_json_end(struct audit_json *);
+void audit_json_line(struct audit_json *);
+void audit_json_int_k(struct audit_json *, const char *key, size_t klen,
+		      long long v);
+void audit_json_str_k(struct audit_json *, const char *key, size_t klen,
+		      const uint8_t *p, size_t len);
+
+/*
+ * key is NULL in an array. Inline, so that the length of a constant key is
+ * known when compiling.
+ */
+static inline void
+audit_json_int(struct audit_json *w, const char *key, long long v)
+{
+	audit_json_int_k(w, key, key != NULL ? strlen(key) : 0, v);
+}
+
+static inline void
+audit_json_str(struct audit_json *w, const char *key, const uint8_t *p,
+	       size_t len)
+{
+	audit_json_str_k(w, key, key != NULL ? strlen(key) : 0, p, len);
+}
+
+static inline void
+audit_json_cstr(struct audit_json *w, const char *key, const char *s)
+{
+	audit_json_str(w, key, (const uint8_t *)s, strlen(s));
+}
 
 /* audit_fmt.c */
 #define AUDIT_NFIELD 3
 /* audit_escape() writes at most 4 bytes per byte, and a NUL. */
 #define AUDIT_ESC_MAX(len) (4 * (len) + 1)
+/* audit_escape_json() writes at most 5 bytes per byte. */
+#define AUDIT_ESC_JSON_MAX(len) (5 * (len))
 
 enum audit_rest {
 	AUDIT_REST_NONE,  /* nothing follows the named strings */
@@ -52,19 +101,19 @@ struct audit_args {
 };
 
 const struct audit_type *audit_type(uint32_t type);
+int audit_type_known(uint32_t type);
 int audit_type_by_name(const char *name, size_t len);
 int audit_next_str(const uint8_t *p, size_t len, size_t *off,
 		   struct audit_str *);
 void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
 		struct audit_args *);
 size_t audit_escape(char *dst, const uint8_t *src, size_t len);
-void audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
-void audit_gen_key(yajl_gen, const char *key);
-int audit_gen_bytes(yajl_gen, const char *key, const uint8_t *p, size_t len);
-void audit_gen_value(yajl_gen, const char *key, const uint8_t *p, size_t len,
-		     int clear);
-void audit_gen_args(yajl_gen, uint32_t type, const uint8_t *p, size_t len,
-		    int values);
+size_t audit_escape_json(char *dst, const uint8_t *src, size_t len);
+int audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
+int audit_gen_value(struct audit_json *, const char *key, const uint8_t *p,
+		    size_t len, int clear);
+int audit_gen_args(struct audit_json *, uint32_t type, const uint8_t *p,
+		   size_t len, int values);
 
 /* audit_policy.c */
 enum audit_action {

@@ -85,6 +85,12 @@ replies_free(struct engine *e)
 }
 
 void
+engine_idle(struct engine *e)
+{
+	txn_reap(e);
+}
+
+void
 engine_free(struct engine *e)
 {
 	size_t i = 0;
@@ -102,6 +108,7 @@ engine_free(struct engine *e)
 		free(c);
 	}
 	hmap_free(&e->conns);
+	txn_reap(e);
 	hmap_free(&e->priv_waiting);
 	replies_free(e);
 	events_drop(e);

@@ -192,6 +192,9 @@ struct engine {
 	struct journal *jr;
 	uint64_t seq;
 	struct hmap replies; /* seq -> struct stored_reply */
+	/* Ended transactions whose memory is freed when idle (txn.c). */
+	struct txn *dead_txns;
+	bool defer_free;
 	/* Counters for CONTROL memreport. */
 	uint64_t ntxn_total, nconflicts;
 };
@@ -201,6 +204,9 @@ struct engine *engine_new(emit_fn emit, log_fn log, void *cb_arg);
 void engine_free(struct engine *e);
 /* Forgets every stored reply. */
 void replies_free(struct engine *e);
+/* Between batches, once the replies are out: what can wait is done. */
+void engine_idle(struct engine *e);
+void txn_reap(struct engine *e);
 int engine_conn_open(struct engine *e, uint32_t id, uint32_t domid, bool priv,
 		     bool ro);
 void engine_conn_close(struct engine *e, uint32_t id);

@@ -522,6 +522,7 @@ restore(struct engine *like, const uint8_t *b, size_t len,
 	e->keep_orphans = like->keep_orphans;
 	e->verbose = like->verbose;
 	e->logging = like->logging;
+	e->defer_free = like->defer_free;
 	return e;
 }
 

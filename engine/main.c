@@ -177,6 +177,7 @@ main(int argc, char **argv)
 	if (e == NULL)
 		return 1;
 	e->priv = chan_priv;
+	e->defer_free = true;
 	while ((c = getopt_long(argc, argv, "E:S:W:t:A:M:Q:q:w:KV", longopts,
 				NULL)) != -1) {
 		switch (c) {
@@ -299,6 +300,7 @@ main(int argc, char **argv)
 			fatal_chan(&ch, "cannot write the journal");
 		if (chan_flush(&ch) == -1)
 			return 1;
+		engine_idle(e);
 		if (journal_compact(e) == -1)
 			fatal_chan(&ch, "cannot write a snapshot");
 	}

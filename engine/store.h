@@ -46,10 +46,10 @@ struct txn {
 	struct txn *next;
 	uint32_t id;
 	struct conn *c;
-	struct node *base; /* the committed tree when it started */
-	struct node *root; /* its own version */
+	struct node *base;  /* the committed tree when it started */
+	struct node *root;  /* its own version */
 	uint64_t start_gen; /* what it writes has a later generation */
-	struct hmap reads; /* path -> struct read_note */
+	struct hmap reads;  /* path -> struct read_note */
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */

@@ -233,6 +233,17 @@ txn_free(struct txn *t)
 	free(t);
 }
 
+void
+txn_reap(struct engine *e)
+{
+	struct txn *t;
+
+	while ((t = e->dead_txns) != NULL) {
+		e->dead_txns = t->next;
+		txn_free(t);
+	}
+}
+
 static bool
 txn_valid(struct engine *e, struct txn *t)
 {
@@ -521,7 +532,20 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 	} else {
 		events_drop(e);
 	}
-	txn_free(t);
+	/*
+	 * What it read and wrote is freed once the reply is out (engine_idle),
+	 * not before: a big transaction's books take a while to free. Its
+	 * trees go now, or the store's next change would have to copy.
+	 */
+	node_unref(t->base);
+	node_unref(t->root);
+	t->base = t->root = NULL;
+	if (e->defer_free) {
+		t->next = e->dead_txns;
+		e->dead_txns = t;
+	} else {
+		txn_free(t);
+	}
 	return r;
 }
 

@@ -3,7 +3,9 @@
  * The audit log's reading of a payload: whatever a client sends, the
  * fields cut from it stay inside it, and the record built from them is one
  * line of valid JSON and valid UTF-8, without a control character, whose
- * strings map back to exactly the bytes that were sent.
+ * strings map back to exactly the bytes that were sent. The record's own
+ * JSON writer (audit_json.c) quotes each string exactly as yajl's
+ * generator quotes the escaped text.
  *
  * Input: one byte of request type, one byte of flags (values in clear),
  * then the payload (at most 4096 bytes).
@@ -18,6 +20,18 @@
 #include "audit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+grow(struct audit_json *w, size_t n)
+{
+	size_t cap = w->cap ? w->cap : 64;
+
+	while (cap - w->len < n)
+		cap *= 2;
+	if ((w->buf = realloc(w->buf, cap)) == NULL)
+		abort();
+	w->cap = cap;
+}
 
 /* Strict UTF-8 (RFC 3629) with no C0 control and no DEL. */
 static int
@@ -93,14 +107,16 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char esc[AUDIT_ESC_MAX(XS_PAYLOAD_MAX)];
+	static char json[AUDIT_ESC_JSON_MAX(XS_PAYLOAD_MAX)];
 	static uint8_t back[XS_PAYLOAD_MAX];
 	const unsigned char *buf;
 	const struct audit_type *t;
 	struct audit_args a;
-	const char *key[] = {"p", NULL};
+	struct audit_json w;
+	const char *key[] = {"p", NULL}, *nkey[] = {"n", NULL};
 	yajl_val tree, v;
 	uint8_t *copy;
-	size_t len, i, n;
+	size_t len, i, n, jn;
 	uint32_t type;
 	yajl_gen g;
 	long back_len;
@@ -139,33 +155,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (back_len != (long)size || memcmp(back, copy, size) != 0)
 		abort();
 
-	/* The whole record is one valid JSON line. */
+	/* The string as the record writes it is what yajl writes. */
 	if ((g = yajl_gen_alloc(NULL)) == NULL)
 		abort();
 	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
-	yajl_gen_map_open(g);
-	if (audit_gen_bytes(g, "p", copy, size) != yajl_gen_status_ok)
-		abort();
-	audit_gen_args(g, type, copy, size, values);
-	if (yajl_gen_map_close(g) != yajl_gen_status_ok)
+	if (yajl_gen_string(g, (const unsigned char *)esc, n) !=
+	    yajl_gen_status_ok)
 		abort();
 	yajl_gen_get_buf(g, &buf, &len);
-	if (!valid_line(buf, len))
+	jn = audit_escape_json(json, copy, size);
+	if (jn > AUDIT_ESC_JSON_MAX(size) || len != jn + 2 || buf[0] != '"' ||
+	    memcmp(buf + 1, json, jn) != 0 || buf[len - 1] != '"')
 		abort();
-	char *text = malloc(len + 1);
-	if (text == NULL)
+	yajl_gen_free(g);
+
+	/* The whole record is one valid JSON line. */
+	memset(&w, 0, sizeof(w));
+	w.reserve = grow;
+	audit_json_map(&w, NULL);
+	audit_json_str(&w, "p", copy, size);
+	if (audit_gen_args(&w, type, copy, size, values) == -1)
 		abort();
-	memcpy(text, buf, len);
-	text[len] = '\0';
-	if ((tree = yajl_tree_parse(text, NULL, 0)) == NULL ||
+	audit_json_int(&w, "n", -(long long)size);
+	audit_json_end(&w);
+	audit_json_line(&w);
+	if (w.len < 2 || w.buf[w.len - 1] != '\n' ||
+	    !valid_line((const unsigned char *)w.buf, w.len - 1))
+		abort();
+	w.buf[w.len - 1] = '\0';
+	if ((tree = yajl_tree_parse(w.buf, NULL, 0)) == NULL ||
 	    !YAJL_IS_OBJECT(tree))
 		abort();
 	v = yajl_tree_get(tree, key, yajl_t_string);
 	if (v == NULL || strcmp(YAJL_GET_STRING(v), esc) != 0)
 		abort();
+	v = yajl_tree_get(tree, nkey, yajl_t_number);
+	if (v == NULL || !YAJL_IS_INTEGER(v) ||
+	    YAJL_GET_INTEGER(v) != -(long long)size)
+		abort();
 	yajl_tree_free(tree);
-	free(text);
-	yajl_gen_free(g);
+	free(w.buf);
 	free(copy);
 	return 0;
 }
