@@ -439,14 +439,20 @@ main(int argc, char *argv[])
 	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
 
 	/*
-	 * Room for the engine's name, --fd 3, every option and its value,
-	 * --uid, --gid, --as-limit with theirs and --unsafe-no-sandbox.
+	 * Room for the engine's name, --fd 3, --state-fd 4 --state-fd 5,
+	 * every option and its value, --uid, --gid, --as-limit with theirs
+	 * and --unsafe-no-sandbox.
 	 */
-	if ((eargv = calloc((size_t)argc * 2 + 12, sizeof(*eargv))) == NULL)
+	if ((eargv = calloc((size_t)argc * 2 + 16, sizeof(*eargv))) == NULL)
 		fatal("calloc");
 	eargv[eargc++] = NULL; /* the engine path, once known */
 	eargv[eargc++] = "--fd";
 	eargv[eargc++] = "3";
+	/* Where it keeps its store across restarts (engine_life.c). */
+	eargv[eargc++] = "--state-fd";
+	eargv[eargc++] = "4";
+	eargv[eargc++] = "--state-fd";
+	eargv[eargc++] = "5";
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=

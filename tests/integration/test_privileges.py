@@ -154,17 +154,20 @@ def test_engine_no_new_privs_and_seccomp_filter(xsd):
 
 
 def test_engine_holds_only_its_channel(xsd):
+    """Its channel (fd 3) and the broker's two state memfds (4 and 5)."""
     pid = engine_pid(xsd)
     fds = os.listdir("/proc/%d/fd" % pid)
     targets = {fd: os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in fds}
-    assert len(fds) == 1, "engine fds: %s" % targets
-    assert list(targets.values())[0].startswith("socket:"), targets
+    assert sorted(fds) == ["3", "4", "5"], "engine fds: %s" % targets
+    assert targets["3"].startswith("socket:"), targets
+    assert targets["4"].startswith("/memfd:xs-state-a"), targets
+    assert targets["5"].startswith("/memfd:xs-state-b"), targets
 
 
 def test_engine_rlimits(xsd):
     lim = limits(engine_pid(xsd))
     assert lim["Max file size"] == ("0", "0")
-    assert lim["Max open files"] == ("4", "4")
+    assert lim["Max open files"] == ("6", "6")
     assert lim["Max processes"] == ("0", "0")
     assert lim["Max core file size"] == ("0", "0")
     assert lim["Max address space"] == (as_limit(xsd),) * 2
