@@ -200,14 +200,18 @@ privs_print(FILE *f, const struct engine_opts *eo)
 		"bounding, ambient)\n"
 		"  no_new_privs: 1\n",
 		eo->user, (unsigned long)eo->uid, (unsigned long)eo->gid);
-	/* As engine/sandbox.c sets them; NOFILE is its last state fd (5) + 1.
+	/*
+	 * As engine/sandbox.c sets them; NOFILE is its last state fd (5) + 1,
+	 * and FSIZE bounds what it may write to each state memfd.
 	 */
-	fprintf(f, "  rlimits: FSIZE 0, NOFILE 6, NPROC 0, CORE 0, "
-		   "MEMLOCK 0, ");
 	if (eo->as_limit == 0)
-		fprintf(f, "AS unlimited\n");
+		fprintf(f, "  rlimits: FSIZE unlimited, NOFILE 6, NPROC 0, "
+			   "CORE 0, MEMLOCK 0, AS unlimited\n");
 	else
-		fprintf(f, "AS %llu\n", eo->as_limit);
+		fprintf(f,
+			"  rlimits: FSIZE %llu, NOFILE 6, NPROC 0, CORE 0, "
+			"MEMLOCK 0, AS %llu\n",
+			eo->as_limit, eo->as_limit);
 	fprintf(f, "  file descriptors: the channel to the broker (3) and the "
 		   "broker's two state memfds (4, 5)\n"
 		   "  namespaces: pid (created by the broker), mount, net, "

@@ -208,7 +208,16 @@ limits(const struct sandbox_cfg *cfg, char *why, size_t len)
 		rlim_t v;
 		const char *name;
 	} l[] = {
-		{RLIMIT_FSIZE, 0, "RLIMIT_FSIZE"},
+		/*
+		 * No file can be written: there is none in reach. The state
+		 * memfds can, up to the address-space limit each, so that a
+		 * broken engine cannot fill the broker's memory without end.
+		 */
+		{RLIMIT_FSIZE,
+		 cfg->state[0] < 0 ? 0
+		 : cfg->as_limit   ? (rlim_t)cfg->as_limit
+				   : RLIM_INFINITY,
+		 "RLIMIT_FSIZE"},
 		{RLIMIT_NOFILE, (rlim_t)top_fd(cfg) + 1, "RLIMIT_NOFILE"},
 		{RLIMIT_NPROC, 0, "RLIMIT_NPROC"},
 		{RLIMIT_CORE, 0, "RLIMIT_CORE"},
