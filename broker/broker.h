@@ -230,8 +230,9 @@ void engine_flush(void);
 int engine_congested(void);
 
 /* engine_life.c: starting the engine, and again when it dies or updates. */
+/* restore: a dump file the first engine starts from (NULL: none). */
 void engine_start(const char *path, char *const argv[], int sandboxed,
-		  unsigned int max_restarts);
+		  unsigned int max_restarts, const char *restore);
 void engine_reap(void);
 void engine_stop(void);
 

@@ -161,6 +161,10 @@ engine_dispatch(const Xsp__EngineFrame *f)
 		case XSP__TO_BROKER__MSG_VIOLATION:
 			engine_violation(f->msgs[i]->violation);
 			break;
+		case XSP__TO_BROKER__MSG_READY:
+			life_ready(f->msgs[i]->ready->nodes,
+				   f->msgs[i]->ready->recovered);
+			break;
 		case XSP__TO_BROKER__MSG_PRIV:
 			p = f->msgs[i]->priv;
 			if (p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE ||

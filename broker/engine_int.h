@@ -35,6 +35,8 @@ void life_broken(const char *why);
 void life_live_update(const Xsp__PrivRequest *);
 /* The engine answered a request: it works. */
 void life_first_reply(void);
+/* The engine has its store and serves (Ready). */
+void life_ready(uint64_t nodes, int recovered);
 /* Once per loop iteration, before the batch goes: a due restart. */
 void life_flush(void);
 

@@ -61,6 +61,8 @@ static char *next_path;
 static char **exec_args;
 static size_t exec_nargs;
 static int exec_asked;
+/* xs-broker --restore: until the first engine is ready, its death is ours. */
+static const char *restoring;
 
 static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
 static void live_update_start(void);
@@ -344,6 +346,11 @@ engine_died(void)
 	char detail[128];
 	long delay;
 
+	if (restoring != NULL) {
+		/* The engine said why (a truncated or corrupt dump) above. */
+		log_warnx("%s: refused by the engine; not starting", restoring);
+		exit(1);
+	}
 	if (replay_engine_gone(&engine_replay, 1) > 0)
 		drop_poisoned();
 	if (prev.fd != -1) {
@@ -445,6 +452,22 @@ life_broken(const char *why)
 	if ((status = engine_kill()) != -1)
 		engine_describe(status);
 	engine_died();
+}
+
+void
+life_ready(uint64_t nodes, int recovered)
+{
+	if (restoring != NULL) {
+		log_info("store restored from %s: %llu nodes", restoring,
+			 (unsigned long long)nodes);
+		restoring = NULL;
+	} else if (recovered) {
+		log_info("engine ready: store recovered, %llu nodes",
+			 (unsigned long long)nodes);
+	} else {
+		log_debug("engine ready: %llu nodes",
+			  (unsigned long long)nodes);
+	}
 }
 
 void
@@ -612,9 +635,35 @@ state_memfd(const char *name)
 	return fd_above(fd);
 }
 
+/*
+ * A dump file becomes the first engine's state, as it is: the engine
+ * checks every record (the broker does not read them) and says why it
+ * refuses one.
+ */
+static void
+restore_from(const char *file, int memfd)
+{
+	char buf[65536];
+	ssize_t n;
+	off_t off = 0;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("%s", file);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (pwrite(memfd, buf, (size_t)n, off) != n)
+			fatal("copying %s", file);
+		off += n;
+	}
+	if (n == -1)
+		fatal("%s", file);
+	close(fd);
+	restoring = file;
+}
+
 void
 engine_start(const char *path, char *const argv[], int sbx,
-	     unsigned int max_restarts)
+	     unsigned int max_restarts, const char *restore)
 {
 	int fd, err;
 
@@ -632,6 +681,8 @@ engine_start(const char *path, char *const argv[], int sbx,
 		fatal("engine command line");
 	state_fd[0] = state_memfd("xs-state-a");
 	state_fd[1] = state_memfd("xs-state-b");
+	if (restore != NULL)
+		restore_from(restore, state_fd[0]);
 	if ((timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				       TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
 		fatal("timerfd_create");

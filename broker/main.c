@@ -43,6 +43,7 @@ enum {
 	OPT_AUDIT_SYSLOG,
 	OPT_AUDIT_POLICY,
 	OPT_ENGINE_RESTARTS,
+	OPT_RESTORE,
 };
 
 static const struct option longopts[] = {
@@ -75,6 +76,7 @@ static const struct option longopts[] = {
 	{"audit-syslog", no_argument, NULL, OPT_AUDIT_SYSLOG},
 	{"audit-policy", required_argument, NULL, OPT_AUDIT_POLICY},
 	{"engine-restarts", required_argument, NULL, OPT_ENGINE_RESTARTS},
+	{"restore", required_argument, NULL, OPT_RESTORE},
 	{NULL, 0, NULL, 0},
 };
 /* The leading colon makes a missing value return it rather than a "?". */
@@ -140,6 +142,11 @@ usage(FILE *f, int status)
 		"times in any 60 s,\n"
 		"                            then give up (default 10; 0: "
 		"never restart)\n"
+		"      --restore FILE        start from a dump (xs-engine "
+		"--dump, "
+		"a xenstore\n"
+		"                            migration stream); refused if "
+		"corrupt\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
 		"                            (development only)\n"
 		"      --print-policy        print what each process runs "
@@ -437,6 +444,7 @@ main(int argc, char *argv[])
 	int socket_only = 0, ready_fd = -1, print_policy = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
+	const char *restore = NULL;
 
 	/*
 	 * Room for the engine's name, --fd 3, --state-fd 4 --state-fd 5,
@@ -553,6 +561,9 @@ main(int argc, char *argv[])
 		case OPT_AUDIT_POLICY:
 			audit_policy = absolute(optarg);
 			break;
+		case OPT_RESTORE:
+			restore = optarg;
+			break;
 		case OPT_ENGINE_RESTARTS: {
 			char *end;
 			long v;
@@ -633,7 +644,7 @@ main(int argc, char *argv[])
 	/* Before privs_drop(); reopened later as uid 0 alone. */
 	audit_init(audit_log, audit_syslog, audit_policy);
 	listen_open(rundir);
-	engine_start(engine, eargv, eo.sandboxed, engine_restarts);
+	engine_start(engine, eargv, eo.sandboxed, engine_restarts, restore);
 	guest_init(socket_only ? NULL : &xh, &go);
 	pidfile_write();
 	privs_drop();

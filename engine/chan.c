@@ -8,7 +8,7 @@
 #include "journal.h"
 #include "xs_proto.h"
 
-enum { OUT_REPLY, OUT_LOG, OUT_PRIV };
+enum { OUT_REPLY, OUT_LOG, OUT_PRIV, OUT_READY };
 
 /*
  * A message for the next frame. Log: type is the level. Priv: conn is the
@@ -75,6 +75,16 @@ chan_log(void *arg, int level, const char *text)
 
 	if (queue(ch, OUT_LOG, 0, (uint32_t)level, 0, 0, text, strlen(text)))
 		ch->oom = true;
+}
+
+void
+chan_ready(struct chan *ch, uint64_t nodes, bool recovered)
+{
+	/* conn: recovered; gfn: the node count. */
+	if (queue(ch, OUT_READY, recovered, 0, 0, 0, "", 0) == -1)
+		ch->oom = true;
+	else
+		ch->msgs[ch->nmsg - 1].gfn = nodes;
 }
 
 void
@@ -337,11 +347,13 @@ pack(struct chan *ch, size_t from, size_t to)
 	Xsp__Reply *rp = calloc(n, sizeof(*rp));
 	Xsp__Log *lg = calloc(n, sizeof(*lg));
 	Xsp__PrivRequest *pq = calloc(n, sizeof(*pq));
+	Xsp__Ready *rd = calloc(n, sizeof(*rd));
 	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT;
 	int r = -1;
 
 	ptb = calloc(n, sizeof(*ptb));
-	if (tb == NULL || rp == NULL || lg == NULL || pq == NULL || ptb == NULL)
+	if (tb == NULL || rp == NULL || lg == NULL || pq == NULL ||
+	    ptb == NULL || rd == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		const struct out_msg *m = &ch->msgs[from + i];
@@ -364,6 +376,12 @@ pack(struct chan *ch, size_t from, size_t to)
 				goto out;
 			tb[i].msg_case = XSP__TO_BROKER__MSG_PRIV;
 			tb[i].priv = &pq[i];
+		} else if (m->kind == OUT_READY) {
+			xsp__ready__init(&rd[i]);
+			rd[i].nodes = m->gfn;
+			rd[i].recovered = m->conn != 0;
+			tb[i].msg_case = XSP__TO_BROKER__MSG_READY;
+			tb[i].ready = &rd[i];
 		} else if (m->kind == OUT_LOG) {
 			xsp__log__init(&lg[i]);
 			lg[i].level = m->type;
@@ -392,6 +410,7 @@ out:
 	free(rp);
 	free(lg);
 	free(pq);
+	free(rd);
 	free(ptb);
 	return r;
 }

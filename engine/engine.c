@@ -84,6 +84,19 @@ replies_free(struct engine *e)
 	hmap_free(&e->replies);
 }
 
+uint64_t
+engine_nodes(struct engine *e)
+{
+	uint64_t n = 0;
+	size_t i = 0;
+	void *v;
+
+	/* Every node counts against its owner. */
+	while (hmap_next(&e->doms, &i, NULL, NULL, &v))
+		n += (uint64_t)((struct domain *)v)->nodes;
+	return n;
+}
+
 void
 engine_idle(struct engine *e)
 {

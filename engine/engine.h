@@ -204,6 +204,8 @@ struct engine *engine_new(emit_fn emit, log_fn log, void *cb_arg);
 void engine_free(struct engine *e);
 /* Forgets every stored reply. */
 void replies_free(struct engine *e);
+/* How many nodes the store holds. */
+uint64_t engine_nodes(struct engine *e);
 /* Between batches, once the replies are out: what can wait is done. */
 void engine_idle(struct engine *e);
 void txn_reap(struct engine *e);

@@ -24,7 +24,7 @@
 #define SLOT_HDR 32
 #define GROUP_HDR 16
 /* A snapshot replaces the journal once it outgrows this and the last one. */
-#define COMPACT_MIN (16u << 20)
+#define COMPACT_MIN (4u << 20)
 #define WRITE_CHUNK (1u << 20)
 
 struct slot_hdr {
@@ -549,6 +549,7 @@ journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
 	size_t len[2], hdr[2] = {SLOT_HDR, SLOT_HDR};
 	bool whole[2];
 	int err[2], use, i, fd[2] = {fd_a, fd_b};
+	uint64_t magic = SLOT_MAGIC;
 
 	js->slot = -1;
 	for (i = 0; i < 2; i++) {
@@ -562,6 +563,13 @@ journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
 		if (!whole[i] && slot_dump(b[i], len[i], &h[i])) {
 			whole[i] = true;
 			hdr[i] = 0;
+		} else if (!whole[i] && len[i] > 0 &&
+			   (len[i] < 8 || memcmp(b[i], &magic, 8) != 0)) {
+			/* Not even a snapshot cut short: someone else's. */
+			snprintf(why, whylen,
+				 "neither a snapshot nor a xenstore migration "
+				 "stream");
+			goto out;
 		}
 	}
 	if (whole[0] && (!whole[1] || h[0].gen > h[1].gen))

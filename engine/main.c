@@ -246,8 +246,10 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (dump != NULL && optind == argc)
+	if (dump != NULL && optind == argc) {
+		engine_free(e); /* the tool builds its own from the state */
 		return dump_tool(dump, broker);
+	}
 	if (ch.fd < 0 || optind != argc || nstate == 1 ||
 	    (!no_sandbox && !(have_uid && have_gid)))
 		usage();
@@ -283,8 +285,11 @@ main(int argc, char **argv)
 
 			if (f == NULL)
 				fatal_chan(&ch, why);
-			if (!attached)
+			if (!attached) {
 				attach(&e, &ch, &sb, f);
+				chan_ready(&ch, engine_nodes(e),
+					   journal_restored(e));
+			}
 			attached = true;
 			r = chan_apply(e, f, &why);
 			xsp__broker_frame__free_unpacked(f, NULL);
