@@ -12,6 +12,7 @@ each daemon must still run with the engine it started with.
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -774,3 +775,36 @@ def test_guest_traffic_is_audited(sim, tmp_path):
     assert reads and reads[0]["result"] in ("EACCES", "ENOENT")
     assert any(r["kind"] == "watch_event" and r.get("token") == "tok"
                for r in mine)
+
+
+# -- the engine dies; guests stay ---------------------------------------------
+
+
+def test_guest_ring_survives_engine_death(sim):
+    """A guest's ring connection, its watches, its quota books and its
+    domain's introduction outlive the engine: the broker keeps the ring,
+    the next engine recovers the store and fires each watch afresh."""
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    g.watch("data", "tok")
+    assert g.wait_watch() == ["data", "tok"]
+    for i in range(50):
+        g.write("data/n%d" % i, "v%d" % i)
+        assert g.wait_watch() == ["data/n%d" % i, "tok"]
+    old = _children(d.proc.pid)
+    os.kill(old[0], signal.SIGKILL)
+    # The first request after the death waits for the new engine.
+    assert gok(g, X.READ, b"data/n7\0").payload == b"v7"
+    new = wait_for(lambda: (lambda k: k if k and k != old else None)(
+        _children(d.proc.pid)), "a new engine")
+    sim.engines[d] = new  # replaced on purpose
+    # The recovered watch fires once afresh, then on every change again.
+    assert g.wait_watch() == ["data", "tok"]
+    g.write("data/after", "x")
+    assert g.wait_watch() == ["data/after", "tok"]
+    with dom0(d) as c:
+        assert c.request(xsraw.IS_DOMAIN_INTRODUCED, z("5")).payload == b"T\0"
+        c.write("/local/domain/5/data/by-dom0", "y")
+    assert g.wait_watch() == ["data/by-dom0", "tok"]
+    assert memreport(d)["domains"] >= 2
+    g.close()
