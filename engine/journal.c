@@ -21,9 +21,15 @@
 
 #define SLOT_MAGIC 0x3145544154535358ull /* "XSSTATE1" */
 #define GROUP_MAGIC 0x47534a58u          /* "XJSG" */
+/*
+ * Most changes are answered "OK": such a group says so in its magic, with
+ * the reply's type in the low half, instead of carrying a reply record.
+ */
+#define GROUP_OK 0x4b4f0000u
+#define GROUP_OK_MASK 0xffff0000u
 #define SLOT_HDR 32
 #define GROUP_HDR 16
-/* A snapshot replaces the journal once it outgrows this and the last one. */
+/* A snapshot replaces the journal once it outgrows this and half the last. */
 #define COMPACT_MIN (4u << 20)
 #define WRITE_CHUNK (1u << 20)
 
@@ -133,9 +139,13 @@ group_close(struct journal *j)
 		j->len = j->group; /* nothing changed */
 		return;
 	}
-	if (j->seq != 0 && j->replied)
-		state_rec_reply(j->seq, j->rtype, j->reply, j->rlen, append, j);
 	memcpy(&h, j->buf + j->group, sizeof(h));
+	if (j->seq != 0 && j->replied && j->rtype < 0x10000 &&
+	    j->rtype != XS_ERROR && j->rlen == 3 &&
+	    memcmp(j->reply, "OK", 3) == 0)
+		h.magic = GROUP_OK | j->rtype;
+	else if (j->seq != 0 && j->replied)
+		state_rec_reply(j->seq, j->rtype, j->reply, j->rlen, append, j);
 	h.len = (uint32_t)(j->len - j->group - GROUP_HDR);
 	memcpy(j->buf + j->group, &h, sizeof(h));
 }
@@ -398,7 +408,8 @@ journal_compact(struct engine *e)
 	if (j == NULL)
 		return 0;
 	jlen = j->off - SLOT_HDR - j->snap_len;
-	if (jlen < COMPACT_MIN || jlen < j->snap_len)
+	/* The journal stays within half the snapshot: memory, restart time. */
+	if (jlen < COMPACT_MIN || jlen * 2 < j->snap_len)
 		return 0;
 	return snapshot(e);
 }
@@ -461,12 +472,19 @@ replay(struct engine *e, const uint8_t *b, size_t len, size_t *end,
 		size_t r, end_g;
 
 		memcpy(&g, b + off, sizeof(g));
-		if (g.magic != GROUP_MAGIC) {
+		if (g.magic != GROUP_MAGIC &&
+		    ((g.magic & GROUP_OK_MASK) != GROUP_OK || g.seq == 0)) {
 			*bad = "bad journal group";
 			return -1;
 		}
 		if (g.len > len - off - GROUP_HDR)
 			break; /* torn: its request got no reply */
+		if (g.magic != GROUP_MAGIC &&
+		    state_keep_reply(e, g.seq, g.magic & ~GROUP_OK_MASK, "OK",
+				     3) == -1) {
+			*bad = "out of memory";
+			return -1;
+		}
 		end_g = off + GROUP_HDR + g.len;
 		for (r = off + GROUP_HDR; r < end_g;) {
 			uint32_t type, rlen;

@@ -964,26 +964,35 @@ restore_x_reply(struct engine *e, struct cur *c, const char **bad)
 {
 	uint64_t seq;
 	uint32_t type, len;
-	struct stored_reply *sr;
 
 	if (take(c, &seq, 8) || take32(c, &type) || take32(c, &len) ||
 	    len > XS_PAYLOAD_MAX || c->left < len) {
 		*bad = "bad reply record";
 		return -1;
 	}
-	if (!wanted(seq))
-		return 0;
-	if ((sr = malloc(sizeof(*sr) + len)) == NULL) {
+	if (state_keep_reply(e, seq, type, c->p, len) == -1) {
 		*bad = "out of memory";
 		return -1;
 	}
+	return 0;
+}
+
+int
+state_keep_reply(struct engine *e, uint64_t seq, uint32_t type,
+		 const void *payload, size_t len)
+{
+	struct stored_reply *sr;
+
+	if (!wanted(seq))
+		return 0;
+	if ((sr = malloc(sizeof(*sr) + len)) == NULL)
+		return -1;
 	sr->type = type;
-	sr->len = len;
-	memcpy(sr->data, c->p, len);
+	sr->len = (uint32_t)len;
+	memcpy(sr->data, payload, len);
 	free(hmap_del(&e->replies, &seq, sizeof(seq)));
 	if (hmap_put(&e->replies, &seq, sizeof(seq), sr) == -1) {
 		free(sr);
-		*bad = "out of memory";
 		return -1;
 	}
 	return 0;

@@ -56,6 +56,9 @@ void state_apply_done(void);
  * the broker sends again). NULL, 0: all of them.
  */
 void state_reply_filter(const uint64_t *seqs, size_t n);
+/* Keeps a request's reply for when it comes again (if filtered in). */
+int state_keep_reply(struct engine *e, uint64_t seq, uint32_t type,
+		     const void *payload, size_t len);
 
 /*
  * Builds a new engine from a stream. Every record is checked; a truncated

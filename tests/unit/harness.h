@@ -416,4 +416,25 @@ h_repeat(char *buf, const char *s, size_t n)
 	return buf;
 }
 
+/* A growing byte buffer, and a state_out_fn that appends to it. */
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static inline int
+collect(void *arg, const void *data, size_t len)
+{
+	struct buf *b = arg;
+
+	if (b->len + len > b->cap) {
+		b->cap = (b->len + len) * 2;
+		b->p = realloc(b->p, b->cap);
+		assert_non_null(b->p);
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+	return 0;
+}
+
 #endif

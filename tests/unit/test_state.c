@@ -7,26 +7,6 @@
 #include "harness.h"
 #include "state.h"
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static int
-collect(void *arg, const void *data, size_t len)
-{
-	struct buf *b = arg;
-
-	if (b->len + len > b->cap) {
-		b->cap = (b->len + len) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	return 0;
-}
-
 static struct harness *
 populated(void)
 {
