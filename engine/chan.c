@@ -191,8 +191,8 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 	       hmap_next(&e->conns, &i, NULL, NULL, &val)) {
 		struct conn *c = val;
 
-		c->recovered = true;
-		c->next_txid = (journal_boots(e) << 24) | 1u;
+		c->txid_base = (journal_boots(e) << 24) | 1u;
+		c->next_txid = c->txid_base;
 		watch_refire(e, c);
 	}
 	for (i = 0; i < s->n_conns; i++) {

@@ -569,7 +569,7 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 		r->t = txn_find(c, tx_id);
 		if (r->t == NULL) {
 			/* It ended with the engine that held it: retry. */
-			err = c->recovered ? EAGAIN : ENOENT;
+			err = tx_id < c->txid_base ? EAGAIN : ENOENT;
 			goto error;
 		}
 	}

@@ -68,8 +68,11 @@ struct conn {
 	uint32_t domid;
 	bool priv; /* dom0's socket: no quotas, full permissions */
 	bool ro;   /* socket_ro: no modifications */
-	/* Survived an engine restart: its old transactions are gone. */
-	bool recovered;
+	/*
+	 * Survived an engine restart: its transactions with ids below this
+	 * (those of earlier engines) are gone; 0 if it did not.
+	 */
+	uint32_t txid_base;
 	struct domain *dom;
 	struct txn *txns; /* open transactions */
 	unsigned int ntxn;
