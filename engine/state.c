@@ -933,19 +933,37 @@ restore_x_special(struct engine *e, struct cur *c, const char **bad)
 	return 0;
 }
 
-/* The requests the broker sends again: only their replies are kept. */
+/*
+ * The requests the broker sends again: only their replies are kept. The
+ * broker lists them in the order it sends them, by number; a list out of
+ * order is searched from end to end.
+ */
 static const uint64_t *want;
 static size_t nwant;
-static bool filtering;
+static bool filtering, want_sorted;
 
 void
 state_reply_filter(const uint64_t *seqs, size_t n)
 {
+	size_t i;
+
 	want = seqs;
 	nwant = n;
 	filtering = seqs != NULL || n > 0;
+	want_sorted = true;
+	for (i = 1; i < n && want_sorted; i++)
+		want_sorted = seqs[i - 1] < seqs[i];
 }
 
+static int
+seq_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Asked for every group of a journal: no scan of the list each time. */
 static bool
 wanted(uint64_t seq)
 {
@@ -953,6 +971,9 @@ wanted(uint64_t seq)
 
 	if (!filtering)
 		return true;
+	if (want_sorted)
+		return bsearch(&seq, want, nwant, sizeof(*want), seq_cmp) !=
+		       NULL;
 	for (i = 0; i < nwant; i++)
 		if (want[i] == seq)
 			return true;
