@@ -1145,6 +1145,51 @@ w_watch(unsigned watchers, long writes)
 	conn_close(s);
 }
 
+/* Writes nodes nodes top/p<i/10000>/c<i%10000> = "value-<i>", 64 in
+ * flight; stops writing after budget seconds (0: none).  Returns how many
+ * were written. */
+static long
+populate_parents(struct conn *s, const char *top, long nodes, double budget)
+{
+	char buf[PAYLOAD_MAX], path[256], val[64];
+	struct msg m;
+	long sent = 0, done = 0;
+	int stop = 0, depth = 64;
+	double t0 = now_s();
+
+	while (done < sent || (!stop && sent < nodes)) {
+		while (!stop && sent < nodes && sent - done < depth) {
+			snprintf(path, sizeof(path), "%s/p%ld/c%ld", top,
+				 sent / 10000, sent % 10000);
+			snprintf(val, sizeof(val), "value-%010ld", sent);
+			conn_send(s, T_WRITE, 0, buf, pbuild(buf, path, val));
+			sent++;
+			if (budget > 0 && (sent & 1023) == 0 &&
+			    now_s() - t0 > budget)
+				stop = 1;
+		}
+		conn_recv(s, &m);
+		if (m.h.type != T_WRITE)
+			fail("populate WRITE: %s", err_of(&m) ?: "bad reply");
+		done++;
+	}
+	return done;
+}
+
+/* Reads back every step-th node populate_parents() wrote. */
+static void
+check_parents(struct conn *s, const char *top, long done, long step)
+{
+	char path[256], val[64];
+
+	for (long i = 0; i < done; i += step) {
+		snprintf(path, sizeof(path), "%s/p%ld/c%ld", top, i / 10000,
+			 i % 10000);
+		snprintf(val, sizeof(val), "value-%010ld", i);
+		xread_check(s, path, val);
+	}
+}
+
 /* scale: populate nodes nodes (10k children per parent) within budget
  * seconds, then list a 10k-child directory; RSS of --pids. */
 static void
@@ -1153,26 +1198,7 @@ w_scale(long nodes, double budget, int reps)
 	struct conn *s = conn_socket();
 	long rss0 = rss_kb();
 	double t0 = now_s();
-	/* names: /bench/s/p<i/10000>/c<i%10000> */
-	char buf[PAYLOAD_MAX], path[256], val[64];
-	struct msg m;
-	long sent = 0, done = 0;
-	int stop = 0, depth = 64;
-	while (done < sent || (!stop && sent < nodes)) {
-		while (!stop && sent < nodes && sent - done < depth) {
-			snprintf(path, sizeof(path), "/bench/s/p%ld/c%ld",
-				 sent / 10000, sent % 10000);
-			snprintf(val, sizeof(val), "value-%010ld", sent);
-			conn_send(s, T_WRITE, 0, buf, pbuild(buf, path, val));
-			sent++;
-			if ((sent & 1023) == 0 && now_s() - t0 > budget)
-				stop = 1;
-		}
-		conn_recv(s, &m);
-		if (m.h.type != T_WRITE)
-			fail("populate WRITE: %s", err_of(&m) ?: "bad reply");
-		done++;
-	}
+	long done = populate_parents(s, "/bench/s", nodes, budget);
 	double tpop = now_s() - t0;
 	long rss1 = rss_kb();
 	/* the last 1024 written form a partial batch; a capped run keeps
@@ -1189,12 +1215,7 @@ w_scale(long nodes, double budget, int reps)
 	}
 	qsort(dt, reps, sizeof(*dt), cmp_u64);
 	/* a few nodes read back */
-	for (long i = 0; i < done; i += done / 20 + 1) {
-		snprintf(path, sizeof(path), "/bench/s/p%ld/c%ld", i / 10000,
-			 i % 10000);
-		snprintf(val, sizeof(val), "value-%010ld", i);
-		xread_check(s, path, val);
-	}
+	check_parents(s, "/bench/s", done, done / 20 + 1);
 	double rate = done / tpop;
 	printf("{\"workload\":\"scale\",\"ok\":true,\"mode\":\"socket\","
 	       "\"nodes\":%ld,\"populated\":%ld,\"capped\":%s,"
@@ -1235,24 +1256,11 @@ static void
 w_recovery(long nodes, int reps)
 {
 	struct conn *s = conn_socket();
-	char buf[PAYLOAD_MAX], path[256], val[64];
-	struct msg m;
-	long sent = 0, done = 0, old, now, i;
+	char path[256], val[64];
+	long old, now, i;
 	uint64_t *dt = calloc(reps, sizeof(*dt));
 
-	while (done < sent || sent < nodes) {
-		while (sent < nodes && sent - done < 64) {
-			snprintf(path, sizeof(path), "/bench/r/p%ld/c%ld",
-				 sent / 10000, sent % 10000);
-			snprintf(val, sizeof(val), "value-%010ld", sent);
-			conn_send(s, T_WRITE, 0, buf, pbuild(buf, path, val));
-			sent++;
-		}
-		conn_recv(s, &m);
-		if (m.h.type != T_WRITE)
-			fail("populate WRITE: %s", err_of(&m) ?: "bad reply");
-		done++;
-	}
+	populate_parents(s, "/bench/r", nodes, 0);
 	for (int r = 0; r < reps; r++) {
 		/*
 		 * Apart enough (BACKOFF_CALM_MS in broker/broker.h) that the
@@ -1274,12 +1282,7 @@ w_recovery(long nodes, int reps)
 		if ((now = engine_pid()) <= 0 || now == old)
 			fail("the engine was not restarted");
 	}
-	for (i = 0; i < nodes; i += nodes / 50 + 1) {
-		snprintf(path, sizeof(path), "/bench/r/p%ld/c%ld", i / 10000,
-			 i % 10000);
-		snprintf(val, sizeof(val), "value-%010ld", i);
-		xread_check(s, path, val);
-	}
+	check_parents(s, "/bench/r", nodes, nodes / 50 + 1);
 	qsort(dt, reps, sizeof(*dt), cmp_u64);
 	printf("{\"workload\":\"recovery\",\"ok\":true,\"mode\":\"socket\","
 	       "\"nodes\":%ld,\"kills\":%d,\"recovery_ms\":%.2f,"
