@@ -5,9 +5,13 @@
  * broker because the engine is not trusted to report on itself.
  *
  * Records are written as JSON (audit_json.c) into one buffer, which goes to
- * the sink in one write() per loop iteration. Nothing is ever dropped: when the
- * sink does not take what is buffered (a FIFO nobody reads, a full disk), the
- * buffer grows, and past AUDIT_BACKLOG_MAX the broker stops reading clients
+ * the sink in one write() per loop iteration. A request's record is made
+ * after the loop has sent the replies and the engine's next batch
+ * (audit_drain()): until then a reply only moves its request to the done
+ * queue, so that the JSON and the hash are made while the clients and the
+ * engine work, not before they get their bytes. Nothing is ever dropped: when
+ * the sink does not take what is buffered (a FIFO nobody reads, a full disk),
+ * the buffer grows, and past AUDIT_BACKLOG_MAX the broker stops reading clients
  * (conn_may_read()) until the sink catches up. Replies are matched to their
  * requests through a FIFO per connection, since the engine answers each
  * connection in order.
@@ -41,13 +45,20 @@
 /* How long the last records get to reach a slow sink at exit. */
 #define AUDIT_EXIT_MS 2000
 
+struct audit_conn;
+
 struct audit_pending {
 	struct audit_pending *next;
 	uint32_t type, req_id, tx_id;
 	enum audit_action action;
 	struct timespec wall, mono;
-	size_t len;        /* payload bytes */
-	uint8_t payload[]; /* a copy, only when recorded */
+	/* Once answered (on the done queue): */
+	struct audit_conn *ac;
+	uint32_t rtype;       /* the reply's type */
+	uint32_t rlen;        /* its payload, after the request's */
+	long long latency_us; /* arrival to reply */
+	size_t len;           /* payload bytes */
+	uint8_t payload[];    /* a copy, only when recorded */
 };
 
 struct audit_conn {
@@ -56,10 +67,19 @@ struct audit_conn {
 	const char *transport;
 	int has_cred;
 	struct ucred cred;
+	/* "conn":..,"domid":..[,"pid":..,"uid":..,"gid":..], made once */
+	char ident[112];
+	size_t ident_len;
 	struct audit_pending *head, *tail;
 };
 
 static LIST_HEAD(, audit_conn) aconns = LIST_HEAD_INITIALIZER(aconns);
+
+/* Answered requests whose records are still to be made, in reply order. */
+static struct audit_pending *done_head, *done_tail;
+static int draining;
+
+static void audit_drain(void);
 
 static int enabled;
 static int to_syslog;
@@ -148,7 +168,7 @@ gen_time(const struct timespec *ts)
 	}
 	for (i = 5; i >= 0; i--, us /= 10)
 		buf[plen + (size_t)i] = (char)('0' + us % 10);
-	audit_json_str(&out.w, "time", (const uint8_t *)buf, plen + 7);
+	audit_json_lit_k(&out.w, "time", 4, buf, plen + 7);
 }
 
 static void
@@ -156,6 +176,9 @@ rec_begin(const char *kind, const struct timespec *wall)
 {
 	struct timespec now;
 
+	/* What was answered before this happened is recorded before it. */
+	if (!draining)
+		audit_drain();
 	if (wall == NULL) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		wall = &now;
@@ -164,7 +187,7 @@ rec_begin(const char *kind, const struct timespec *wall)
 	audit_json_map(&out.w, NULL);
 	gen_time(wall);
 	gen_int("seq", (long long)++seq);
-	gen_cstr("kind", kind);
+	audit_json_lit(&out.w, "kind", kind);
 }
 
 static void
@@ -187,15 +210,33 @@ rec_end(void)
 }
 
 static void
+ident_abort(struct audit_json *w, size_t n)
+{
+	abort(); /* five integers fit in ident[] */
+}
+
+/* The members that say who a connection is, for each of its records. */
+static void
+ident_make(struct audit_conn *ac)
+{
+	struct audit_json w = {.buf = ac->ident,
+			       .cap = sizeof(ac->ident),
+			       .reserve = ident_abort};
+
+	audit_json_int(&w, "conn", ac->id);
+	audit_json_int(&w, "domid", ac->domid);
+	if (ac->has_cred) {
+		audit_json_int(&w, "pid", ac->cred.pid);
+		audit_json_int(&w, "uid", ac->cred.uid);
+		audit_json_int(&w, "gid", ac->cred.gid);
+	}
+	ac->ident_len = w.len;
+}
+
+static void
 gen_conn(const struct audit_conn *ac)
 {
-	gen_int("conn", ac->id);
-	gen_int("domid", ac->domid);
-	if (ac->has_cred) {
-		gen_int("pid", ac->cred.pid);
-		gen_int("uid", ac->cred.uid);
-		gen_int("gid", ac->cred.gid);
-	}
+	audit_json_raw(&out.w, ac->ident, ac->ident_len);
 }
 
 /* A note about the audit itself, or the broker's life. */
@@ -222,38 +263,38 @@ usec_since(const struct timespec *t0)
 }
 
 /*
- * The record of a request: what was asked, and what came back (r), or why
- * nothing did (noreply).
+ * The record of a request: what was asked, and what came back (p->rtype
+ * and the reply's payload after the request's), or why nothing did
+ * (noreply).
  */
 static void
 rec_request(const struct audit_conn *ac, const struct audit_pending *p,
-	    const Xsp__Reply *r, const char *noreply)
+	    const char *noreply)
 {
 	const struct audit_type *t = audit_type(p->type);
 	int values = p->action == AUDIT_LOG_VALUES;
-	const uint8_t *rp;
-	size_t rlen, n;
+	const uint8_t *rp = p->payload + p->len;
+	size_t rlen = p->rlen, n;
 
 	rec_begin("request", &p->wall);
 	gen_conn(ac);
-	gen_cstr("type", t->name);
+	audit_json_lit(&out.w, "type", t->name);
 	if (!audit_type_known(p->type))
 		gen_int("type_id", p->type);
 	gen_int("req_id", p->req_id);
 	gen_int("tx_id", p->tx_id);
 	if (audit_gen_args(&out.w, p->type, p->payload, p->len, values) == -1)
 		fatalx("audit: SHA-256 failed");
-	if (r == NULL) {
+	if (noreply != NULL) {
 		gen_cstr("result", noreply);
-	} else if (r->type == XS_ERROR) {
-		n = strnlen((const char *)r->payload.data, r->payload.len);
-		audit_json_str(&out.w, "result", r->payload.data, n);
+	} else if (p->rtype == XS_ERROR) {
+		n = strnlen((const char *)rp, rlen);
+		audit_json_str(&out.w, "result", rp, n);
 	} else {
-		gen_cstr("result", "OK");
-		if (r->type != p->type)
-			gen_cstr("reply_type", audit_type(r->type)->name);
-		rp = r->payload.data;
-		rlen = r->payload.len;
+		audit_json_lit(&out.w, "result", "OK");
+		if (p->rtype != p->type)
+			audit_json_lit(&out.w, "reply_type",
+				       audit_type(p->rtype)->name);
 		if (t->reply == AUDIT_REPLY_VALUE &&
 		    audit_gen_value(&out.w,
 				    p->type == XS_READ ? "value" : "reply", rp,
@@ -267,9 +308,26 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 	}
 	gen_int("bytes_in", XS_HDR_SIZE + (long long)p->len);
 	gen_int("bytes_out",
-		r != NULL ? XS_HDR_SIZE + (long long)r->payload.len : 0);
-	gen_int("latency_us", usec_since(&p->mono));
+		noreply == NULL ? XS_HDR_SIZE + (long long)p->rlen : 0);
+	gen_int("latency_us",
+		noreply == NULL ? p->latency_us : usec_since(&p->mono));
 	rec_end();
+}
+
+/* The records of the answered requests, in the order of their replies. */
+static void
+audit_drain(void)
+{
+	struct audit_pending *p;
+
+	draining = 1;
+	while ((p = done_head) != NULL) {
+		done_head = p->next;
+		rec_request(p->ac, p, NULL);
+		free(p);
+	}
+	done_tail = NULL;
+	draining = 0;
 }
 
 static struct audit_policy *
@@ -426,13 +484,19 @@ audit_congested(void)
 	return congested;
 }
 
-/* Once per loop iteration. */
+/*
+ * Once per loop iteration, after the replies and the engine's batch are
+ * out: the records of what was answered, then what the sink takes.
+ */
 void
 audit_flush(void)
 {
 	struct timespec now;
 
-	if (!enabled || out.w.len == out.off)
+	if (!enabled)
+		return;
+	audit_drain();
+	if (out.w.len == out.off)
 		return;
 	/*
 	 * A file gets records a batch at a time: a write() to a file costs
@@ -483,13 +547,13 @@ audit_exit(void)
 	if (exiting)
 		return;
 	exiting = 1;
+	audit_drain();
 	LIST_FOREACH(ac, &aconns, entry)
 	{
 		while ((p = ac->head) != NULL) {
 			ac->head = p->next;
 			if (p->action != AUDIT_SKIP)
-				rec_request(ac, p, NULL,
-					    "no reply: broker exited");
+				rec_request(ac, p, "no reply: broker exited");
 			free(p);
 		}
 	}
@@ -601,6 +665,7 @@ audit_conn_open(uint32_t conn, uint32_t domid, int cfd, const char *transport)
 	if (cfd != -1 &&
 	    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &ac->cred, &sl) == 0)
 		ac->has_cred = 1;
+	ident_make(ac);
 	LIST_INSERT_HEAD(&aconns, ac, entry);
 	rec_begin("conn_open", NULL);
 	gen_conn(ac);
@@ -619,10 +684,12 @@ audit_conn_close(struct audit_conn *ac, const char *why)
 		return;
 	snprintf(reason, sizeof(reason), "no reply: connection closed (%s)",
 		 why);
+	/* The done queue points at ac: its records are made now. */
+	audit_drain();
 	while ((p = ac->head) != NULL) {
 		ac->head = p->next;
 		if (p->action != AUDIT_SKIP)
-			rec_request(ac, p, NULL, reason);
+			rec_request(ac, p, reason);
 		free(p);
 	}
 	rec_begin("conn_close", NULL);
@@ -692,6 +759,10 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	p->req_id = hdr->req_id;
 	p->tx_id = hdr->tx_id;
 	p->action = act;
+	p->ac = ac;
+	p->rtype = 0;
+	p->rlen = 0;
+	p->latency_us = 0;
 	p->len = act == AUDIT_SKIP ? 0 : hdr->len;
 	if (p->len > 0)
 		memcpy(p->payload, payload, p->len);
@@ -722,6 +793,35 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 		fatalx("audit: SHA-256 failed");
 	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
 	rec_end();
+}
+
+/*
+ * What the record needs of the reply: its type, size, time, and the bytes
+ * it shows (an error's name, a value to hash or show), kept after the
+ * request's.
+ */
+static struct audit_pending *
+answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
+{
+	const struct audit_type *t = audit_type(p->type);
+	const struct timespec *now = loop_now();
+	size_t keep = 0;
+
+	if (r->type == XS_ERROR || t->reply != AUDIT_REPLY_NONE)
+		keep = r->payload.len;
+	if (keep > 0) {
+		p = realloc(p, sizeof(*p) + p->len + keep);
+		if (p == NULL)
+			fatal("audit");
+		memcpy(p->payload + p->len, r->payload.data, keep);
+	}
+	p->next = NULL;
+	p->ac = ac;
+	p->rtype = r->type;
+	p->rlen = (uint32_t)r->payload.len;
+	p->latency_us = (long long)(now->tv_sec - p->mono.tv_sec) * 1000000 +
+			(now->tv_nsec - p->mono.tv_nsec) / 1000;
+	return p;
 }
 
 void
@@ -755,9 +855,16 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 		ac->head = p->next;
 	if (ac->tail == p)
 		ac->tail = prev;
-	if (p->action != AUDIT_SKIP)
-		rec_request(ac, p, r, NULL);
-	free(p);
+	if (p->action == AUDIT_SKIP) {
+		free(p);
+		return;
+	}
+	p = answered(ac, p, r);
+	if (done_tail != NULL)
+		done_tail->next = p;
+	else
+		done_head = p;
+	done_tail = p;
 }
 
 /* Engine lines worth an audit record: quota hits, warnings, errors. */

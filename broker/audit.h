@@ -37,6 +37,9 @@ void audit_json_int_k(struct audit_json *, const char *key, size_t klen,
 		      long long v);
 void audit_json_str_k(struct audit_json *, const char *key, size_t klen,
 		      const uint8_t *p, size_t len);
+void audit_json_lit_k(struct audit_json *, const char *key, size_t klen,
+		      const char *s, size_t len);
+void audit_json_raw(struct audit_json *, const char *members, size_t len);
 
 /*
  * key is NULL in an array. Inline, so that the length of a constant key is
@@ -59,6 +62,16 @@ static inline void
 audit_json_cstr(struct audit_json *w, const char *key, const char *s)
 {
 	audit_json_str(w, key, (const uint8_t *)s, strlen(s));
+}
+
+/*
+ * A string of the broker's own (a type name, a kind, a time): printable
+ * ASCII with no quote or backslash, written without escaping.
+ */
+static inline void
+audit_json_lit(struct audit_json *w, const char *key, const char *s)
+{
+	audit_json_lit_k(w, key, strlen(key), s, strlen(s));
 }
 
 /* audit_fmt.c */

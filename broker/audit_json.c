@@ -146,3 +146,32 @@ audit_json_str_k(struct audit_json *w, const char *key, size_t klen,
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }
+
+void
+audit_json_lit_k(struct audit_json *w, const char *key, size_t klen,
+		 const char *s, size_t len)
+{
+	char *o;
+
+	o = lead(w, key, klen, len + 2);
+	*o++ = '"';
+	memcpy(o, s, len);
+	o += len;
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
+}
+
+/*
+ * Members of a map made once by this writer and kept (a connection's
+ * identity, the same in each of its records): copied, after a comma if
+ * something came before.
+ */
+void
+audit_json_raw(struct audit_json *w, const char *members, size_t len)
+{
+	char *o;
+
+	o = lead(w, NULL, 0, len);
+	memcpy(o, members, len);
+	w->len = (size_t)(o + len - w->buf);
+}

@@ -131,8 +131,8 @@ loop_run(void)
 		}
 		rings_busy = conn_ring_poll();
 		conn_flush_dirty();
-		audit_flush();
 		engine_flush();
+		audit_flush();
 		conn_reap();
 
 		/*
@@ -146,8 +146,8 @@ loop_run(void)
 			listen_resume();
 			conn_sweep();
 			conn_flush_dirty();
-			audit_flush();
 			engine_flush();
+			audit_flush();
 			conn_reap();
 		}
 		if (conn_sweep_needed() || listen_paused() ||

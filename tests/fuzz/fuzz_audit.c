@@ -112,8 +112,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const unsigned char *buf;
 	const struct audit_type *t;
 	struct audit_args a;
-	struct audit_json w;
+	struct audit_json w, id;
 	const char *key[] = {"p", NULL}, *nkey[] = {"n", NULL};
+	const char *tkey[] = {"t", NULL}, *rkey[] = {"r", NULL};
 	yajl_val tree, v;
 	uint8_t *copy;
 	size_t len, i, n, jn;
@@ -173,7 +174,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&w, 0, sizeof(w));
 	w.reserve = grow;
 	audit_json_map(&w, NULL);
+	/* Members made apart and copied in, as a connection's identity is. */
+	memset(&id, 0, sizeof(id));
+	id.reserve = grow;
+	audit_json_int(&id, "r", (long long)size);
+	audit_json_raw(&w, id.buf, id.len);
+	free(id.buf);
 	audit_json_str(&w, "p", copy, size);
+	audit_json_lit(&w, "t", audit_type(type)->name);
 	if (audit_gen_args(&w, type, copy, size, values) == -1)
 		abort();
 	audit_json_int(&w, "n", -(long long)size);
@@ -188,6 +196,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	v = yajl_tree_get(tree, key, yajl_t_string);
 	if (v == NULL || strcmp(YAJL_GET_STRING(v), esc) != 0)
+		abort();
+	v = yajl_tree_get(tree, tkey, yajl_t_string);
+	if (v == NULL || strcmp(YAJL_GET_STRING(v), audit_type(type)->name))
+		abort();
+	v = yajl_tree_get(tree, rkey, yajl_t_number);
+	if (v == NULL || !YAJL_IS_INTEGER(v) ||
+	    YAJL_GET_INTEGER(v) != (long long)size)
 		abort();
 	v = yajl_tree_get(tree, nkey, yajl_t_number);
 	if (v == NULL || !YAJL_IS_INTEGER(v) ||
