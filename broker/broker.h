@@ -204,6 +204,7 @@ void liveupdate_argv_free(char **);
 /* engine_frame.c: what the engine may send, pure. */
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		       Xsp__EngineFrame **framep, const char **why);
+void engine_frame_done(Xsp__EngineFrame *);
 
 /* What the engine runs as, from --engine-user, --engine-as-limit and
  * --unsafe-no-sandbox; the engine gets them as --uid, --gid, --as-limit. */

@@ -198,7 +198,7 @@ engine_frames(void)
 		    -1)
 			return why;
 		why = engine_dispatch(f);
-		xsp__engine_frame__free_unpacked(f, NULL);
+		engine_frame_done(f);
 		if (why != NULL)
 			return why;
 	}

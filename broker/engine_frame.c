@@ -83,11 +83,14 @@ check_priv(const Xsp__PrivRequest *p)
 	}
 }
 
+/* Where the frame being acted on is decoded: one frame at a time. */
+static struct frame_arena arena = {.pb.alloc = NULL};
+
 /*
  * Decodes one frame body and checks every message in it. conn_next is the
  * first connection id not yet issued: replies may name any id below it,
- * including closed ones. Returns 0 with *framep to free with
- * xsp__engine_frame__free_unpacked(), or -1 with *why set.
+ * including closed ones. Returns 0 with *framep to release with
+ * engine_frame_done(), or -1 with *why set.
  */
 int
 engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
@@ -104,7 +107,10 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		*why = "frame too large";
 		return -1;
 	}
-	if ((f = xsp__engine_frame__unpack(NULL, len, data)) == NULL) {
+	if (arena.pb.alloc == NULL)
+		frame_arena_init(&arena);
+	if ((f = xsp__engine_frame__unpack(&arena.pb, len, data)) == NULL) {
+		frame_arena_reset(&arena);
 		*why = "frame does not decode";
 		return -1;
 	}
@@ -148,10 +154,18 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 	    xsp__engine_frame__get_packed_size(f) != len)
 		bad = "live update request with a NUL inside a string";
 	if (bad != NULL) {
-		xsp__engine_frame__free_unpacked(f, NULL);
+		engine_frame_done(f);
 		*why = bad;
 		return -1;
 	}
 	*framep = f;
 	return 0;
+}
+
+/* The frame is acted on: nothing of it is used after this. */
+void
+engine_frame_done(Xsp__EngineFrame *f)
+{
+	if (f != NULL)
+		frame_arena_reset(&arena);
 }

@@ -99,13 +99,19 @@ chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
 		ch->msgs[ch->nmsg - 1].gfn = gfn;
 }
 
+/* Where the frame being applied is decoded: one frame at a time. */
+static struct frame_arena arena = {.pb.alloc = NULL};
+
 Xsp__BrokerFrame *
 chan_decode(const uint8_t *data, size_t len, const char **why)
 {
-	Xsp__BrokerFrame *f = xsp__broker_frame__unpack(NULL, len, data);
+	Xsp__BrokerFrame *f;
 	size_t i;
 
-	if (f == NULL) {
+	if (arena.pb.alloc == NULL)
+		frame_arena_init(&arena);
+	if ((f = xsp__broker_frame__unpack(&arena.pb, len, data)) == NULL) {
+		frame_arena_reset(&arena);
 		*why = "undecodable frame";
 		return NULL;
 	}
@@ -148,8 +154,16 @@ chan_decode(const uint8_t *data, size_t len, const char **why)
 	}
 	return f;
 bad:
-	xsp__broker_frame__free_unpacked(f, NULL);
+	chan_decode_done(f);
 	return NULL;
+}
+
+/* The frame is applied: nothing of it is used after this. */
+void
+chan_decode_done(Xsp__BrokerFrame *f)
+{
+	if (f != NULL)
+		frame_arena_reset(&arena);
 }
 
 /*

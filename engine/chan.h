@@ -34,6 +34,7 @@ void chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
 /* Decodes and checks a frame; NULL (and *why) if it is malformed. */
 Xsp__BrokerFrame *chan_decode(const uint8_t *data, size_t len,
 			      const char **why);
+void chan_decode_done(Xsp__BrokerFrame *);
 /*
  * Hands a decoded frame to the engine. Returns -1 (and *why) if a message
  * contradicts what the broker said before (an unknown connection, ...):

@@ -292,7 +292,7 @@ main(int argc, char **argv)
 			}
 			attached = true;
 			r = chan_apply(e, f, &why);
-			xsp__broker_frame__free_unpacked(f, NULL);
+			chan_decode_done(f);
 			if (r == -1)
 				fatal_chan(&ch, why);
 		}

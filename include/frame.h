@@ -64,4 +64,21 @@ frame_out_pending(const struct frame_out *out)
 
 void frame_out_free(struct frame_out *out);
 
+/*
+ * The allocator a frame is decoded with (frame_arena.c): pass &a.pb to
+ * unpack, then frame_arena_reset() instead of free_unpacked() once the
+ * frame is acted on. Nothing of a frame may be kept past that.
+ */
+struct arena_chunk;
+struct frame_arena {
+	ProtobufCAllocator pb;
+	struct arena_chunk *chunks; /* the newest first */
+	size_t used;                /* of the newest */
+	size_t total;               /* taken by this frame */
+	size_t hint;                /* the chunk size the last frame needed */
+};
+
+void frame_arena_init(struct frame_arena *);
+void frame_arena_reset(struct frame_arena *);
+
 #endif

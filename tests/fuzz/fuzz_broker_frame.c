@@ -33,7 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = chan_decode(data, size, &why);
 	if (f) {
 		chan_apply(e, f, &why);
-		xsp__broker_frame__free_unpacked(f, NULL);
+		chan_decode_done(f);
 	}
 	engine_free(e);
 	return 0;

@@ -91,6 +91,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	xsp__engine_frame__free_unpacked(f, NULL);
+	engine_frame_done(f);
 	return 0;
 }

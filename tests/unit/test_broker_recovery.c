@@ -345,7 +345,7 @@ check(const uint8_t *buf, size_t len)
 
 	if (engine_frame_check(buf, len, 1, &f, &why) == -1)
 		return why;
-	xsp__engine_frame__free_unpacked(f, NULL);
+	engine_frame_done(f);
 	return NULL;
 }
 

@@ -509,7 +509,7 @@ conn_sync_msg(struct harness *h, uint64_t resend, bool failed)
 	f = chan_decode(buf, len, &why);
 	assert_non_null(f);
 	assert_int_equal(chan_apply(h->e, f, &why), 0);
-	xsp__broker_frame__free_unpacked(f, NULL);
+	chan_decode_done(f);
 }
 
 static void
