@@ -399,6 +399,12 @@ txn_journal(struct engine *e, struct txn *t)
 			last = NULL; /* what was recorded may be gone */
 			continue;
 		}
+		if (path[1] == '\0') {
+			/* Only the root's permissions can change. */
+			if (t->root->gen > t->start_gen)
+				journal_node(e, "/", t->root);
+			continue;
+		}
 		leaf = strrchr(path, '/') + 1;
 		plen = (size_t)(leaf - 1 - path);
 		if (last == NULL || plen != lastlen ||

@@ -210,6 +210,7 @@ test_mixed(void **state)
 	jexpect(&f, 1, t, XS_SET_PERMS, "/old/n7|n0|r5|", "OK|");
 	jexpect(&f, 1, t, XS_RM, "/old/n8|", "OK|");
 	jexpect(&f, 1, t, XS_WRITE, "/old/n9/under|u", "OK|");
+	jexpect(&f, 1, t, XS_SET_PERMS, "/|n0|r5|", "OK|");
 	assert_string_equal(h_show(bigtx_commit(&f, 1, t)), "OK|");
 	bigtx_idle(&f);
 	/* Each node under the watch once: n0..n299, keep, gone, n9/under. */
