@@ -247,8 +247,7 @@ do_directory_part(struct req *r)
 	ctx(r, &x);
 	if ((err = op_directory(&x, path, &n)) != 0)
 		return err;
-	glen = (size_t)snprintf(r->out, sizeof(r->out), "%" PRIu64,
-				n->cgen & ~TXN_GEN_FLAG) +
+	glen = (size_t)snprintf(r->out, sizeof(r->out), "%" PRIu64, n->cgen) +
 	       1;
 	/* Children from byte 'off' of the whole list, as many as fit. */
 	for (i = 0; i < n->nchild; i++) {

@@ -32,7 +32,6 @@ int op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 		 unsigned int n);
 
 /* Transactions (txn.c). */
-#define TXN_GEN_FLAG ((uint64_t)1 << 63)
 enum { NOTE_ABSENT = 1, NOTE_GEN = 2, NOTE_CGEN = 4 };
 
 struct txn_op {

@@ -91,7 +91,7 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 	const struct node *b = NULL;
 	struct tree_path *tp;
 
-	if (what == NOTE_GEN && (n->gen & TXN_GEN_FLAG))
+	if (what == NOTE_GEN && n->gen > t->start_gen)
 		return 0; /* its own write */
 	if (what != NOTE_GEN) {
 		/* Absence and child lists are judged against the base. */
@@ -349,30 +349,6 @@ txn_unlink(struct conn *c, struct txn *t)
 		}
 }
 
-/* Clears the transaction flag of the generations along a path. */
-static void
-strip_gens(struct node *root, const char *path)
-{
-	struct tree_path tp;
-	struct node *n = root;
-	unsigned int i;
-	long idx;
-
-	if (tree_path_split(&tp, path) == -1)
-		return;
-	for (i = 0;; i++) {
-		n->gen &= ~TXN_GEN_FLAG;
-		n->cgen &= ~TXN_GEN_FLAG;
-		if (i == tp.depth)
-			break;
-		idx = node_child_find(n, tp.comp[i], tp.clen[i]);
-		if (idx < 0)
-			break;
-		n = n->child[idx];
-	}
-	tree_path_done(&tp);
-}
-
 /*
  * The journal gets an adopted transaction's effect in the order of its
  * writes: a removal as a removal, a write as the nodes along its path that
@@ -466,24 +442,9 @@ txn_adopt(struct engine *e, struct txn *t)
 	    quota_exceeded(e, t->c, Q_NODES, d->nodes + a->nodes))
 		return ENOSPC;
 	/*
-	 * What it wrote carries generations marked as its own (they came
-	 * from the store's counter, so they are already in order): unmark.
+	 * What it wrote carries generations of the store's counter, later
+	 * than its start and in order: they stand as they are.
 	 */
-	for (i = 0; i < t->nops; i++) {
-		strip_gens(t->root, t->ops[i].path);
-		if (t->ops[i].type == XS_RM) {
-			char *slash = strrchr(t->ops[i].path, '/');
-
-			if (slash && slash != t->ops[i].path) {
-				*slash = '\0';
-				strip_gens(t->root, t->ops[i].path);
-				*slash = '/';
-			} else {
-				strip_gens(t->root, "/");
-			}
-		}
-	}
-	i = 0;
 	while (hmap_next(&t->acct, &i, &key, NULL, &v)) {
 		uint32_t owner;
 		struct domain *od;
