@@ -90,11 +90,10 @@ journal_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 	j->emit(arg, conn, type, req_id, tx_id, payload, len);
 }
 
-static int
-append(void *arg, const void *p, size_t n)
+/* Room for n more bytes at the end of the buffer, or NULL. */
+static uint8_t *
+reserve(struct journal *j, size_t n)
 {
-	struct journal *j = arg;
-
 	if (j->len + n > j->cap) {
 		size_t ncap = j->cap ? j->cap : 65536;
 		uint8_t *nb;
@@ -103,12 +102,23 @@ append(void *arg, const void *p, size_t n)
 			ncap *= 2;
 		if ((nb = realloc(j->buf, ncap)) == NULL) {
 			j->oom = true;
-			return -ENOMEM;
+			return NULL;
 		}
 		j->buf = nb;
 		j->cap = ncap;
 	}
-	memcpy(j->buf + j->len, p, n);
+	return j->buf + j->len;
+}
+
+static int
+append(void *arg, const void *p, size_t n)
+{
+	struct journal *j = arg;
+	uint8_t *b = reserve(j, n);
+
+	if (b == NULL)
+		return -ENOMEM;
+	memcpy(b, p, n);
 	j->len += n;
 	return 0;
 }
@@ -210,9 +220,17 @@ void
 journal_node(struct engine *e, const char *path, const struct node *n)
 {
 	struct journal *j = target(e);
+	size_t plen, len;
+	uint8_t *b;
 
-	if (j)
-		state_rec_node(e, path, n, append, j);
+	if (j == NULL)
+		return;
+	plen = strlen(path);
+	len = state_rec_node_len(n, plen);
+	if ((b = reserve(j, len)) != NULL) {
+		state_rec_node_put(e, path, plen, n, b);
+		j->len += len;
+	}
 }
 
 void
