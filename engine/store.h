@@ -38,7 +38,8 @@ struct txn_op {
 	uint32_t type; /* XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS */
 	char *path;
 	void *data;
-	size_t len; /* bytes of data, or number of perms */
+	size_t len;   /* bytes of data, or number of perms */
+	uint64_t gen; /* of what it wrote */
 };
 
 struct txn {
@@ -70,7 +71,7 @@ void txn_events_leave(struct engine *e, struct txn *t, bool ok);
 int txn_note(struct opctx *x, const char *path, size_t len, int what,
 	     const struct node *n);
 int txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
-	       size_t len);
+	       size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);
 struct txn *txn_find(struct conn *c, uint32_t id);
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */

@@ -133,7 +133,7 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 
 int
 txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
-	   size_t len)
+	   size_t len, uint64_t gen)
 {
 	struct txn_op *op;
 	size_t bytes = type == XS_SET_PERMS ? len * sizeof(struct perm) : len;
@@ -150,6 +150,7 @@ txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
 	op = &t->ops[t->nops];
 	op->type = type;
 	op->len = len;
+	op->gen = gen;
 	op->path = strdup(path);
 	op->data = malloc(bytes + 1);
 	if (op->path == NULL || op->data == NULL) {
@@ -350,73 +351,130 @@ txn_unlink(struct conn *c, struct txn *t)
 }
 
 /*
+ * Journals the nodes along the parent path (plen bytes of path) that the
+ * transaction made or changed, as they are in its final tree, and returns
+ * the parent (NULL if it is gone).
+ */
+static const struct node *
+journal_parents(struct engine *e, const struct txn *t, const char *path,
+		size_t plen)
+{
+	const struct node *parent = t->root;
+	char prefix[PATH_BUF];
+	struct tree_path tp;
+	unsigned int k;
+	size_t end;
+	long idx;
+
+	if (plen == 0)
+		return parent;
+	memcpy(prefix, path, plen);
+	prefix[plen] = '\0';
+	if (tree_path_split(&tp, prefix) == -1)
+		return NULL;
+	for (k = 0; k < tp.depth && parent; k++) {
+		idx = node_child_find(parent, tp.comp[k], tp.clen[k]);
+		parent = idx < 0 ? NULL : parent->child[idx];
+		if (parent == NULL || parent->gen <= t->start_gen)
+			continue;
+		end = (size_t)(tp.comp[k] + tp.clen[k] - prefix);
+		prefix[end] = '\0';
+		journal_node(e, prefix, parent);
+		prefix[end] = k + 1 < tp.depth ? '/' : '\0';
+	}
+	tree_path_done(&tp);
+	return parent;
+}
+
+/*
+ * Journals the children of parent (at path, plen bytes) that writes with
+ * generations lo to hi left as they are: one pass over the children
+ * instead of a search for each write.
+ */
+static void
+journal_children(struct engine *e, const struct node *parent, const char *path,
+		 size_t plen, uint64_t lo, uint64_t hi)
+{
+	char buf[PATH_BUF];
+	const struct node *c;
+	uint32_t i;
+
+	memcpy(buf, path, plen);
+	buf[plen] = '/';
+	for (i = 0; i < parent->nchild; i++) {
+		c = parent->child[i];
+		/* (No path is longer than XS_ABS_PATH_MAX, well within.) */
+		if (c->gen < lo || c->gen > hi ||
+		    plen + 1 + c->namelen >= sizeof(buf))
+			continue;
+		memcpy(buf + plen + 1, node_name(c), c->namelen + 1u);
+		journal_node(e, buf, c);
+	}
+}
+
+/* Does path's parent have the plen bytes of parent as its path? */
+static bool
+same_parent(const char *path, const char *parent, size_t plen)
+{
+	return path[1] != '\0' && (size_t)(strrchr(path, '/') - path) == plen &&
+	       memcmp(path, parent, plen) == 0;
+}
+
+/*
  * The journal gets an adopted transaction's effect in the order of its
  * writes: a removal as a removal, a write as the nodes along its path that
  * it made or changed (their generation is later than its start), as they
  * are in the final tree; a later removal undoes what an earlier write
- * recorded, as it did in the transaction. Writes side by side share their
- * parent's path, looked up once.
+ * recorded, as it did in the transaction. Writes side by side under one
+ * parent share its path, looked up once, and record each node they wrote
+ * as its last writer left it: found one by one, or, when they are many
+ * for the parent's children, by one pass over those.
  */
 static void
 txn_journal(struct engine *e, struct txn *t)
 {
-	const struct node *parent = NULL, *n;
-	const char *last = NULL, *path, *leaf;
-	size_t lastlen = 0, plen, i;
-	struct tree_path tp;
-	char prefix[PATH_BUF];
-	unsigned int k;
+	const struct txn_op *op;
+	const struct node *parent, *n;
+	const char *path, *leaf;
+	size_t i = 0, j, k, plen;
 	long idx;
 
-	for (i = 0; i < t->nops; i++) {
-		path = t->ops[i].path;
-		if (t->ops[i].type == XS_RM) {
+	while (i < t->nops) {
+		op = &t->ops[i];
+		path = op->path;
+		if (op->type == XS_RM) {
 			journal_delete(e, path);
-			last = NULL; /* what was recorded may be gone */
+			i++;
 			continue;
 		}
 		if (path[1] == '\0') {
 			/* Only the root's permissions can change. */
 			if (t->root->gen > t->start_gen)
 				journal_node(e, "/", t->root);
+			i++;
 			continue;
 		}
 		leaf = strrchr(path, '/') + 1;
 		plen = (size_t)(leaf - 1 - path);
-		if (last == NULL || plen != lastlen ||
-		    memcmp(path, last, plen) != 0) {
-			memcpy(prefix, path, plen);
-			prefix[plen] = '\0';
-			parent = t->root;
-			if (plen > 0 && tree_path_split(&tp, prefix) == 0) {
-				for (k = 0; k < tp.depth && parent; k++) {
-					idx = node_child_find(
-						parent, tp.comp[k], tp.clen[k]);
-					parent = idx < 0 ? NULL
-							 : parent->child[idx];
-					if (parent == NULL ||
-					    parent->gen <= t->start_gen)
-						continue;
-					prefix[tp.comp[k] + tp.clen[k] -
-					       prefix] = '\0';
-					journal_node(e, prefix, parent);
-					prefix[tp.comp[k] + tp.clen[k] -
-					       prefix] =
-						k + 1 < tp.depth ? '/' : '\0';
-				}
-				tree_path_done(&tp);
-			} else if (plen > 0) {
-				parent = NULL;
+		for (j = i + 1; j < t->nops && t->ops[j].type != XS_RM &&
+				same_parent(t->ops[j].path, path, plen);
+		     j++)
+			;
+		parent = journal_parents(e, t, path, plen);
+		if (parent != NULL && parent->nchild <= 16 * (j - i)) {
+			journal_children(e, parent, path, plen, op->gen,
+					 t->ops[j - 1].gen);
+		} else if (parent != NULL) {
+			for (k = i; k < j; k++) {
+				leaf = strrchr(t->ops[k].path, '/') + 1;
+				idx = node_child_find(parent, leaf,
+						      strlen(leaf));
+				n = idx < 0 ? NULL : parent->child[idx];
+				if (n != NULL && n->gen == t->ops[k].gen)
+					journal_node(e, t->ops[k].path, n);
 			}
-			last = path;
-			lastlen = plen;
 		}
-		if (parent == NULL || *leaf == '\0')
-			continue;
-		idx = node_child_find(parent, leaf, strlen(leaf));
-		n = idx < 0 ? NULL : parent->child[idx];
-		if (n != NULL && n->gen > t->start_gen)
-			journal_node(e, path, n);
+		i = j;
 	}
 }
 

@@ -211,6 +211,15 @@ test_mixed(void **state)
 	jexpect(&f, 1, t, XS_RM, "/old/n8|", "OK|");
 	jexpect(&f, 1, t, XS_WRITE, "/old/n9/under|u", "OK|");
 	jexpect(&f, 1, t, XS_SET_PERMS, "/|n0|r5|", "OK|");
+	/* Written again later, in the same run of writes and in another. */
+	jexpect(&f, 1, t, XS_WRITE, "/s/a|1", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/b|1", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/a|2", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/c/d|1", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/b|2", "OK|");
+	jexpect(&f, 1, t, XS_RM, "/s/c|", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/c|3", "OK|");
+	jexpect(&f, 1, t, XS_MKDIR, "/s/a|", "OK|");
 	assert_string_equal(h_show(bigtx_commit(&f, 1, t)), "OK|");
 	bigtx_idle(&f);
 	/* Each node under the watch once: n0..n299, keep, gone, n9/under. */
