@@ -49,7 +49,7 @@ struct txn {
 	struct node *base;  /* the committed tree when it started */
 	struct node *root;  /* its own version */
 	uint64_t start_gen; /* what it writes has a later generation */
-	struct hmap reads;  /* path -> struct read_note */
+	struct hmap reads;  /* path -> struct read_note (keys in chunks) */
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */
@@ -58,6 +58,8 @@ struct txn {
 	/* The events its writes would fire, if it commits as is. */
 	struct event *ev;
 	size_t nev, evcap, ev_mark;
+	/* Its ops' paths and data, its notes and books: freed together. */
+	struct txn_chunk *chunks;
 };
 
 /* Books a node for or against its owner in the transaction. */
