@@ -138,7 +138,7 @@ modify_done(struct req *r, const struct opctx *x, int err, const char *path,
 	if (r->t)
 		txn_events_leave(r->e, r->t, err == 0);
 	if (err == 0 && r->t)
-		err = txn_log_op(r->t, r->type, path, data, len, x->gen);
+		err = txn_log_op(r->e, r->t, r->type, path, data, len, x->gen);
 	if (r->t == NULL) {
 		if (err == 0)
 			events_fire(r->e);

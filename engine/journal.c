@@ -31,6 +31,8 @@
 #define GROUP_HDR 16
 /* A snapshot replaces the journal once it outgrows this and half the last. */
 #define COMPACT_MIN (4u << 20)
+/* The buffer of unwritten groups is kept between batches up to this. */
+#define BUF_KEEP (4u << 20)
 #define WRITE_CHUNK (1u << 20)
 
 struct slot_hdr {
@@ -217,6 +219,26 @@ journal_answer(struct engine *e, uint32_t type, const char *payload, size_t len)
 }
 
 void
+journal_expect(struct engine *e, size_t bytes)
+{
+	struct journal *j = e->jr;
+	size_t ncap;
+	uint8_t *nb;
+
+	if (j == NULL || j->len + bytes <= j->cap || j->len + bytes > BUF_KEEP)
+		return;
+	ncap = j->cap ? j->cap : 65536;
+	while (ncap < j->len + bytes)
+		ncap *= 2;
+	if ((nb = realloc(j->buf, ncap)) == NULL)
+		return; /* the commit will ask again */
+	/* Touched now: each new page would otherwise fault in the commit. */
+	memset(nb + j->cap, 0, ncap - j->cap);
+	j->buf = nb;
+	j->cap = ncap;
+}
+
+void
 journal_node(struct engine *e, const char *path, const struct node *n)
 {
 	struct journal *j = target(e);
@@ -342,7 +364,7 @@ journal_flush(struct engine *e)
 		return -1;
 	j->off += j->len;
 	j->len = 0;
-	if (j->cap > (4u << 20)) {
+	if (j->cap > BUF_KEEP) {
 		/* A burst is over: give its memory back. */
 		free(j->buf);
 		j->buf = NULL;

@@ -58,6 +58,7 @@ struct txn {
 	/* The events its writes would fire, if it commits as is. */
 	struct event *ev;
 	size_t nev, evcap, ev_mark;
+	size_t jbytes; /* about what its commit will journal */
 	/* Its ops' paths and data, its notes and books: freed together. */
 	struct txn_chunk *chunks;
 };
@@ -72,8 +73,8 @@ void txn_events_leave(struct engine *e, struct txn *t, bool ok);
 /* Notes that the transaction depends on the state of path. */
 int txn_note(struct opctx *x, const char *path, size_t len, int what,
 	     const struct node *n);
-int txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
-	       size_t len, uint64_t gen);
+int txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
+	       const void *data, size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);
 struct txn *txn_find(struct conn *c, uint32_t id);
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */

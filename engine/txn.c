@@ -179,8 +179,8 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 }
 
 int
-txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
-	   size_t len, uint64_t gen)
+txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
+	   const void *data, size_t len, uint64_t gen)
 {
 	struct txn_op *op;
 	size_t bytes = type == XS_SET_PERMS ? len * sizeof(struct perm) : len;
@@ -207,6 +207,9 @@ txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
 	((char *)op->data)[bytes] = '\0';
 	op->path = (char *)op->data + bytes + 1;
 	memcpy(op->path, path, plen);
+	/* A node's record: header, permissions, path, data (or none). */
+	t->jbytes += 32 + bytes + plen + (type == XS_RM ? 0 : 8);
+	journal_expect(e, t->jbytes);
 	t->nops++;
 	return 0;
 }
