@@ -132,13 +132,13 @@ mctx(struct req *r, struct opctx *x)
 }
 
 static int
-modify_done(struct req *r, int err, const char *path, const void *data,
-	    size_t len)
+modify_done(struct req *r, const struct opctx *x, int err, const char *path,
+	    const void *data, size_t len)
 {
 	if (r->t)
 		txn_events_leave(r->e, r->t, err == 0);
 	if (err == 0 && r->t)
-		err = txn_log_op(r->t, r->type, path, data, len);
+		err = txn_log_op(r->e, r->t, r->type, path, data, len, x->gen);
 	if (r->t == NULL) {
 		if (err == 0)
 			events_fire(r->e);
@@ -161,7 +161,7 @@ do_write(struct req *r)
 		return EINVAL;
 	mctx(r, &x);
 	err = op_write(&x, path, p + plen + 1, r->len - plen - 1, false);
-	return modify_done(r, err, path, p + plen + 1, r->len - plen - 1);
+	return modify_done(r, &x, err, path, p + plen + 1, r->len - plen - 1);
 }
 
 static int
@@ -176,7 +176,7 @@ do_mkdir(struct req *r)
 		return EINVAL;
 	mctx(r, &x);
 	err = op_write(&x, path, "", 0, true);
-	return modify_done(r, err, path, "", 0);
+	return modify_done(r, &x, err, path, "", 0);
 }
 
 static int
@@ -191,7 +191,7 @@ do_rm(struct req *r)
 		return EINVAL;
 	mctx(r, &x);
 	err = op_rm(&x, path);
-	return modify_done(r, err, path, "", 0);
+	return modify_done(r, &x, err, path, "", 0);
 }
 
 static int
@@ -247,8 +247,7 @@ do_directory_part(struct req *r)
 	ctx(r, &x);
 	if ((err = op_directory(&x, path, &n)) != 0)
 		return err;
-	glen = (size_t)snprintf(r->out, sizeof(r->out), "%" PRIu64,
-				n->cgen & ~TXN_GEN_FLAG) +
+	glen = (size_t)snprintf(r->out, sizeof(r->out), "%" PRIu64, n->cgen) +
 	       1;
 	/* Children from byte 'off' of the whole list, as many as fit. */
 	for (i = 0; i < n->nchild; i++) {
@@ -351,7 +350,7 @@ do_set_perms(struct req *r)
 			return ENOMEM;
 	mctx(r, &x);
 	err = op_set_perms(&x, path, perms, (unsigned int)n);
-	return modify_done(r, err, path, perms, (size_t)n);
+	return modify_done(r, &x, err, path, perms, (size_t)n);
 }
 
 static int

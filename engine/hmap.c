@@ -94,11 +94,14 @@ hmap_put(struct hmap *m, const void *key, size_t len, void *val)
 	}
 	if ((m->fill + 1) * 4 > m->cap * 3 && grow(m) == -1)
 		return -1;
-	k = malloc(len + 1);
-	if (k == NULL)
-		return -1;
-	memcpy(k, key, len);
-	k[len] = '\0';
+	if (m->borrow) {
+		k = (char *)key;
+	} else {
+		if ((k = malloc(len + 1)) == NULL)
+			return -1;
+		memcpy(k, key, len);
+		k[len] = '\0';
+	}
 	for (i = h & (m->cap - 1);
 	     m->ent[i].key != NULL && m->ent[i].key != HMAP_TOMB;
 	     i = (i + 1) & (m->cap - 1))
@@ -119,7 +122,8 @@ hmap_del(struct hmap *m, const void *key, size_t len)
 	if (e == NULL)
 		return NULL;
 	v = e->val;
-	free(e->key);
+	if (!m->borrow)
+		free(e->key);
 	e->key = HMAP_TOMB;
 	e->val = NULL;
 	m->used--;
@@ -131,7 +135,7 @@ hmap_free(struct hmap *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->cap; i++)
+	for (i = 0; i < m->cap && !m->borrow; i++)
 		if (m->ent[i].key && m->ent[i].key != HMAP_TOMB)
 			free(m->ent[i].key);
 	free(m->ent);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A small open-addressing hash map from byte-string keys to pointers, used
- * for transaction read sets, connections and domains. Keys are copied.
+ * for transaction read sets, connections and domains. Keys are copied,
+ * unless the map borrows them: then the caller keeps each key, ending in a
+ * NUL byte, for as long as the map holds it.
  */
 #ifndef HMAP_H
 #define HMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +24,7 @@ struct hmap {
 	size_t cap;  /* power of two or 0 */
 	size_t used; /* live entries */
 	size_t fill; /* live + tombstones */
+	bool borrow; /* keys are the caller's: not copied, not freed */
 };
 
 uint64_t hmap_hash(const void *key, size_t len);

@@ -31,6 +31,8 @@
 #define GROUP_HDR 16
 /* A snapshot replaces the journal once it outgrows this and half the last. */
 #define COMPACT_MIN (4u << 20)
+/* The buffer of unwritten groups is kept between batches up to this. */
+#define BUF_KEEP (4u << 20)
 #define WRITE_CHUNK (1u << 20)
 
 struct slot_hdr {
@@ -90,11 +92,10 @@ journal_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 	j->emit(arg, conn, type, req_id, tx_id, payload, len);
 }
 
-static int
-append(void *arg, const void *p, size_t n)
+/* Room for n more bytes at the end of the buffer, or NULL. */
+static uint8_t *
+reserve(struct journal *j, size_t n)
 {
-	struct journal *j = arg;
-
 	if (j->len + n > j->cap) {
 		size_t ncap = j->cap ? j->cap : 65536;
 		uint8_t *nb;
@@ -103,12 +104,23 @@ append(void *arg, const void *p, size_t n)
 			ncap *= 2;
 		if ((nb = realloc(j->buf, ncap)) == NULL) {
 			j->oom = true;
-			return -ENOMEM;
+			return NULL;
 		}
 		j->buf = nb;
 		j->cap = ncap;
 	}
-	memcpy(j->buf + j->len, p, n);
+	return j->buf + j->len;
+}
+
+static int
+append(void *arg, const void *p, size_t n)
+{
+	struct journal *j = arg;
+	uint8_t *b = reserve(j, n);
+
+	if (b == NULL)
+		return -ENOMEM;
+	memcpy(b, p, n);
 	j->len += n;
 	return 0;
 }
@@ -207,12 +219,40 @@ journal_answer(struct engine *e, uint32_t type, const char *payload, size_t len)
 }
 
 void
+journal_expect(struct engine *e, size_t bytes)
+{
+	struct journal *j = e->jr;
+	size_t ncap;
+	uint8_t *nb;
+
+	if (j == NULL || j->len + bytes <= j->cap || j->len + bytes > BUF_KEEP)
+		return;
+	ncap = j->cap ? j->cap : 65536;
+	while (ncap < j->len + bytes)
+		ncap *= 2;
+	if ((nb = realloc(j->buf, ncap)) == NULL)
+		return; /* the commit will ask again */
+	/* Touched now: each new page would otherwise fault in the commit. */
+	memset(nb + j->cap, 0, ncap - j->cap);
+	j->buf = nb;
+	j->cap = ncap;
+}
+
+void
 journal_node(struct engine *e, const char *path, const struct node *n)
 {
 	struct journal *j = target(e);
+	size_t plen, len;
+	uint8_t *b;
 
-	if (j)
-		state_rec_node(e, path, n, append, j);
+	if (j == NULL)
+		return;
+	plen = strlen(path);
+	len = state_rec_node_len(n, plen);
+	if ((b = reserve(j, len)) != NULL) {
+		state_rec_node_put(e, path, plen, n, b);
+		j->len += len;
+	}
 }
 
 void
@@ -324,7 +364,7 @@ journal_flush(struct engine *e)
 		return -1;
 	j->off += j->len;
 	j->len = 0;
-	if (j->cap > (4u << 20)) {
+	if (j->cap > BUF_KEEP) {
 		/* A burst is over: give its memory back. */
 		free(j->buf);
 		j->buf = NULL;

@@ -62,6 +62,13 @@ void journal_rollback(struct engine *e, size_t mark);
 int journal_answer(struct engine *e, uint32_t type, const char *payload,
 		   size_t len);
 
+/*
+ * About this many bytes of records are to come at once (an open
+ * transaction's, at its commit): the buffer grows now, between requests,
+ * rather than page by page in the commit.
+ */
+void journal_expect(struct engine *e, size_t bytes);
+
 /* Committed changes. Each does nothing without a journal. */
 void journal_node(struct engine *e, const char *path, const struct node *n);
 void journal_delete(struct engine *e, const char *path);

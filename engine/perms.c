@@ -22,7 +22,7 @@ perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid)
 	if (domid == 0)
 		return false;
 	d = domain_get(e, domid, false);
-	return d && d->gen > (n->gen & ~((uint64_t)1 << 63));
+	return d && d->gen > n->gen;
 }
 
 /* Does this permission entry still mean the domain the connection is? */

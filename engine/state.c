@@ -181,15 +181,50 @@ put64(struct rec *r, uint64_t v)
 	put(r, &v, 8);
 }
 
-int
-state_rec_node(struct engine *e, const char *path, const struct node *n,
-	       state_out_fn out, void *arg)
+static size_t
+node_body_len(const struct node *n, size_t plen)
 {
-	struct dump d = {e, out, arg, scratch};
-	int r = dump_node(n, path, strlen(path), &d);
+	return 16 + 4u * n->nperm + plen + 1 + n->datalen;
+}
 
-	scratch = d.r;
-	return r;
+size_t
+state_rec_node_len(const struct node *n, size_t plen)
+{
+	return 8 + ((node_body_len(n, plen) + 7) & ~(size_t)7);
+}
+
+/*
+ * The record dump_node() makes, built in place: a journal of thousands of
+ * nodes (a big transaction's) costs one copy of each path and data.
+ */
+void
+state_rec_node_put(struct engine *e, const char *path, size_t plen,
+		   const struct node *n, uint8_t *b)
+{
+	static const char modes[] = "nrwb";
+	/* type, length; conn-id and tx-id 0: committed */
+	uint32_t w[4] = {REC_NODE_DATA, (uint32_t)node_body_len(n, plen), 0, 0};
+	/* path and data lengths, access, number of permissions */
+	uint16_t h[4] = {(uint16_t)(plen + 1), (uint16_t)n->datalen, 0,
+			 n->nperm};
+	uint8_t *p = b + sizeof(w) + sizeof(h);
+	unsigned int i;
+
+	memcpy(b, w, sizeof(w));
+	memcpy(b + sizeof(w), h, sizeof(h));
+	for (i = 0; i < n->nperm; i++, p += 4) {
+		uint16_t id = n->perm[i].id;
+
+		p[0] = (uint8_t)modes[n->perm[i].mode & 3];
+		/* An entry older than its domain grants nothing (XSA-322). */
+		p[1] = perm_entry_stale(e, n, id) ? PERM_FLAG_STALE : 0;
+		memcpy(p + 2, &id, 2);
+	}
+	memcpy(p, path, plen + 1);
+	p += plen + 1;
+	memcpy(p, node_data(n), n->datalen);
+	p += n->datalen;
+	memset(p, 0, (size_t)(b + state_rec_node_len(n, plen) - p));
 }
 
 int

@@ -27,8 +27,10 @@ int state_dump(struct engine *e, state_out_fn out, void *arg, bool exact);
  * Single records, for the journal: each is one committed change, applied
  * in order by state_apply() on top of a snapshot.
  */
-int state_rec_node(struct engine *e, const char *path, const struct node *n,
-		   state_out_fn out, void *arg);
+/* A node's record is written in place: at b, state_rec_node_len() bytes. */
+size_t state_rec_node_len(const struct node *n, size_t plen);
+void state_rec_node_put(struct engine *e, const char *path, size_t plen,
+			const struct node *n, uint8_t *b);
 int state_rec_delete(const char *path, state_out_fn out, void *arg);
 int state_rec_conn(const struct conn *c, state_out_fn out, void *arg);
 int state_rec_conn_close(uint32_t cid, state_out_fn out, void *arg);

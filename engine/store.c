@@ -19,14 +19,13 @@ opctx_init(struct opctx *x, struct engine *e, struct conn *c, struct txn *t)
 	x->c = c;
 	x->t = t;
 	x->replay = false;
-	if (t) {
-		/* One counter for both, so generations compare across them. */
-		x->rootp = &t->root;
-		x->gen = TXN_GEN_FLAG | ++e->gen;
-	} else {
-		x->rootp = &e->root;
-		x->gen = ++e->gen;
-	}
+	x->rootp = t ? &t->root : &e->root;
+	/*
+	 * One counter for both: what a transaction writes is later than
+	 * everything in the tree it started from, which is how it knows its
+	 * own writes, and its tree can become the store as it is.
+	 */
+	x->gen = ++e->gen;
 }
 
 static void

@@ -32,14 +32,14 @@ int op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 		 unsigned int n);
 
 /* Transactions (txn.c). */
-#define TXN_GEN_FLAG ((uint64_t)1 << 63)
 enum { NOTE_ABSENT = 1, NOTE_GEN = 2, NOTE_CGEN = 4 };
 
 struct txn_op {
 	uint32_t type; /* XS_WRITE, XS_MKDIR, XS_RM, XS_SET_PERMS */
 	char *path;
 	void *data;
-	size_t len; /* bytes of data, or number of perms */
+	size_t len;   /* bytes of data, or number of perms */
+	uint64_t gen; /* of what it wrote */
 };
 
 struct txn {
@@ -49,7 +49,7 @@ struct txn {
 	struct node *base;  /* the committed tree when it started */
 	struct node *root;  /* its own version */
 	uint64_t start_gen; /* what it writes has a later generation */
-	struct hmap reads;  /* path -> struct read_note */
+	struct hmap reads;  /* path -> struct read_note (keys in chunks) */
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */
@@ -58,6 +58,9 @@ struct txn {
 	/* The events its writes would fire, if it commits as is. */
 	struct event *ev;
 	size_t nev, evcap, ev_mark;
+	size_t jbytes; /* about what its commit will journal */
+	/* Its ops' paths and data, its notes and books: freed together. */
+	struct txn_chunk *chunks;
 };
 
 /* Books a node for or against its owner in the transaction. */
@@ -70,8 +73,8 @@ void txn_events_leave(struct engine *e, struct txn *t, bool ok);
 /* Notes that the transaction depends on the state of path. */
 int txn_note(struct opctx *x, const char *path, size_t len, int what,
 	     const struct node *n);
-int txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
-	       size_t len);
+int txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
+	       const void *data, size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);
 struct txn *txn_find(struct conn *c, uint32_t id);
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */

@@ -10,6 +10,7 @@
  * nodes both commit, even when they added children to the same parent.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,61 @@ struct txn_acct {
 	long nodes, memory;
 };
 
+/*
+ * What a transaction keeps of each request (the paths and data it wrote,
+ * the notes of what it read) is carved from chunks of its own, all freed
+ * at once when it ends: thousands of writes cost a few frees, not four
+ * each, after the reply of their commit.
+ */
+struct txn_chunk {
+	struct txn_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+#define TXN_CHUNK_MIN 1024u
+#define TXN_CHUNK_MAX 65536u
+
+static void *
+txn_alloc(struct txn *t, size_t n)
+{
+	struct txn_chunk *c = t->chunks;
+	size_t size;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (c == NULL || c->size - c->used < n) {
+		/* Small transactions stay small; big ones take big chunks. */
+		size = c ? c->size * 2 : TXN_CHUNK_MIN;
+		if (size > TXN_CHUNK_MAX)
+			size = TXN_CHUNK_MAX;
+		if (size < n)
+			size = n;
+		if ((c = malloc(sizeof(*c) + size)) == NULL)
+			return NULL;
+		c->next = t->chunks;
+		c->used = 0;
+		c->size = size;
+		t->chunks = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
 void
 txn_account(struct txn *t, uint32_t owner, const struct node *n, int sign)
 {
 	struct txn_acct *a = hmap_get(&t->acct, &owner, sizeof(owner));
 
 	if (a == NULL) {
-		a = calloc(1, sizeof(*a));
+		a = txn_alloc(t, sizeof(*a));
 		if (a == NULL ||
 		    hmap_put(&t->acct, &owner, sizeof(owner), a) == -1) {
-			free(a);
 			t->acct_lost = true;
 			return;
 		}
+		a->nodes = a->memory = 0;
 	}
 	a->nodes += sign;
 	a->memory += sign * (long)node_size(n);
@@ -80,6 +123,7 @@ struct read_note {
 	int what;
 	uint64_t gen;
 	uint64_t cgen;
+	char path[]; /* its key in the map */
 };
 
 int
@@ -91,7 +135,7 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 	const struct node *b = NULL;
 	struct tree_path *tp;
 
-	if (what == NOTE_GEN && (n->gen & TXN_GEN_FLAG))
+	if (what == NOTE_GEN && n->gen > t->start_gen)
 		return 0; /* its own write */
 	if (what != NOTE_GEN) {
 		/* Absence and child lists are judged against the base. */
@@ -117,11 +161,14 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 		if (quota_exceeded(x->e, x->c, Q_TXN_NODES,
 				   (long)t->reads.used + 1))
 			return ENOSPC;
-		rn = calloc(1, sizeof(*rn));
-		if (rn == NULL || hmap_put(&t->reads, path, len, rn) == -1) {
-			free(rn);
+		rn = txn_alloc(t, sizeof(*rn) + len + 1);
+		if (rn == NULL)
 			return ENOMEM;
-		}
+		memset(rn, 0, sizeof(*rn));
+		memcpy(rn->path, path, len);
+		rn->path[len] = '\0';
+		if (hmap_put(&t->reads, rn->path, len, rn) == -1)
+			return ENOMEM;
 	}
 	rn->what |= what;
 	if (what == NOTE_GEN)
@@ -132,11 +179,12 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 }
 
 int
-txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
-	   size_t len)
+txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
+	   const void *data, size_t len, uint64_t gen)
 {
 	struct txn_op *op;
 	size_t bytes = type == XS_SET_PERMS ? len * sizeof(struct perm) : len;
+	size_t plen;
 
 	if (t->nops == t->opcap) {
 		size_t ncap = t->opcap ? t->opcap * 2 : 8;
@@ -150,15 +198,18 @@ txn_log_op(struct txn *t, uint32_t type, const char *path, const void *data,
 	op = &t->ops[t->nops];
 	op->type = type;
 	op->len = len;
-	op->path = strdup(path);
-	op->data = malloc(bytes + 1);
-	if (op->path == NULL || op->data == NULL) {
-		free(op->path);
-		free(op->data);
+	op->gen = gen;
+	plen = strlen(path) + 1;
+	/* The data first: permissions want their alignment. */
+	if ((op->data = txn_alloc(t, bytes + 1 + plen)) == NULL)
 		return ENOMEM;
-	}
-	if (bytes)
-		memcpy(op->data, data, bytes);
+	memcpy(op->data, data, bytes);
+	((char *)op->data)[bytes] = '\0';
+	op->path = (char *)op->data + bytes + 1;
+	memcpy(op->path, path, plen);
+	/* A node's record: header, permissions, path, data (or none). */
+	t->jbytes += 32 + bytes + plen + (type == XS_RM ? 0 : 8);
+	journal_expect(e, t->jbytes);
 	t->nops++;
 	return 0;
 }
@@ -194,6 +245,7 @@ txn_start(struct engine *e, struct conn *c, int *err)
 		t->id = c->next_txid++;
 	} while (t->id == 0 || txn_find(c, t->id));
 	t->c = c;
+	t->reads.borrow = true;
 	t->base = node_ref(e->root);
 	t->root = node_ref(e->root);
 	t->start_gen = e->gen;
@@ -207,15 +259,10 @@ txn_start(struct engine *e, struct conn *c, int *err)
 static void
 txn_free(struct txn *t)
 {
-	size_t i = 0;
-	void *v;
+	struct txn_chunk *c;
+	size_t i;
 
-	while (hmap_next(&t->reads, &i, NULL, NULL, &v))
-		free(v);
 	hmap_free(&t->reads);
-	i = 0;
-	while (hmap_next(&t->acct, &i, NULL, NULL, &v))
-		free(v);
 	hmap_free(&t->acct);
 	for (i = 0; i < t->nev; i++) {
 		free(t->ev[i].path);
@@ -223,11 +270,11 @@ txn_free(struct txn *t)
 		node_unref((struct node *)t->ev[i].perm_node2);
 	}
 	free(t->ev);
-	for (i = 0; i < t->nops; i++) {
-		free(t->ops[i].path);
-		free(t->ops[i].data);
-	}
 	free(t->ops);
+	while ((c = t->chunks) != NULL) {
+		t->chunks = c->next;
+		free(c);
+	}
 	node_unref(t->base);
 	node_unref(t->root);
 	free(t);
@@ -349,28 +396,74 @@ txn_unlink(struct conn *c, struct txn *t)
 		}
 }
 
-/* Clears the transaction flag of the generations along a path. */
-static void
-strip_gens(struct node *root, const char *path)
+/*
+ * Journals the nodes along the parent path (plen bytes of path) that the
+ * transaction made or changed, as they are in its final tree, and returns
+ * the parent (NULL if it is gone).
+ */
+static const struct node *
+journal_parents(struct engine *e, const struct txn *t, const char *path,
+		size_t plen)
 {
+	const struct node *parent = t->root;
+	char prefix[PATH_BUF];
 	struct tree_path tp;
-	struct node *n = root;
-	unsigned int i;
+	unsigned int k;
+	size_t end;
 	long idx;
 
-	if (tree_path_split(&tp, path) == -1)
-		return;
-	for (i = 0;; i++) {
-		n->gen &= ~TXN_GEN_FLAG;
-		n->cgen &= ~TXN_GEN_FLAG;
-		if (i == tp.depth)
-			break;
-		idx = node_child_find(n, tp.comp[i], tp.clen[i]);
-		if (idx < 0)
-			break;
-		n = n->child[idx];
+	if (plen == 0)
+		return parent;
+	memcpy(prefix, path, plen);
+	prefix[plen] = '\0';
+	if (tree_path_split(&tp, prefix) == -1)
+		return NULL;
+	for (k = 0; k < tp.depth && parent; k++) {
+		idx = node_child_find(parent, tp.comp[k], tp.clen[k]);
+		parent = idx < 0 ? NULL : parent->child[idx];
+		if (parent == NULL || parent->gen <= t->start_gen)
+			continue;
+		end = (size_t)(tp.comp[k] + tp.clen[k] - prefix);
+		prefix[end] = '\0';
+		journal_node(e, prefix, parent);
+		prefix[end] = k + 1 < tp.depth ? '/' : '\0';
 	}
 	tree_path_done(&tp);
+	return parent;
+}
+
+/*
+ * Journals the children of parent (at path, plen bytes) that writes with
+ * generations lo to hi left as they are: one pass over the children
+ * instead of a search for each write.
+ */
+static void
+journal_children(struct engine *e, const struct node *parent, const char *path,
+		 size_t plen, uint64_t lo, uint64_t hi)
+{
+	char buf[PATH_BUF];
+	const struct node *c;
+	uint32_t i;
+
+	memcpy(buf, path, plen);
+	buf[plen] = '/';
+	for (i = 0; i < parent->nchild; i++) {
+		c = parent->child[i];
+		/* (No path is longer than XS_ABS_PATH_MAX, well within.) */
+		if (c->gen < lo || c->gen > hi ||
+		    plen + 1 + c->namelen >= sizeof(buf))
+			continue;
+		memcpy(buf + plen + 1, node_name(c), c->namelen + 1u);
+		journal_node(e, buf, c);
+	}
+}
+
+/* Does path's parent have the plen bytes of parent as its path? */
+static bool
+same_parent(const char *path, const char *parent, size_t plen)
+{
+	return path[1] != '\0' && (size_t)(strrchr(path, '/') - path) == plen &&
+	       memcmp(path, parent, plen) == 0;
 }
 
 /*
@@ -378,63 +471,56 @@ strip_gens(struct node *root, const char *path)
  * writes: a removal as a removal, a write as the nodes along its path that
  * it made or changed (their generation is later than its start), as they
  * are in the final tree; a later removal undoes what an earlier write
- * recorded, as it did in the transaction. Writes side by side share their
- * parent's path, looked up once.
+ * recorded, as it did in the transaction. Writes side by side under one
+ * parent share its path, looked up once, and record each node they wrote
+ * as its last writer left it: found one by one, or, when they are many
+ * for the parent's children, by one pass over those.
  */
 static void
 txn_journal(struct engine *e, struct txn *t)
 {
-	const struct node *parent = NULL, *n;
-	const char *last = NULL, *path, *leaf;
-	size_t lastlen = 0, plen, i;
-	struct tree_path tp;
-	char prefix[PATH_BUF];
-	unsigned int k;
+	const struct txn_op *op;
+	const struct node *parent, *n;
+	const char *path, *leaf;
+	size_t i = 0, j, k, plen;
 	long idx;
 
-	for (i = 0; i < t->nops; i++) {
-		path = t->ops[i].path;
-		if (t->ops[i].type == XS_RM) {
+	while (i < t->nops) {
+		op = &t->ops[i];
+		path = op->path;
+		if (op->type == XS_RM) {
 			journal_delete(e, path);
-			last = NULL; /* what was recorded may be gone */
+			i++;
+			continue;
+		}
+		if (path[1] == '\0') {
+			/* Only the root's permissions can change. */
+			if (t->root->gen > t->start_gen)
+				journal_node(e, "/", t->root);
+			i++;
 			continue;
 		}
 		leaf = strrchr(path, '/') + 1;
 		plen = (size_t)(leaf - 1 - path);
-		if (last == NULL || plen != lastlen ||
-		    memcmp(path, last, plen) != 0) {
-			memcpy(prefix, path, plen);
-			prefix[plen] = '\0';
-			parent = t->root;
-			if (plen > 0 && tree_path_split(&tp, prefix) == 0) {
-				for (k = 0; k < tp.depth && parent; k++) {
-					idx = node_child_find(
-						parent, tp.comp[k], tp.clen[k]);
-					parent = idx < 0 ? NULL
-							 : parent->child[idx];
-					if (parent == NULL ||
-					    parent->gen <= t->start_gen)
-						continue;
-					prefix[tp.comp[k] + tp.clen[k] -
-					       prefix] = '\0';
-					journal_node(e, prefix, parent);
-					prefix[tp.comp[k] + tp.clen[k] -
-					       prefix] =
-						k + 1 < tp.depth ? '/' : '\0';
-				}
-				tree_path_done(&tp);
-			} else if (plen > 0) {
-				parent = NULL;
+		for (j = i + 1; j < t->nops && t->ops[j].type != XS_RM &&
+				same_parent(t->ops[j].path, path, plen);
+		     j++)
+			;
+		parent = journal_parents(e, t, path, plen);
+		if (parent != NULL && parent->nchild <= 16 * (j - i)) {
+			journal_children(e, parent, path, plen, op->gen,
+					 t->ops[j - 1].gen);
+		} else if (parent != NULL) {
+			for (k = i; k < j; k++) {
+				leaf = strrchr(t->ops[k].path, '/') + 1;
+				idx = node_child_find(parent, leaf,
+						      strlen(leaf));
+				n = idx < 0 ? NULL : parent->child[idx];
+				if (n != NULL && n->gen == t->ops[k].gen)
+					journal_node(e, t->ops[k].path, n);
 			}
-			last = path;
-			lastlen = plen;
 		}
-		if (parent == NULL || *leaf == '\0')
-			continue;
-		idx = node_child_find(parent, leaf, strlen(leaf));
-		n = idx < 0 ? NULL : parent->child[idx];
-		if (n != NULL && n->gen > t->start_gen)
-			journal_node(e, path, n);
+		i = j;
 	}
 }
 
@@ -460,24 +546,9 @@ txn_adopt(struct engine *e, struct txn *t)
 	    quota_exceeded(e, t->c, Q_NODES, d->nodes + a->nodes))
 		return ENOSPC;
 	/*
-	 * What it wrote carries generations marked as its own (they came
-	 * from the store's counter, so they are already in order): unmark.
+	 * What it wrote carries generations of the store's counter, later
+	 * than its start and in order: they stand as they are.
 	 */
-	for (i = 0; i < t->nops; i++) {
-		strip_gens(t->root, t->ops[i].path);
-		if (t->ops[i].type == XS_RM) {
-			char *slash = strrchr(t->ops[i].path, '/');
-
-			if (slash && slash != t->ops[i].path) {
-				*slash = '\0';
-				strip_gens(t->root, t->ops[i].path);
-				*slash = '/';
-			} else {
-				strip_gens(t->root, "/");
-			}
-		}
-	}
-	i = 0;
 	while (hmap_next(&t->acct, &i, &key, NULL, &v)) {
 		uint32_t owner;
 		struct domain *od;

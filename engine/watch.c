@@ -563,9 +563,11 @@ watch_dump(struct engine *e, struct conn *c,
 void
 events_coalesce(struct engine *e)
 {
-	struct hmap seen = {0};
-	size_t i, j, n = 0;
-	char key[XS_ABS_PATH_MAX_BUF + 2];
+	/* Keyed by the first event's own path: no copies (exact or not). */
+	struct hmap seen[2] = {{.borrow = true}, {.borrow = true}};
+	size_t i, j, n = 0, kl;
+	struct hmap *m;
+	void *v;
 
 	/*
 	 * One event per changed node, in the order of its first change, with
@@ -573,15 +575,14 @@ events_coalesce(struct engine *e)
 	 * transaction's events once per node).
 	 */
 	for (i = 0; i < e->nev; i++) {
-		size_t kl = (size_t)snprintf(key, sizeof(key), "%c%s",
-					     e->ev[i].exact ? 'x' : 's',
-					     e->ev[i].path);
-		void *v = hmap_get(&seen, key, kl);
-
+		m = &seen[e->ev[i].exact];
+		kl = strlen(e->ev[i].path);
+		v = hmap_get(m, e->ev[i].path, kl);
 		if (v == NULL) {
 			e->ev[n] = e->ev[i];
 			/* Out of memory only costs the coalescing. */
-			hmap_put(&seen, key, kl, (void *)(uintptr_t)(n + 1));
+			hmap_put(m, e->ev[n].path, kl,
+				 (void *)(uintptr_t)(n + 1));
 			n++;
 			continue;
 		}
@@ -593,5 +594,6 @@ events_coalesce(struct engine *e)
 		free(e->ev[i].path);
 	}
 	e->nev = n;
-	hmap_free(&seen);
+	hmap_free(&seen[0]);
+	hmap_free(&seen[1]);
 }

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Big transactions: one that writes thousands of nodes commits whole, its
+ * journal restores exactly the store it left, and the same holds for a
+ * transaction that mixes writes, removals and permissions over nodes it
+ * made and nodes it found. The commit runs in a function of its own, so
+ * that `valgrind --tool=callgrind --toggle-collect=bigtx_commit` counts
+ * just the commit, as the broker's TRANSACTION_END would run it.
+ */
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "journal.h"
+#include "state.h"
+
+#define BIG 5000
+
+struct fix {
+	struct harness *h;
+	int fd[2];
+	uint64_t seq;
+};
+
+static struct harness *
+start(struct fix *f)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	char why[256];
+
+	assert_non_null(h);
+	h->e = engine_new(h_emit, h_log, h);
+	assert_non_null(h->e);
+	if (journal_attach(&h->e, f->fd[0], f->fd[1], NULL, 0, why,
+			   sizeof(why)) != 0)
+		fail_msg("attach: %s", why);
+	/* As xs-engine runs: an ended transaction is freed between batches. */
+	h->e->defer_free = true;
+	return h;
+}
+
+static void
+setup(struct fix *f)
+{
+	f->fd[0] = memfd_create("xs-state-a", MFD_CLOEXEC);
+	f->fd[1] = memfd_create("xs-state-b", MFD_CLOEXEC);
+	assert_true(f->fd[0] >= 0 && f->fd[1] >= 0);
+	f->seq = 0;
+	f->h = start(f);
+	journal_begin(f->h->e, 0, 0);
+	assert_int_equal(engine_conn_open(f->h->e, 1, 0, true, false), 0);
+	journal_end(f->h->e);
+}
+
+static void
+teardown(struct fix *f)
+{
+	h_free(f->h);
+	close(f->fd[0]);
+	close(f->fd[1]);
+}
+
+/* A request as chan.c hands it over: numbered, in its own group. */
+static struct h_msg *
+jreq(struct fix *f, uint32_t conn, uint32_t tx, uint32_t type, const char *spec)
+{
+	struct h_msg *m;
+
+	f->h->e->seq = ++f->seq;
+	journal_begin(f->h->e, f->seq, conn);
+	m = h_req(f->h, conn, tx, type, spec);
+	journal_end(f->h->e);
+	f->h->e->seq = 0;
+	return m;
+}
+
+static void
+jexpect(struct fix *f, uint32_t conn, uint32_t tx, uint32_t type,
+	const char *spec, const char *want)
+{
+	struct h_msg *m = jreq(f, conn, tx, type, spec);
+
+	if (strcmp(h_show(m), want) != 0)
+		fail_msg("%u %s: want %s, got %s", type, spec, want, h_show(m));
+}
+
+/* One batch of xs-engine's loop: the commit, its journal, its reply. */
+__attribute__((noinline)) static struct h_msg *
+bigtx_commit(struct fix *f, uint32_t conn, uint32_t tx)
+{
+	struct h_msg *m = jreq(f, conn, tx, XS_TRANSACTION_END, "T|");
+
+	assert_int_equal(journal_flush(f->h->e), 0);
+	return m;
+}
+
+/* After the reply: what engine_idle frees. */
+__attribute__((noinline)) static void
+bigtx_idle(struct fix *f)
+{
+	engine_idle(f->h->e);
+}
+
+static void
+dump(struct engine *e, struct buf *b)
+{
+	b->len = 0;
+	assert_int_equal(state_dump(e, collect, b, false), 0);
+}
+
+/*
+ * A second engine on the same state holds the same store. (The last one
+ * started has the journal's emit: this comes at a test's end.)
+ */
+static void
+recovers(struct fix *f)
+{
+	static const uint32_t doms[] = {0, 5};
+	struct buf x = {0}, y = {0};
+	struct harness *h2 = start(f);
+	size_t i;
+
+	assert_true(journal_restored(h2->e));
+	dump(f->h->e, &x);
+	dump(h2->e, &y);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(x.p, y.p, x.len);
+	free(x.p);
+	free(y.p);
+	for (i = 0; i < sizeof(doms) / sizeof(doms[0]); i++) {
+		struct domain *a = domain_get(f->h->e, doms[i], false);
+		struct domain *b = domain_get(h2->e, doms[i], false);
+
+		assert_true((a == NULL) == (b == NULL));
+		if (a == NULL)
+			continue;
+		assert_int_equal(a->nodes, b->nodes);
+	}
+	h_free(h2);
+}
+
+static void
+test_big(void **state)
+{
+	char spec[128];
+	struct fix f;
+	struct h_msg *m;
+	uint32_t t;
+	int i;
+
+	(void)state;
+	setup(&f);
+	jexpect(&f, 1, 0, XS_WRITE, "/bench/tx|", "OK|");
+	t = h_txn(f.h, 1);
+	for (i = 0; i < BIG; i++) {
+		snprintf(spec, sizeof(spec), "/bench/tx/n%d|value-%010d", i, i);
+		jexpect(&f, 1, t, XS_WRITE, spec, "OK|");
+		h_flush(f.h);
+	}
+	m = bigtx_commit(&f, 1, t);
+	assert_string_equal(h_show(m), "OK|");
+	bigtx_idle(&f);
+	h_expect(f.h, 1, 0, XS_READ, "/bench/tx/n4999|", "value-0000004999");
+	recovers(&f);
+	teardown(&f);
+}
+
+/*
+ * Writes under new and old parents, an overwrite, a removal of what it
+ * made and of what it found, permissions, a guest's nodes: the journal of
+ * the adopted commit rebuilds the same store, accounting included, and
+ * the watches see each changed node once.
+ */
+static void
+test_mixed(void **state)
+{
+	char spec[128];
+	const char *ev;
+	struct fix f;
+	uint32_t t;
+	int i, lines;
+
+	(void)state;
+	setup(&f);
+	jexpect(&f, 1, 0, XS_INTRODUCE, "5|100|7|", "OK|");
+	jexpect(&f, 1, 0, XS_WRITE, "/local/domain/5|", "OK|");
+	jexpect(&f, 1, 0, XS_SET_PERMS, "/local/domain/5|n5|", "OK|");
+	jexpect(&f, 1, 0, XS_WRITE, "/old/keep|k", "OK|");
+	jexpect(&f, 1, 0, XS_WRITE, "/old/gone/x|x", "OK|");
+	journal_begin(f.h->e, 0, 0);
+	assert_int_equal(engine_conn_open(f.h->e, 3, 5, false, false), 0);
+	journal_end(f.h->e);
+	jexpect(&f, 1, 0, XS_WATCH, "/old|w|", "OK|");
+	assert_int_equal(journal_flush(f.h->e), 0);
+	h_flush(f.h);
+
+	t = h_txn(f.h, 1);
+	for (i = 0; i < 300; i++) {
+		snprintf(spec, sizeof(spec), "/new/%d/a/b|%d", i % 7, i);
+		jexpect(&f, 1, t, XS_WRITE, spec, "OK|");
+		snprintf(spec, sizeof(spec), "/old/n%d|%d", i, i);
+		jexpect(&f, 1, t, XS_WRITE, spec, "OK|");
+		h_flush(f.h);
+	}
+	jexpect(&f, 1, t, XS_WRITE, "/old/keep|changed", "OK|");
+	jexpect(&f, 1, t, XS_RM, "/old/gone|", "OK|");
+	jexpect(&f, 1, t, XS_RM, "/new/3|", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/new/3/again|1", "OK|");
+	jexpect(&f, 1, t, XS_MKDIR, "/new/empty|", "OK|");
+	jexpect(&f, 1, t, XS_SET_PERMS, "/old/n7|n0|r5|", "OK|");
+	jexpect(&f, 1, t, XS_RM, "/old/n8|", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/old/n9/under|u", "OK|");
+	jexpect(&f, 1, t, XS_SET_PERMS, "/|n0|r5|", "OK|");
+	/* Written again later, in the same run of writes and in another. */
+	jexpect(&f, 1, t, XS_WRITE, "/s/a|1", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/b|1", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/a|2", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/c/d|1", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/b|2", "OK|");
+	jexpect(&f, 1, t, XS_RM, "/s/c|", "OK|");
+	jexpect(&f, 1, t, XS_WRITE, "/s/c|3", "OK|");
+	jexpect(&f, 1, t, XS_MKDIR, "/s/a|", "OK|");
+	assert_string_equal(h_show(bigtx_commit(&f, 1, t)), "OK|");
+	bigtx_idle(&f);
+	/* Each node under the watch once: n0..n299, keep, gone, n9/under. */
+	ev = h_take_events(f.h, 1);
+	for (i = 0, lines = 1; ev[i]; i++)
+		lines += ev[i] == '\n';
+	assert_int_equal(lines, 300 + 3);
+	assert_non_null(strstr(ev, "/old/keep|w|\n"));
+	assert_non_null(strstr(ev, "/old/gone|w|\n"));
+	assert_non_null(strstr(ev, "/old/n9/under|w|"));
+
+	/* A guest's own transaction: its node count follows it. */
+	t = h_txn(f.h, 3);
+	for (i = 0; i < 40; i++) {
+		snprintf(spec, sizeof(spec), "/local/domain/5/d/%d|%d", i, i);
+		jexpect(&f, 3, t, XS_WRITE, spec, "OK|");
+	}
+	jexpect(&f, 3, t, XS_RM, "/local/domain/5/d/0|", "OK|");
+	assert_string_equal(h_show(bigtx_commit(&f, 3, t)), "OK|");
+	bigtx_idle(&f);
+	recovers(&f);
+	teardown(&f);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_big),
+		cmocka_unit_test(test_mixed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
