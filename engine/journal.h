@@ -39,6 +39,7 @@ struct journal_slot {
 	uint64_t gen;
 	uint32_t boots;
 	bool bare;  /* a dump file, not a snapshot with a journal */
+	size_t hdr; /* its header's length */
 	size_t end; /* where its whole groups end */
 };
 struct engine *journal_load(struct engine *like, int fd_a, int fd_b,
