@@ -43,7 +43,7 @@
  * each time it has grown by a fraction, so the work stays linear.
  */
 #define COMPACT_MIN (1u << 20)
-#define COMPACT_K 4u
+#define COMPACT_K 8u
 #define WRITE_CHUNK (1u << 20)
 
 struct slot_hdr {
