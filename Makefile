@@ -18,6 +18,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
 CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
 LDLIBS_PB := -lprotobuf-c
+# The engine's compressed snapshots (engine/zsnap.c).
+LDLIBS_ZSTD := -lzstd
 LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab -lxenforeignmemory
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
 LDLIBS_YAJL := -lyajl
@@ -103,7 +105,8 @@ $(B)/lib/libbroker.a: $(BROKER_OBJ) $(PROTO_OBJ)
 
 $(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_SANDBOX)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+		$(LDLIBS_SANDBOX)
 
 $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
@@ -116,7 +119,7 @@ $(B)/bin/xs-audit: tools/xs-audit.c
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Iengine $(CFLAGS) $(LDFLAGS) -o $@ $^ \
-		-lcmocka $(LDLIBS_PB) $(LDLIBS_SANDBOX)
+		-lcmocka $(LDLIBS_PB) $(LDLIBS_ZSTD) $(LDLIBS_SANDBOX)
 
 # The broker's pure pieces, from its library.
 $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
@@ -187,7 +190,8 @@ fuzz:
 		n=$$(basename $$s .c); \
 		clang-14 $(CPPFLAGS) -Ibuild-fuzz/gen -Iengine -Ibroker $(FUZZ_FLAGS) \
 			-o build-fuzz/$$n $$s build-fuzz/lib/libengine.a \
-			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_XEN) \
+			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+			$(LDLIBS_XEN) \
 			$(LDLIBS_YAJL) $(LDLIBS_CRYPTO); done
 
 # Each target runs from its seeds for FUZZ_SECONDS; a finding fails the

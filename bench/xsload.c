@@ -505,7 +505,15 @@ pct_us(uint64_t *v, size_t n, double p)
 }
 
 /* Memory a process holds in memfds it does not map (split-xenstored's
- * state: snapshot and journal), which VmRSS leaves out. */
+ * state: snapshot and journal), which VmRSS leaves out.  Broker and engine
+ * hold the same two memfds: each is counted once, by inode, across the
+ * processes of one rss_kb(). */
+static struct {
+	dev_t dev;
+	ino_t ino;
+} g_memfd_seen[16];
+static int g_nmemfd_seen;
+
 static long
 memfd_kb(const char *pid)
 {
@@ -515,6 +523,7 @@ memfd_kb(const char *pid)
 	long tot = 0;
 	ssize_t n;
 	DIR *d;
+	int i;
 
 	snprintf(dir, sizeof(dir), "/proc/%s/fd", pid);
 	if ((d = opendir(dir)) == NULL)
@@ -525,8 +534,19 @@ memfd_kb(const char *pid)
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
-		if (strncmp(target, "/memfd:", 7) == 0 && stat(link, &st) == 0)
-			tot += (long)(st.st_blocks / 2);
+		if (strncmp(target, "/memfd:", 7) != 0 || stat(link, &st) != 0)
+			continue;
+		for (i = 0; i < g_nmemfd_seen; i++)
+			if (g_memfd_seen[i].dev == st.st_dev &&
+			    g_memfd_seen[i].ino == st.st_ino)
+				break;
+		if (i < g_nmemfd_seen)
+			continue;
+		if (g_nmemfd_seen < 16) {
+			g_memfd_seen[g_nmemfd_seen].dev = st.st_dev;
+			g_memfd_seen[g_nmemfd_seen++].ino = st.st_ino;
+		}
+		tot += (long)(st.st_blocks / 2);
 	}
 	closedir(d);
 	return tot;
@@ -539,6 +559,7 @@ rss_kb(void)
 		return -1;
 	long tot = 0;
 	char *list = strdup(g_pids), *save = NULL;
+	g_nmemfd_seen = 0;
 	for (char *t = strtok_r(list, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
 		char path[64], line[256];

@@ -8,6 +8,10 @@
  * is written with one pwrite(); if the engine dies during it, a prefix may
  * be there, which its length shows, and it is ignored: its request was not
  * answered, the broker sends it again.
+ *
+ * The snapshot is compressed (zsnap.c; "XSSTATE2", whose header also says
+ * how long the stream is once inflated). Slots of engines that stored it
+ * as it is ("XSSTATE1") are still read: a live update may come from one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,19 +22,28 @@
 #include "journal.h"
 #include "state.h"
 #include "xs_proto.h"
+#include "zsnap.h"
 
-#define SLOT_MAGIC 0x3145544154535358ull /* "XSSTATE1" */
-#define GROUP_MAGIC 0x47534a58u          /* "XJSG" */
+#define SLOT_MAGIC1 0x3145544154535358ull /* "XSSTATE1": stream as it is */
+#define SLOT_MAGIC 0x3245544154535358ull  /* "XSSTATE2": compressed */
+#define GROUP_MAGIC 0x47534a58u           /* "XJSG" */
 /*
  * Most changes are answered "OK": such a group says so in its magic, with
  * the reply's type in the low half, instead of carrying a reply record.
  */
 #define GROUP_OK 0x4b4f0000u
 #define GROUP_OK_MASK 0xffff0000u
-#define SLOT_HDR 32
+#define SLOT_HDR1 32
+#define SLOT_HDR 40
 #define GROUP_HDR 16
-/* A snapshot replaces the journal once it outgrows this and half the last. */
-#define COMPACT_MIN (4u << 20)
+/*
+ * A snapshot replaces the journal once the journal outgrows this and
+ * COMPACT_K times the (compressed) snapshot: the state memfds stay within
+ * (1 + COMPACT_K) times the snapshot, and a store that grows is snapshotted
+ * each time it has grown by a fraction, so the work stays linear.
+ */
+#define COMPACT_MIN (1u << 20)
+#define COMPACT_K 8u
 /* The buffer of unwritten groups is kept between batches up to this. */
 #define BUF_KEEP (4u << 20)
 #define WRITE_CHUNK (1u << 20)
@@ -41,6 +54,8 @@ struct slot_hdr {
 	uint32_t boots;
 	uint32_t pad;
 	uint64_t snap_len; /* 0: not (yet) a whole snapshot */
+	/* Only in "XSSTATE2": the stream's length once inflated. */
+	uint64_t raw_len;
 };
 
 struct group_hdr {
@@ -55,6 +70,8 @@ struct journal {
 	uint64_t gen;
 	uint32_t boots;
 	bool restored;
+	bool legacy; /* the live slot is "XSSTATE1": replace it soon */
+	size_t hdr;  /* of the live slot */
 	uint64_t snap_len;
 	uint64_t off; /* end of the live slot's journal */
 	/* Groups not yet written; the open one starts at group. */
@@ -411,14 +428,16 @@ snapshot(struct engine *e)
 	struct journal *j = e->jr;
 	int next = !j->cur;
 	struct snap_out o = {j->fd[next], SLOT_HDR, malloc(WRITE_CHUNK), 0, 0};
-	struct slot_hdr h = {SLOT_MAGIC, j->gen + 1, j->boots, 0, 0};
+	struct slot_hdr h = {SLOT_MAGIC, j->gen + 1, j->boots, 0, 0, 0};
+	struct zsnap *z = zsnap_new(snap_put, &o);
 	int r = -1;
 
-	if (o.buf == NULL)
-		return -1;
+	if (o.buf == NULL || z == NULL)
+		goto out;
 	if (ftruncate(o.fd, 0) == -1 ||
 	    write_all(o.fd, &h, sizeof(h), 0) == -1 ||
-	    state_dump(e, snap_put, &o, true) != 0 ||
+	    state_dump(e, zsnap_put, z, true) != 0 ||
+	    zsnap_end(z, &h.raw_len) != 0 ||
 	    write_all(o.fd, o.buf, o.len, o.off) == -1)
 		goto out;
 	o.off += o.len;
@@ -428,6 +447,8 @@ snapshot(struct engine *e)
 		goto out;
 	j->cur = next;
 	j->gen = h.gen;
+	j->hdr = SLOT_HDR;
+	j->legacy = false;
 	j->snap_len = h.snap_len;
 	j->off = o.off;
 	/* The old slot is history: its memory goes back to the broker. */
@@ -435,6 +456,7 @@ snapshot(struct engine *e)
 		goto out;
 	r = 0;
 out:
+	zsnap_free(z);
 	free(o.buf);
 	return r;
 }
@@ -447,9 +469,10 @@ journal_compact(struct engine *e)
 
 	if (j == NULL)
 		return 0;
-	jlen = j->off - SLOT_HDR - j->snap_len;
-	/* The journal stays within half the snapshot: memory, restart time. */
-	if (jlen < COMPACT_MIN || jlen * 2 < j->snap_len)
+	jlen = j->off - j->hdr - j->snap_len;
+	/* An uncompressed snapshot goes at the first change after it. */
+	if (j->legacy ? jlen == 0
+		      : jlen < COMPACT_MIN || jlen < COMPACT_K * j->snap_len)
 		return 0;
 	return snapshot(e);
 }
@@ -490,14 +513,21 @@ slot_read(int fd, size_t *len, int *err)
 	return NULL;
 }
 
+/* Is the slot whole? Then *h is its header and *hdr its length. */
 static bool
-slot_whole(const uint8_t *b, size_t len, struct slot_hdr *h)
+slot_whole(const uint8_t *b, size_t len, struct slot_hdr *h, size_t *hdr)
 {
-	if (b == NULL || len < SLOT_HDR)
+	if (b == NULL || len < SLOT_HDR1)
 		return false;
-	memcpy(h, b, sizeof(*h));
-	return h->magic == SLOT_MAGIC && h->snap_len > 0 &&
-	       h->snap_len <= len - SLOT_HDR;
+	memcpy(h, b, SLOT_HDR1);
+	h->raw_len = 0;
+	if (h->magic == SLOT_MAGIC1)
+		*hdr = SLOT_HDR1;
+	else if (h->magic == SLOT_MAGIC && len >= SLOT_HDR)
+		memcpy(h, b, (*hdr = SLOT_HDR));
+	else
+		return false;
+	return h->snap_len > 0 && h->snap_len <= len - *hdr;
 }
 
 /* Applies the whole groups after the snapshot; a torn last one is not. */
@@ -562,10 +592,17 @@ restore(struct engine *like, const uint8_t *b, size_t len,
 {
 	struct engine *e;
 	const char *bad = NULL;
+	uint8_t *raw = NULL;
 	int r;
 
-	e = state_restore(b, h->snap_len, like->emit, like->log, like->cb_arg,
-			  why, whylen);
+	if (h->magic == SLOT_MAGIC &&
+	    (raw = zsnap_inflate(b, h->snap_len, h->raw_len, &bad)) == NULL) {
+		snprintf(why, whylen, "snapshot: %s", bad);
+		return NULL;
+	}
+	e = state_restore(raw ? raw : b, raw ? h->raw_len : h->snap_len,
+			  like->emit, like->log, like->cb_arg, why, whylen);
+	free(raw);
 	if (e == NULL)
 		return NULL;
 	r = replay(e, b + h->snap_len, len - h->snap_len, end, &bad);
@@ -593,7 +630,7 @@ slot_dump(const uint8_t *b, size_t len, struct slot_hdr *h)
 
 	if (b == NULL || len < sizeof(ident) || memcmp(b, ident, 8) != 0)
 		return false;
-	*h = (struct slot_hdr){SLOT_MAGIC, 0, 0, 0, len};
+	*h = (struct slot_hdr){SLOT_MAGIC1, 0, 0, 0, len, 0};
 	return true;
 }
 
@@ -607,7 +644,7 @@ journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
 	size_t len[2], hdr[2] = {SLOT_HDR, SLOT_HDR};
 	bool whole[2];
 	int err[2], use, i, fd[2] = {fd_a, fd_b};
-	uint64_t magic = SLOT_MAGIC;
+	uint64_t magic;
 
 	js->slot = -1;
 	for (i = 0; i < 2; i++) {
@@ -617,12 +654,15 @@ journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
 				 strerror(err[i]));
 			goto out;
 		}
-		whole[i] = slot_whole(b[i], len[i], &h[i]);
+		whole[i] = slot_whole(b[i], len[i], &h[i], &hdr[i]);
+		if (len[i] >= 8)
+			memcpy(&magic, b[i], 8);
 		if (!whole[i] && slot_dump(b[i], len[i], &h[i])) {
 			whole[i] = true;
 			hdr[i] = 0;
 		} else if (!whole[i] && len[i] > 0 &&
-			   (len[i] < 8 || memcmp(b[i], &magic, 8) != 0)) {
+			   (len[i] < 8 ||
+			    (magic != SLOT_MAGIC && magic != SLOT_MAGIC1))) {
 			/* Not even a snapshot cut short: someone else's. */
 			snprintf(why, whylen,
 				 "neither a snapshot nor a xenstore migration "
@@ -644,6 +684,7 @@ journal_load(struct engine *like, int fd_a, int fd_b, struct journal_slot *js,
 	js->gen = h[use].gen;
 	js->boots = h[use].boots;
 	js->bare = hdr[use] == 0;
+	js->hdr = hdr[use];
 	js->end += hdr[use];
 out:
 	free(b[0]);
@@ -662,12 +703,14 @@ resume(struct journal *j, const struct journal_slot *js)
 	struct slot_hdr h;
 
 	if (ftruncate(j->fd[j->cur], (off_t)js->end) == -1 ||
-	    pread(j->fd[j->cur], &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	    pread(j->fd[j->cur], &h, js->hdr, 0) != (ssize_t)js->hdr)
 		return -1;
 	h.boots = j->boots;
+	j->hdr = js->hdr;
+	j->legacy = js->hdr == SLOT_HDR1;
 	j->snap_len = h.snap_len;
 	j->off = js->end;
-	return write_all(j->fd[j->cur], &h, sizeof(h), 0);
+	return write_all(j->fd[j->cur], &h, js->hdr, 0);
 }
 
 int

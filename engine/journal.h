@@ -3,11 +3,11 @@
  * The store outlives the engine: every committed change is recorded, before
  * its reply leaves, in memory the broker holds (two memfds). Each holds a
  * header, a snapshot of the whole store (the migration stream of state.c,
- * with the engine's own records) and then a journal: one group of records
- * per request that changed something, ending with the reply the request
- * got. A restarted engine loads the newer complete snapshot, applies the
- * complete groups after it, and answers a request sent again from the
- * reply recorded for it, so no change is lost or applied twice.
+ * with the engine's own records, compressed) and then a journal: one group
+ * of records per request that changed something, ending with the reply the
+ * request got. A restarted engine loads the newer complete snapshot,
+ * applies the complete groups after it, and answers a request sent again
+ * from the reply recorded for it, so no change is lost or applied twice.
  */
 #ifndef JOURNAL_H
 #define JOURNAL_H
@@ -39,6 +39,7 @@ struct journal_slot {
 	uint64_t gen;
 	uint32_t boots;
 	bool bare;  /* a dump file, not a snapshot with a journal */
+	size_t hdr; /* its header's length */
 	size_t end; /* where its whole groups end */
 };
 struct engine *journal_load(struct engine *like, int fd_a, int fd_b,

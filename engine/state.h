@@ -63,6 +63,17 @@ int state_keep_reply(struct engine *e, uint64_t seq, uint32_t type,
 		     const void *payload, size_t len);
 
 /*
+ * The nodes of a snapshot in the engine's compact records (state_nodes.c):
+ * written by state_dump() with exact set, read by state_apply(). A run of
+ * them continues one pre-order walk; any other record ends it.
+ */
+#define REC_X_NODES 0x5809u
+int state_nodes_dump(struct engine *e, state_out_fn out, void *arg);
+int state_nodes_apply(struct engine *e, const uint8_t *body, size_t len,
+		      const char **bad);
+void state_nodes_reset(struct engine *e);
+
+/*
  * Builds a new engine from a stream. Every record is checked; a truncated
  * or malformed stream yields NULL and a reason in why, and nothing else
  * changes.

@@ -65,17 +65,25 @@ tree_path_one(struct tree_path *tp, const char *name, size_t len)
 	tp->clen[0] = (uint16_t)len;
 }
 
-/* Slots a child array holds for n children: powers of two from 4. */
+/*
+ * Slots a child array holds for n children: powers of two from 4 to 64,
+ * then steps of an eighth of the highest power of two in n. A directory of
+ * 10,000 children holds 10,240 slots, not 16,384: ~5 bytes a child less,
+ * for a realloc every eighth of growth instead of every doubling.
+ */
 static uint32_t
 child_cap(uint32_t n)
 {
-	uint32_t c = 4;
+	uint32_t c = 4, step;
 
 	if (n == 0)
 		return 0;
-	while (c < n)
+	while (c < n && c < 64)
 		c *= 2;
-	return c;
+	if (c >= n)
+		return c;
+	step = (UINT32_C(1) << (31 - __builtin_clz(n))) / 8;
+	return (n + step - 1) & ~(step - 1);
 }
 
 struct node *

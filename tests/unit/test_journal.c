@@ -422,6 +422,106 @@ test_compact(void **state)
 	teardown(&f);
 }
 
+/* A damaged compressed snapshot is refused with a reason, never used. */
+static void
+test_corrupt_snapshot(void **state)
+{
+	struct fix f;
+	struct harness *h2;
+	uint64_t raw, bad;
+	off_t size;
+	char why[256];
+	uint8_t b;
+	int fd;
+
+	setup(&f);
+	populate(&f);
+	flush(&f);
+	/* The next engine starts with a snapshot of what is there. */
+	h_free(f.h);
+	f.h = calloc(1, sizeof(*f.h));
+	f.h->e = engine_new(h_emit, h_log, f.h);
+	fd = live_slot(&f, &size);
+	assert_int_equal(ftruncate(f.fd[0] == fd ? f.fd[1] : f.fd[0], 0), 0);
+	/* A byte in the middle of the compressed stream (after the 40-byte
+	 * header) flips. */
+	assert_int_equal(pread(fd, &b, 1, 40 + 20), 1);
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, 40 + 20), 1);
+	assert_int_equal(journal_attach(&f.h->e, f.fd[0], f.fd[1], NULL, 0, why,
+					sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "snapshot"));
+	b ^= 0x40;
+	assert_int_equal(pwrite(fd, &b, 1, 40 + 20), 1);
+	/* The header lies about the inflated length. */
+	assert_int_equal(pread(fd, &raw, 8, 32), 8);
+	bad = raw + 8;
+	assert_int_equal(pwrite(fd, &bad, 8, 32), 8);
+	assert_int_equal(journal_attach(&f.h->e, f.fd[0], f.fd[1], NULL, 0, why,
+					sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "corrupt compressed snapshot"));
+	assert_int_equal(pwrite(fd, &raw, 8, 32), 8);
+	h2 = start(&f);
+	assert_true(journal_restored(h2->e));
+	h_expect(h2, 1, 0, XS_READ, "/a/b/c|", "two");
+	h_free(h2);
+	teardown(&f);
+}
+
+/*
+ * An older engine kept the stream as it is ("XSSTATE1", a 32-byte
+ * header): a live update from it restores, and the first change after
+ * that puts a compressed snapshot in its place.
+ */
+static void
+test_legacy_slot(void **state)
+{
+	static const uint64_t magic1 = 0x3145544154535358ull;
+	struct fix f, g;
+	struct buf d = {0};
+	struct harness *h2;
+	uint64_t hdr[4], m;
+	off_t size;
+	int fd;
+
+	setup(&f);
+	populate(&f);
+	d.len = 0;
+	assert_int_equal(state_dump(f.h->e, collect, &d, true), 0);
+	setup(&g);
+	h_free(g.h);
+	hdr[0] = magic1;
+	hdr[1] = 1; /* generation */
+	hdr[2] = 0; /* boots, pad */
+	hdr[3] = d.len;
+	assert_int_equal(pwrite(g.fd[1], hdr, sizeof(hdr), 0), 32);
+	assert_int_equal(pwrite(g.fd[1], d.p, d.len, 32), (ssize_t)d.len);
+	g.h = start(&g);
+	assert_true(journal_restored(g.h->e));
+	/* (Not same_store(): a restored stale entry has no domain's id.) */
+	h_expect(g.h, 1, 0, XS_READ, "/a/b/c|", "two");
+	h_expect(g.h, 1, 0, XS_GET_PERMS, "/t|", "n0|r5|");
+	h_expect(g.h, 1, 0, XS_GET_QUOTA, "5|nodes|", "50|");
+	h_flush(g.h);
+	g.seq = 1000;
+	jexpect(&g, 1, 0, XS_WRITE, "/after|1", "OK|");
+	flush(&g);
+	assert_int_equal(journal_compact(g.h->e), 0);
+	fd = live_slot(&g, &size);
+	assert_int_equal(fd, g.fd[0]);
+	assert_int_equal(pread(fd, &m, 8, 0), 8);
+	assert_true(m != magic1);
+	h2 = start(&g);
+	h_expect(h2, 1, 0, XS_READ, "/after|", "1");
+	same_store(g.h->e, h2->e);
+	h_free(h2);
+	free(d.p);
+	teardown(&f);
+	teardown(&g);
+}
+
 /* xs-broker --restore puts a dump file where a snapshot would be. */
 static void
 test_bare_dump(void **state)
@@ -596,6 +696,8 @@ main(void)
 		cmocka_unit_test(test_torn_group),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_compact),
+		cmocka_unit_test(test_corrupt_snapshot),
+		cmocka_unit_test(test_legacy_slot),
 		cmocka_unit_test(test_bare_dump),
 		cmocka_unit_test(test_live_update),
 		cmocka_unit_test(test_live_update_failed),
