@@ -4,19 +4,23 @@
  * per connection opened or closed, and per engine event, written by the
  * broker because the engine is not trusted to report on itself.
  *
- * This is the loop's side. A request is copied when it arrives (with what
- * the policy says of it); its reply completes it into an item. Other
- * records are made here as members of a JSON map. Items queue in order
- * and go to the writer thread (audit_writer.c) a batch at a time, once
- * AUDIT_BATCH bytes wait or the oldest is AUDIT_BATCH_MS old (at once for
- * a FIFO or a terminal); the thread makes the JSON lines, hashes values
- * and writes. Nothing is ever dropped: past AUDIT_BACKLOG_MAX waiting for
- * the sink, the broker stops reading clients (conn_may_read()) until the
- * writer catches up. Replies are matched to their requests through a FIFO
- * per connection, since the engine answers each connection in order.
+ * Records are written as JSON (audit_json.c) into one buffer, which goes to
+ * the sink in one write() per loop iteration. A request's record is made
+ * after the loop has sent the replies and the engine's next batch
+ * (audit_drain()): until then a reply only moves its request to the done
+ * queue, so that the JSON and the hash are made while the clients and the
+ * engine work, not before they get their bytes. Nothing is ever dropped: when
+ * the sink does not take what is buffered (a FIFO nobody reads, a full disk),
+ * the buffer grows, and past AUDIT_BACKLOG_MAX the broker stops reading clients
+ * (conn_may_read()) until the sink catches up. Replies are matched to their
+ * requests through a FIFO per connection, since the engine answers each
+ * connection in order.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -24,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,97 +44,169 @@
 #define AUDIT_POLICY_MAX (1u << 20)
 /* How long the last records get to reach a slow sink at exit. */
 #define AUDIT_EXIT_MS 2000
-/* Handed to the writer once this much waits, or this old. */
-#define AUDIT_BATCH (32u << 10)
-#define AUDIT_BATCH_MS 200
+
+struct audit_conn;
+
+struct audit_pending {
+	struct audit_pending *next;
+	uint32_t type, req_id, tx_id;
+	enum audit_action action;
+	struct timespec wall, mono;
+	/* Once answered (on the done queue): */
+	struct audit_conn *ac;
+	uint32_t rtype;       /* the reply's type */
+	uint32_t rlen;        /* its payload, after the request's */
+	long long latency_us; /* arrival to reply */
+	size_t len;           /* payload bytes */
+	uint8_t payload[];    /* a copy, only when recorded */
+};
 
 struct audit_conn {
 	LIST_ENTRY(audit_conn) entry;
 	uint32_t id, domid;
+	const char *transport;
 	int has_cred;
 	struct ucred cred;
 	/* "conn":..,"domid":..[,"pid":..,"uid":..,"gid":..], made once */
 	char ident[112];
 	size_t ident_len;
-	struct audit_item *head, *tail; /* requests without a reply yet */
+	struct audit_pending *head, *tail;
 };
 
 static LIST_HEAD(, audit_conn) aconns = LIST_HEAD_INITIALIZER(aconns);
 
+/* Answered requests whose records are still to be made, in reply order. */
+static struct audit_pending *done_head, *done_tail;
+static int draining;
+
+static void audit_drain(void);
+
 static int enabled;
-static char *log_path;    /* --audit-log, absolute, or "syslog" */
-static int sink_file;     /* a regular file (else a FIFO, a terminal) */
+static int to_syslog;
+static char *log_path;    /* --audit-log, absolute */
 static char *policy_path; /* --audit-policy, or NULL: built in */
 static struct audit_policy *policy;
-static struct bevent wake_ev;
+static int fd = -1;
+static int fd_polled; /* fd is in epoll (not a regular file) */
+static struct bevent fd_ev;
 
-/* Items made and not yet handed to the writer. */
-static struct audit_item *pend_head, *pend_tail;
-static size_t pend_bytes;
-static struct timespec pend_since;
-/* Records made since start: the seq the writer gives the last one. */
-static unsigned long long made;
+/* What waits for the sink: w.buf[off..w.len). */
+static struct {
+	struct audit_json w;
+	size_t off;
+} out;
+/* Where the record being written starts in out.w.buf. */
+static size_t rec_start;
 
-/* Where a record's members are made before they become an item. */
-static struct audit_json scratch;
+/* Batches to a file: a write once this much waits, or this old. */
+#define AUDIT_BATCH (32u << 10)
+#define AUDIT_BATCH_MS 200
+static struct timespec batch_since; /* when the batch waiting began */
 
-static int congested, exiting;
-static unsigned long long stalls;
+static int congested, failing, exiting;
+static unsigned long long seq, records_written, bytes_written, stalls,
+	write_errors;
 static struct timespec stall_start;
 
-static void
-scratch_reserve(struct audit_json *w, size_t n)
-{
-	size_t ncap = w->cap ? w->cap : 4096;
-	char *nb;
+static void audit_write(void);
 
+/* out.w's reserve(): room for n more bytes, or the broker stops. */
+static void
+out_reserve(struct audit_json *w, size_t n)
+{
+	char *nb;
+	size_t ncap;
+
+	/* Reclaim what was written before growing. */
+	if (out.off > 0) {
+		memmove(w->buf, w->buf + out.off, w->len - out.off);
+		w->len -= out.off;
+		rec_start -= out.off;
+		out.off = 0;
+		if (w->cap - w->len >= n)
+			return;
+	}
+	ncap = w->cap ? w->cap : 65536;
 	while (ncap - w->len < n)
 		ncap *= 2;
+	/* A record lost to memory would be a hole in the log: stop instead. */
 	if ((nb = realloc(w->buf, ncap)) == NULL)
-		fatal("audit");
+		fatal("audit buffer");
 	w->buf = nb;
 	w->cap = ncap;
 }
 
 static void
-enqueue(struct audit_item *it)
+gen_int(const char *key, long long v)
 {
-	it->next = NULL;
-	if (pend_tail != NULL)
-		pend_tail->next = it;
-	else {
-		pend_head = it;
-		pend_since = *loop_now();
+	audit_json_int(&out.w, key, v);
+}
+
+static void
+gen_cstr(const char *key, const char *s)
+{
+	audit_json_cstr(&out.w, key, s);
+}
+
+/* RFC 3339 in UTC with microseconds; the seconds are formatted once. */
+static void
+gen_time(const struct timespec *ts)
+{
+	static time_t last = -1;
+	static char buf[48];
+	static size_t plen;
+	struct tm tm;
+	long us = (long)(ts->tv_nsec / 1000);
+	int i;
+
+	if (ts->tv_sec != last) {
+		gmtime_r(&ts->tv_sec, &tm);
+		plen = strftime(buf, sizeof(buf) - 8, "%Y-%m-%dT%H:%M:%S.",
+				&tm);
+		buf[plen + 6] = 'Z';
+		last = ts->tv_sec;
 	}
-	pend_tail = it;
-	pend_bytes += audit_item_cost(it);
-	if (it->what != AUDIT_ITEM_REOPEN)
-		made++;
-}
-
-/* A record: its members go into scratch between these two. */
-static void
-rec_open(void)
-{
-	scratch.reserve = scratch_reserve;
-	scratch.len = 0;
-	scratch.depth = 0;
-	scratch.more[0] = 0;
+	for (i = 5; i >= 0; i--, us /= 10)
+		buf[plen + (size_t)i] = (char)('0' + us % 10);
+	audit_json_lit_k(&out.w, "time", 4, buf, plen + 7);
 }
 
 static void
-rec_close(const char *kind)
+rec_begin(const char *kind, const struct timespec *wall)
 {
-	struct audit_item *it;
+	struct timespec now;
 
-	if ((it = calloc(1, sizeof(*it) + scratch.len)) == NULL)
-		fatal("audit");
-	it->what = AUDIT_ITEM_RECORD;
-	it->kind = kind;
-	clock_gettime(CLOCK_REALTIME, &it->wall);
-	it->len = scratch.len;
-	memcpy(it->data, scratch.buf, scratch.len);
-	enqueue(it);
+	/* What was answered before this happened is recorded before it. */
+	if (!draining)
+		audit_drain();
+	if (wall == NULL) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		wall = &now;
+	}
+	rec_start = out.w.len;
+	audit_json_map(&out.w, NULL);
+	gen_time(wall);
+	gen_int("seq", (long long)++seq);
+	audit_json_lit(&out.w, "kind", kind);
+}
+
+static void
+rec_end(void)
+{
+	audit_json_end(&out.w);
+	audit_json_line(&out.w);
+	if (to_syslog)
+		syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s",
+		       (int)(out.w.len - rec_start - 1), out.w.buf + rec_start);
+	if (fd == -1) {
+		/* syslog only: nothing waits. */
+		records_written++;
+		bytes_written += out.w.len - rec_start;
+		out.w.len = rec_start;
+		return;
+	}
+	if (!congested && out.w.len - out.off > AUDIT_BACKLOG_MAX)
+		audit_write();
 }
 
 static void
@@ -156,64 +233,101 @@ ident_make(struct audit_conn *ac)
 	ac->ident_len = w.len;
 }
 
+static void
+gen_conn(const struct audit_conn *ac)
+{
+	audit_json_raw(&out.w, ac->ident, ac->ident_len);
+}
+
 /* A note about the audit itself, or the broker's life. */
 static void
 audit_note(const char *kind, const char *event, const char *detail)
 {
 	if (!enabled)
 		return;
-	rec_open();
-	audit_json_cstr(&scratch, "event", event);
+	rec_begin(kind, NULL);
+	gen_cstr("event", event);
 	if (detail != NULL)
-		audit_json_cstr(&scratch, "detail", detail);
-	rec_close(kind);
+		gen_cstr("detail", detail);
+	rec_end();
 }
 
 static long long
-usec_since(const struct timespec *t0, const struct timespec *now)
+usec_since(const struct timespec *t0)
 {
-	return (long long)(now->tv_sec - t0->tv_sec) * 1000000 +
-	       (now->tv_nsec - t0->tv_nsec) / 1000;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)(now.tv_sec - t0->tv_sec) * 1000000 +
+	       (now.tv_nsec - t0->tv_nsec) / 1000;
 }
 
 /*
- * A request leaves the connection's FIFO as an item: with the reply's
- * type, size and time and the bytes the record shows of it (an error's
- * name, a value to hash or show), and the connection's members, after the
- * request's payload. Either r or noreply.
+ * The record of a request: what was asked, and what came back (p->rtype
+ * and the reply's payload after the request's), or why nothing did
+ * (noreply).
  */
 static void
-complete(struct audit_conn *ac, struct audit_item *p, const Xsp__Reply *r,
-	 const char *noreply)
+rec_request(const struct audit_conn *ac, const struct audit_pending *p,
+	    const char *noreply)
 {
 	const struct audit_type *t = audit_type(p->type);
-	size_t keep = 0, nlen = noreply ? strlen(noreply) : 0;
-	struct timespec now;
+	int values = p->action == AUDIT_LOG_VALUES;
+	const uint8_t *rp = p->payload + p->len;
+	size_t rlen = p->rlen, n;
 
-	if (r != NULL && (r->type == XS_ERROR || t->reply != AUDIT_REPLY_NONE))
-		keep = r->payload.len;
-	if (nlen > UINT16_MAX)
-		nlen = UINT16_MAX;
-	p = realloc(p, sizeof(*p) + p->len + keep + ac->ident_len + nlen);
-	if (p == NULL)
-		fatal("audit");
-	if (keep > 0)
-		memcpy(p->data + p->len, r->payload.data, keep);
-	memcpy(p->data + p->len + keep, ac->ident, ac->ident_len);
-	if (nlen > 0)
-		memcpy(p->data + p->len + keep + ac->ident_len, noreply, nlen);
-	p->keep = (uint32_t)keep;
-	p->ident_len = (uint16_t)ac->ident_len;
-	p->noreply_len = (uint16_t)nlen;
-	if (r != NULL) {
-		p->rtype = r->type;
-		p->rlen = (uint32_t)r->payload.len;
-		p->latency_us = usec_since(&p->mono, loop_now());
+	rec_begin("request", &p->wall);
+	gen_conn(ac);
+	audit_json_lit(&out.w, "type", t->name);
+	if (!audit_type_known(p->type))
+		gen_int("type_id", p->type);
+	gen_int("req_id", p->req_id);
+	gen_int("tx_id", p->tx_id);
+	if (audit_gen_args(&out.w, p->type, p->payload, p->len, values) == -1)
+		fatalx("audit: SHA-256 failed");
+	if (noreply != NULL) {
+		gen_cstr("result", noreply);
+	} else if (p->rtype == XS_ERROR) {
+		n = strnlen((const char *)rp, rlen);
+		audit_json_str(&out.w, "result", rp, n);
 	} else {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		p->latency_us = usec_since(&p->mono, &now);
+		audit_json_lit(&out.w, "result", "OK");
+		if (p->rtype != p->type)
+			audit_json_lit(&out.w, "reply_type",
+				       audit_type(p->rtype)->name);
+		if (t->reply == AUDIT_REPLY_VALUE &&
+		    audit_gen_value(&out.w,
+				    p->type == XS_READ ? "value" : "reply", rp,
+				    rlen, values) == -1)
+			fatalx("audit: SHA-256 failed");
+		if (t->reply == AUDIT_REPLY_CLEAR)
+			audit_json_str(&out.w, "reply", rp,
+				       rlen > 0 && rp[rlen - 1] == '\0'
+					       ? rlen - 1
+					       : rlen);
 	}
-	enqueue(p);
+	gen_int("bytes_in", XS_HDR_SIZE + (long long)p->len);
+	gen_int("bytes_out",
+		noreply == NULL ? XS_HDR_SIZE + (long long)p->rlen : 0);
+	gen_int("latency_us",
+		noreply == NULL ? p->latency_us : usec_since(&p->mono));
+	rec_end();
+}
+
+/* The records of the answered requests, in the order of their replies. */
+static void
+audit_drain(void)
+{
+	struct audit_pending *p;
+
+	draining = 1;
+	while ((p = done_head) != NULL) {
+		done_head = p->next;
+		rec_request(p->ac, p, NULL);
+		free(p);
+	}
+	done_tail = NULL;
+	draining = 0;
 }
 
 static struct audit_policy *
@@ -250,53 +364,118 @@ policy_load(char *err, size_t errsz)
 	return p;
 }
 
+static void audit_fd_event(int, uint32_t, void *);
+
+/*
+ * O_APPEND so that a rotating tool may truncate; a FIFO is opened
+ * read-write, which never blocks nor fails for want of a reader, and
+ * non-blocking, so a slow reader costs back-pressure, never the loop.
+ */
+static int
+sink_open(void)
+{
+	int flags = O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	struct stat st;
+	int nfd;
+
+	nfd = open(log_path, O_WRONLY | flags, 0600);
+	if (nfd == -1 && errno == ENXIO)
+		nfd = open(log_path, O_RDWR | flags, 0600);
+	if (nfd == -1)
+		return -1;
+	if (fstat(nfd, &st) == -1) {
+		close(nfd);
+		return -1;
+	}
+	if (fd != -1) {
+		if (fd_polled)
+			loop_del(&fd_ev);
+		close(fd);
+	}
+	fd = nfd;
+	fd_polled = !S_ISREG(st.st_mode);
+	if (fd_polled)
+		loop_add(&fd_ev, fd, 0, audit_fd_event, NULL);
+	return 0;
+}
+
 static void
 set_congested(int on)
 {
 	if (on == congested)
 		return;
 	congested = on;
-	audit_writer_wait(on);
 	if (on) {
 		stalls++;
 		clock_gettime(CLOCK_MONOTONIC, &stall_start);
 		log_warnx("audit: %s does not keep up (%zu bytes waiting): "
 			  "not reading clients until it does",
-			  log_path, pend_bytes + audit_writer_backlog());
+			  log_path, out.w.len - out.off);
 		return;
 	}
 	log_info("audit: %s caught up after %lld ms: reading clients again",
-		 log_path, usec_since(&stall_start, loop_now()) / 1000);
+		 log_path, usec_since(&stall_start) / 1000);
 	if (!exiting)
 		conn_resume_all();
 }
 
-static void
-check_congested(void)
+static unsigned long long
+count_lines(const uint8_t *p, size_t n)
 {
-	size_t waiting = pend_bytes + audit_writer_backlog();
+	const uint8_t *e = p + n, *q;
+	unsigned long long c = 0;
 
-	/* Resumes at half, so that it does not flap at the limit. */
-	if (waiting > AUDIT_BACKLOG_MAX)
-		set_congested(1);
-	else if (waiting <= AUDIT_BACKLOG_MAX / 2)
-		set_congested(0);
+	while (p < e && (q = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		c++;
+		p = q + 1;
+	}
+	return c;
+}
+
+/* Writes what the sink takes now; one write() for the whole buffer. */
+static void
+audit_write(void)
+{
+	ssize_t n;
+
+	if (fd == -1)
+		return;
+	while (out.off < out.w.len) {
+		n = write(fd, out.w.buf + out.off, out.w.len - out.off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			if (errno != EAGAIN && !failing) {
+				failing = 1;
+				write_errors++;
+				log_warn("audit: write %s (retrying, nothing "
+					 "is dropped)",
+					 log_path);
+			}
+			break;
+		}
+		if (failing) {
+			failing = 0;
+			log_info("audit: %s takes records again", log_path);
+		}
+		records_written += count_lines(
+			(const uint8_t *)out.w.buf + out.off, (size_t)n);
+		bytes_written += (unsigned long long)n;
+		out.off += (size_t)n;
+	}
+	if (out.off == out.w.len) {
+		out.off = out.w.len = 0;
+		batch_since.tv_sec = batch_since.tv_nsec = 0;
+	}
+	if (fd_polled)
+		loop_set(&fd_ev, out.w.len > out.off ? EPOLLOUT : 0);
+	set_congested(out.w.len - out.off > AUDIT_BACKLOG_MAX);
 }
 
 static void
-submit(void)
+audit_fd_event(int efd, uint32_t events, void *arg)
 {
-	audit_writer_submit(pend_head, pend_tail, pend_bytes);
-	pend_head = pend_tail = NULL;
-	pend_bytes = 0;
-}
-
-/* The writer has written some: the backlog may be under the limit. */
-static void
-wake_event(int fd, uint32_t events, void *arg)
-{
-	audit_writer_wait(congested);
-	check_congested();
+	audit_write();
 }
 
 int
@@ -307,41 +486,52 @@ audit_congested(void)
 
 /*
  * Once per loop iteration, after the replies and the engine's batch are
- * out: what waits goes to the writer if it is a batch, or old enough.
+ * out: the records of what was answered, then what the sink takes.
  */
 void
 audit_flush(void)
 {
-	const struct timespec *now = loop_now();
+	struct timespec now;
 
 	if (!enabled)
 		return;
-	if (pend_head != NULL &&
-	    (!sink_file || pend_bytes >= AUDIT_BATCH ||
-	     usec_since(&pend_since, now) >= AUDIT_BATCH_MS * 1000))
-		submit();
-	check_congested();
+	audit_drain();
+	if (out.w.len == out.off)
+		return;
+	/*
+	 * A file gets records a batch at a time: a write() to a file costs
+	 * more than making a record, and with many clients an iteration
+	 * brings few. They wait (the loop wakes within a second for them,
+	 * audit_retry_needed()) until AUDIT_BATCH bytes or AUDIT_BATCH_MS.
+	 */
+	if (!fd_polled && !failing && out.w.len - out.off < AUDIT_BATCH) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (batch_since.tv_sec == 0 && batch_since.tv_nsec == 0)
+			batch_since = now;
+		if ((now.tv_sec - batch_since.tv_sec) * 1000 +
+			    (now.tv_nsec - batch_since.tv_nsec) / 1000000 <
+		    AUDIT_BATCH_MS)
+			return;
+	}
+	audit_write();
 }
 
-/* Records waiting for their batch: the loop wakes within a second. */
+/* Records waiting in a batch, or for a failed sink (a full disk). */
 int
 audit_retry_needed(void)
 {
-	return enabled && pend_head != NULL;
+	return enabled && out.w.len > out.off && !fd_polled;
 }
 
 void
 audit_stats(void)
 {
-	unsigned long long records, bytes, errors;
-
 	if (!enabled)
 		return;
-	audit_writer_counts(&records, &bytes, &errors);
 	log_info("audit: %llu records written (%llu bytes), %zu bytes "
 		 "waiting, %llu stalls, %llu write errors",
-		 records, bytes, pend_bytes + audit_writer_backlog(), stalls,
-		 errors);
+		 records_written, bytes_written, out.w.len - out.off, stalls,
+		 write_errors);
 }
 
 /* At exit: what is outstanding gets its record, and everything a try. */
@@ -349,32 +539,41 @@ static void
 audit_exit(void)
 {
 	struct audit_conn *ac;
-	struct audit_item *p;
+	struct audit_pending *p;
+	struct pollfd pfd;
+	struct timespec t0;
 	char detail[160];
-	size_t left;
 
 	if (exiting)
 		return;
 	exiting = 1;
+	audit_drain();
 	LIST_FOREACH(ac, &aconns, entry)
 	{
 		while ((p = ac->head) != NULL) {
 			ac->head = p->next;
 			if (p->action != AUDIT_SKIP)
-				complete(ac, p, NULL,
-					 "no reply: broker exited");
-			else
-				free(p);
+				rec_request(ac, p, "no reply: broker exited");
+			free(p);
 		}
-		ac->tail = NULL;
 	}
-	snprintf(detail, sizeof(detail), "%llu records before this one", made);
+	snprintf(detail, sizeof(detail), "%llu records before this one", seq);
 	audit_note("broker", "stop", detail);
-	submit();
-	if ((left = audit_writer_finish(AUDIT_EXIT_MS)) > 0)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		audit_write();
+		if (out.w.len == out.off || fd == -1 ||
+		    usec_since(&t0) / 1000 > AUDIT_EXIT_MS)
+			break;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 50) == -1 && errno != EINTR)
+			break;
+	}
+	if (out.w.len > out.off)
 		log_warnx("audit: %zu bytes of records could not be written "
 			  "to %s at exit",
-			  left, log_path);
+			  out.w.len - out.off, log_path);
 	audit_stats();
 }
 
@@ -382,7 +581,6 @@ void
 audit_init(const char *path, int use_syslog, const char *policy_file)
 {
 	char err[512];
-	struct stat st;
 
 	if (path == NULL && !use_syslog)
 		return;
@@ -393,19 +591,15 @@ audit_init(const char *path, int use_syslog, const char *policy_file)
 	/* libcrypto loads and is tried before a request depends on it. */
 	if (audit_sha256_hex((const uint8_t *)"", 0, err) == -1)
 		fatalx("audit: SHA-256 from libcrypto does not work");
-	audit_sha256_release();
-	audit_writer_init(use_syslog);
+	out.w.reserve = out_reserve;
+	to_syslog = use_syslog;
 	if (path != NULL) {
 		if ((log_path = strdup(path)) == NULL)
 			fatal("strdup");
-		if (audit_writer_open(log_path) == -1)
+		if (sink_open() == -1)
 			fatal("audit: %s", log_path);
-		sink_file = stat(log_path, &st) == 0 && S_ISREG(st.st_mode);
-	} else {
+	} else
 		log_path = "syslog";
-		sink_file = 1;
-	}
-	loop_add(&wake_ev, audit_writer_wake_fd(), EPOLLIN, wake_event, NULL);
 	enabled = 1;
 	if (atexit(audit_exit) != 0)
 		fatalx("atexit");
@@ -414,7 +608,7 @@ audit_init(const char *path, int use_syslog, const char *policy_file)
 		 audit_policy_nrules(policy));
 	audit_note("broker", "start", err);
 	log_info("audit: recording to %s%s, policy %s", log_path,
-		 use_syslog && path != NULL ? " and syslog" : "",
+		 to_syslog && fd != -1 ? " and syslog" : "",
 		 policy_path ? policy_path : "built in");
 }
 
@@ -423,18 +617,20 @@ void
 audit_reload(void)
 {
 	struct audit_policy *np;
-	struct audit_item *it;
 	char err[512];
 
 	if (!enabled)
 		return;
-	if (strcmp(log_path, "syslog") != 0) {
-		/* The writer reopens it here, in the order of the records. */
-		if ((it = calloc(1, sizeof(*it))) == NULL)
-			fatal("audit");
-		it->what = AUDIT_ITEM_REOPEN;
-		enqueue(it);
-		submit();
+	if (fd != -1) {
+		/* What the old file takes now goes there; the rest follows. */
+		audit_write();
+		if (sink_open() == -1) {
+			log_warn("audit: reopening %s, still writing to the "
+				 "old file",
+				 log_path);
+			audit_note("audit", "reopen-failed", strerror(errno));
+		} else
+			audit_note("audit", "reopened", log_path);
 	}
 	if (policy_path == NULL)
 		return;
@@ -465,39 +661,41 @@ audit_conn_open(uint32_t conn, uint32_t domid, int cfd, const char *transport)
 		fatal("audit");
 	ac->id = conn;
 	ac->domid = domid;
+	ac->transport = transport;
 	if (cfd != -1 &&
 	    getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &ac->cred, &sl) == 0)
 		ac->has_cred = 1;
 	ident_make(ac);
 	LIST_INSERT_HEAD(&aconns, ac, entry);
-	rec_open();
-	audit_json_raw(&scratch, ac->ident, ac->ident_len);
-	audit_json_cstr(&scratch, "transport", transport);
-	rec_close("conn_open");
+	rec_begin("conn_open", NULL);
+	gen_conn(ac);
+	gen_cstr("transport", transport);
+	rec_end();
 	return ac;
 }
 
 void
 audit_conn_close(struct audit_conn *ac, const char *why)
 {
-	struct audit_item *p;
+	struct audit_pending *p;
 	char reason[160];
 
 	if (ac == NULL)
 		return;
 	snprintf(reason, sizeof(reason), "no reply: connection closed (%s)",
 		 why);
+	/* The done queue points at ac: its records are made now. */
+	audit_drain();
 	while ((p = ac->head) != NULL) {
 		ac->head = p->next;
 		if (p->action != AUDIT_SKIP)
-			complete(ac, p, NULL, reason);
-		else
-			free(p);
+			rec_request(ac, p, reason);
+		free(p);
 	}
-	rec_open();
-	audit_json_raw(&scratch, ac->ident, ac->ident_len);
-	audit_json_cstr(&scratch, "reason", why);
-	rec_close("conn_close");
+	rec_begin("conn_close", NULL);
+	gen_conn(ac);
+	gen_cstr("reason", why);
+	rec_end();
 	LIST_REMOVE(ac, entry);
 	free(ac);
 }
@@ -544,27 +742,30 @@ void
 audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	      const uint8_t *payload)
 {
-	struct audit_item *p;
+	struct audit_pending *p;
 	enum audit_action act;
 	const uint8_t *path;
-	size_t plen, len;
+	size_t plen;
 
 	if (ac == NULL)
 		return;
 	first_str(hdr->type, payload, hdr->len, &path, &plen);
 	act = audit_policy_match(policy, ac->domid, hdr->type, path, plen);
-	len = act == AUDIT_SKIP ? 0 : hdr->len;
-	if ((p = malloc(sizeof(*p) + len)) == NULL)
+	p = malloc(sizeof(*p) + (act == AUDIT_SKIP ? 0 : hdr->len));
+	if (p == NULL)
 		fatal("audit");
-	memset(p, 0, sizeof(*p));
-	p->what = AUDIT_ITEM_REQUEST;
+	p->next = NULL;
 	p->type = hdr->type;
 	p->req_id = hdr->req_id;
 	p->tx_id = hdr->tx_id;
-	p->action = (uint8_t)act;
-	p->len = len;
-	if (len > 0)
-		memcpy(p->data, payload, len);
+	p->action = act;
+	p->ac = ac;
+	p->rtype = 0;
+	p->rlen = 0;
+	p->latency_us = 0;
+	p->len = act == AUDIT_SKIP ? 0 : hdr->len;
+	if (p->len > 0)
+		memcpy(p->payload, payload, p->len);
 	arrival(&p->wall, &p->mono);
 	if (ac->tail != NULL)
 		ac->tail->next = p;
@@ -584,22 +785,49 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 	if (audit_policy_match(policy, ac->domid, XS_WATCH_EVENT, path, plen) ==
 	    AUDIT_SKIP)
 		return;
-	rec_open();
-	audit_json_raw(&scratch, ac->ident, ac->ident_len);
-	audit_json_lit(&scratch, "type", "WATCH_EVENT");
-	/* Paths and tokens only: no value to hash. */
-	if (audit_gen_args(&scratch, XS_WATCH_EVENT, r->payload.data,
+	rec_begin("watch_event", NULL);
+	gen_conn(ac);
+	gen_cstr("type", "WATCH_EVENT");
+	if (audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data,
 			   r->payload.len, 0) == -1)
 		fatalx("audit: SHA-256 failed");
-	audit_json_int(&scratch, "bytes_out",
-		       XS_HDR_SIZE + (long long)r->payload.len);
-	rec_close("watch_event");
+	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	rec_end();
+}
+
+/*
+ * What the record needs of the reply: its type, size, time, and the bytes
+ * it shows (an error's name, a value to hash or show), kept after the
+ * request's.
+ */
+static struct audit_pending *
+answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
+{
+	const struct audit_type *t = audit_type(p->type);
+	const struct timespec *now = loop_now();
+	size_t keep = 0;
+
+	if (r->type == XS_ERROR || t->reply != AUDIT_REPLY_NONE)
+		keep = r->payload.len;
+	if (keep > 0) {
+		p = realloc(p, sizeof(*p) + p->len + keep);
+		if (p == NULL)
+			fatal("audit");
+		memcpy(p->payload + p->len, r->payload.data, keep);
+	}
+	p->next = NULL;
+	p->ac = ac;
+	p->rtype = r->type;
+	p->rlen = (uint32_t)r->payload.len;
+	p->latency_us = (long long)(now->tv_sec - p->mono.tv_sec) * 1000000 +
+			(now->tv_nsec - p->mono.tv_nsec) / 1000;
+	return p;
 }
 
 void
 audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 {
-	struct audit_item *p, *prev = NULL;
+	struct audit_pending *p, *prev = NULL;
 
 	if (ac == NULL)
 		return;
@@ -611,16 +839,14 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 	for (p = ac->head; p != NULL && p->req_id != r->req_id; p = p->next)
 		prev = p;
 	if (p == NULL) {
-		rec_open();
-		audit_json_raw(&scratch, ac->ident, ac->ident_len);
-		audit_json_lit(&scratch, "type", audit_type(r->type)->name);
-		audit_json_int(&scratch, "req_id", r->req_id);
-		audit_json_int(&scratch, "tx_id", r->tx_id);
-		audit_json_lit(&scratch, "result",
-			       "unmatched: no request outstanding");
-		audit_json_int(&scratch, "bytes_out",
-			       XS_HDR_SIZE + (long long)r->payload.len);
-		rec_close("reply");
+		rec_begin("reply", NULL);
+		gen_conn(ac);
+		gen_cstr("type", audit_type(r->type)->name);
+		gen_int("req_id", r->req_id);
+		gen_int("tx_id", r->tx_id);
+		gen_cstr("result", "unmatched: no request outstanding");
+		gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+		rec_end();
 		return;
 	}
 	if (prev != NULL)
@@ -629,10 +855,16 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 		ac->head = p->next;
 	if (ac->tail == p)
 		ac->tail = prev;
-	if (p->action == AUDIT_SKIP)
+	if (p->action == AUDIT_SKIP) {
 		free(p);
+		return;
+	}
+	p = answered(ac, p, r);
+	if (done_tail != NULL)
+		done_tail->next = p;
 	else
-		complete(ac, p, r, NULL);
+		done_head = p;
+	done_tail = p;
 }
 
 /* Engine lines worth an audit record: quota hits, warnings, errors. */
@@ -641,11 +873,10 @@ audit_engine_log(uint32_t level, const char *text)
 {
 	if (!enabled || level > ENGINE_LOG_WARN)
 		return;
-	rec_open();
-	audit_json_lit(&scratch, "level",
-		       level == ENGINE_LOG_ERR ? "error" : "warning");
-	audit_json_cstr(&scratch, "text", text);
-	rec_close("engine_log");
+	rec_begin("engine_log", NULL);
+	gen_cstr("level", level == ENGINE_LOG_ERR ? "error" : "warning");
+	gen_cstr("text", text);
+	rec_end();
 }
 
 void

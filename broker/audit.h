@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "xs_proto.h"
 
@@ -124,7 +123,6 @@ void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
 size_t audit_escape(char *dst, const uint8_t *src, size_t len);
 size_t audit_escape_json(char *dst, const uint8_t *src, size_t len);
 int audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
-void audit_sha256_release(void);
 int audit_gen_value(struct audit_json *, const char *key, const uint8_t *p,
 		    size_t len, int clear);
 int audit_gen_args(struct audit_json *, uint32_t type, const uint8_t *p,
@@ -146,53 +144,5 @@ size_t audit_policy_nrules(const struct audit_policy *);
 enum audit_action audit_policy_match(const struct audit_policy *,
 				     uint32_t domid, uint32_t type,
 				     const uint8_t *path, size_t pathlen);
-
-/*
- * What the loop hands the writer (audit_writer.c): a request with its
- * reply, or a record whose members the loop has made, in order.
- */
-enum audit_item_what {
-	AUDIT_ITEM_REQUEST,
-	AUDIT_ITEM_RECORD,
-	AUDIT_ITEM_REOPEN, /* SIGHUP: the file, reopened at this point */
-};
-
-struct audit_item {
-	struct audit_item *next;
-	uint8_t what;
-	uint8_t action;       /* a request's: AUDIT_LOG or AUDIT_LOG_VALUES */
-	uint16_t ident_len;   /* a request's: its connection's members */
-	uint16_t noreply_len; /* why no reply came, if none did */
-	uint32_t type, req_id, tx_id;
-	uint32_t rtype, rlen; /* the reply's type and payload size */
-	uint32_t keep;        /* bytes of the reply kept for the record */
-	long long latency_us; /* arrival to reply */
-	struct timespec wall; /* a request's arrival, a record's time */
-	struct timespec mono; /* a request's arrival */
-	const char *kind;     /* a record's kind */
-	size_t len;           /* request payload, or the record's members */
-	/* The request payload, the reply kept, ident, the no-reply reason; or
-	 * the members. */
-	uint8_t data[];
-};
-
-static inline size_t
-audit_item_cost(const struct audit_item *it)
-{
-	return sizeof(*it) + it->len + it->keep + it->ident_len +
-	       it->noreply_len;
-}
-
-/* audit_writer.c */
-int audit_writer_open(const char *path);
-void audit_writer_init(int to_syslog);
-int audit_writer_wake_fd(void);
-void audit_writer_submit(struct audit_item *head, struct audit_item *tail,
-			 size_t cost);
-size_t audit_writer_backlog(void);
-void audit_writer_wait(int on);
-void audit_writer_counts(unsigned long long *records, unsigned long long *bytes,
-			 unsigned long long *errors);
-size_t audit_writer_finish(int ms);
 
 #endif

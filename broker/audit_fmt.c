@@ -310,27 +310,15 @@ audit_escape_json(char *dst, const uint8_t *src, size_t len)
  * SHA-256 of the values the policy keeps out of the log, by libcrypto: it
  * uses the CPU's SHA instructions where there are some, several times
  * faster than portable C on every READ and WRITE. The digest is fetched and
- * its context allocated once per thread (the audit writer's, and the loop's
- * own check at start), which saves most of the cost of a short value.
- * Returns -1 if libcrypto fails.
+ * its context allocated once, which saves most of the cost of a short
+ * value. Returns -1 if libcrypto fails.
  */
-static _Thread_local EVP_MD *md;
-static _Thread_local EVP_MD_CTX *ctx;
-
-/* A thread that hashed is about to end. */
-void
-audit_sha256_release(void)
-{
-	EVP_MD_CTX_free(ctx);
-	EVP_MD_free(md);
-	ctx = NULL;
-	md = NULL;
-}
-
 int
 audit_sha256_hex(const uint8_t *p, size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
 	unsigned char h[EVP_MAX_MD_SIZE];
 	unsigned int hlen = 0, i;
 
