@@ -205,6 +205,7 @@ void liveupdate_argv_free(char **);
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		       Xsp__EngineFrame **framep, const char **why);
 void engine_frame_done(Xsp__EngineFrame *);
+void engine_reply_at(const Xsp__Replies *, size_t i, size_t off, Xsp__Reply *);
 
 /* What the engine runs as, from --engine-user, --engine-as-limit and
  * --unsafe-no-sandbox; the engine gets them as --uid, --gid, --as-limit. */

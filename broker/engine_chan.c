@@ -142,13 +142,24 @@ engine_dispatch(const Xsp__EngineFrame *f)
 	char text[4097];
 	const Xsp__Log *l;
 	const Xsp__PrivRequest *p;
-	size_t i;
+	const Xsp__Replies *rs;
+	Xsp__Reply r;
+	size_t i, k, off;
 
 	for (i = 0; i < f->n_msgs; i++) {
 		switch (f->msgs[i]->msg_case) {
 		case XSP__TO_BROKER__MSG_REPLY:
 			if (conn_reply(f->msgs[i]->reply) == -1)
 				return "reply to no request";
+			break;
+		case XSP__TO_BROKER__MSG_REPLIES:
+			rs = f->msgs[i]->replies;
+			for (k = 0, off = 0; k < rs->n_conn; k++) {
+				engine_reply_at(rs, k, off, &r);
+				if (conn_reply(&r) == -1)
+					return "reply to no request";
+				off += rs->len[k];
+			}
 			break;
 		case XSP__TO_BROKER__MSG_LOG:
 			l = f->msgs[i]->log;

@@ -29,6 +29,47 @@ check_reply(const Xsp__Reply *r, uint32_t conn_next)
 	return NULL;
 }
 
+/*
+ * The i-th reply of a run, its payload at byte off of the run's; checked
+ * (check_replies()) before it is used.
+ */
+void
+engine_reply_at(const Xsp__Replies *rs, size_t i, size_t off, Xsp__Reply *r)
+{
+	xsp__reply__init(r);
+	r->conn = rs->conn[i];
+	r->type = rs->type[i];
+	r->req_id = rs->req_id[i];
+	r->tx_id = rs->tx_id[i];
+	r->payload.len = rs->len[i];
+	r->payload.data = rs->len[i] > 0 ? rs->payloads.data + off : NULL;
+}
+
+static const char *
+check_replies(const Xsp__Replies *rs, uint32_t conn_next)
+{
+	size_t i, n = rs->n_conn, off = 0;
+	const char *bad;
+	Xsp__Reply r;
+
+	if (n == 0)
+		return "empty replies";
+	if (rs->n_type != n || rs->n_req_id != n || rs->n_tx_id != n ||
+	    rs->n_len != n)
+		return "replies with arrays of unequal lengths";
+	for (i = 0; i < n; i++) {
+		if (rs->len[i] > rs->payloads.len - off)
+			return "replies longer than their payloads";
+		engine_reply_at(rs, i, off, &r);
+		if ((bad = check_reply(&r, conn_next)) != NULL)
+			return bad;
+		off += rs->len[i];
+	}
+	if (off != rs->payloads.len)
+		return "payload bytes of no reply";
+	return NULL;
+}
+
 static const char *
 check_log(const Xsp__Log *l)
 {
@@ -121,6 +162,11 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 			bad = m->reply == NULL
 				      ? "empty reply"
 				      : check_reply(m->reply, conn_next);
+			break;
+		case XSP__TO_BROKER__MSG_REPLIES:
+			bad = m->replies == NULL
+				      ? "empty replies"
+				      : check_replies(m->replies, conn_next);
 			break;
 		case XSP__TO_BROKER__MSG_LOG:
 			bad = m->log == NULL ? "empty log" : check_log(m->log);

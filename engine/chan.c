@@ -53,8 +53,13 @@ queue(struct chan *ch, int kind, uint32_t conn, uint32_t type, uint32_t req_id,
 			      0,    ch->blen, len,    kind};
 	if (len)
 		memcpy(ch->bytes + ch->blen, data, len);
-	ch->bytes[ch->blen + len] = '\0'; /* logs are strings */
-	ch->blen += len + 1;
+	ch->blen += len;
+	/*
+	 * Logs and paths are strings; replies are not, and the payloads of a
+	 * run of them are one Replies.payloads.
+	 */
+	if (kind != OUT_REPLY)
+		ch->bytes[ch->blen++] = '\0';
 	return 0;
 }
 
@@ -352,13 +357,45 @@ lu_args(Xsp__PrivRequest *pq, char *words, size_t len)
 	return 0;
 }
 
+/*
+ * A run of replies, msgs[from, to), as one Replies: five arrays of n
+ * (from one allocation, u32) and the payloads as they lie in ch->bytes.
+ */
+static void
+pack_replies(struct chan *ch, size_t from, size_t to, Xsp__Replies *rs,
+	     uint32_t *u32)
+{
+	size_t n = to - from, i;
+
+	xsp__replies__init(rs);
+	rs->n_conn = rs->n_type = rs->n_req_id = rs->n_tx_id = rs->n_len = n;
+	rs->conn = u32;
+	rs->type = u32 + n;
+	rs->req_id = u32 + 2 * n;
+	rs->tx_id = u32 + 3 * n;
+	rs->len = u32 + 4 * n;
+	for (i = 0; i < n; i++) {
+		const struct out_msg *m = &ch->msgs[from + i];
+
+		rs->conn[i] = m->conn;
+		rs->type[i] = m->type;
+		rs->req_id[i] = m->req_id;
+		rs->tx_id[i] = m->tx_id;
+		rs->len[i] = (uint32_t)m->len;
+	}
+	rs->payloads.data = ch->bytes + ch->msgs[from].off;
+	rs->payloads.len = ch->msgs[to - 1].off + ch->msgs[to - 1].len -
+			   ch->msgs[from].off;
+}
+
 /* Packs msgs[from, to) into one frame. */
 static int
 pack(struct chan *ch, size_t from, size_t to)
 {
-	size_t n = to - from, i;
+	size_t n = to - from, i, k, nt = 0;
 	Xsp__ToBroker *tb = calloc(n, sizeof(*tb)), **ptb;
-	Xsp__Reply *rp = calloc(n, sizeof(*rp));
+	Xsp__Replies *rs = calloc(n, sizeof(*rs));
+	uint32_t *u32 = calloc(5 * n, sizeof(*u32));
 	Xsp__Log *lg = calloc(n, sizeof(*lg));
 	Xsp__PrivRequest *pq = calloc(n, sizeof(*pq));
 	Xsp__Ready *rd = calloc(n, sizeof(*rd));
@@ -366,14 +403,15 @@ pack(struct chan *ch, size_t from, size_t to)
 	int r = -1;
 
 	ptb = calloc(n, sizeof(*ptb));
-	if (tb == NULL || rp == NULL || lg == NULL || pq == NULL ||
-	    ptb == NULL || rd == NULL)
+	if (tb == NULL || rs == NULL || u32 == NULL || lg == NULL ||
+	    pq == NULL || ptb == NULL || rd == NULL)
 		goto out;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i = k, nt++) {
 		const struct out_msg *m = &ch->msgs[from + i];
 
-		xsp__to_broker__init(&tb[i]);
-		ptb[i] = &tb[i];
+		k = i + 1;
+		xsp__to_broker__init(&tb[nt]);
+		ptb[nt] = &tb[nt];
 		if (m->kind == OUT_PRIV) {
 			xsp__priv_request__init(&pq[i]);
 			pq[i].id = m->conn;
@@ -388,40 +426,38 @@ pack(struct chan *ch, size_t from, size_t to)
 			    lu_args(&pq[i], (char *)ch->bytes + m->off,
 				    m->len) == -1)
 				goto out;
-			tb[i].msg_case = XSP__TO_BROKER__MSG_PRIV;
-			tb[i].priv = &pq[i];
+			tb[nt].msg_case = XSP__TO_BROKER__MSG_PRIV;
+			tb[nt].priv = &pq[i];
 		} else if (m->kind == OUT_READY) {
 			xsp__ready__init(&rd[i]);
 			rd[i].nodes = m->gfn;
 			rd[i].recovered = m->conn != 0;
-			tb[i].msg_case = XSP__TO_BROKER__MSG_READY;
-			tb[i].ready = &rd[i];
+			tb[nt].msg_case = XSP__TO_BROKER__MSG_READY;
+			tb[nt].ready = &rd[i];
 		} else if (m->kind == OUT_LOG) {
 			xsp__log__init(&lg[i]);
 			lg[i].level = m->type;
 			lg[i].text = (char *)ch->bytes + m->off;
-			tb[i].msg_case = XSP__TO_BROKER__MSG_LOG;
-			tb[i].log = &lg[i];
+			tb[nt].msg_case = XSP__TO_BROKER__MSG_LOG;
+			tb[nt].log = &lg[i];
 		} else {
-			xsp__reply__init(&rp[i]);
-			rp[i].conn = m->conn;
-			rp[i].type = m->type;
-			rp[i].req_id = m->req_id;
-			rp[i].tx_id = m->tx_id;
-			rp[i].payload.data = ch->bytes + m->off;
-			rp[i].payload.len = m->len;
-			tb[i].msg_case = XSP__TO_BROKER__MSG_REPLY;
-			tb[i].reply = &rp[i];
+			while (k < n && ch->msgs[from + k].kind == OUT_REPLY)
+				k++;
+			pack_replies(ch, from + i, from + k, &rs[i],
+				     u32 + 5 * i);
+			tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLIES;
+			tb[nt].replies = &rs[i];
 		}
 	}
-	f.n_msgs = n;
+	f.n_msgs = nt;
 	f.msgs = ptb;
 	r = frame_out_pack(&ch->out, &f.base);
 out:
 	for (i = 0; pq != NULL && i < n; i++)
 		free(pq[i].args);
 	free(tb);
-	free(rp);
+	free(rs);
+	free(u32);
 	free(lg);
 	free(pq);
 	free(rd);

@@ -70,6 +70,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    m->reply->type >= XS_TYPE_COUNT)
 				abort();
 			break;
+		case XSP__TO_BROKER__MSG_REPLIES: {
+			const Xsp__Replies *rs = m->replies;
+			size_t k, sum = 0;
+
+			if (rs->n_conn == 0 || rs->n_type != rs->n_conn ||
+			    rs->n_req_id != rs->n_conn ||
+			    rs->n_tx_id != rs->n_conn ||
+			    rs->n_len != rs->n_conn)
+				abort();
+			for (k = 0; k < rs->n_conn; k++) {
+				if (rs->conn[k] == 0 ||
+				    rs->conn[k] >= conn_next ||
+				    rs->len[k] > XS_PAYLOAD_MAX ||
+				    rs->type[k] >= XS_TYPE_COUNT)
+					abort();
+				sum += rs->len[k];
+			}
+			if (sum != rs->payloads.len)
+				abort();
+			break;
+		}
 		case XSP__TO_BROKER__MSG_LOG:
 			if (m->log->level > ENGINE_LOG_DEBUG ||
 			    strlen(m->log->text) > 4096)

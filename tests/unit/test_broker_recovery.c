@@ -349,6 +349,75 @@ check(const uint8_t *buf, size_t len)
 	return NULL;
 }
 
+/* A run of replies to connections 1 and 2, checked against conn_next 3. */
+static const char *
+check_replies(uint32_t *conn, size_t n, uint32_t *len, size_t nlen,
+	      const char *payloads, size_t plen)
+{
+	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT, *d;
+	Xsp__ToBroker tb = XSP__TO_BROKER__INIT, *ptb = &tb;
+	Xsp__Replies rs = XSP__REPLIES__INIT;
+	uint32_t type[4] = {XS_READ, XS_WATCH_EVENT, XS_WRITE, XS_READ};
+	uint32_t zero[4] = {0};
+	const char *why = NULL;
+	uint8_t *buf;
+	size_t blen;
+
+	rs.n_conn = rs.n_type = rs.n_req_id = rs.n_tx_id = n;
+	rs.conn = conn;
+	rs.type = type;
+	rs.req_id = zero;
+	rs.tx_id = zero;
+	rs.n_len = nlen;
+	rs.len = len;
+	rs.payloads.data = (uint8_t *)payloads;
+	rs.payloads.len = plen;
+	tb.msg_case = XSP__TO_BROKER__MSG_REPLIES;
+	tb.replies = &rs;
+	f.n_msgs = 1;
+	f.msgs = &ptb;
+	blen = xsp__engine_frame__get_packed_size(&f);
+	assert_non_null(buf = malloc(blen));
+	xsp__engine_frame__pack(&f, buf);
+	if (engine_frame_check(buf, blen, 3, &d, &why) == 0) {
+		Xsp__Reply r;
+		size_t i, off = 0;
+
+		/* Each reply's payload is its own slice of the run's. */
+		for (i = 0; i < n; i++) {
+			engine_reply_at(d->msgs[0]->replies, i, off, &r);
+			assert_int_equal(r.conn, conn[i]);
+			assert_int_equal(r.type, type[i]);
+			assert_int_equal(r.payload.len, len[i]);
+			if (len[i] > 0)
+				assert_memory_equal(r.payload.data,
+						    payloads + off, len[i]);
+			off += len[i];
+		}
+		engine_frame_done(d);
+	}
+	free(buf);
+	return why;
+}
+
+static void
+test_frame_replies(void **state)
+{
+	uint32_t conn[3] = {1, 2, 1}, len[3] = {3, 0, 6}, big[1] = {4097};
+	uint32_t never[2] = {1, 3};
+	char four_k[4097] = {0};
+
+	assert_null(check_replies(conn, 3, len, 3, "OK\0/a\0t1\0", 9));
+	/* Arrays of unequal lengths, bytes over or under the lengths. */
+	assert_non_null(check_replies(conn, 3, len, 2, "OK\0/a\0t1\0", 9));
+	assert_non_null(check_replies(conn, 3, len, 3, "OK\0/a\0t1", 8));
+	assert_non_null(check_replies(conn, 3, len, 3, "OK\0/a\0t1\0x", 10));
+	/* Empty, oversized, or to a connection never opened. */
+	assert_non_null(check_replies(conn, 0, len, 0, "", 0));
+	assert_non_null(check_replies(conn, 1, big, 1, four_k, 4097));
+	assert_non_null(check_replies(never, 2, len, 2, "OK\0/a\0", 3));
+}
+
 static void
 test_frame_live_update(void **state)
 {
@@ -423,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_liveupdate_open),
 		cmocka_unit_test(test_liveupdate_argv),
 		cmocka_unit_test(test_frame_live_update),
+		cmocka_unit_test(test_frame_replies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
