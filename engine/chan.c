@@ -104,6 +104,28 @@ chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
 		ch->msgs[ch->nmsg - 1].gfn = gfn;
 }
 
+static const char *
+check_requests(const Xsp__Requests *rs)
+{
+	size_t i, n = rs->n_conn, off = 0;
+
+	if (n == 0)
+		return "empty requests";
+	if (rs->n_domid != n || rs->n_type != n || rs->n_req_id != n ||
+	    rs->n_tx_id != n || rs->n_len != n || rs->n_seq != n)
+		return "requests with arrays of unequal lengths";
+	for (i = 0; i < n; i++) {
+		if (rs->len[i] > XS_PAYLOAD_MAX)
+			return "request payload over 4096 bytes";
+		if (rs->len[i] > rs->payloads.len - off)
+			return "requests longer than their payloads";
+		off += rs->len[i];
+	}
+	if (off != rs->payloads.len)
+		return "payload bytes of no request";
+	return NULL;
+}
+
 /* Where the frame being applied is decoded: one frame at a time. */
 static struct frame_arena arena = {.pb.alloc = NULL};
 
@@ -137,6 +159,10 @@ chan_decode(const uint8_t *data, size_t len, const char **why)
 				*why = "request payload over 4096 bytes";
 				goto bad;
 			}
+			break;
+		case XSP__TO_ENGINE__MSG_REQUESTS:
+			if ((*why = check_requests(m->requests)) != NULL)
+				goto bad;
 			break;
 		case XSP__TO_ENGINE__MSG_PRIV_REPLY:
 		case XSP__TO_ENGINE__MSG_DOMAIN:
@@ -260,12 +286,32 @@ conn_sync(struct engine *e, const Xsp__ConnSync *s)
 	return 0;
 }
 
+/* One request, as a Request or out of a Requests. */
+static int
+apply_request(struct engine *e, uint32_t conn, uint32_t domid, uint32_t type,
+	      uint32_t req_id, uint32_t tx_id, uint64_t seq,
+	      const uint8_t *payload, size_t len, const char **why)
+{
+	struct conn *c = engine_conn(e, conn);
+
+	if (c == NULL || c->domid != domid) {
+		*why = "request on an unknown connection";
+		return -1;
+	}
+	e->seq = seq;
+	journal_begin(e, seq, conn);
+	engine_request(e, conn, type, req_id, tx_id, payload, len);
+	journal_end(e);
+	e->seq = 0;
+	return 0;
+}
+
 int
 chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 {
 	const Xsp__Request *rq;
-	struct conn *c;
-	size_t i;
+	const Xsp__Requests *rs;
+	size_t i, k, off;
 
 	for (i = 0; i < f->n_msgs; i++) {
 		const Xsp__ToEngine *m = f->msgs[i];
@@ -294,18 +340,26 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 			break;
 		case XSP__TO_ENGINE__MSG_REQUEST:
 			rq = m->request;
-			c = engine_conn(e, rq->conn);
-			if (c == NULL || c->domid != rq->domid) {
-				*why = "request on an unknown connection";
+			if (apply_request(e, rq->conn, rq->domid, rq->type,
+					  rq->req_id, rq->tx_id, rq->seq,
+					  rq->payload.data, rq->payload.len,
+					  why) == -1)
 				return -1;
+			break;
+		case XSP__TO_ENGINE__MSG_REQUESTS:
+			rs = m->requests;
+			for (k = 0, off = 0; k < rs->n_conn; k++) {
+				if (apply_request(e, rs->conn[k], rs->domid[k],
+						  rs->type[k], rs->req_id[k],
+						  rs->tx_id[k], rs->seq[k],
+						  rs->len[k] > 0
+							  ? rs->payloads.data +
+								    off
+							  : NULL,
+						  rs->len[k], why) == -1)
+					return -1;
+				off += rs->len[k];
 			}
-			e->seq = rq->seq;
-			journal_begin(e, rq->seq, rq->conn);
-			engine_request(e, rq->conn, rq->type, rq->req_id,
-				       rq->tx_id, rq->payload.data,
-				       rq->payload.len);
-			journal_end(e);
-			e->seq = 0;
 			break;
 		case XSP__TO_ENGINE__MSG_PRIV_REPLY: {
 			const Xsp__PrivReply *pr = m->priv_reply;
