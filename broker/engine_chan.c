@@ -632,6 +632,8 @@ queue_sync(int update_failed)
 	p->u.sync.conns = sync_ptrs;
 	p->u.sync.n_resend = sync_nresend;
 	p->u.sync.resend = sync_resend;
+	p->u.sync.has_features = 1;
+	p->u.sync.features = FRAME_FEATURE_REPLIES;
 	if (update_failed) {
 		p->u.sync.has_update_failed = 1;
 		p->u.sync.update_failed = 1;

@@ -448,6 +448,7 @@ pack(struct chan *ch, size_t from, size_t to)
 {
 	size_t n = to - from, i, k, nt = 0;
 	Xsp__ToBroker *tb = calloc(n, sizeof(*tb)), **ptb;
+	Xsp__Reply *rp = calloc(n, sizeof(*rp));
 	Xsp__Replies *rs = calloc(n, sizeof(*rs));
 	uint32_t *u32 = calloc(5 * n, sizeof(*u32));
 	Xsp__Log *lg = calloc(n, sizeof(*lg));
@@ -457,8 +458,8 @@ pack(struct chan *ch, size_t from, size_t to)
 	int r = -1;
 
 	ptb = calloc(n, sizeof(*ptb));
-	if (tb == NULL || rs == NULL || u32 == NULL || lg == NULL ||
-	    pq == NULL || ptb == NULL || rd == NULL)
+	if (tb == NULL || rp == NULL || rs == NULL || u32 == NULL ||
+	    lg == NULL || pq == NULL || ptb == NULL || rd == NULL)
 		goto out;
 	for (i = 0; i < n; i = k, nt++) {
 		const struct out_msg *m = &ch->msgs[from + i];
@@ -494,6 +495,17 @@ pack(struct chan *ch, size_t from, size_t to)
 			lg[i].text = (char *)ch->bytes + m->off;
 			tb[nt].msg_case = XSP__TO_BROKER__MSG_LOG;
 			tb[nt].log = &lg[i];
+		} else if (!ch->replies) {
+			/* A broker from before Replies. */
+			xsp__reply__init(&rp[i]);
+			rp[i].conn = m->conn;
+			rp[i].type = m->type;
+			rp[i].req_id = m->req_id;
+			rp[i].tx_id = m->tx_id;
+			rp[i].payload.data = ch->bytes + m->off;
+			rp[i].payload.len = m->len;
+			tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLY;
+			tb[nt].reply = &rp[i];
 		} else {
 			while (k < n && ch->msgs[from + k].kind == OUT_REPLY)
 				k++;
@@ -510,6 +522,7 @@ out:
 	for (i = 0; pq != NULL && i < n; i++)
 		free(pq[i].args);
 	free(tb);
+	free(rp);
 	free(rs);
 	free(u32);
 	free(lg);

@@ -21,6 +21,8 @@ struct chan {
 	uint8_t *bytes; /* payloads of msgs */
 	size_t blen, bcap;
 	bool oom; /* a reply could not be queued: fatal */
+	/* The broker reads Replies (ConnSync.features); else a Reply each. */
+	bool replies;
 };
 
 void chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,

@@ -116,6 +116,8 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 
 	if (f->n_msgs == 0 || f->msgs[0]->msg_case != XSP__TO_ENGINE__MSG_SYNC)
 		fatal_chan(ch, "the broker's first message is not ConnSync");
+	ch->replies = f->msgs[0]->sync->has_features &&
+		      (f->msgs[0]->sync->features & FRAME_FEATURE_REPLIES);
 	if (sb->state[0] < 0)
 		return; /* no state: a store of our own, lost with us */
 	s = f->msgs[0]->sync;

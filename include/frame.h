@@ -17,6 +17,8 @@
 #define FRAME_HDR_SIZE 4u
 /* Far above any honest batch; a peer that announces more is broken. */
 #define FRAME_MAX (8u << 20)
+/* ConnSync.features: the broker reads Replies. */
+#define FRAME_FEATURE_REPLIES 0x1u
 
 struct frame_in {
 	uint8_t *buf;

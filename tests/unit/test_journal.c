@@ -7,6 +7,7 @@
  * by a crash, and refuses a corrupt journal with a reason.
  */
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -685,6 +686,68 @@ test_live_update_failed(void **state)
 	live_update(true);
 }
 
+/*
+ * What the engine sends a broker that reads Replies (one Replies for a
+ * run of replies), and one that does not (a Reply each, as before them).
+ */
+static void
+test_replies_or_reply(void **state)
+{
+	bool runs;
+
+	for (runs = false;; runs = true) {
+		struct chan ch = {.replies = runs};
+		Xsp__EngineFrame *f;
+		uint8_t buf[4096];
+		int sv[2];
+		ssize_t n;
+
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		ch.fd = sv[0];
+		chan_emit(&ch, 1, XS_READ, 7, 0, "abc", 3);
+		chan_emit(&ch, 2, XS_WATCH_EVENT, 0, 0, "/a\0t\0", 5);
+		chan_log(&ch, 3, "between");
+		chan_emit(&ch, 1, XS_WRITE, 8, 0, "OK", 3);
+		assert_int_equal(chan_flush(&ch), 0);
+		n = read(sv[1], buf, sizeof(buf));
+		assert_true(n > 4);
+		f = xsp__engine_frame__unpack(NULL, (size_t)n - 4, buf + 4);
+		assert_non_null(f);
+		if (runs) {
+			const Xsp__Replies *rs;
+
+			assert_int_equal(f->n_msgs, 3);
+			assert_int_equal(f->msgs[0]->msg_case,
+					 XSP__TO_BROKER__MSG_REPLIES);
+			rs = f->msgs[0]->replies;
+			assert_int_equal(rs->n_conn, 2);
+			assert_int_equal(rs->conn[1], 2);
+			assert_int_equal(rs->type[1], XS_WATCH_EVENT);
+			assert_int_equal(rs->len[0], 3);
+			assert_int_equal(rs->len[1], 5);
+			assert_int_equal(rs->payloads.len, 8);
+			assert_memory_equal(rs->payloads.data, "abc/a\0t\0", 8);
+			assert_int_equal(f->msgs[1]->msg_case,
+					 XSP__TO_BROKER__MSG_LOG);
+			assert_int_equal(f->msgs[2]->replies->n_conn, 1);
+			assert_int_equal(f->msgs[2]->replies->req_id[0], 8);
+		} else {
+			assert_int_equal(f->n_msgs, 4);
+			assert_int_equal(f->msgs[0]->msg_case,
+					 XSP__TO_BROKER__MSG_REPLY);
+			assert_int_equal(f->msgs[1]->reply->conn, 2);
+			assert_int_equal(f->msgs[1]->reply->payload.len, 5);
+			assert_int_equal(f->msgs[3]->reply->req_id, 8);
+		}
+		xsp__engine_frame__free_unpacked(f, NULL);
+		chan_free(&ch);
+		close(sv[0]);
+		close(sv[1]);
+		if (runs)
+			break;
+	}
+}
+
 int
 main(void)
 {
@@ -701,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_bare_dump),
 		cmocka_unit_test(test_live_update),
 		cmocka_unit_test(test_live_update_failed),
+		cmocka_unit_test(test_replies_or_reply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
