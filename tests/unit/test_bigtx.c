@@ -10,79 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "harness.h"
-#include "journal.h"
-#include "state.h"
+#include "journal_fix.h"
 
 #define BIG 5000
-
-struct fix {
-	struct harness *h;
-	int fd[2];
-	uint64_t seq;
-};
-
-static struct harness *
-start(struct fix *f)
-{
-	struct harness *h = calloc(1, sizeof(*h));
-	char why[256];
-
-	assert_non_null(h);
-	h->e = engine_new(h_emit, h_log, h);
-	assert_non_null(h->e);
-	if (journal_attach(&h->e, f->fd[0], f->fd[1], NULL, 0, why,
-			   sizeof(why)) != 0)
-		fail_msg("attach: %s", why);
-	/* As xs-engine runs: an ended transaction is freed between batches. */
-	h->e->defer_free = true;
-	return h;
-}
-
-static void
-setup(struct fix *f)
-{
-	f->fd[0] = memfd_create("xs-state-a", MFD_CLOEXEC);
-	f->fd[1] = memfd_create("xs-state-b", MFD_CLOEXEC);
-	assert_true(f->fd[0] >= 0 && f->fd[1] >= 0);
-	f->seq = 0;
-	f->h = start(f);
-	journal_begin(f->h->e, 0, 0);
-	assert_int_equal(engine_conn_open(f->h->e, 1, 0, true, false), 0);
-	journal_end(f->h->e);
-}
-
-static void
-teardown(struct fix *f)
-{
-	h_free(f->h);
-	close(f->fd[0]);
-	close(f->fd[1]);
-}
-
-/* A request as chan.c hands it over: numbered, in its own group. */
-static struct h_msg *
-jreq(struct fix *f, uint32_t conn, uint32_t tx, uint32_t type, const char *spec)
-{
-	struct h_msg *m;
-
-	f->h->e->seq = ++f->seq;
-	journal_begin(f->h->e, f->seq, conn);
-	m = h_req(f->h, conn, tx, type, spec);
-	journal_end(f->h->e);
-	f->h->e->seq = 0;
-	return m;
-}
-
-static void
-jexpect(struct fix *f, uint32_t conn, uint32_t tx, uint32_t type,
-	const char *spec, const char *want)
-{
-	struct h_msg *m = jreq(f, conn, tx, type, spec);
-
-	if (strcmp(h_show(m), want) != 0)
-		fail_msg("%u %s: want %s, got %s", type, spec, want, h_show(m));
-}
 
 /* One batch of xs-engine's loop: the commit, its journal, its reply. */
 __attribute__((noinline)) static struct h_msg *
@@ -99,13 +29,6 @@ __attribute__((noinline)) static void
 bigtx_idle(struct fix *f)
 {
 	engine_idle(f->h->e);
-}
-
-static void
-dump(struct engine *e, struct buf *b)
-{
-	b->len = 0;
-	assert_int_equal(state_dump(e, collect, b, false), 0);
 }
 
 /*
@@ -149,7 +72,7 @@ test_big(void **state)
 	int i;
 
 	(void)state;
-	setup(&f);
+	setup_with(&f, true);
 	jexpect(&f, 1, 0, XS_WRITE, "/bench/tx|", "OK|");
 	t = h_txn(f.h, 1);
 	for (i = 0; i < BIG; i++) {
@@ -181,7 +104,7 @@ test_mixed(void **state)
 	int i, lines;
 
 	(void)state;
-	setup(&f);
+	setup_with(&f, true);
 	jexpect(&f, 1, 0, XS_INTRODUCE, "5|100|7|", "OK|");
 	jexpect(&f, 1, 0, XS_WRITE, "/local/domain/5|", "OK|");
 	jexpect(&f, 1, 0, XS_SET_PERMS, "/local/domain/5|n5|", "OK|");
