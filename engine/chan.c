@@ -491,87 +491,72 @@ pack(struct chan *ch, size_t from, size_t to)
 {
 	size_t n = to - from, i = 0, k, nt = 0;
 	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT;
-	Xsp__ToBroker *tb, **ptb;
-	Xsp__Reply *rp;
-	Xsp__Replies *rs;
-	uint32_t *u32;
-	Xsp__Log *lg;
-	Xsp__PrivRequest *pq;
-	Xsp__Ready *rd;
 	int r = -1;
 
 	if (scratch_reserve(n) == -1)
 		return -1;
-	tb = sc.tb;
-	ptb = sc.ptb;
-	rp = sc.rp;
-	rs = sc.rs;
-	u32 = sc.u32;
-	lg = sc.lg;
-	pq = sc.pq;
-	rd = sc.rd;
 	for (i = 0; i < n; i = k, nt++) {
 		const struct out_msg *m = &ch->msgs[from + i];
 
 		k = i + 1;
-		xsp__to_broker__init(&tb[nt]);
-		ptb[nt] = &tb[nt];
+		xsp__to_broker__init(&sc.tb[nt]);
+		sc.ptb[nt] = &sc.tb[nt];
 		if (m->kind == OUT_PRIV) {
-			xsp__priv_request__init(&pq[i]);
-			pq[i].id = m->conn;
-			pq[i].op = (Xsp__PrivRequest__Op)m->type;
-			pq[i].domid = m->req_id;
-			pq[i].has_gfn = pq[i].has_port = 1;
-			pq[i].gfn = m->gfn;
-			pq[i].port = m->tx_id;
+			xsp__priv_request__init(&sc.pq[i]);
+			sc.pq[i].id = m->conn;
+			sc.pq[i].op = (Xsp__PrivRequest__Op)m->type;
+			sc.pq[i].domid = m->req_id;
+			sc.pq[i].has_gfn = sc.pq[i].has_port = 1;
+			sc.pq[i].gfn = m->gfn;
+			sc.pq[i].port = m->tx_id;
 			if (m->type == PRIV_LU_FILE)
-				pq[i].path = (char *)ch->bytes + m->off;
+				sc.pq[i].path = (char *)ch->bytes + m->off;
 			if (m->type == PRIV_LU_EXEC &&
-			    lu_args(&pq[i], (char *)ch->bytes + m->off,
+			    lu_args(&sc.pq[i], (char *)ch->bytes + m->off,
 				    m->len) == -1)
 				goto out;
-			tb[nt].msg_case = XSP__TO_BROKER__MSG_PRIV;
-			tb[nt].priv = &pq[i];
+			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_PRIV;
+			sc.tb[nt].priv = &sc.pq[i];
 		} else if (m->kind == OUT_READY) {
-			xsp__ready__init(&rd[i]);
-			rd[i].nodes = m->gfn;
-			rd[i].recovered = m->conn != 0;
-			tb[nt].msg_case = XSP__TO_BROKER__MSG_READY;
-			tb[nt].ready = &rd[i];
+			xsp__ready__init(&sc.rd[i]);
+			sc.rd[i].nodes = m->gfn;
+			sc.rd[i].recovered = m->conn != 0;
+			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_READY;
+			sc.tb[nt].ready = &sc.rd[i];
 		} else if (m->kind == OUT_LOG) {
-			xsp__log__init(&lg[i]);
-			lg[i].level = m->type;
-			lg[i].text = (char *)ch->bytes + m->off;
-			tb[nt].msg_case = XSP__TO_BROKER__MSG_LOG;
-			tb[nt].log = &lg[i];
+			xsp__log__init(&sc.lg[i]);
+			sc.lg[i].level = m->type;
+			sc.lg[i].text = (char *)ch->bytes + m->off;
+			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_LOG;
+			sc.tb[nt].log = &sc.lg[i];
 		} else if (!ch->replies) {
 			/* A broker from before Replies. */
-			xsp__reply__init(&rp[i]);
-			rp[i].conn = m->conn;
-			rp[i].type = m->type;
-			rp[i].req_id = m->req_id;
-			rp[i].tx_id = m->tx_id;
-			rp[i].payload.data = ch->bytes + m->off;
-			rp[i].payload.len = m->len;
-			tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLY;
-			tb[nt].reply = &rp[i];
+			xsp__reply__init(&sc.rp[i]);
+			sc.rp[i].conn = m->conn;
+			sc.rp[i].type = m->type;
+			sc.rp[i].req_id = m->req_id;
+			sc.rp[i].tx_id = m->tx_id;
+			sc.rp[i].payload.data = ch->bytes + m->off;
+			sc.rp[i].payload.len = m->len;
+			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLY;
+			sc.tb[nt].reply = &sc.rp[i];
 		} else {
 			while (k < n && ch->msgs[from + k].kind == OUT_REPLY)
 				k++;
-			pack_replies(ch, from + i, from + k, &rs[i],
-				     u32 + 5 * i);
-			tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLIES;
-			tb[nt].replies = &rs[i];
+			pack_replies(ch, from + i, from + k, &sc.rs[i],
+				     sc.u32 + 5 * i);
+			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLIES;
+			sc.tb[nt].replies = &sc.rs[i];
 		}
 	}
 	f.n_msgs = nt;
-	f.msgs = ptb;
+	f.msgs = sc.ptb;
 	r = frame_out_pack(&ch->out, &f.base);
 out:
 	/* The words of live update requests, up to where packing got. */
 	for (k = 0; k < n && k <= i; k++)
 		if (ch->msgs[from + k].kind == OUT_PRIV)
-			free(pq[k].args);
+			free(sc.pq[k].args);
 	return r;
 }
 
