@@ -664,6 +664,69 @@ test_replies_or_reply(void **state)
 	}
 }
 
+/*
+ * A run of requests through the engine's decoder: applied in order, each
+ * with its own slice of the payloads; arrays that disagree are refused.
+ */
+static const char *
+requests_msg(struct harness *h, size_t nlen, const char *pl, size_t plen)
+{
+	uint32_t conn[2] = {1, 1}, domid[2] = {0, 0};
+	uint32_t type[2] = {XS_WRITE, XS_MKDIR}, ids[2] = {101, 102};
+	uint32_t tx[2] = {0, 0}, len[2] = {6, 3};
+	uint64_t seq[2] = {0, 0};
+	Xsp__Requests rs = XSP__REQUESTS__INIT;
+	Xsp__ToEngine te = XSP__TO_ENGINE__INIT, *tes[1] = {&te};
+	Xsp__BrokerFrame bf = XSP__BROKER_FRAME__INIT, *f;
+	const char *why = NULL;
+	uint8_t buf[256];
+	size_t blen;
+
+	rs.n_conn = rs.n_domid = rs.n_type = rs.n_req_id = rs.n_tx_id =
+		rs.n_seq = 2;
+	rs.n_len = nlen;
+	rs.conn = conn;
+	rs.domid = domid;
+	rs.type = type;
+	rs.req_id = ids;
+	rs.tx_id = tx;
+	rs.len = len;
+	rs.seq = seq;
+	rs.payloads.data = (uint8_t *)pl;
+	rs.payloads.len = plen;
+	te.msg_case = XSP__TO_ENGINE__MSG_REQUESTS;
+	te.requests = &rs;
+	bf.n_msgs = 1;
+	bf.msgs = tes;
+	blen = xsp__broker_frame__pack(&bf, buf);
+	if ((f = chan_decode(buf, blen, &why)) == NULL)
+		return why;
+	assert_int_equal(chan_apply(h->e, f, &why), 0);
+	chan_decode_done(f);
+	return NULL;
+}
+
+static void
+test_requests(void **state)
+{
+	struct harness *h = h_new();
+
+	assert_non_null(requests_msg(h, 1, "/q\0val/m\0", 9));
+	assert_non_null(requests_msg(h, 2, "/q\0val/m", 8));
+	assert_non_null(requests_msg(h, 2, "/q\0val/m\0x", 10));
+	h_expect(h, 1, 0, XS_READ, "/q|", "ENOENT|");
+	assert_null(requests_msg(h, 2, "/q\0val/m\0", 9));
+	/* Answered in order, each under its own id. */
+	assert_int_equal(h->nout, 3);
+	assert_int_equal(h->out[1].req_id, 101);
+	assert_int_equal(h->out[1].type, XS_WRITE);
+	assert_int_equal(h->out[2].req_id, 102);
+	assert_int_equal(h->out[2].type, XS_MKDIR);
+	h_expect(h, 1, 0, XS_READ, "/q|", "val");
+	h_expect(h, 1, 0, XS_READ, "/m|", "");
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -681,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_live_update),
 		cmocka_unit_test(test_live_update_failed),
 		cmocka_unit_test(test_replies_or_reply),
+		cmocka_unit_test(test_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
