@@ -250,7 +250,14 @@ do_directory_part(struct req *r)
 	glen = (size_t)snprintf(r->out, sizeof(r->out), "%" PRIu64, n->cgen) +
 	       1;
 	/* Children from byte 'off' of the whole list, as many as fit. */
-	for (i = 0; i < n->nchild; i++) {
+	i = 0;
+	if (r->e->dirpart.n == n && r->e->dirpart.cgen == n->cgen &&
+	    r->e->dirpart.off == off && r->e->dirpart.i < n->nchild &&
+	    n->child[r->e->dirpart.i] == r->e->dirpart.child) {
+		i = r->e->dirpart.i;
+		pos = off;
+	}
+	for (; i < n->nchild; i++) {
 		const struct node *c = n->child[i];
 		size_t cl = c->namelen + 1u;
 
@@ -270,6 +277,9 @@ do_directory_part(struct req *r)
 	/* An empty name marks the end of the list. */
 	if (i == n->nchild)
 		r->out[r->outlen++] = '\0';
+	else
+		r->e->dirpart =
+			(struct dirpart_hint){n, n->cgen, pos, i, n->child[i]};
 	return 0;
 }
 

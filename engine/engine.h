@@ -200,6 +200,19 @@ struct engine {
 	bool defer_free;
 	/* Counters for CONTROL memreport. */
 	uint64_t ntxn_total, nconflicts;
+	/*
+	 * Where the last DIRECTORY_PART stopped, so that the next part of the
+	 * same list starts there instead of walking the children from the
+	 * first (a 10k-child listing is ~15 parts). Only a hint: checked
+	 * against the node's generation and the child at that index.
+	 */
+	struct dirpart_hint {
+		const struct node *n;
+		uint64_t cgen;
+		size_t off;
+		uint32_t i;
+		const struct node *child;
+	} dirpart;
 };
 
 /* Life of the engine (engine.c). */

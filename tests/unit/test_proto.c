@@ -168,6 +168,29 @@ test_directory_part_pages(void **state)
 	assert_true(pages >= 2);
 	assert_int_equal(glen, alen);
 	assert_memory_equal(got, all, alen);
+
+	/*
+	 * The engine resumes a listing where the previous part stopped; a
+	 * change in between, or another node asked at the same offset, must
+	 * not be answered from that position.
+	 */
+	m = h_req(h, 1, 0, XS_DIRECTORY_PART, "/big|0|");
+	off = m->len - (strlen(m->payload) + 1);
+	h_flush(h);
+	h_expect(h, 1, 0, XS_MKDIR, "/small|", "OK|");
+	snprintf(req, sizeof(req), "/small|%zu|", off);
+	m = h_req(h, 1, 0, XS_DIRECTORY_PART, req);
+	assert_int_equal(m->len, strlen(m->payload) + 2);
+	h_flush(h);
+	/* A 1-byte name in front: byte off is no longer a name's start. */
+	h_expect(h, 1, 0, XS_WRITE, "/big/a|", "OK|");
+	snprintf(req, sizeof(req), "/big|%zu|", off);
+	h_expect(h, 1, 0, XS_DIRECTORY_PART, req, "EINVAL|");
+	/* And two bytes further it is: the rest of the old list. */
+	snprintf(req, sizeof(req), "/big|%zu|", off + 2);
+	m = h_req(h, 1, 0, XS_DIRECTORY_PART, req);
+	assert_string_not_equal(m->payload, gen);
+	assert_memory_equal(m->payload + strlen(m->payload) + 1, all + off, 61);
 	h_free(h);
 }
 
