@@ -58,8 +58,51 @@ struct audit_pending {
 	uint32_t rlen;        /* its payload, after the request's */
 	long long latency_us; /* arrival to reply */
 	size_t len;           /* payload bytes */
+	size_t cap;           /* room for payload bytes */
 	uint8_t payload[];    /* a copy, only when recorded */
 };
+
+/*
+ * Requests usually fit, with their reply, in a small block. Blocks are kept
+ * for reuse: a pipelining client has tens of requests in flight, more than
+ * malloc's per-thread cache holds, and its arena path cost as much as the
+ * rest of the record.
+ */
+#define PENDING_BLOCK 512
+#define PENDING_CAP (PENDING_BLOCK - sizeof(struct audit_pending))
+#define PENDING_KEEP 1024
+static struct audit_pending *pending_free;
+static size_t npending_free;
+
+static struct audit_pending *
+pending_get(size_t len)
+{
+	struct audit_pending *p;
+
+	if (len <= PENDING_CAP && (p = pending_free) != NULL) {
+		pending_free = p->next;
+		npending_free--;
+		return p;
+	}
+	if (len < PENDING_CAP)
+		len = PENDING_CAP;
+	if ((p = malloc(sizeof(*p) + len)) == NULL)
+		fatal("audit");
+	p->cap = len;
+	return p;
+}
+
+static void
+pending_put(struct audit_pending *p)
+{
+	if (p->cap == PENDING_CAP && npending_free < PENDING_KEEP) {
+		p->next = pending_free;
+		pending_free = p;
+		npending_free++;
+	} else {
+		free(p);
+	}
+}
 
 struct audit_conn {
 	LIST_ENTRY(audit_conn) entry;
@@ -324,7 +367,7 @@ audit_drain(void)
 	while ((p = done_head) != NULL) {
 		done_head = p->next;
 		rec_request(p->ac, p, NULL);
-		free(p);
+		pending_put(p);
 	}
 	done_tail = NULL;
 	draining = 0;
@@ -554,7 +597,7 @@ audit_exit(void)
 			ac->head = p->next;
 			if (p->action != AUDIT_SKIP)
 				rec_request(ac, p, "no reply: broker exited");
-			free(p);
+			pending_put(p);
 		}
 	}
 	snprintf(detail, sizeof(detail), "%llu records before this one", seq);
@@ -575,6 +618,11 @@ audit_exit(void)
 			  "to %s at exit",
 			  out.w.len - out.off, log_path);
 	audit_stats();
+	while ((p = pending_free) != NULL) {
+		pending_free = p->next;
+		free(p);
+	}
+	npending_free = 0;
 }
 
 void
@@ -690,7 +738,7 @@ audit_conn_close(struct audit_conn *ac, const char *why)
 		ac->head = p->next;
 		if (p->action != AUDIT_SKIP)
 			rec_request(ac, p, reason);
-		free(p);
+		pending_put(p);
 	}
 	rec_begin("conn_close", NULL);
 	gen_conn(ac);
@@ -751,9 +799,7 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 		return;
 	first_str(hdr->type, payload, hdr->len, &path, &plen);
 	act = audit_policy_match(policy, ac->domid, hdr->type, path, plen);
-	p = malloc(sizeof(*p) + (act == AUDIT_SKIP ? 0 : hdr->len));
-	if (p == NULL)
-		fatal("audit");
+	p = pending_get(act == AUDIT_SKIP ? 0 : hdr->len);
 	p->next = NULL;
 	p->type = hdr->type;
 	p->req_id = hdr->req_id;
@@ -810,9 +856,12 @@ answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
 	if (r->type == XS_ERROR || t->reply != AUDIT_REPLY_NONE)
 		keep = r->payload.len;
 	if (keep > 0) {
-		p = realloc(p, sizeof(*p) + p->len + keep);
-		if (p == NULL)
-			fatal("audit");
+		if (p->len + keep > p->cap) {
+			p = realloc(p, sizeof(*p) + p->len + keep);
+			if (p == NULL)
+				fatal("audit");
+			p->cap = p->len + keep;
+		}
 		memcpy(p->payload + p->len, r->payload.data, keep);
 	}
 	p->next = NULL;
@@ -856,7 +905,7 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 	if (ac->tail == p)
 		ac->tail = prev;
 	if (p->action == AUDIT_SKIP) {
-		free(p);
+		pending_put(p);
 		return;
 	}
 	p = answered(ac, p, r);
