@@ -7,6 +7,7 @@
  * restored as something else.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -111,30 +112,73 @@ zsnap_free(struct zsnap *z)
 	free(z);
 }
 
+/*
+ * The first guess at the inflated size: the header's, unless that is more
+ * than a real snapshot could be for this frame (they shrink 10-50 times);
+ * the buffer grows if the frame really holds more, so a header that lies
+ * gets no big allocation for a small frame.
+ */
+#define ZSNAP_RATIO_MAX 256
+
 uint8_t *
 zsnap_inflate(const uint8_t *b, size_t len, uint64_t raw_len, const char **bad)
 {
-	uint8_t *raw;
-	size_t r;
+	ZSTD_DCtx *dx;
+	ZSTD_inBuffer ib = {b, len, 0};
+	uint8_t *raw = NULL, *nr;
+	size_t cap, got = 0, r = 1, in0;
+	bool moved;
 
-	/* What the header claims is checked against the frame, then used. */
 	if (raw_len == 0 || raw_len > SIZE_MAX ||
 	    ZSTD_getFrameContentSize(b, len) == ZSTD_CONTENTSIZE_ERROR) {
 		*bad = "not a compressed snapshot";
 		return NULL;
 	}
-	if ((raw = malloc((size_t)raw_len)) == NULL) {
+	cap = len < (SIZE_MAX - (1u << 20)) / ZSNAP_RATIO_MAX
+		      ? len * ZSNAP_RATIO_MAX + (1u << 20)
+		      : SIZE_MAX;
+	if (cap > raw_len)
+		cap = (size_t)raw_len;
+	if ((dx = ZSTD_createDCtx()) == NULL || (raw = malloc(cap)) == NULL) {
 		*bad = "out of memory";
-		return NULL;
+		goto fail;
 	}
-	r = ZSTD_decompress(raw, (size_t)raw_len, b, len);
-	if (ZSTD_isError(r) || r != raw_len) {
-		*bad = ZSTD_isError(r) && ZSTD_getErrorCode(r) ==
-						  ZSTD_error_memory_allocation
-			       ? "out of memory"
-			       : "corrupt compressed snapshot";
-		free(raw);
-		return NULL;
+	for (;;) {
+		ZSTD_outBuffer ob;
+
+		if (got == cap && cap < raw_len) {
+			cap = cap < (size_t)raw_len / 2 ? cap * 2
+							: (size_t)raw_len;
+			if ((nr = realloc(raw, cap)) == NULL) {
+				*bad = "out of memory";
+				goto fail;
+			}
+			raw = nr;
+		}
+		ob = (ZSTD_outBuffer){raw, cap, got};
+		in0 = ib.pos;
+		r = ZSTD_decompressStream(dx, &ob, &ib);
+		if (ZSTD_isError(r)) {
+			*bad = ZSTD_getErrorCode(r) ==
+					       ZSTD_error_memory_allocation
+				       ? "out of memory"
+				       : "corrupt compressed snapshot";
+			goto fail;
+		}
+		moved = ob.pos != got || ib.pos != in0;
+		got = ob.pos;
+		if (r == 0 || !moved)
+			break; /* the frame's end, or no way on */
 	}
+	/* One whole frame, with nothing after it, of exactly raw_len. */
+	if (r != 0 || got != raw_len || ib.pos != ib.size) {
+		*bad = "corrupt compressed snapshot";
+		goto fail;
+	}
+	ZSTD_freeDCtx(dx);
 	return raw;
+fail:
+	ZSTD_freeDCtx(dx);
+	free(raw);
+	return NULL;
 }

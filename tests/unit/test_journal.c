@@ -379,6 +379,21 @@ test_corrupt_snapshot(void **state)
 					sizeof(why)),
 			 -1);
 	assert_non_null(strstr(why, "corrupt compressed snapshot"));
+	/* Shorter than the frame holds. */
+	bad = raw - 8;
+	assert_int_equal(pwrite(fd, &bad, 8, 32), 8);
+	assert_int_equal(journal_attach(&f.h->e, f.fd[0], f.fd[1], NULL, 0, why,
+					sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "corrupt compressed snapshot"));
+	/* Far longer: refused without that much memory asked for (under
+	 * AddressSanitizer, 1 TiB would abort). */
+	bad = (uint64_t)1 << 40;
+	assert_int_equal(pwrite(fd, &bad, 8, 32), 8);
+	assert_int_equal(journal_attach(&f.h->e, f.fd[0], f.fd[1], NULL, 0, why,
+					sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "corrupt compressed snapshot"));
 	assert_int_equal(pwrite(fd, &raw, 8, 32), 8);
 	h2 = start(&f);
 	assert_true(journal_restored(h2->e));
