@@ -714,6 +714,25 @@ def test_guests_signalling_together_share_one_engine_frame(sim):
         g.close()
 
 
+def _engine(sim, d):
+    (pid,) = sim.engines[d]
+    return pid
+
+
+def test_engine_stopped_and_continued_lives_on(sim):
+    """SIGSTOP and SIGCONT (a debugger, job control) resume the engine's
+    poll() through restart_syscall, which its seccomp filter allows."""
+    d = ours(sim)
+    g = sim.introduce(d, 53)
+    engine = _engine(sim, d)
+    os.kill(engine, signal.SIGSTOP)
+    time.sleep(0.1)
+    os.kill(engine, signal.SIGCONT)
+    g.write("x", "v")
+    assert g.read("x") == b"v"
+    g.close()
+
+
 # -- domain requests over the socket -----------------------------------------
 
 
