@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <xenctrl.h>
@@ -41,6 +42,10 @@ struct guest {
 	struct conn *conn;
 	int privileged; /* dom0's own ring */
 	int broken;     /* the error field is set: no more service */
+	int owed;       /* on owed_list: the ring changed, no event sent yet */
+	int owed_now;   /* that event may not wait (guest_notify_flush()) */
+	struct timespec owed_since;
+	TAILQ_ENTRY(guest) owed_entry;
 };
 
 static struct xen_handles *xh;
@@ -50,6 +55,30 @@ static struct guest **by_port;
 static size_t nports;
 static int virq_port = -1;
 static struct bevent evtchn_ev;
+static TAILQ_HEAD(, guest) owed_list = TAILQ_HEAD_INITIALIZER(owed_list);
+
+static void
+owed_clear(struct guest *g)
+{
+	if (!g->owed)
+		return;
+	TAILQ_REMOVE(&owed_list, g, owed_entry);
+	g->owed = 0;
+	g->owed_now = 0;
+}
+
+/* The ring changed: the guest gets an event at the end of the loop's turn. */
+static void
+owe_event(struct guest *g, int now)
+{
+	if (!g->owed) {
+		g->owed = 1;
+		g->owed_since = *loop_now();
+		TAILQ_INSERT_TAIL(&owed_list, g, owed_entry);
+	}
+	if (now)
+		g->owed_now = 1;
+}
 
 static void
 port_set(evtchn_port_t port, struct guest *g)
@@ -134,6 +163,7 @@ guest_bind(struct guest *g, uint32_t remote_port)
 static void
 guest_unbind(struct guest *g)
 {
+	owed_clear(g);
 	port_set(g->lport, NULL);
 	xenevtchn_unbind(xh->evtchn, g->lport);
 }
@@ -401,17 +431,21 @@ guest_init(struct xen_handles *h, const struct guest_opts *o)
 ssize_t
 guest_read(struct guest *g, void *buf, size_t len)
 {
+	uint32_t had = 0;
 	ssize_t n;
 
 	if (g->broken)
 		return 0;
-	if ((n = ring_read(g->ring, buf, len)) == -1) {
+	if ((n = ring_read(g->ring, buf, len, &had)) == -1) {
 		guest_ring_error(g, XS_RING_ERROR_RINGIDX);
 		return -1;
 	}
-	/* The guest may wait for room to write more. */
+	/*
+	 * Room made. A guest that found less room than a header may be
+	 * waiting for it: that event may not wait for the replies.
+	 */
 	if (n > 0)
-		guest_notify(g);
+		owe_event(g, had > XS_RING_SIZE - XS_HDR_SIZE);
 	return n;
 }
 
@@ -426,6 +460,8 @@ guest_write(struct guest *g, const void *buf, size_t len)
 		guest_ring_error(g, XS_RING_ERROR_RINGIDX);
 		return -1;
 	}
+	if (n > 0)
+		owe_event(g, 1);
 	return n;
 }
 
@@ -435,10 +471,53 @@ guest_has_input(struct guest *g)
 	return !g->broken && ring_has_input(g->ring);
 }
 
+/* At once; this event also pays what the ring's changes were owed. */
 void
 guest_notify(struct guest *g)
 {
+	owed_clear(g);
 	xenevtchn_notify(xh->evtchn, g->lport);
+}
+
+static long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000 +
+	       (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/*
+ * At the end of each turn of the loop, after the engine has its frame: the
+ * events owed to guests, one per guest however often its ring changed.
+ *
+ * An event that only says "your requests were taken" may wait for the
+ * replies to them, which the engine owes and which notify in their turn:
+ * a guest waiting for a reply then wakes once, not twice, and sends
+ * fewer events back. Xen's event channels never promise a separate
+ * event per change. It does not wait when the guest may be waiting for
+ * room (see guest_read()), when nothing is owed by the engine, nor longer
+ * than NOTIFY_DEFER_MS (a slow or restarting engine): no guest waits for
+ * an event it needs. Returns whether any is still owed, so that the loop
+ * wakes up in time to send it.
+ */
+int
+guest_notify_flush(void)
+{
+	struct guest *g, *next;
+	const struct timespec *now = loop_now();
+	int left = 0;
+
+	for (g = TAILQ_FIRST(&owed_list); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, owed_entry);
+		if (!g->owed_now && g->conn != NULL &&
+		    conn_awaits_engine(g->conn) &&
+		    ms_between(&g->owed_since, now) < NOTIFY_DEFER_MS) {
+			left = 1;
+			continue;
+		}
+		guest_notify(g);
+	}
+	return left;
 }
 
 void

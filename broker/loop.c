@@ -118,7 +118,7 @@ loop_run(void)
 	struct epoll_event evs[LOOP_EVENTS];
 	struct bevent *ev;
 	time_t last_tick = now.tv_sec;
-	int i, n, timeout = -1, rings_busy;
+	int i, n, timeout = -1, rings_busy, owed;
 
 	for (;;) {
 		n = loop_wait(evs, timeout);
@@ -132,6 +132,7 @@ loop_run(void)
 		rings_busy = conn_ring_poll();
 		conn_flush_dirty();
 		engine_flush();
+		owed = guest_notify_flush();
 		audit_flush();
 		conn_reap();
 
@@ -147,12 +148,16 @@ loop_run(void)
 			conn_sweep();
 			conn_flush_dirty();
 			engine_flush();
+			owed = guest_notify_flush();
 			audit_flush();
 			conn_reap();
 		}
 		if (conn_sweep_needed() || listen_paused() ||
 		    audit_retry_needed())
 			timeout = 1000;
+		/* Events owed to guests wait for replies only that long. */
+		if (owed && (timeout == -1 || timeout > NOTIFY_DEFER_MS))
+			timeout = NOTIFY_DEFER_MS;
 		/* Rings with input left get their next turn at once. */
 		if (rings_busy)
 			timeout = 0;
