@@ -92,6 +92,7 @@ int listen_paused(void);
 ssize_t ring_read(struct xs_ring *, void *, size_t, uint32_t *had);
 ssize_t ring_write(struct xs_ring *, const void *, size_t);
 int ring_has_input(struct xs_ring *);
+int ring_has_room(struct xs_ring *);
 void ring_reset(struct xs_ring *);
 
 /* conn.c */
@@ -103,6 +104,7 @@ uint32_t conn_id(const struct conn *);
 void conn_set_outstanding(unsigned int);
 void conn_ring_event(struct conn *);
 int conn_awaits_engine(const struct conn *);
+int conn_ring_wants(struct conn *);
 void conn_drop(struct conn *, const char *why);
 int conn_ring_poll(void);
 int conn_reply(const Xsp__Reply *);
@@ -271,6 +273,10 @@ ssize_t guest_write(struct guest *, const void *, size_t);
 int guest_has_input(struct guest *);
 void guest_notify(struct guest *);
 int guest_notify_flush(void);
+void guest_poll(void);
+int guest_polled_active(void);
+void guest_unmask_polled(void);
+int guest_has_room(struct guest *);
 void guest_ring_error(struct guest *, uint32_t error);
 void guest_conn_closed(struct guest *, struct conn *);
 void guest_domains_changed(void);

@@ -650,6 +650,20 @@ conn_ring_event(struct conn *c)
 		conn_update(c);
 }
 
+/*
+ * Whether a ring's guest did what its event would tell: sent requests we
+ * may read, or made room for replies that wait.
+ */
+int
+conn_ring_wants(struct conn *c)
+{
+	if (c->dead)
+		return 0;
+	if (conn_may_read(c) && guest_has_input(c->guest))
+		return 1;
+	return !TAILQ_EMPTY(&c->outq) && guest_has_room(c->guest);
+}
+
 /* Whether the engine owes this client replies, each of which notifies. */
 int
 conn_awaits_engine(const struct conn *c)

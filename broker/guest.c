@@ -46,6 +46,8 @@ struct guest {
 	int owed_now;   /* that event may not wait (guest_notify_flush()) */
 	struct timespec owed_since;
 	TAILQ_ENTRY(guest) owed_entry;
+	int polled; /* on polled_list: its port stays masked, we look instead */
+	TAILQ_ENTRY(guest) polled_entry;
 };
 
 static struct xen_handles *xh;
@@ -56,6 +58,7 @@ static size_t nports;
 static int virq_port = -1;
 static struct bevent evtchn_ev;
 static TAILQ_HEAD(, guest) owed_list = TAILQ_HEAD_INITIALIZER(owed_list);
+static TAILQ_HEAD(, guest) polled_list = TAILQ_HEAD_INITIALIZER(polled_list);
 
 static void
 owed_clear(struct guest *g)
@@ -164,6 +167,10 @@ static void
 guest_unbind(struct guest *g)
 {
 	owed_clear(g);
+	if (g->polled) {
+		TAILQ_REMOVE(&polled_list, g, polled_entry);
+		g->polled = 0;
+	}
 	port_set(g->lport, NULL);
 	xenevtchn_unbind(xh->evtchn, g->lport);
 }
@@ -328,6 +335,12 @@ guest_event(struct guest *g)
  * all the guests that signalled reach the engine in one frame. Taking one
  * port per wake-up instead costs a whole loop iteration, and an engine
  * round trip, per guest.
+ *
+ * A guest's port is not unmasked at once: while the loop is busy it looks
+ * at the guest's ring on every turn (guest_poll()) and the guest's events
+ * meanwhile only mark the masked port pending, without waking anyone. Its
+ * port is unmasked before the loop sleeps (guest_unmask_polled()); an event
+ * the guest sent while it was masked is delivered then, so none is lost.
  */
 static void
 evtchn_event(int fd, uint32_t events, void *arg)
@@ -343,16 +356,62 @@ evtchn_event(int fd, uint32_t events, void *arg)
 				log_warn("event channel");
 			return;
 		}
-		/*
-		 * Unmasked before the ring is looked at: an event the guest
-		 * sends from here on is delivered again, so none is lost.
-		 */
-		if (xenevtchn_unmask(xh->evtchn, (evtchn_port_t)port) < 0)
-			log_warn("event channel %d: unmask", port);
-		if (port == virq_port)
-			guest_domains_changed();
-		else if ((g = port_guest((evtchn_port_t)port)) != NULL)
-			guest_event(g);
+		g = port == virq_port ? NULL : port_guest((evtchn_port_t)port);
+		if (g == NULL) {
+			if (xenevtchn_unmask(xh->evtchn, (evtchn_port_t)port) <
+			    0)
+				log_warn("event channel %d: unmask", port);
+			if (port == virq_port)
+				guest_domains_changed();
+			continue;
+		}
+		if (!g->polled) {
+			g->polled = 1;
+			TAILQ_INSERT_TAIL(&polled_list, g, polled_entry);
+		}
+		guest_event(g);
+	}
+}
+
+/* Once per turn of the loop: what an event from each polled guest would do. */
+void
+guest_poll(void)
+{
+	struct guest *g, *next;
+
+	for (g = TAILQ_FIRST(&polled_list); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, polled_entry);
+		guest_event(g);
+	}
+}
+
+/* Whether a polled guest did what it would have signalled. */
+int
+guest_polled_active(void)
+{
+	struct guest *g;
+
+	TAILQ_FOREACH(g, &polled_list, polled_entry)
+	{
+		if (g->ring->connection == XS_RING_RECONNECT)
+			return 1;
+		if (!g->broken && g->conn != NULL && conn_ring_wants(g->conn))
+			return 1;
+	}
+	return 0;
+}
+
+/* Before the loop sleeps: events wake it again. */
+void
+guest_unmask_polled(void)
+{
+	struct guest *g;
+
+	while ((g = TAILQ_FIRST(&polled_list)) != NULL) {
+		TAILQ_REMOVE(&polled_list, g, polled_entry);
+		g->polled = 0;
+		if (xenevtchn_unmask(xh->evtchn, g->lport) < 0)
+			log_warn("event channel %u: unmask", g->lport);
 	}
 }
 
@@ -469,6 +528,12 @@ int
 guest_has_input(struct guest *g)
 {
 	return !g->broken && ring_has_input(g->ring);
+}
+
+int
+guest_has_room(struct guest *g)
+{
+	return !g->broken && ring_has_room(g->ring);
 }
 
 /* At once; this event also pays what the ring's changes were owed. */

@@ -91,7 +91,8 @@ us_since(const struct timespec *t0)
  * engine and back): a short spin saves those wake-ups whenever requests
  * keep coming, at the price of that much CPU after the last one. It
  * yields while it spins, so that the clients and the engine, which may need
- * the same core, run first.
+ * the same core, run first. Guests whose ports are still masked are looked
+ * at too; before sleeping their ports are unmasked (see evtchn_event()).
  */
 static int
 loop_wait(struct epoll_event *evs, int timeout)
@@ -99,16 +100,20 @@ loop_wait(struct epoll_event *evs, int timeout)
 	struct timespec t0;
 	int n;
 
-	if (spin_us <= 0 || timeout == 0)
-		return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		n = epoll_wait(epfd, evs, LOOP_EVENTS, 0);
-		if (n != 0)
-			return n;
-		/* Anything else that can run (a client, the engine) runs. */
-		sched_yield();
-	} while (us_since(&t0) < spin_us);
+	if (timeout == 0)
+		return epoll_wait(epfd, evs, LOOP_EVENTS, 0);
+	if (spin_us > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			n = epoll_wait(epfd, evs, LOOP_EVENTS, 0);
+			/* Guests whose ports are masked signal nothing. */
+			if (n != 0 || guest_polled_active())
+				return n;
+			/* What else can run (a client, the engine) runs. */
+			sched_yield();
+		} while (us_since(&t0) < spin_us);
+	}
+	guest_unmask_polled();
 	return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
 }
 
@@ -129,6 +134,7 @@ loop_run(void)
 			ev = evs[i].data.ptr;
 			ev->cb(ev->fd, evs[i].events, ev->arg);
 		}
+		guest_poll();
 		rings_busy = conn_ring_poll();
 		conn_flush_dirty();
 		engine_flush();

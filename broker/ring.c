@@ -85,6 +85,12 @@ ring_has_input(struct xs_ring *r)
 	return load(&r->req_prod) != load(&r->req_cons);
 }
 
+int
+ring_has_room(struct xs_ring *r)
+{
+	return load(&r->rsp_prod) - load(&r->rsp_cons) < XS_RING_SIZE;
+}
+
 void
 ring_reset(struct xs_ring *r)
 {

@@ -12,6 +12,7 @@ each daemon must still run with the engine it started with.
 
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -794,6 +795,39 @@ def test_guest_waiting_for_room_is_woken_while_replies_are_owed(sim):
     assert (m1.req_id, m1.type, m2.req_id, m2.type) == (90, X.READ, 91, X.WRITE), (m1, m2)
     assert g.read("big") == big
     g.close()
+
+
+def test_guests_pausing_between_requests_are_always_woken(sim):
+    """Ports stay masked while the broker looks at busy rings and are
+    unmasked before it sleeps: guests that pause at random between
+    requests (now while it looks, now while it sleeps) never wait for a
+    reply or an event they need."""
+    d = ours(sim)
+    gs = [sim.introduce(d, 60 + i) for i in range(6)]
+    errors = []
+
+    def run(i, g):
+        rnd = random.Random(i)
+        try:
+            for k in range(150):
+                if rnd.random() < 0.3:
+                    time.sleep(rnd.random() * 0.002)
+                if k % 5 == 0:
+                    g.write("k", "%d" % k)
+                assert g.read("k") == b"%d" % (k - k % 5), k
+        except BaseException as e:  # reported by the main thread
+            errors.append(e)
+
+    ts = [threading.Thread(target=run, args=(i, g))
+          for i, g in enumerate(gs)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(DEADLINE * 2)
+    assert not any(t.is_alive() for t in ts)
+    assert not errors, errors[0]
+    for g in gs:
+        g.close()
 
 
 # -- domain requests over the socket -----------------------------------------
