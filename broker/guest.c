@@ -547,8 +547,9 @@ guest_notify(struct guest *g)
 static long
 ms_between(const struct timespec *a, const struct timespec *b)
 {
-	return (b->tv_sec - a->tv_sec) * 1000 +
-	       (b->tv_nsec - a->tv_nsec) / 1000000;
+	return (long)(((b->tv_sec - a->tv_sec) * 1000000000LL +
+		       (b->tv_nsec - a->tv_nsec)) /
+		      1000000);
 }
 
 /*
