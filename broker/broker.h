@@ -68,6 +68,8 @@ struct bevent {
 #define SPIN_US_DEFAULT 50
 void loop_init(void);
 void loop_set_spin(long us);
+/* How long an event owed to a guest may wait to be merged with a later one. */
+#define NOTIFY_DEFER_MS 1
 void loop_add(struct bevent *, int fd, uint32_t events,
 	      void (*cb)(int, uint32_t, void *), void *arg);
 void loop_set(struct bevent *, uint32_t events);
@@ -87,9 +89,10 @@ void listen_resume(void);
 int listen_paused(void);
 
 /* ring.c: bytes in and out of a guest's ring page, pure. */
-ssize_t ring_read(struct xs_ring *, void *, size_t);
+ssize_t ring_read(struct xs_ring *, void *, size_t, uint32_t *had);
 ssize_t ring_write(struct xs_ring *, const void *, size_t);
 int ring_has_input(struct xs_ring *);
+int ring_has_room(struct xs_ring *);
 void ring_reset(struct xs_ring *);
 
 /* conn.c */
@@ -100,6 +103,8 @@ struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged);
 uint32_t conn_id(const struct conn *);
 void conn_set_outstanding(unsigned int);
 void conn_ring_event(struct conn *);
+int conn_awaits_engine(const struct conn *);
+int conn_ring_wants(struct conn *);
 void conn_drop(struct conn *, const char *why);
 int conn_ring_poll(void);
 int conn_reply(const Xsp__Reply *);
@@ -267,6 +272,11 @@ ssize_t guest_read(struct guest *, void *, size_t);
 ssize_t guest_write(struct guest *, const void *, size_t);
 int guest_has_input(struct guest *);
 void guest_notify(struct guest *);
+int guest_notify_flush(void);
+void guest_poll(void);
+int guest_polled_active(void);
+void guest_unmask_polled(void);
+int guest_has_room(struct guest *);
 void guest_ring_error(struct guest *, uint32_t error);
 void guest_conn_closed(struct guest *, struct conn *);
 void guest_domains_changed(void);

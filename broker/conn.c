@@ -397,23 +397,19 @@ conn_write_ring(struct conn *c)
 {
 	struct outmsg *m;
 	ssize_t n;
-	int wrote = 0;
 
+	/* guest_write() owes the guest an event, sent at the loop's end. */
 	while ((m = TAILQ_FIRST(&c->outq)) != NULL) {
 		n = guest_write(c->guest, m->data + m->off, m->len - m->off);
 		if (n == -1) {
 			conn_close(c, "broken ring indexes");
 			return -1;
 		}
-		if (n > 0)
-			wrote = 1;
 		m->off += (size_t)n;
 		if (m->off < m->len)
 			break;
 		outq_remove(c, m);
 	}
-	if (wrote)
-		guest_notify(c->guest);
 	return 0;
 }
 
@@ -652,6 +648,27 @@ conn_ring_event(struct conn *c)
 	conn_write(c);
 	if (!c->dead)
 		conn_update(c);
+}
+
+/*
+ * Whether a ring's guest did what its event would tell: sent requests we
+ * may read, or made room for replies that wait.
+ */
+int
+conn_ring_wants(struct conn *c)
+{
+	if (c->dead)
+		return 0;
+	if (conn_may_read(c) && guest_has_input(c->guest))
+		return 1;
+	return !TAILQ_EMPTY(&c->outq) && guest_has_room(c->guest);
+}
+
+/* Whether the engine owes this client replies, each of which notifies. */
+int
+conn_awaits_engine(const struct conn *c)
+{
+	return c->inflight > 0;
 }
 
 /*

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include <xenctrl.h>
@@ -41,6 +42,12 @@ struct guest {
 	struct conn *conn;
 	int privileged; /* dom0's own ring */
 	int broken;     /* the error field is set: no more service */
+	int owed;       /* on owed_list: the ring changed, no event sent yet */
+	int owed_now;   /* that event may not wait (guest_notify_flush()) */
+	struct timespec owed_since;
+	TAILQ_ENTRY(guest) owed_entry;
+	int polled; /* on polled_list: its port stays masked, we look instead */
+	TAILQ_ENTRY(guest) polled_entry;
 };
 
 static struct xen_handles *xh;
@@ -50,6 +57,31 @@ static struct guest **by_port;
 static size_t nports;
 static int virq_port = -1;
 static struct bevent evtchn_ev;
+static TAILQ_HEAD(, guest) owed_list = TAILQ_HEAD_INITIALIZER(owed_list);
+static TAILQ_HEAD(, guest) polled_list = TAILQ_HEAD_INITIALIZER(polled_list);
+
+static void
+owed_clear(struct guest *g)
+{
+	if (!g->owed)
+		return;
+	TAILQ_REMOVE(&owed_list, g, owed_entry);
+	g->owed = 0;
+	g->owed_now = 0;
+}
+
+/* The ring changed: the guest gets an event at the end of the loop's turn. */
+static void
+owe_event(struct guest *g, int now)
+{
+	if (!g->owed) {
+		g->owed = 1;
+		g->owed_since = *loop_now();
+		TAILQ_INSERT_TAIL(&owed_list, g, owed_entry);
+	}
+	if (now)
+		g->owed_now = 1;
+}
 
 static void
 port_set(evtchn_port_t port, struct guest *g)
@@ -134,6 +166,11 @@ guest_bind(struct guest *g, uint32_t remote_port)
 static void
 guest_unbind(struct guest *g)
 {
+	owed_clear(g);
+	if (g->polled) {
+		TAILQ_REMOVE(&polled_list, g, polled_entry);
+		g->polled = 0;
+	}
 	port_set(g->lport, NULL);
 	xenevtchn_unbind(xh->evtchn, g->lport);
 }
@@ -286,24 +323,96 @@ guest_event(struct guest *g)
 	conn_ring_event(g->conn);
 }
 
+/*
+ * Ports taken per wake-up. Each port is masked until we unmask it, so the
+ * device never holds more than one entry per bound port; the bound only
+ * keeps a flood of events from starving the sockets for long.
+ */
+#define EVTCHN_BATCH 256
+
+/*
+ * Every pending port is taken before the loop goes on, so that requests of
+ * all the guests that signalled reach the engine in one frame. Taking one
+ * port per wake-up instead costs a whole loop iteration, and an engine
+ * round trip, per guest.
+ *
+ * A guest's port is not unmasked at once: while the loop is busy it looks
+ * at the guest's ring on every turn (guest_poll()) and the guest's events
+ * meanwhile only mark the masked port pending, without waking anyone. Its
+ * port is unmasked before the loop sleeps (guest_unmask_polled()); an event
+ * the guest sent while it was masked is delivered then, so none is lost.
+ */
 static void
 evtchn_event(int fd, uint32_t events, void *arg)
 {
 	xenevtchn_port_or_error_t port;
 	struct guest *g;
+	int i;
 
-	/* One port per wake-up; epoll wakes us again for the next. */
-	if ((port = xenevtchn_pending(xh->evtchn)) < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("event channel");
-		return;
-	}
-	if (xenevtchn_unmask(xh->evtchn, (evtchn_port_t)port) < 0)
-		log_warn("event channel %d: unmask", port);
-	if (port == virq_port)
-		guest_domains_changed();
-	else if ((g = port_guest((evtchn_port_t)port)) != NULL)
+	for (i = 0; i < EVTCHN_BATCH; i++) {
+		if ((port = xenevtchn_pending(xh->evtchn)) < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("event channel");
+			return;
+		}
+		g = port == virq_port ? NULL : port_guest((evtchn_port_t)port);
+		if (g == NULL) {
+			if (xenevtchn_unmask(xh->evtchn, (evtchn_port_t)port) <
+			    0)
+				log_warn("event channel %d: unmask", port);
+			if (port == virq_port)
+				guest_domains_changed();
+			continue;
+		}
+		if (!g->polled) {
+			g->polled = 1;
+			TAILQ_INSERT_TAIL(&polled_list, g, polled_entry);
+		}
 		guest_event(g);
+	}
+}
+
+/* Once per turn of the loop: what an event from each polled guest would do. */
+void
+guest_poll(void)
+{
+	struct guest *g, *next;
+
+	for (g = TAILQ_FIRST(&polled_list); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, polled_entry);
+		guest_event(g);
+	}
+}
+
+/* Whether a polled guest did what it would have signalled. */
+int
+guest_polled_active(void)
+{
+	struct guest *g;
+
+	TAILQ_FOREACH(g, &polled_list, polled_entry)
+	{
+		if (g->ring->connection == XS_RING_RECONNECT)
+			return 1;
+		if (!g->broken && g->conn != NULL && conn_ring_wants(g->conn))
+			return 1;
+	}
+	return 0;
+}
+
+/* Before the loop sleeps: events wake it again. */
+void
+guest_unmask_polled(void)
+{
+	struct guest *g;
+
+	while ((g = TAILQ_FIRST(&polled_list)) != NULL) {
+		TAILQ_REMOVE(&polled_list, g, polled_entry);
+		g->polled = 0;
+		if (xenevtchn_unmask(xh->evtchn, g->lport) < 0)
+			log_warn("event channel %u: unmask", g->lport);
+	}
 }
 
 static int
@@ -359,14 +468,18 @@ guest_dom0(const struct guest_opts *o)
 void
 guest_init(struct xen_handles *h, const struct guest_opts *o)
 {
-	int p;
+	int p, fd, fl;
 
 	socket_only = o->socket_only;
 	if (socket_only)
 		return;
 	xh = h;
-	loop_add(&evtchn_ev, xenevtchn_fd(h->evtchn), EPOLLIN, evtchn_event,
-		 NULL);
+	/* evtchn_event() reads ports until there are none left. */
+	fd = xenevtchn_fd(h->evtchn);
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		fatal("event channel device: O_NONBLOCK");
+	loop_add(&evtchn_ev, fd, EPOLLIN, evtchn_event, NULL);
 	if ((p = xenevtchn_bind_virq(h->evtchn, VIRQ_DOM_EXC)) < 0)
 		fatal("binding VIRQ_DOM_EXC");
 	virq_port = p;
@@ -377,17 +490,21 @@ guest_init(struct xen_handles *h, const struct guest_opts *o)
 ssize_t
 guest_read(struct guest *g, void *buf, size_t len)
 {
+	uint32_t had = 0;
 	ssize_t n;
 
 	if (g->broken)
 		return 0;
-	if ((n = ring_read(g->ring, buf, len)) == -1) {
+	if ((n = ring_read(g->ring, buf, len, &had)) == -1) {
 		guest_ring_error(g, XS_RING_ERROR_RINGIDX);
 		return -1;
 	}
-	/* The guest may wait for room to write more. */
+	/*
+	 * Room made. A guest that found less room than a header may be
+	 * waiting for it: that event may not wait for the replies.
+	 */
 	if (n > 0)
-		guest_notify(g);
+		owe_event(g, had > XS_RING_SIZE - XS_HDR_SIZE);
 	return n;
 }
 
@@ -402,6 +519,8 @@ guest_write(struct guest *g, const void *buf, size_t len)
 		guest_ring_error(g, XS_RING_ERROR_RINGIDX);
 		return -1;
 	}
+	if (n > 0)
+		owe_event(g, 1);
 	return n;
 }
 
@@ -411,10 +530,60 @@ guest_has_input(struct guest *g)
 	return !g->broken && ring_has_input(g->ring);
 }
 
+int
+guest_has_room(struct guest *g)
+{
+	return !g->broken && ring_has_room(g->ring);
+}
+
+/* At once; this event also pays what the ring's changes were owed. */
 void
 guest_notify(struct guest *g)
 {
+	owed_clear(g);
 	xenevtchn_notify(xh->evtchn, g->lport);
+}
+
+static long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(((b->tv_sec - a->tv_sec) * 1000000000LL +
+		       (b->tv_nsec - a->tv_nsec)) /
+		      1000000);
+}
+
+/*
+ * At the end of each turn of the loop, after the engine has its frame: the
+ * events owed to guests, one per guest however often its ring changed.
+ *
+ * An event that only says "your requests were taken" may wait for the
+ * replies to them, which the engine owes and which notify in their turn:
+ * a guest waiting for a reply then wakes once, not twice, and sends
+ * fewer events back. Xen's event channels never promise a separate
+ * event per change. It does not wait when the guest may be waiting for
+ * room (see guest_read()), when nothing is owed by the engine, nor longer
+ * than NOTIFY_DEFER_MS (a slow or restarting engine): no guest waits for
+ * an event it needs. Returns whether any is still owed, so that the loop
+ * wakes up in time to send it.
+ */
+int
+guest_notify_flush(void)
+{
+	struct guest *g, *next;
+	const struct timespec *now = loop_now();
+	int left = 0;
+
+	for (g = TAILQ_FIRST(&owed_list); g != NULL; g = next) {
+		next = TAILQ_NEXT(g, owed_entry);
+		if (!g->owed_now && g->conn != NULL &&
+		    conn_awaits_engine(g->conn) &&
+		    ms_between(&g->owed_since, now) < NOTIFY_DEFER_MS) {
+			left = 1;
+			continue;
+		}
+		guest_notify(g);
+	}
+	return left;
 }
 
 void

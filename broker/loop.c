@@ -91,7 +91,8 @@ us_since(const struct timespec *t0)
  * engine and back): a short spin saves those wake-ups whenever requests
  * keep coming, at the price of that much CPU after the last one. It
  * yields while it spins, so that the clients and the engine, which may need
- * the same core, run first.
+ * the same core, run first. Guests whose ports are still masked are looked
+ * at too; before sleeping their ports are unmasked (see evtchn_event()).
  */
 static int
 loop_wait(struct epoll_event *evs, int timeout)
@@ -99,16 +100,20 @@ loop_wait(struct epoll_event *evs, int timeout)
 	struct timespec t0;
 	int n;
 
-	if (spin_us <= 0 || timeout == 0)
-		return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		n = epoll_wait(epfd, evs, LOOP_EVENTS, 0);
-		if (n != 0)
-			return n;
-		/* Anything else that can run (a client, the engine) runs. */
-		sched_yield();
-	} while (us_since(&t0) < spin_us);
+	if (timeout == 0)
+		return epoll_wait(epfd, evs, LOOP_EVENTS, 0);
+	if (spin_us > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			n = epoll_wait(epfd, evs, LOOP_EVENTS, 0);
+			/* Guests whose ports are masked signal nothing. */
+			if (n != 0 || guest_polled_active())
+				return n;
+			/* What else can run (a client, the engine) runs. */
+			sched_yield();
+		} while (us_since(&t0) < spin_us);
+	}
+	guest_unmask_polled();
 	return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
 }
 
@@ -118,7 +123,7 @@ loop_run(void)
 	struct epoll_event evs[LOOP_EVENTS];
 	struct bevent *ev;
 	time_t last_tick = now.tv_sec;
-	int i, n, timeout = -1, rings_busy;
+	int i, n, timeout = -1, rings_busy, owed;
 
 	for (;;) {
 		n = loop_wait(evs, timeout);
@@ -129,9 +134,11 @@ loop_run(void)
 			ev = evs[i].data.ptr;
 			ev->cb(ev->fd, evs[i].events, ev->arg);
 		}
+		guest_poll();
 		rings_busy = conn_ring_poll();
 		conn_flush_dirty();
 		engine_flush();
+		owed = guest_notify_flush();
 		audit_flush();
 		conn_reap();
 
@@ -147,12 +154,16 @@ loop_run(void)
 			conn_sweep();
 			conn_flush_dirty();
 			engine_flush();
+			owed = guest_notify_flush();
 			audit_flush();
 			conn_reap();
 		}
 		if (conn_sweep_needed() || listen_paused() ||
 		    audit_retry_needed())
 			timeout = 1000;
+		/* Events owed to guests wait for replies only that long. */
+		if (owed && (timeout == -1 || timeout > NOTIFY_DEFER_MS))
+			timeout = NOTIFY_DEFER_MS;
 		/* Rings with input left get their next turn at once. */
 		if (rings_busy)
 			timeout = 0;

@@ -22,8 +22,9 @@ store(volatile uint32_t *p, uint32_t v)
 	__atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* *had: how many bytes the guest had written, for deciding when to notify. */
 ssize_t
-ring_read(struct xs_ring *r, void *buf, size_t len)
+ring_read(struct xs_ring *r, void *buf, size_t len, uint32_t *had)
 {
 	uint32_t cons = load(&r->req_cons), prod = load(&r->req_prod);
 	uint32_t avail = prod - cons, off, chunk;
@@ -32,6 +33,8 @@ ring_read(struct xs_ring *r, void *buf, size_t len)
 
 	if (avail > XS_RING_SIZE)
 		return -1;
+	if (had != NULL)
+		*had = avail;
 	if (len > avail)
 		len = avail;
 	while (done < len) {
@@ -80,6 +83,12 @@ int
 ring_has_input(struct xs_ring *r)
 {
 	return load(&r->req_prod) != load(&r->req_cons);
+}
+
+int
+ring_has_room(struct xs_ring *r)
+{
+	return load(&r->rsp_prod) - load(&r->rsp_cons) < XS_RING_SIZE;
 }
 
 void

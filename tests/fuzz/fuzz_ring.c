@@ -19,16 +19,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t buf[2 * XS_RING_SIZE];
 	size_t want;
 	ssize_t n;
-	uint32_t before;
+	uint32_t before, had = 0;
 
 	if (r == NULL)
 		abort();
 	memcpy((void *)r, data, size < sizeof(*r) ? size : sizeof(*r));
 	want = size > 0 ? data[size - 1] * 9u : 0;
 	before = r->req_prod - r->req_cons;
-	n = ring_read(r, buf, want);
+	n = ring_read(r, buf, want, &had);
 	if (n == -1 ? before <= XS_RING_SIZE
-		    : (size_t)n > want || (size_t)n > before ||
+		    : had != before || (size_t)n > want || (size_t)n > before ||
 			      (before <= XS_RING_SIZE &&
 			       (size_t)n != (want < before ? want : before)))
 		abort();
