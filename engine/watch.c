@@ -28,6 +28,7 @@ struct watch {
 	struct wnode *wn; /* NULL for special watches */
 	char *path;       /* canonical absolute, or @special */
 	char *token;
+	size_t tlen; /* strlen(token) */
 	bool relative;
 	int depth;           /* levels below path that match; -1: any */
 	unsigned int pdepth; /* components in path */
@@ -107,16 +108,59 @@ pairs_sort(struct pair *a, struct pair *tmp, size_t n)
 	}
 }
 
-static void emit_event(struct engine *e, struct watch *w, const char *path);
+static void emit_event(struct engine *e, struct watch *w, const char *path,
+		       size_t plen);
+
+/*
+ * Whether the matches are already in order, or in exactly the reverse one:
+ * watches on one index node are listed newest first, so an event seen by
+ * the watchers of a single path needs no sort, only a reversal. Returns 1
+ * in order, -1 reversed, 0 neither.
+ */
+static int
+match_order(const struct matches *m)
+{
+	size_t i;
+	bool fwd = true, rev = true;
+
+	for (i = 1; i < m->n && (fwd || rev); i++) {
+		if (match_before(m->w[i - 1], m->w[i]))
+			rev = false;
+		else
+			fwd = false;
+	}
+	return fwd ? 1 : rev ? -1 : 0;
+}
+
+static void
+match_reverse(struct matches *m)
+{
+	size_t i, j;
+	struct watch *w;
+	const char *p;
+
+	for (i = 0, j = m->n - 1; i < j; i++, j--) {
+		w = m->w[i];
+		m->w[i] = m->w[j];
+		m->w[j] = w;
+		p = m->path[i];
+		m->path[i] = m->path[j];
+		m->path[j] = p;
+	}
+}
 
 /* Sends the matched events in order (path is the same for all but
  * special watches, whose event paths travel with them). */
 static void
 match_send(struct engine *e, struct matches *m)
 {
-	size_t i;
+	size_t i, plen = 0;
+	int order = m->n > 1 ? match_order(m) : 1;
 
-	if (m->n > 1) {
+	/* No two matches are of the same watch: reversed means strictly. */
+	if (order == -1)
+		match_reverse(m);
+	if (order == 0) {
 		/* Sort pairs by watch: keep each path with its watch. */
 		struct pair *pairs = malloc(2 * m->n * sizeof(*pairs));
 
@@ -133,8 +177,12 @@ match_send(struct engine *e, struct matches *m)
 			free(pairs);
 		}
 	}
-	for (i = 0; i < m->n; i++)
-		emit_event(e, m->w[i], m->path[i]);
+	for (i = 0; i < m->n; i++) {
+		/* A write seen by many watchers: its path measured once. */
+		if (i == 0 || m->path[i] != m->path[i - 1])
+			plen = strlen(m->path[i]);
+		emit_event(e, m->w[i], m->path[i], plen);
+	}
 	free(m->w);
 	free(m->path);
 }
@@ -251,11 +299,12 @@ event_add(struct engine *e, const char *path, const struct node *pn,
 	return 0;
 }
 
+/* plen is strlen(path). */
 static void
-emit_event(struct engine *e, struct watch *w, const char *path)
+emit_event(struct engine *e, struct watch *w, const char *path, size_t plen)
 {
 	const char *p = w->relative ? path_relative(w->c, path) : path;
-	size_t pl = strlen(p) + 1, tl = strlen(w->token) + 1;
+	size_t pl = (w->relative ? strlen(p) : plen) + 1, tl = w->tlen + 1;
 	char buf[XS_PAYLOAD_MAX];
 
 	if (pl + tl > sizeof(buf))
@@ -355,6 +404,7 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	w->token = strdup(token);
 	if (w->path == NULL || w->token == NULL)
 		goto nomem;
+	w->tlen = strlen(token);
 	w->c = c;
 	w->relative = relative;
 	w->depth = depth;
