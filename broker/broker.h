@@ -103,6 +103,8 @@ void conn_ring_event(struct conn *);
 void conn_drop(struct conn *, const char *why);
 int conn_ring_poll(void);
 int conn_reply(const Xsp__Reply *);
+int conn_reply_hdr(uint32_t conn, const struct xs_hdr *,
+		   const uint8_t *payload);
 void conn_each(void (*)(uint32_t id, uint32_t domid, int privileged,
 			int readonly));
 void conn_drop_id(uint32_t id, const char *why);
@@ -206,6 +208,8 @@ int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		       Xsp__EngineFrame **framep, const char **why);
 void engine_frame_done(Xsp__EngineFrame *);
 void engine_reply_at(const Xsp__Replies *, size_t i, size_t off, Xsp__Reply *);
+void engine_fixed_at(const Xsp__RepliesFixed *, size_t i, uint32_t *conn,
+		     struct xs_hdr *);
 
 /* What the engine runs as, from --engine-user, --engine-as-limit and
  * --unsafe-no-sandbox; the engine gets them as --uid, --gid, --as-limit. */

@@ -494,35 +494,53 @@ conn_event(int fd, uint32_t events, void *arg)
 int
 conn_reply(const Xsp__Reply *r)
 {
-	struct outmsg *m;
 	struct xs_hdr hdr;
+
+	hdr.type = r->type;
+	hdr.req_id = r->req_id;
+	hdr.tx_id = r->tx_id;
+	hdr.len = (uint32_t)r->payload.len;
+	return conn_reply_hdr(r->conn, &hdr, r->payload.data);
+}
+
+/* The same, with the header the client gets and hdr->len payload bytes. */
+int
+conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
+{
+	Xsp__Reply r;
+	struct outmsg *m;
 	struct conn *c;
 
 	/* Replies to a client that is gone are no one's business. */
-	if ((c = conn_find(r->conn)) == NULL)
+	if ((c = conn_find(conn)) == NULL)
 		return 0;
-	if (r->type != XS_WATCH_EVENT &&
-	    engine_answered(&c->rq, r->req_id) == -1)
+	if (hdr->type != XS_WATCH_EVENT &&
+	    engine_answered(&c->rq, hdr->req_id) == -1)
 		return -1;
-	audit_reply(c->audit, r);
-	if (r->type != XS_WATCH_EVENT && c->inflight > 0)
+	if (c->audit != NULL) {
+		xsp__reply__init(&r);
+		r.conn = conn;
+		r.type = hdr->type;
+		r.req_id = hdr->req_id;
+		r.tx_id = hdr->tx_id;
+		r.payload.len = hdr->len;
+		r.payload.data = hdr->len > 0 ? (uint8_t *)payload : NULL;
+		audit_reply(c->audit, &r);
+	}
+	if (hdr->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
-	if ((m = malloc(sizeof(*m) + XS_HDR_SIZE + r->payload.len)) == NULL) {
+	if ((m = malloc(sizeof(*m) + XS_HDR_SIZE + hdr->len)) == NULL) {
 		/* Losing one reply would desynchronise the client. */
 		log_warn("conn %u: reply", c->id);
 		conn_close(c, "out of memory");
 		return 0;
 	}
-	hdr.type = r->type;
-	hdr.req_id = r->req_id;
-	hdr.tx_id = r->tx_id;
-	hdr.len = (uint32_t)r->payload.len;
-	memcpy(m->data, &hdr, XS_HDR_SIZE);
-	if (r->payload.len > 0)
-		memcpy(m->data + XS_HDR_SIZE, r->payload.data, r->payload.len);
+	memcpy(m->data, hdr, XS_HDR_SIZE);
+	if (hdr->len > 0)
+		memcpy(m->data + XS_HDR_SIZE, payload, hdr->len);
 	m->queued = loop_now()->tv_sec;
-	m->type = r->type;
-	m->len = XS_HDR_SIZE + r->payload.len;
+	m->type = hdr->type;
+	m->len = XS_HDR_SIZE + hdr->len;
 	m->off = 0;
 	TAILQ_INSERT_TAIL(&c->outq, m, entry);
 	c->outbytes += m->len;
