@@ -92,6 +92,42 @@ ssize_t ring_write(struct xs_ring *, const void *, size_t);
 int ring_has_input(struct xs_ring *);
 void ring_reset(struct xs_ring *);
 
+/* outq.c: a client's replies and events, not yet written. */
+struct outrec;
+struct outq {
+	uint8_t *buf;
+	size_t off; /* the first byte not yet written */
+	size_t len; /* the end of the bytes queued */
+	size_t cap;
+	size_t head_done; /* bytes of the first message written */
+	struct outrec *rec;
+	size_t rhead, n, rcap; /* records rec[rhead, rhead + n) */
+	size_t bytes;          /* of the messages queued, whole */
+	size_t events;         /* watch events among them */
+};
+/* Room for a message of len bytes at the end, or NULL (out of memory). */
+uint8_t *outq_push(struct outq *, uint32_t type, size_t len, time_t now);
+/* n bytes of the queue went out. Returns how many whole events did. */
+size_t outq_written(struct outq *, size_t n);
+/* Empties it. Returns how many events were in it. */
+size_t outq_clear(struct outq *);
+/*
+ * Drops the watch events queued more than timeout seconds before now, but
+ * one partly written, telling dropped() of each. Returns how many.
+ */
+size_t outq_drop_stale(struct outq *, time_t now, unsigned int timeout,
+		       void (*dropped)(void *arg, const uint8_t *msg,
+				       size_t len),
+		       void *arg);
+
+static inline size_t
+outq_unwritten(const struct outq *q, const uint8_t **data)
+{
+	/* An empty queue may have no buffer at all. */
+	*data = q->len > q->off ? q->buf + q->off : NULL;
+	return q->len - q->off;
+}
+
 /* conn.c */
 struct conn;
 struct guest;
