@@ -76,15 +76,23 @@ conn_next_id(void)
 	return next_id;
 }
 
+/*
+ * The engine lists a write's watch events by connection, in id order: the
+ * one after the last found is tried before a search. Only a guess, checked.
+ */
+static size_t find_hint;
+
 static struct conn *
 conn_find(uint32_t id)
 {
 	size_t lo = 0, hi = nconns, mid;
 
+	if (find_hint + 1 < nconns && conns[find_hint + 1]->id == id)
+		return conns[++find_hint];
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (conns[mid]->id == id)
-			return conns[mid];
+			return conns[find_hint = mid];
 		if (conns[mid]->id < id)
 			lo = mid + 1;
 		else
