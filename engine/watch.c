@@ -183,8 +183,19 @@ match_send(struct engine *e, struct matches *m)
 			plen = strlen(m->path[i]);
 		emit_event(e, m->w[i], m->path[i], plen);
 	}
-	free(m->w);
-	free(m->path);
+	/* The arrays serve the next event: a realloc or two saved each. */
+	e->match_w = m->w;
+	e->match_path = m->path;
+	e->match_cap = m->cap;
+}
+
+static void
+match_init(struct engine *e, struct matches *m)
+{
+	m->w = e->match_w;
+	m->path = e->match_path;
+	m->cap = e->match_cap;
+	m->n = 0;
 }
 
 static unsigned int
@@ -328,10 +339,11 @@ fire_one(struct engine *e, const struct event *ev)
 {
 	unsigned int depth = path_depth(ev->path), level = 0;
 	struct wnode *w = e->wroot;
-	struct matches m = {0};
+	struct matches m;
 	struct watch *wa;
 	const char *p = ev->path + 1, *s;
 
+	match_init(e, &m);
 	while (w) {
 		for (wa = w->watches; wa; wa = wa->tnext) {
 			if (ev->exact && level != depth)
@@ -519,11 +531,12 @@ watch_fire_special(struct engine *e, const char *name, uint32_t domid)
 {
 	struct tree_path tp;
 	const struct node *sn;
-	struct matches m = {0};
+	struct matches m;
 	struct watch *w;
 	size_t nl = strlen(name);
 	char one[64];
 
+	match_init(e, &m);
 	snprintf(one, sizeof(one), "%s/%u", name, domid);
 	tree_path_one(&tp, name, nl);
 	sn = tree_lookup(e->special, &tp);
@@ -549,6 +562,11 @@ watch_index_free(struct engine *e)
 {
 	/* Every watch belongs to a connection; closing them all empties the
 	 * index except its root. */
+	free(e->match_w);
+	free(e->match_path);
+	e->match_w = NULL;
+	e->match_path = NULL;
+	e->match_cap = 0;
 	if (e->wroot) {
 		hmap_free(&e->wroot->kids);
 		free(e->wroot->name);
