@@ -95,6 +95,42 @@ int ring_has_input(struct xs_ring *);
 int ring_has_room(struct xs_ring *);
 void ring_reset(struct xs_ring *);
 
+/* outq.c: a client's replies and events, not yet written. */
+struct outrec;
+struct outq {
+	uint8_t *buf;
+	size_t off; /* the first byte not yet written */
+	size_t len; /* the end of the bytes queued */
+	size_t cap;
+	size_t head_done; /* bytes of the first message written */
+	struct outrec *rec;
+	size_t rhead, n, rcap; /* records rec[rhead, rhead + n) */
+	size_t bytes;          /* of the messages queued, whole */
+	size_t events;         /* watch events among them */
+};
+/* Room for a message of len bytes at the end, or NULL (out of memory). */
+uint8_t *outq_push(struct outq *, uint32_t type, size_t len, time_t now);
+/* n bytes of the queue went out. Returns how many whole events did. */
+size_t outq_written(struct outq *, size_t n);
+/* Empties it. Returns how many events were in it. */
+size_t outq_clear(struct outq *);
+/*
+ * Drops the watch events queued more than timeout seconds before now, but
+ * one partly written, telling dropped() of each. Returns how many.
+ */
+size_t outq_drop_stale(struct outq *, time_t now, unsigned int timeout,
+		       void (*dropped)(void *arg, const uint8_t *msg,
+				       size_t len),
+		       void *arg);
+
+static inline size_t
+outq_unwritten(const struct outq *q, const uint8_t **data)
+{
+	/* An empty queue may have no buffer at all. */
+	*data = q->len > q->off ? q->buf + q->off : NULL;
+	return q->len - q->off;
+}
+
 /* conn.c */
 struct conn;
 struct guest;
@@ -108,6 +144,8 @@ int conn_ring_wants(struct conn *);
 void conn_drop(struct conn *, const char *why);
 int conn_ring_poll(void);
 int conn_reply(const Xsp__Reply *);
+int conn_reply_hdr(uint32_t conn, const struct xs_hdr *,
+		   const uint8_t *payload);
 void conn_each(void (*)(uint32_t id, uint32_t domid, int privileged,
 			int readonly));
 void conn_drop_id(uint32_t id, const char *why);
@@ -211,6 +249,8 @@ int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		       Xsp__EngineFrame **framep, const char **why);
 void engine_frame_done(Xsp__EngineFrame *);
 void engine_reply_at(const Xsp__Replies *, size_t i, size_t off, Xsp__Reply *);
+void engine_fixed_at(const Xsp__RepliesFixed *, size_t i, uint32_t *conn,
+		     struct xs_hdr *);
 
 /* What the engine runs as, from --engine-user, --engine-as-limit and
  * --unsafe-no-sandbox; the engine gets them as --uid, --gid, --as-limit. */

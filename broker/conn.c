@@ -13,23 +13,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
-#include <sys/uio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "broker.h"
 
 /* Room for a few whole messages, so one read can take a pipeline. */
 #define CONN_INBUF (4 * (XS_HDR_SIZE + XS_PAYLOAD_MAX))
-#define CONN_IOV 64
-
-struct outmsg {
-	TAILQ_ENTRY(outmsg) entry;
-	time_t queued; /* CLOCK_MONOTONIC seconds, to age watch events */
-	uint32_t type;
-	size_t len;     /* header plus payload */
-	size_t off;     /* bytes already written */
-	uint8_t data[]; /* struct xs_hdr, then the payload */
-};
 
 struct conn {
 	struct bevent ev;
@@ -41,7 +31,6 @@ struct conn {
 	struct audit_conn *audit; /* NULL when there is no audit log */
 	struct replay_conn rq;    /* its requests the engine has not answered */
 	unsigned int inflight;    /* requests the engine has yet to answer */
-	size_t noutq;             /* messages in outq */
 	int ready; /* on ready_list: its ring has input to read */
 	TAILQ_ENTRY(conn) ready_entry;
 	int readonly;
@@ -49,9 +38,7 @@ struct conn {
 	int dirty; /* on the dirty list: has unwritten replies */
 	uint8_t *in;
 	size_t inlen;
-	TAILQ_HEAD(, outmsg) outq;
-	size_t outbytes;
-	size_t outevents; /* watch events among them */
+	struct outq out; /* queued at CLOCK_MONOTONIC seconds, to age events */
 	TAILQ_ENTRY(conn) dirty_entry;
 	TAILQ_ENTRY(conn) dead_entry;
 };
@@ -90,15 +77,23 @@ conn_next_id(void)
 	return next_id;
 }
 
+/*
+ * The engine lists a write's watch events by connection, in id order: the
+ * one after the last found is tried before a search. Only a guess, checked.
+ */
+static size_t find_hint;
+
 static struct conn *
 conn_find(uint32_t id)
 {
 	size_t lo = 0, hi = nconns, mid;
 
+	if (find_hint + 1 < nconns && conns[find_hint + 1]->id == id)
+		return conns[++find_hint];
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (conns[mid]->id == id)
-			return conns[mid];
+			return conns[find_hint = mid];
 		if (conns[mid]->id < id)
 			lo = mid + 1;
 		else
@@ -135,11 +130,11 @@ conn_unlink(struct conn *c)
 static int
 conn_may_read(const struct conn *c)
 {
-	if (c->outbytes > CONN_OUTQ_MAX || engine_congested() ||
+	if (c->out.bytes > CONN_OUTQ_MAX || engine_congested() ||
 	    audit_congested())
 		return 0;
 	return c->privileged || outstanding_max == 0 ||
-	       c->inflight + c->noutq < outstanding_max;
+	       c->inflight + c->out.n < outstanding_max;
 }
 
 static void
@@ -173,30 +168,15 @@ conn_update(struct conn *c)
 	}
 	if (conn_may_read(c))
 		events |= EPOLLIN;
-	if (!TAILQ_EMPTY(&c->outq))
+	if (c->out.n > 0)
 		events |= EPOLLOUT;
 	loop_set(&c->ev, events);
-}
-
-static void
-outq_remove(struct conn *c, struct outmsg *m)
-{
-	TAILQ_REMOVE(&c->outq, m, entry);
-	c->outbytes -= m->len;
-	c->noutq--;
-	if (m->type == XS_WATCH_EVENT) {
-		c->outevents--;
-		queued_events--;
-	}
-	free(m);
 }
 
 static void
 conn_close(struct conn *c, const char *why)
 {
 	int saved = errno;
-
-	struct outmsg *m;
 
 	if (c->dead)
 		return;
@@ -218,8 +198,7 @@ conn_close(struct conn *c, const char *why)
 	}
 	c->dead = 1;
 	conn_unlink(c);
-	while ((m = TAILQ_FIRST(&c->outq)) != NULL)
-		outq_remove(c, m);
+	queued_events -= outq_clear(&c->out);
 	if (c->dirty) {
 		TAILQ_REMOVE(&dirty_list, c, dirty_entry);
 		c->dirty = 0;
@@ -270,7 +249,6 @@ conn_alloc(void)
 	}
 	c->id = next_id++;
 	c->fd = -1;
-	TAILQ_INIT(&c->outq);
 	replay_conn_init(&c->rq);
 	conns[nconns++] = c;
 	return c;
@@ -395,67 +373,50 @@ conn_read(struct conn *c)
 static int
 conn_write_ring(struct conn *c)
 {
-	struct outmsg *m;
+	const uint8_t *data;
+	size_t len = outq_unwritten(&c->out, &data);
 	ssize_t n;
 
 	/* guest_write() owes the guest an event, sent at the loop's end. */
-	while ((m = TAILQ_FIRST(&c->outq)) != NULL) {
-		n = guest_write(c->guest, m->data + m->off, m->len - m->off);
-		if (n == -1) {
-			conn_close(c, "broken ring indexes");
-			return -1;
-		}
-		m->off += (size_t)n;
-		if (m->off < m->len)
-			break;
-		outq_remove(c, m);
+	if (len == 0)
+		return 0;
+	if ((n = guest_write(c->guest, data, len)) == -1) {
+		conn_close(c, "broken ring indexes");
+		return -1;
 	}
+	if (n > 0)
+		queued_events -= outq_written(&c->out, (size_t)n);
 	return 0;
 }
 
-/* Writes what the socket takes; the rest waits for EPOLLOUT. */
+/*
+ * Writes what the client takes; the rest waits for EPOLLOUT or the guest's
+ * event. The interest is brought in line unless the client was dropped.
+ */
 static void
 conn_write(struct conn *c)
 {
-	struct iovec iov[CONN_IOV];
-	struct outmsg *m;
-	int niov = 0, was_full = !conn_may_read(c);
+	const uint8_t *data;
+	int was_full = !conn_may_read(c);
 	ssize_t n;
-	size_t left;
+	size_t len;
 
 	if (c->guest != NULL) {
 		if (conn_write_ring(c) == -1)
 			return;
-		if (was_full && conn_parse(c) == -1)
+	} else if ((len = outq_unwritten(&c->out, &data)) > 0) {
+		/*
+		 * send(), not write(): the socket call skips the file layer
+		 * (position lock, iov checks) that every event's write
+		 * paid for, and the socket is non-blocking anyway.
+		 */
+		n = send(c->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			conn_close(c, NULL);
 			return;
-		conn_update(c);
-		return;
-	}
-	TAILQ_FOREACH(m, &c->outq, entry)
-	{
-		if (niov == CONN_IOV)
-			break;
-		iov[niov].iov_base = m->data + m->off;
-		iov[niov].iov_len = m->len - m->off;
-		niov++;
-	}
-	if (niov == 0)
-		return;
-	n = writev(c->fd, iov, niov);
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		conn_close(c, NULL);
-		return;
-	}
-	for (left = (size_t)n; left > 0;) {
-		m = TAILQ_FIRST(&c->outq);
-		if (left < m->len - m->off) {
-			m->off += left;
-			break;
 		}
-		left -= m->len - m->off;
-		outq_remove(c, m);
+		if (n > 0)
+			queued_events -= outq_written(&c->out, (size_t)n);
 	}
 	/* Requests held back while the queue was full can go now. */
 	if (was_full && conn_may_read(c) && conn_parse(c) == -1)
@@ -490,43 +451,53 @@ conn_event(int fd, uint32_t events, void *arg)
 int
 conn_reply(const Xsp__Reply *r)
 {
-	struct outmsg *m;
 	struct xs_hdr hdr;
+
+	hdr.type = r->type;
+	hdr.req_id = r->req_id;
+	hdr.tx_id = r->tx_id;
+	hdr.len = (uint32_t)r->payload.len;
+	return conn_reply_hdr(r->conn, &hdr, r->payload.data);
+}
+
+/* The same, with the header the client gets and hdr->len payload bytes. */
+int
+conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
+{
+	Xsp__Reply r;
 	struct conn *c;
+	uint8_t *at;
 
 	/* Replies to a client that is gone are no one's business. */
-	if ((c = conn_find(r->conn)) == NULL)
+	if ((c = conn_find(conn)) == NULL)
 		return 0;
-	if (r->type != XS_WATCH_EVENT &&
-	    engine_answered(&c->rq, r->req_id) == -1)
+	if (hdr->type != XS_WATCH_EVENT &&
+	    engine_answered(&c->rq, hdr->req_id) == -1)
 		return -1;
-	audit_reply(c->audit, r);
-	if (r->type != XS_WATCH_EVENT && c->inflight > 0)
+	if (c->audit != NULL) {
+		xsp__reply__init(&r);
+		r.conn = conn;
+		r.type = hdr->type;
+		r.req_id = hdr->req_id;
+		r.tx_id = hdr->tx_id;
+		r.payload.len = hdr->len;
+		r.payload.data = hdr->len > 0 ? (uint8_t *)payload : NULL;
+		audit_reply(c->audit, &r);
+	}
+	if (hdr->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
-	if ((m = malloc(sizeof(*m) + XS_HDR_SIZE + r->payload.len)) == NULL) {
+	if ((at = outq_push(&c->out, hdr->type, XS_HDR_SIZE + hdr->len,
+			    loop_now()->tv_sec)) == NULL) {
 		/* Losing one reply would desynchronise the client. */
 		log_warn("conn %u: reply", c->id);
 		conn_close(c, "out of memory");
 		return 0;
 	}
-	hdr.type = r->type;
-	hdr.req_id = r->req_id;
-	hdr.tx_id = r->tx_id;
-	hdr.len = (uint32_t)r->payload.len;
-	memcpy(m->data, &hdr, XS_HDR_SIZE);
-	if (r->payload.len > 0)
-		memcpy(m->data + XS_HDR_SIZE, r->payload.data, r->payload.len);
-	m->queued = loop_now()->tv_sec;
-	m->type = r->type;
-	m->len = XS_HDR_SIZE + r->payload.len;
-	m->off = 0;
-	TAILQ_INSERT_TAIL(&c->outq, m, entry);
-	c->outbytes += m->len;
-	c->noutq++;
-	if (m->type == XS_WATCH_EVENT) {
-		c->outevents++;
+	memcpy(at, hdr, XS_HDR_SIZE);
+	if (hdr->len > 0)
+		memcpy(at + XS_HDR_SIZE, payload, hdr->len);
+	if (hdr->type == XS_WATCH_EVENT)
 		queued_events++;
-	}
 	if (!c->dirty) {
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&dirty_list, c, dirty_entry);
@@ -564,8 +535,6 @@ conn_flush_dirty(void)
 		TAILQ_REMOVE(&dirty_list, c, dirty_entry);
 		c->dirty = 0;
 		conn_write(c);
-		if (!c->dead)
-			conn_update(c);
 	}
 }
 
@@ -591,6 +560,19 @@ conn_sweep_needed(void)
 	return watch_timeout > 0 && queued_events > 0;
 }
 
+static void
+log_dropped(void *arg, const uint8_t *msg, size_t len)
+{
+	const struct conn *c = arg;
+	char path[128];
+	size_t plen;
+
+	plen = strnlen((const char *)msg + XS_HDR_SIZE, len - XS_HDR_SIZE);
+	log_sanitize(path, sizeof(path), msg + XS_HDR_SIZE, plen);
+	log_info("conn %u: dropping watch event for %s, unread for %u s", c->id,
+		 path, watch_timeout);
+}
+
 /*
  * Watch events that a client has not taken for watch_timeout seconds are
  * dropped, as C xenstored 4.17 does, so that a client which never reads
@@ -600,38 +582,24 @@ conn_sweep_needed(void)
 void
 conn_sweep(void)
 {
-	struct outmsg *m, *next;
 	struct conn *c;
-	char path[128];
 	time_t now = loop_now()->tv_sec;
-	size_t i, plen;
+	size_t i;
 	int was_full;
 
 	if (!conn_sweep_needed())
 		return;
 	for (i = 0; i < nconns;) {
 		c = conns[i];
-		if (c->outevents == 0) {
+		if (c->out.events == 0) {
 			i++;
 			continue;
 		}
-		was_full = c->outbytes > CONN_OUTQ_MAX;
-		for (m = TAILQ_FIRST(&c->outq); m != NULL; m = next) {
-			next = TAILQ_NEXT(m, entry);
-			if (m->type != XS_WATCH_EVENT || m->off > 0 ||
-			    now - m->queued <= (time_t)watch_timeout)
-				continue;
-			plen = strnlen((const char *)m->data + XS_HDR_SIZE,
-				       m->len - XS_HDR_SIZE);
-			log_sanitize(path, sizeof(path), m->data + XS_HDR_SIZE,
-				     plen);
-			log_info("conn %u: dropping watch event for %s, "
-				 "unread for %u s",
-				 c->id, path, watch_timeout);
-			outq_remove(c, m);
-		}
+		was_full = c->out.bytes > CONN_OUTQ_MAX;
+		queued_events -= outq_drop_stale(&c->out, now, watch_timeout,
+						 log_dropped, c);
 		/* conn_close() takes a dropped client out of conns[]. */
-		if (was_full && c->outbytes <= CONN_OUTQ_MAX &&
+		if (was_full && c->out.bytes <= CONN_OUTQ_MAX &&
 		    conn_parse(c) == -1)
 			continue;
 		conn_update(c);
@@ -646,8 +614,6 @@ conn_ring_event(struct conn *c)
 	if (c->dead)
 		return;
 	conn_write(c);
-	if (!c->dead)
-		conn_update(c);
 }
 
 /*
@@ -657,11 +623,13 @@ conn_ring_event(struct conn *c)
 int
 conn_ring_wants(struct conn *c)
 {
+	const uint8_t *data;
+
 	if (c->dead)
 		return 0;
 	if (conn_may_read(c) && guest_has_input(c->guest))
 		return 1;
-	return !TAILQ_EMPTY(&c->outq) && guest_has_room(c->guest);
+	return outq_unwritten(&c->out, &data) > 0 && guest_has_room(c->guest);
 }
 
 /* Whether the engine owes this client replies, each of which notifies. */

@@ -149,8 +149,12 @@ engine_dispatch(const Xsp__EngineFrame *f)
 	const Xsp__Log *l;
 	const Xsp__PrivRequest *p;
 	const Xsp__Replies *rs;
+	const Xsp__RepliesFixed *rf;
 	Xsp__Reply r;
-	size_t i, k, off;
+	struct xs_hdr hdr;
+	const uint8_t *pl;
+	uint32_t conn;
+	size_t i, k, n, off;
 
 	for (i = 0; i < f->n_msgs; i++) {
 		switch (f->msgs[i]->msg_case) {
@@ -165,6 +169,19 @@ engine_dispatch(const Xsp__EngineFrame *f)
 				if (conn_reply(&r) == -1)
 					return "reply to no request";
 				off += rs->len[k];
+			}
+			break;
+		case XSP__TO_BROKER__MSG_REPLIES_FIXED:
+			rf = f->msgs[i]->replies_fixed;
+			n = rf->n_hdr / FRAME_FIXED_WORDS;
+			for (k = 0, off = 0; k < n; k++) {
+				engine_fixed_at(rf, k, &conn, &hdr);
+				/* A run of empty payloads may have no bytes. */
+				pl = hdr.len > 0 ? rf->payloads.data + off
+						 : NULL;
+				if (conn_reply_hdr(conn, &hdr, pl) == -1)
+					return "reply to no request";
+				off += hdr.len;
 			}
 			break;
 		case XSP__TO_BROKER__MSG_LOG:
@@ -633,7 +650,8 @@ queue_sync(int update_failed)
 	p->u.sync.n_resend = sync_nresend;
 	p->u.sync.resend = sync_resend;
 	p->u.sync.has_features = 1;
-	p->u.sync.features = FRAME_FEATURE_REPLIES;
+	p->u.sync.features =
+		FRAME_FEATURE_REPLIES | FRAME_FEATURE_REPLIES_FIXED;
 	if (update_failed) {
 		p->u.sync.has_update_failed = 1;
 		p->u.sync.update_failed = 1;

@@ -70,6 +70,53 @@ check_replies(const Xsp__Replies *rs, uint32_t conn_next)
 	return NULL;
 }
 
+/*
+ * The i-th entry of a RepliesFixed (checked by check_replies_fixed()
+ * before it is used): its connection and the header its client gets.
+ */
+void
+engine_fixed_at(const Xsp__RepliesFixed *rf, size_t i, uint32_t *conn,
+		struct xs_hdr *hdr)
+{
+	const uint32_t *w = rf->hdr + FRAME_FIXED_WORDS * i;
+
+	*conn = w[0];
+	hdr->type = w[1];
+	hdr->req_id = w[2];
+	hdr->tx_id = w[3];
+	hdr->len = w[4];
+}
+
+static const char *
+check_replies_fixed(const Xsp__RepliesFixed *rf, uint32_t conn_next)
+{
+	size_t i, n = rf->n_hdr / FRAME_FIXED_WORDS, off = 0;
+	struct xs_hdr hdr;
+	uint32_t conn;
+
+	if (n == 0)
+		return "empty replies";
+	if (rf->n_hdr % FRAME_FIXED_WORDS != 0)
+		return "replies with a header cut short";
+	if (rf->payloads.len > 0 && rf->payloads.data == NULL)
+		return "reply payload missing";
+	for (i = 0; i < n; i++) {
+		engine_fixed_at(rf, i, &conn, &hdr);
+		if (conn == 0 || conn >= conn_next)
+			return "reply to a connection that was never opened";
+		if (hdr.len > XS_PAYLOAD_MAX)
+			return "reply payload over 4096 bytes";
+		if (hdr.type >= XS_TYPE_COUNT)
+			return "reply of an unknown message type";
+		if (hdr.len > rf->payloads.len - off)
+			return "replies longer than their payloads";
+		off += hdr.len;
+	}
+	if (off != rf->payloads.len)
+		return "payload bytes of no reply";
+	return NULL;
+}
+
 static const char *
 check_log(const Xsp__Log *l)
 {
@@ -167,6 +214,12 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 			bad = m->replies == NULL
 				      ? "empty replies"
 				      : check_replies(m->replies, conn_next);
+			break;
+		case XSP__TO_BROKER__MSG_REPLIES_FIXED:
+			bad = m->replies_fixed == NULL
+				      ? "empty replies"
+				      : check_replies_fixed(m->replies_fixed,
+							    conn_next);
 			break;
 		case XSP__TO_BROKER__MSG_LOG:
 			bad = m->log == NULL ? "empty log" : check_log(m->log);

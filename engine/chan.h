@@ -23,6 +23,8 @@ struct chan {
 	bool oom; /* a reply could not be queued: fatal */
 	/* The broker reads Replies (ConnSync.features); else a Reply each. */
 	bool replies;
+	/* It reads RepliesFixed, which go then instead of Replies. */
+	bool fixed;
 };
 
 void chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,

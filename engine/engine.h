@@ -154,8 +154,12 @@ struct engine {
 	struct wnode *wroot;  /* watch index on path components */
 	struct watch *special_watches; /* watches on @ paths */
 	uint64_t watch_seq;            /* registration order of watches */
-	uint32_t quota[Q_COUNT];       /* global defaults for new domains */
-	bool keep_orphans;             /* -K */
+	/* What one event matched (watch.c), kept for the next event. */
+	struct watch **match_w;
+	const char **match_path;
+	size_t match_cap;
+	uint32_t quota[Q_COUNT]; /* global defaults for new domains */
+	bool keep_orphans;       /* -K */
 	bool verbose;
 	bool logging; /* CONTROL log on/off */
 	/* Events of the operation being executed. */

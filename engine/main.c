@@ -118,6 +118,8 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 		fatal_chan(ch, "the broker's first message is not ConnSync");
 	ch->replies = f->msgs[0]->sync->has_features &&
 		      (f->msgs[0]->sync->features & FRAME_FEATURE_REPLIES);
+	ch->fixed = f->msgs[0]->sync->has_features &&
+		    (f->msgs[0]->sync->features & FRAME_FEATURE_REPLIES_FIXED);
 	if (sb->state[0] < 0)
 		return; /* no state: a store of our own, lost with us */
 	s = f->msgs[0]->sync;

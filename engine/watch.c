@@ -28,6 +28,7 @@ struct watch {
 	struct wnode *wn; /* NULL for special watches */
 	char *path;       /* canonical absolute, or @special */
 	char *token;
+	size_t tlen; /* strlen(token) */
 	bool relative;
 	int depth;           /* levels below path that match; -1: any */
 	unsigned int pdepth; /* components in path */
@@ -107,16 +108,59 @@ pairs_sort(struct pair *a, struct pair *tmp, size_t n)
 	}
 }
 
-static void emit_event(struct engine *e, struct watch *w, const char *path);
+static void emit_event(struct engine *e, struct watch *w, const char *path,
+		       size_t plen);
+
+/*
+ * Whether the matches are already in order, or in exactly the reverse one:
+ * watches on one index node are listed newest first, so an event seen by
+ * the watchers of a single path needs no sort, only a reversal. Returns 1
+ * in order, -1 reversed, 0 neither.
+ */
+static int
+match_order(const struct matches *m)
+{
+	size_t i;
+	bool fwd = true, rev = true;
+
+	for (i = 1; i < m->n && (fwd || rev); i++) {
+		if (match_before(m->w[i - 1], m->w[i]))
+			rev = false;
+		else
+			fwd = false;
+	}
+	return fwd ? 1 : rev ? -1 : 0;
+}
+
+static void
+match_reverse(struct matches *m)
+{
+	size_t i, j;
+	struct watch *w;
+	const char *p;
+
+	for (i = 0, j = m->n - 1; i < j; i++, j--) {
+		w = m->w[i];
+		m->w[i] = m->w[j];
+		m->w[j] = w;
+		p = m->path[i];
+		m->path[i] = m->path[j];
+		m->path[j] = p;
+	}
+}
 
 /* Sends the matched events in order (path is the same for all but
  * special watches, whose event paths travel with them). */
 static void
 match_send(struct engine *e, struct matches *m)
 {
-	size_t i;
+	size_t i, plen = 0;
+	int order = m->n > 1 ? match_order(m) : 1;
 
-	if (m->n > 1) {
+	/* No two matches are of the same watch: reversed means strictly. */
+	if (order == -1)
+		match_reverse(m);
+	if (order == 0) {
 		/* Sort pairs by watch: keep each path with its watch. */
 		struct pair *pairs = malloc(2 * m->n * sizeof(*pairs));
 
@@ -133,10 +177,25 @@ match_send(struct engine *e, struct matches *m)
 			free(pairs);
 		}
 	}
-	for (i = 0; i < m->n; i++)
-		emit_event(e, m->w[i], m->path[i]);
-	free(m->w);
-	free(m->path);
+	for (i = 0; i < m->n; i++) {
+		/* A write seen by many watchers: its path measured once. */
+		if (i == 0 || m->path[i] != m->path[i - 1])
+			plen = strlen(m->path[i]);
+		emit_event(e, m->w[i], m->path[i], plen);
+	}
+	/* The arrays serve the next event: a realloc or two saved each. */
+	e->match_w = m->w;
+	e->match_path = m->path;
+	e->match_cap = m->cap;
+}
+
+static void
+match_init(struct engine *e, struct matches *m)
+{
+	m->w = e->match_w;
+	m->path = e->match_path;
+	m->cap = e->match_cap;
+	m->n = 0;
 }
 
 static unsigned int
@@ -251,11 +310,12 @@ event_add(struct engine *e, const char *path, const struct node *pn,
 	return 0;
 }
 
+/* plen is strlen(path). */
 static void
-emit_event(struct engine *e, struct watch *w, const char *path)
+emit_event(struct engine *e, struct watch *w, const char *path, size_t plen)
 {
 	const char *p = w->relative ? path_relative(w->c, path) : path;
-	size_t pl = strlen(p) + 1, tl = strlen(w->token) + 1;
+	size_t pl = (w->relative ? strlen(p) : plen) + 1, tl = w->tlen + 1;
 	char buf[XS_PAYLOAD_MAX];
 
 	if (pl + tl > sizeof(buf))
@@ -279,10 +339,11 @@ fire_one(struct engine *e, const struct event *ev)
 {
 	unsigned int depth = path_depth(ev->path), level = 0;
 	struct wnode *w = e->wroot;
-	struct matches m = {0};
+	struct matches m;
 	struct watch *wa;
 	const char *p = ev->path + 1, *s;
 
+	match_init(e, &m);
 	while (w) {
 		for (wa = w->watches; wa; wa = wa->tnext) {
 			if (ev->exact && level != depth)
@@ -355,6 +416,7 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	w->token = strdup(token);
 	if (w->path == NULL || w->token == NULL)
 		goto nomem;
+	w->tlen = strlen(token);
 	w->c = c;
 	w->relative = relative;
 	w->depth = depth;
@@ -469,11 +531,12 @@ watch_fire_special(struct engine *e, const char *name, uint32_t domid)
 {
 	struct tree_path tp;
 	const struct node *sn;
-	struct matches m = {0};
+	struct matches m;
 	struct watch *w;
 	size_t nl = strlen(name);
 	char one[64];
 
+	match_init(e, &m);
 	snprintf(one, sizeof(one), "%s/%u", name, domid);
 	tree_path_one(&tp, name, nl);
 	sn = tree_lookup(e->special, &tp);
@@ -499,6 +562,11 @@ watch_index_free(struct engine *e)
 {
 	/* Every watch belongs to a connection; closing them all empties the
 	 * index except its root. */
+	free(e->match_w);
+	free(e->match_path);
+	e->match_w = NULL;
+	e->match_path = NULL;
+	e->match_cap = 0;
 	if (e->wroot) {
 		hmap_free(&e->wroot->kids);
 		free(e->wroot->name);

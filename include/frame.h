@@ -19,6 +19,10 @@
 #define FRAME_MAX (8u << 20)
 /* ConnSync.features: the broker reads Replies. */
 #define FRAME_FEATURE_REPLIES 0x1u
+/* ConnSync.features: the broker reads RepliesFixed. */
+#define FRAME_FEATURE_REPLIES_FIXED 0x2u
+/* Words of one RepliesFixed entry: conn, then an xsd_sockmsg. */
+#define FRAME_FIXED_WORDS 5u
 
 struct frame_in {
 	uint8_t *buf;

@@ -91,6 +91,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
+		case XSP__TO_BROKER__MSG_REPLIES_FIXED: {
+			const Xsp__RepliesFixed *rf = m->replies_fixed;
+			size_t k, sum = 0;
+			struct xs_hdr h;
+			uint32_t conn;
+
+			if (rf->n_hdr == 0 || rf->n_hdr % FRAME_FIXED_WORDS)
+				abort();
+			for (k = 0; k < rf->n_hdr / FRAME_FIXED_WORDS; k++) {
+				engine_fixed_at(rf, k, &conn, &h);
+				if (conn == 0 || conn >= conn_next ||
+				    h.len > XS_PAYLOAD_MAX ||
+				    h.type >= XS_TYPE_COUNT)
+					abort();
+				sum += h.len;
+			}
+			if (sum != rf->payloads.len)
+				abort();
+			break;
+		}
 		case XSP__TO_BROKER__MSG_LOG:
 			if (m->log->level > ENGINE_LOG_DEBUG ||
 			    strlen(m->log->text) > 4096)

@@ -418,6 +418,85 @@ test_frame_replies(void **state)
 	assert_non_null(check_replies(never, 2, len, 2, "OK\0/a\0", 3));
 }
 
+/*
+ * The same run as a RepliesFixed: hdr holds nhdr words, five an entry
+ * (conn, type, req_id, tx_id, len).
+ */
+static const char *
+check_fixed(const uint32_t *hdr, size_t nhdr, const char *payloads, size_t plen)
+{
+	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT, *d;
+	Xsp__ToBroker tb = XSP__TO_BROKER__INIT, *ptb = &tb;
+	Xsp__RepliesFixed rf = XSP__REPLIES_FIXED__INIT;
+	const char *why = NULL;
+	uint8_t *buf;
+	size_t blen;
+
+	rf.n_hdr = nhdr;
+	rf.hdr = (uint32_t *)hdr;
+	rf.payloads.data = (uint8_t *)payloads;
+	rf.payloads.len = plen;
+	tb.msg_case = XSP__TO_BROKER__MSG_REPLIES_FIXED;
+	tb.replies_fixed = &rf;
+	f.n_msgs = 1;
+	f.msgs = &ptb;
+	blen = xsp__engine_frame__get_packed_size(&f);
+	assert_non_null(buf = malloc(blen));
+	xsp__engine_frame__pack(&f, buf);
+	if (engine_frame_check(buf, blen, 3, &d, &why) == 0) {
+		struct xs_hdr h;
+		uint32_t conn;
+		size_t i;
+
+		/* Each entry reads back as it was packed. */
+		for (i = 0; i < nhdr / FRAME_FIXED_WORDS; i++) {
+			engine_fixed_at(d->msgs[0]->replies_fixed, i, &conn,
+					&h);
+			assert_int_equal(conn, hdr[5 * i]);
+			assert_int_equal(h.type, hdr[5 * i + 1]);
+			assert_int_equal(h.req_id, hdr[5 * i + 2]);
+			assert_int_equal(h.tx_id, hdr[5 * i + 3]);
+			assert_int_equal(h.len, hdr[5 * i + 4]);
+		}
+		engine_frame_done(d);
+	}
+	free(buf);
+	return why;
+}
+
+static void
+test_frame_replies_fixed(void **state)
+{
+	static const uint32_t ok[15] = {
+		1, XS_READ, 7,        0, 3, 2, XS_WATCH_EVENT, 0, 0,
+		0, 1,       XS_WRITE, 8, 5, 6,
+	};
+	uint32_t bad[15];
+	char four_k[4097] = {0};
+
+	assert_null(check_fixed(ok, 15, "OK\0/a\0t1\0", 9));
+	/* An entry cut short, bytes over or under the lengths. */
+	assert_non_null(check_fixed(ok, 14, "OK\0/a\0t1\0", 9));
+	assert_non_null(check_fixed(ok, 15, "OK\0/a\0t1", 8));
+	assert_non_null(check_fixed(ok, 15, "OK\0/a\0t1\0x", 10));
+	/* Empty. */
+	assert_non_null(check_fixed(ok, 0, "", 0));
+	/* To a connection never opened, or none. */
+	memcpy(bad, ok, sizeof(bad));
+	bad[5] = 3;
+	assert_non_null(check_fixed(bad, 15, "OK\0/a\0t1\0", 9));
+	bad[5] = 0;
+	assert_non_null(check_fixed(bad, 15, "OK\0/a\0t1\0", 9));
+	/* Of an unknown type. */
+	memcpy(bad, ok, sizeof(bad));
+	bad[11] = XS_TYPE_COUNT;
+	assert_non_null(check_fixed(bad, 15, "OK\0/a\0t1\0", 9));
+	/* Oversized. */
+	memcpy(bad, ok, 5 * sizeof(*bad));
+	bad[4] = 4097;
+	assert_non_null(check_fixed(bad, 5, four_k, 4097));
+}
+
 static void
 test_frame_live_update(void **state)
 {
@@ -493,6 +572,7 @@ main(void)
 		cmocka_unit_test(test_liveupdate_argv),
 		cmocka_unit_test(test_frame_live_update),
 		cmocka_unit_test(test_frame_replies),
+		cmocka_unit_test(test_frame_replies_fixed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

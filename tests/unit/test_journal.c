@@ -618,16 +618,18 @@ test_live_update_failed(void **state)
 }
 
 /*
- * What the engine sends a broker that reads Replies (one Replies for a
- * run of replies), and one that does not (a Reply each, as before them).
+ * What the engine sends a broker that reads RepliesFixed (one for a run
+ * of replies), one that reads Replies (the same in varints), and one that
+ * reads neither (a Reply each, as before them).
  */
 static void
 test_replies_or_reply(void **state)
 {
-	bool runs;
+	int form;
 
-	for (runs = false;; runs = true) {
-		struct chan ch = {.replies = runs};
+	for (form = 0; form < 3; form++) {
+		bool runs = form == 1;
+		struct chan ch = {.replies = form > 0, .fixed = form == 2};
 		Xsp__EngineFrame *f;
 		uint8_t buf[4096];
 		int sv[2];
@@ -644,7 +646,26 @@ test_replies_or_reply(void **state)
 		assert_true(n > 4);
 		f = xsp__engine_frame__unpack(NULL, (size_t)n - 4, buf + 4);
 		assert_non_null(f);
-		if (runs) {
+		if (ch.fixed) {
+			const Xsp__RepliesFixed *rf;
+			static const uint32_t hdr[10] = {
+				1, XS_READ, 7, 0, 3, 2, XS_WATCH_EVENT, 0, 0, 5,
+			};
+
+			assert_int_equal(f->n_msgs, 3);
+			assert_int_equal(f->msgs[0]->msg_case,
+					 XSP__TO_BROKER__MSG_REPLIES_FIXED);
+			rf = f->msgs[0]->replies_fixed;
+			assert_int_equal(rf->n_hdr, 10);
+			assert_memory_equal(rf->hdr, hdr, sizeof(hdr));
+			assert_int_equal(rf->payloads.len, 8);
+			assert_memory_equal(rf->payloads.data, "abc/a\0t\0", 8);
+			assert_int_equal(f->msgs[1]->msg_case,
+					 XSP__TO_BROKER__MSG_LOG);
+			rf = f->msgs[2]->replies_fixed;
+			assert_int_equal(rf->n_hdr, 5);
+			assert_int_equal(rf->hdr[2], 8);
+		} else if (runs) {
 			const Xsp__Replies *rs;
 
 			assert_int_equal(f->n_msgs, 3);
@@ -674,8 +695,6 @@ test_replies_or_reply(void **state)
 		chan_free(&ch);
 		close(sv[0]);
 		close(sv[1]);
-		if (runs)
-			break;
 	}
 }
 

@@ -373,6 +373,48 @@ test_closed_connection(void **state)
 	h_free(h);
 }
 
+/*
+ * A connection gets its events in the order it set its watches, however
+ * they lie in the index: on one path (listed there newest first), on
+ * several, or mixed with another connection's. (H_EVENTS rows compare in
+ * any order, so this one looks at the order itself.)
+ */
+static void
+test_event_order(void **state)
+{
+	struct harness *h = h_new();
+
+	h_guest(h, 3, 0);
+	h_expect(h, 1, 0, XS_WATCH, "/o|a|", "OK|");
+	h_expect(h, 3, 0, XS_WATCH, "/o|x|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/o|b|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/o/p|c|", "OK|");
+	h_expect(h, 3, 0, XS_WATCH, "/o/p|y|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/|d|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/o|e|", "OK|");
+	assert_string_equal(h_take_events(h, 1),
+			    "/o|a|\n/o|b|\n/o/p|c|\n/|d|\n/o|e|");
+	assert_string_equal(h_take_events(h, 3), "/o|x|\n/o/p|y|");
+	h_expect(h, 1, 0, XS_WRITE, "/o/p|1", "OK|");
+	assert_string_equal(h_take_events(h, 1),
+			    "/o/p|a|\n/o/p|b|\n/o/p|c|\n/o/p|d|\n/o/p|e|");
+	assert_string_equal(h_take_events(h, 3), "/o/p|x|\n/o/p|y|");
+	/* One index node only: the reverse of how it lists them. */
+	h_expect(h, 1, 0, XS_RM, "/o/p|", "OK|");
+	h_take_events(h, 3);
+	h_take_events(h, 1);
+	h_expect(h, 1, 0, XS_UNWATCH, "/|d|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/q|f|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/q|g|", "OK|");
+	h_expect(h, 3, 0, XS_WATCH, "/q|z|", "OK|");
+	h_take_events(h, 3);
+	h_take_events(h, 1);
+	h_expect(h, 1, 0, XS_WRITE, "/q|2", "OK|");
+	assert_string_equal(h_take_events(h, 1), "/q|f|\n/q|g|");
+	assert_string_equal(h_take_events(h, 3), "/q|z|");
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -388,6 +430,7 @@ main(void)
 		cmocka_unit_test(test_watch_quota),
 		cmocka_unit_test(test_duplicates_and_unwatch),
 		cmocka_unit_test(test_closed_connection),
+		cmocka_unit_test(test_event_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
