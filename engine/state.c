@@ -526,14 +526,21 @@ struct builder {
 };
 static struct builder bld;
 
+/* The builder's own stack back to the root, which may have been replaced. */
 static void
-builder_reset(struct engine *e)
+builder_rewind(struct engine *e)
 {
 	bld.e = e;
 	bld.depth = 0;
 	bld.stack[0] = e ? e->root : NULL;
 	bld.plen[0] = 1;
 	snprintf(bld.path, sizeof(bld.path), "/");
+}
+
+static void
+builder_reset(struct engine *e)
+{
+	builder_rewind(e);
 	state_nodes_reset(e);
 }
 
@@ -1147,6 +1154,10 @@ state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 		break;
 	case REC_X_NODES:
 		state_nodes_apply(e, body.p, body.left, bad);
+		/* A node it changed the general way was copied, and what the
+		 * builder held may be gone (its own stack goes on). */
+		if (bld.e == e)
+			builder_rewind(e);
 		break;
 	default:
 		*bad = "record of an unknown type";
