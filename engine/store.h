@@ -70,9 +70,12 @@ void txn_events_enter(struct engine *e, struct txn *t);
 /* ok false: the request failed, its events are dropped. */
 void txn_events_leave(struct engine *e, struct txn *t, bool ok);
 
-/* Notes that the transaction depends on the state of path. */
-int txn_note(struct opctx *x, const char *path, size_t len, int what,
-	     const struct node *n);
+/*
+ * Notes that the transaction depends on the state of the node at the depth
+ * first components of tp, split from path.
+ */
+int txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
+	     unsigned int depth, int what, const struct node *n);
 int txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
 	       const void *data, size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);

@@ -16,10 +16,12 @@ tree_path_split(struct tree_path *tp, const char *path)
 	for (s = path + 1; *s; s++)
 		n += *s == '/';
 	n += path[1] != '\0';
-	if (n > TREE_MAX_DEPTH)
-		return -1;
+	/* Even when it fails, tree_path_done() may be called. */
 	tp->comp = tp->icomp;
 	tp->clen = tp->iclen;
+	tp->depth = 0;
+	if (n > TREE_MAX_DEPTH)
+		return -1;
 	if (n > TREE_INLINE_DEPTH) {
 		tp->comp = malloc(n * sizeof(*tp->comp));
 		tp->clen = malloc(n * sizeof(*tp->clen));
@@ -210,29 +212,40 @@ node_child_find(const struct node *n, const char *name, size_t len)
 }
 
 const struct node *
-tree_lookup_deepest(const struct node *root, const struct tree_path *tp,
-		    const struct node **deepest, unsigned int *depth)
+tree_lookup_idx(const struct node *root, const struct tree_path *tp,
+		const struct node **deepest, unsigned int *depth, uint32_t *idx)
 {
 	const struct node *n = root;
 	unsigned int i;
-	long idx;
+	long at;
 
 	for (i = 0; i < tp->depth; i++) {
-		idx = node_child_find(n, tp->comp[i], tp->clen[i]);
-		if (idx < 0) {
+		at = node_child_find(n, tp->comp[i], tp->clen[i]);
+		if (at < 0) {
+			if (idx)
+				idx[i] = (uint32_t)(-at - 1);
 			if (deepest)
 				*deepest = n;
 			if (depth)
 				*depth = i;
 			return NULL;
 		}
-		n = n->child[idx];
+		if (idx)
+			idx[i] = (uint32_t)at;
+		n = n->child[at];
 	}
 	if (deepest)
 		*deepest = n;
 	if (depth)
 		*depth = tp->depth;
 	return n;
+}
+
+const struct node *
+tree_lookup_deepest(const struct node *root, const struct tree_path *tp,
+		    const struct node **deepest, unsigned int *depth)
+{
+	return tree_lookup_idx(root, tp, deepest, depth, NULL);
 }
 
 const struct node *
@@ -274,6 +287,25 @@ tree_mut_path(struct node **rootp, const struct tree_path *tp,
 		if (idx < 0)
 			return (int)i;
 		slot = &(*slot)->child[idx];
+		slots[i + 1] = slot;
+	}
+}
+
+int
+tree_mut_path_idx(struct node **rootp, const uint32_t *idx, unsigned int k,
+		  struct node ***slots)
+{
+	struct node **slot = rootp;
+	unsigned int i;
+
+	slots[0] = rootp;
+	for (i = 0;; i++) {
+		if (make_unique(slot) == -1)
+			return -1;
+		if (i == k)
+			return (int)i;
+		/* A copy keeps its children in order: the index still holds. */
+		slot = &(*slot)->child[idx[i]];
 		slots[i + 1] = slot;
 	}
 }

@@ -127,36 +127,36 @@ struct read_note {
 };
 
 int
-txn_note(struct opctx *x, const char *path, size_t len, int what,
-	 const struct node *n)
+txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
+	 unsigned int depth, int what, const struct node *n)
 {
 	struct txn *t = x->t;
 	struct read_note *rn;
 	const struct node *b = NULL;
-	struct tree_path *tp;
+	size_t len;
+	uint64_t h;
+	unsigned int i;
+	long idx;
 
 	if (what == NOTE_GEN && n->gen > t->start_gen)
 		return 0; /* its own write */
 	if (what != NOTE_GEN) {
 		/* Absence and child lists are judged against the base. */
-		char *p = strndup(path, len);
-
-		tp = malloc(sizeof(*tp));
-		if (p == NULL || tp == NULL || tree_path_split(tp, p) == -1) {
-			free(p);
-			free(tp);
-			return ENOMEM;
+		b = t->base;
+		for (i = 0; i < depth && b != NULL; i++) {
+			idx = node_child_find(b, tp->comp[i], tp->clen[i]);
+			b = idx < 0 ? NULL : b->child[idx];
 		}
-		b = tree_lookup(t->base, tp);
-		tree_path_done(tp);
-		free(tp);
-		free(p);
 		if (what == NOTE_ABSENT && b)
 			return 0; /* it removed the node itself */
 		if (what == NOTE_CGEN && b == NULL)
 			return 0; /* it created the node itself */
 	}
-	rn = hmap_get(&t->reads, path, len);
+	len = depth == 0 ? 1
+			 : (size_t)(tp->comp[depth - 1] + tp->clen[depth - 1] -
+				    path);
+	h = hmap_hash(path, len);
+	rn = hmap_get_h(&t->reads, path, len, h);
 	if (rn == NULL) {
 		if (quota_exceeded(x->e, x->c, Q_TXN_NODES,
 				   (long)t->reads.used + 1))
@@ -167,7 +167,7 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 		memset(rn, 0, sizeof(*rn));
 		memcpy(rn->path, path, len);
 		rn->path[len] = '\0';
-		if (hmap_put(&t->reads, rn->path, len, rn) == -1)
+		if (hmap_put_h(&t->reads, rn->path, len, rn, h) == -1)
 			return ENOMEM;
 	}
 	rn->what |= what;
@@ -294,22 +294,22 @@ txn_reap(struct engine *e)
 static bool
 txn_valid(struct engine *e, struct txn *t)
 {
-	struct tree_path *tp = malloc(sizeof(*tp));
+	struct tree_path tp;
 	const struct node *n;
 	struct read_note *rn;
 	const char *path;
 	size_t i = 0;
 	void *v;
-	bool ok = tp != NULL;
+	bool ok = true;
 
 	while (ok && hmap_next(&t->reads, &i, &path, NULL, &v)) {
 		rn = v;
-		if (tree_path_split(tp, path) == -1) {
+		if (tree_path_split(&tp, path) == -1) {
 			ok = false;
 			break;
 		}
-		n = tree_lookup(e->root, tp);
-		tree_path_done(tp);
+		n = tree_lookup(e->root, &tp);
+		tree_path_done(&tp);
 		if (rn->what & NOTE_ABSENT)
 			ok = n == NULL;
 		if ((rn->what & NOTE_GEN) && (n == NULL || n->gen != rn->gen))
@@ -318,7 +318,6 @@ txn_valid(struct engine *e, struct txn *t)
 		    (n == NULL || n->cgen != rn->cgen))
 			ok = false;
 	}
-	free(tp);
 	return ok;
 }
 

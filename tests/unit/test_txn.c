@@ -274,6 +274,51 @@ test_rm_in_transaction(void **state)
 	h_free(h);
 }
 
+/*
+ * A write that creates a path depends on its deepest existing ancestor
+ * and on the absence of the first missing component, each noted under its
+ * own prefix of the path; what the transaction removed itself it may
+ * create again.
+ */
+static void
+test_create_prefix_notes(void **state)
+{
+	struct harness *h = h_new();
+	static const struct h_row rows[] = {
+		{1, 0, XS_WRITE, "/p/x|0", "OK|"},
+		{1, 1, H_START, "", ""},
+		{1, 1, XS_WRITE, "/p/q/r|1", "OK|"},
+		/* Someone else creates /p/q meanwhile. */
+		{1, 0, XS_WRITE, "/p/q/other|2", "OK|"},
+		{1, 1, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		{1, 0, XS_READ, "/p/q/r|", "ENOENT|"},
+		{1, 2, H_START, "", ""},
+		{1, 2, XS_WRITE, "/p/s/r|1", "OK|"},
+		/* A sibling of /p/s: no conflict. */
+		{1, 0, XS_WRITE, "/p/t|2", "OK|"},
+		{1, 2, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/p/s/r|", "1"},
+		{1, 3, H_START, "", ""},
+		{1, 3, XS_RM, "/p/s|", "OK|"},
+		{1, 3, XS_READ, "/p/s/r|", "ENOENT|"},
+		{1, 3, XS_WRITE, "/p/s/r/deep|2", "OK|"},
+		{1, 0, XS_WRITE, "/p/u|3", "OK|"},
+		{1, 3, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/p/s/r|", ""},
+		{1, 0, XS_READ, "/p/s/r/deep|", "2"},
+		/* Its parent's data changed under it: a conflict. */
+		{1, 4, H_START, "", ""},
+		{1, 4, XS_WRITE, "/p/s/n/m|4", "OK|"},
+		{1, 0, XS_WRITE, "/p/s|5", "OK|"},
+		{1, 4, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		{1, 0, XS_READ, "/p/s/n|", "ENOENT|"},
+		{1, 0, XS_CONTROL, "check|", "OK|"},
+	};
+
+	H_ROWS(h, rows);
+	h_free(h);
+}
+
 static void
 test_start_end_errors(void **state)
 {
@@ -552,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_device_creation),
 		cmocka_unit_test(test_directory_conflict),
 		cmocka_unit_test(test_rm_in_transaction),
+		cmocka_unit_test(test_create_prefix_notes),
 		cmocka_unit_test(test_start_end_errors),
 		cmocka_unit_test(test_transaction_quota),
 		cmocka_unit_test(test_transaction_nodes_quota),
