@@ -7,8 +7,9 @@
 #include "tree.h"
 #include "xs_proto.h"
 
-int
-tree_path_split(struct tree_path *tp, const char *path)
+/* A path deeper than the inline arrays: counted first, then split. */
+static int
+split_deep(struct tree_path *tp, const char *path)
 {
 	const char *p = path + 1, *s;
 	unsigned int n = 0;
@@ -33,7 +34,6 @@ tree_path_split(struct tree_path *tp, const char *path)
 			return -1;
 		}
 	}
-	tp->depth = 0;
 	while (*p) {
 		s = strchr(p, '/');
 		if (s == NULL)
@@ -43,6 +43,30 @@ tree_path_split(struct tree_path *tp, const char *path)
 		tp->depth++;
 		p = *s ? s + 1 : s;
 	}
+	return 0;
+}
+
+int
+tree_path_split(struct tree_path *tp, const char *path)
+{
+	const char *p = path + 1, *s;
+	unsigned int n = 0;
+
+	/* Even when it fails, tree_path_done() may be called. */
+	tp->comp = tp->icomp;
+	tp->clen = tp->iclen;
+	tp->depth = 0;
+	/* Most paths fit the inline arrays: no need to count first. */
+	while (*p) {
+		if (n == TREE_INLINE_DEPTH)
+			return split_deep(tp, path);
+		s = strchrnul(p, '/');
+		tp->comp[n] = p;
+		tp->clen[n] = (uint16_t)(s - p);
+		n++;
+		p = *s ? s + 1 : s;
+	}
+	tp->depth = n;
 	return 0;
 }
 
