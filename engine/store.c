@@ -340,12 +340,14 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			}
 			/*
 			 * New nodes take their permissions from deep, and
-			 * must still be new at commit.
+			 * must still be new at commit. (That the whole path
+			 * is, lookup() has noted already.)
 			 */
-			if (x->t && ((r = txn_note(x, path, tp, k, NOTE_GEN,
-						   deep)) != 0 ||
-				     (r = txn_note(x, path, tp, k + 1,
-						   NOTE_ABSENT, NULL)) != 0))
+			if (x->t &&
+			    ((r = txn_note(x, path, tp, k, NOTE_GEN, deep)) ||
+			     (k + 1 < tp->depth &&
+			      (r = txn_note(x, path, tp, k + 1, NOTE_ABSENT,
+					    NULL)))))
 				goto out;
 		}
 		r = create_nodes(x, tp, k, deep, data, len, idx, slots, &n);

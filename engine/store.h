@@ -50,6 +50,12 @@ struct txn {
 	struct node *root;  /* its own version */
 	uint64_t start_gen; /* what it writes has a later generation */
 	struct hmap reads;  /* path -> struct read_note (keys in chunks) */
+	/*
+	 * A path its notes found missing in base (a key of reads): notes
+	 * at or below it need no walk of base. Its length, 0 if none.
+	 */
+	const char *gone;
+	size_t gone_len;
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */

@@ -126,6 +126,15 @@ struct read_note {
 	char path[]; /* its key in the map */
 };
 
+/* Is the path of len bytes at or below what base is known to lack? */
+static bool
+txn_gone(const struct txn *t, const char *path, size_t len)
+{
+	return t->gone_len != 0 && len >= t->gone_len &&
+	       (len == t->gone_len || path[t->gone_len] == '/') &&
+	       memcmp(path, t->gone, t->gone_len) == 0;
+}
+
 int
 txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 	 unsigned int depth, int what, const struct node *n)
@@ -133,28 +142,33 @@ txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 	struct txn *t = x->t;
 	struct read_note *rn;
 	const struct node *b = NULL;
+	unsigned int i, miss = 0;
 	size_t len;
 	uint64_t h;
-	unsigned int i;
 	long idx;
 
 	if (what == NOTE_GEN && n->gen > t->start_gen)
 		return 0; /* its own write */
-	if (what != NOTE_GEN) {
-		/* Absence and child lists are judged against the base. */
-		b = t->base;
-		for (i = 0; i < depth && b != NULL; i++) {
-			idx = node_child_find(b, tp->comp[i], tp->clen[i]);
-			b = idx < 0 ? NULL : b->child[idx];
-		}
-		if (what == NOTE_ABSENT && b)
-			return 0; /* it removed the node itself */
-		if (what == NOTE_CGEN && b == NULL)
-			return 0; /* it created the node itself */
-	}
 	len = depth == 0 ? 1
 			 : (size_t)(tp->comp[depth - 1] + tp->clen[depth - 1] -
 				    path);
+	if (what != NOTE_GEN && !txn_gone(t, path, len)) {
+		/* Absence and child lists are judged against the base. */
+		b = t->base;
+		for (i = 0; i < depth; i++) {
+			idx = node_child_find(b, tp->comp[i], tp->clen[i]);
+			if (idx < 0) {
+				b = NULL;
+				miss = i + 1;
+				break;
+			}
+			b = b->child[idx];
+		}
+	}
+	if (what == NOTE_ABSENT && b)
+		return 0; /* it removed the node itself */
+	if (what == NOTE_CGEN && b == NULL)
+		return 0; /* it created the node itself */
 	h = hmap_hash(path, len);
 	rn = hmap_get_h(&t->reads, path, len, h);
 	if (rn == NULL) {
@@ -169,6 +183,12 @@ txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 		rn->path[len] = '\0';
 		if (hmap_put_h(&t->reads, rn->path, len, rn, h) == -1)
 			return ENOMEM;
+	}
+	if (miss) {
+		/* Writes under a new node note paths below it, one by one. */
+		t->gone = rn->path;
+		t->gone_len = (size_t)(tp->comp[miss - 1] + tp->clen[miss - 1] -
+				       path);
 	}
 	rn->what |= what;
 	if (what == NOTE_GEN)

@@ -312,6 +312,20 @@ test_create_prefix_notes(void **state)
 		{1, 0, XS_WRITE, "/p/s|5", "OK|"},
 		{1, 4, XS_TRANSACTION_END, "T|", "EAGAIN|"},
 		{1, 0, XS_READ, "/p/s/n|", "ENOENT|"},
+		/*
+		 * Missing in the base under /h/a is not missing under
+		 * /h/ab: it removed /h/ab/x itself, which still commits.
+		 */
+		{1, 0, XS_WRITE, "/h/ab/x|1", "OK|"},
+		{1, 5, H_START, "", ""},
+		{1, 5, XS_WRITE, "/h/a/1|1", "OK|"},
+		{1, 5, XS_WRITE, "/h/a/2|2", "OK|"},
+		{1, 5, XS_RM, "/h/ab/x|", "OK|"},
+		{1, 5, XS_READ, "/h/ab/x|", "ENOENT|"},
+		{1, 0, XS_WRITE, "/other|1", "OK|"},
+		{1, 5, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/h/ab/x|", "ENOENT|"},
+		{1, 0, XS_READ, "/h/a/2|", "2"},
 		{1, 0, XS_CONTROL, "check|", "OK|"},
 	};
 
