@@ -56,6 +56,8 @@ struct txn {
 	 */
 	const char *gone;
 	size_t gone_len;
+	/* Its notes (in reads) in the order they were taken. */
+	struct read_note *notes, *notes_tail;
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */

@@ -120,6 +120,7 @@ txn_events_leave(struct engine *e, struct txn *t, bool ok)
 }
 
 struct read_note {
+	struct read_note *next; /* in the order they were first noted */
 	int what;
 	uint64_t gen;
 	uint64_t cgen;
@@ -183,6 +184,8 @@ txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 		rn->path[len] = '\0';
 		if (hmap_put_h(&t->reads, rn->path, len, rn, h) == -1)
 			return ENOMEM;
+		*(t->notes_tail ? &t->notes_tail->next : &t->notes) = rn;
+		t->notes_tail = rn;
 	}
 	if (miss) {
 		/* Writes under a new node note paths below it, one by one. */
@@ -311,25 +314,64 @@ txn_reap(struct engine *e)
 	}
 }
 
+/* How many leading components two split paths share. */
+static unsigned int
+common_depth(const struct tree_path *a, const struct tree_path *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->depth && i < b->depth; i++)
+		if (a->clen[i] != b->clen[i] ||
+		    memcmp(a->comp[i], b->comp[i], a->clen[i]) != 0)
+			break;
+	return i;
+}
+
+/*
+ * Do all its notes still hold in the committed tree? Notes come in the
+ * order they were taken, so neighbours mostly share a parent: each walk
+ * starts where the previous one can be reused instead of at the root, and
+ * below a component the previous walk found missing, nothing is there.
+ */
 static bool
 txn_valid(struct engine *e, struct txn *t)
 {
-	struct tree_path tp;
+	const struct node *at[TREE_MAX_DEPTH + 1];
+	struct tree_path tp[2];
+	unsigned int cur = 0, m, found = 0;
 	const struct node *n;
 	struct read_note *rn;
-	const char *path;
-	size_t i = 0;
-	void *v;
+	long idx;
 	bool ok = true;
 
-	while (ok && hmap_next(&t->reads, &i, &path, NULL, &v)) {
-		rn = v;
-		if (tree_path_split(&tp, path) == -1) {
+	for (m = 0; m < 2; m++) {
+		tp[m].depth = 0;
+		tp[m].comp = tp[m].icomp;
+		tp[m].clen = tp[m].iclen;
+	}
+	at[0] = e->root;
+	for (rn = t->notes; ok && rn; rn = rn->next) {
+		if (tree_path_split(&tp[cur], rn->path) == -1) {
 			ok = false;
 			break;
 		}
-		n = tree_lookup(e->root, &tp);
-		tree_path_done(&tp);
+		/* at[0..found] hold the previous path's existing nodes. */
+		m = common_depth(&tp[cur], &tp[!cur]);
+		if (m > found) {
+			n = NULL; /* below what the previous walk missed */
+		} else {
+			for (found = m; found < tp[cur].depth; found++) {
+				idx = node_child_find(at[found],
+						      tp[cur].comp[found],
+						      tp[cur].clen[found]);
+				if (idx < 0)
+					break;
+				at[found + 1] = at[found]->child[idx];
+			}
+			n = found == tp[cur].depth ? at[found] : NULL;
+		}
+		tree_path_done(&tp[!cur]);
+		cur = !cur;
 		if (rn->what & NOTE_ABSENT)
 			ok = n == NULL;
 		if ((rn->what & NOTE_GEN) && (n == NULL || n->gen != rn->gen))
@@ -338,6 +380,8 @@ txn_valid(struct engine *e, struct txn *t)
 		    (n == NULL || n->cgen != rn->cgen))
 			ok = false;
 	}
+	tree_path_done(&tp[0]);
+	tree_path_done(&tp[1]);
 	return ok;
 }
 
