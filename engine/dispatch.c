@@ -526,6 +526,27 @@ split_args(struct req *r)
 		r->argc = -1; /* more strings than any request takes */
 }
 
+/* A request's state: the spare one, unless a request is being run. */
+static struct req *
+req_get(struct engine *e)
+{
+	struct req *r = e->req_spare;
+
+	if (r == NULL)
+		return malloc(sizeof(*r));
+	e->req_spare = NULL;
+	return r;
+}
+
+static void
+req_put(struct engine *e, struct req *r)
+{
+	if (e->req_spare == NULL)
+		e->req_spare = r;
+	else
+		free(r);
+}
+
 int
 request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 		 uint32_t req_id, uint32_t tx_id, const void *payload,
@@ -537,7 +558,7 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 
 	if (payload == NULL)
 		payload = ""; /* an empty payload may come without a buffer */
-	r = malloc(sizeof(*r));
+	r = req_get(e);
 	if (r == NULL) {
 		static const char nomem[] = "ENOMEM";
 
@@ -585,14 +606,14 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 	err = op->fn(r);
 	if (err == EPARK) {
 		/* Nothing was changed or sent: it runs again once answered. */
-		free(r);
+		req_put(e, r);
 		return EPARK;
 	}
 	if (err)
 		goto error;
 	if (!r->replied)
 		reply_send(r);
-	free(r);
+	req_put(e, r);
 	return 0;
 error : {
 	const char *n = errname(err);
@@ -602,6 +623,6 @@ error : {
 		     op && op->name ? op->name : "unknown", n);
 	e->emit(e->cb_arg, c->id, XS_ERROR, req_id, tx_id, n, strlen(n) + 1);
 }
-	free(r);
+	req_put(e, r);
 	return 0;
 }

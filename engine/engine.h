@@ -199,6 +199,12 @@ struct engine {
 	struct journal *jr;
 	uint64_t seq;
 	struct hmap replies; /* seq -> struct stored_reply */
+	/*
+	 * A request's state (dispatch.c) is 4 KiB, most of it the reply:
+	 * one is kept for the next request instead of a malloc and a free
+	 * of that much for each.
+	 */
+	struct req *req_spare;
 	/* Ended transactions whose memory is freed when idle (txn.c). */
 	struct txn *dead_txns;
 	bool defer_free;

@@ -46,11 +46,17 @@ find(const struct hmap *m, const void *key, size_t len, uint64_t h)
 }
 
 void *
-hmap_get(const struct hmap *m, const void *key, size_t len)
+hmap_get_h(const struct hmap *m, const void *key, size_t len, uint64_t h)
 {
-	struct hmap_ent *e = find(m, key, len, hmap_hash(key, len));
+	struct hmap_ent *e = find(m, key, len, h);
 
 	return e ? e->val : NULL;
+}
+
+void *
+hmap_get(const struct hmap *m, const void *key, size_t len)
+{
+	return hmap_get_h(m, key, len, hmap_hash(key, len));
 }
 
 static int
@@ -83,7 +89,12 @@ grow(struct hmap *m)
 int
 hmap_put(struct hmap *m, const void *key, size_t len, void *val)
 {
-	uint64_t h = hmap_hash(key, len);
+	return hmap_put_h(m, key, len, val, hmap_hash(key, len));
+}
+
+int
+hmap_put_h(struct hmap *m, const void *key, size_t len, void *val, uint64_t h)
+{
 	struct hmap_ent *e = find(m, key, len, h);
 	size_t i;
 	char *k;

@@ -34,6 +34,11 @@ int hmap_put(struct hmap *m, const void *key, size_t len, void *val);
 /* Removes the key and returns its value (NULL if absent). */
 void *hmap_del(struct hmap *m, const void *key, size_t len);
 void hmap_free(struct hmap *m);
+/* The same with the key's hmap_hash() at hand: a miss then an insert
+ * hashes it once. */
+void *hmap_get_h(const struct hmap *m, const void *key, size_t len, uint64_t h);
+int hmap_put_h(struct hmap *m, const void *key, size_t len, void *val,
+	       uint64_t h);
 
 /* Iteration: for (i = 0; hmap_next(m, &i, &k, &kl, &v);) */
 int hmap_next(const struct hmap *m, size_t *pos, const char **key, size_t *klen,

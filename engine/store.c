@@ -28,15 +28,6 @@ opctx_init(struct opctx *x, struct engine *e, struct conn *c, struct txn *t)
 	x->gen = ++e->gen;
 }
 
-static void
-tp_free(struct tree_path *tp)
-{
-	if (tp != NULL) {
-		tree_path_done(tp);
-		free(tp);
-	}
-}
-
 /*
  * Charges a node to its owner: the domain at once, or, inside a
  * transaction, the transaction's own books (applied if it commits as is).
@@ -48,21 +39,6 @@ account(struct opctx *x, uint32_t owner, const struct node *n, int sign)
 		domain_account_node(x->e, owner, n, sign);
 	else
 		txn_account(x->t, owner, n, sign);
-}
-
-static int
-split(const char *path, struct tree_path **tpp)
-{
-	struct tree_path *tp = malloc(sizeof(*tp));
-
-	if (tp == NULL)
-		return ENOMEM;
-	if (tree_path_split(tp, path) == -1) {
-		free(tp);
-		return EINVAL;
-	}
-	*tpp = tp;
-	return 0;
 }
 
 /*
@@ -77,38 +53,48 @@ missing_errno(struct opctx *x, const struct node *deep, unsigned int perm)
 	return ENOENT;
 }
 
+/*
+ * A request's path, split once and looked up once: an operation carries
+ * this along instead of splitting and walking the path again for each
+ * step. Release with tree_path_done(&w->tp), whatever lookup() returned.
+ */
+struct walk {
+	struct tree_path tp;
+	const struct node *n;    /* the node, or NULL */
+	const struct node *deep; /* its deepest existing ancestor-or-self */
+	unsigned int k;          /* how many components exist */
+};
+
+/*
+ * idx, if not NULL, holds TREE_MAX_DEPTH entries and gets where each
+ * component is (tree_lookup_idx), for tree_mut_path_idx.
+ */
 static int
-lookup(struct opctx *x, const char *path, unsigned int perm,
-       const struct node **out, const struct node **deepp,
-       struct tree_path **tpp)
+lookup(struct opctx *x, const char *path, unsigned int perm, struct walk *w,
+       uint32_t *idx)
 {
-	const struct node *n, *deep;
-	struct tree_path *tp;
+	const struct node *n;
 	int r;
 
-	r = split(path, &tp);
-	if (r)
-		return r;
-	n = tree_lookup_deepest(*x->rootp, tp, &deep, NULL);
-	if (deepp)
-		*deepp = deep;
-	if (tpp)
-		*tpp = tp;
-	else
-		tp_free(tp);
-	*out = n;
+	w->n = w->deep = NULL;
+	w->k = 0;
+	if (tree_path_split(&w->tp, path) == -1)
+		return EINVAL;
+	n = w->n = tree_lookup_idx(*x->rootp, &w->tp, &w->deep, &w->k, idx);
 	if (x->replay)
 		return n ? 0 : ENOENT;
 	if (n == NULL) {
-		r = missing_errno(x, deep, perm);
+		r = missing_errno(x, w->deep, perm);
 		if (r == ENOENT && x->t)
-			r = txn_note(x, path, strlen(path), NOTE_ABSENT, NULL)
+			r = txn_note(x, path, &w->tp, w->tp.depth, NOTE_ABSENT,
+				     NULL)
 				    ?: ENOENT;
 		return r;
 	}
 	if ((perm_for_conn(x->e, x->c, n) & perm) != perm)
 		return EACCES;
-	if (x->t && (r = txn_note(x, path, strlen(path), NOTE_GEN, n)) != 0)
+	if (x->t &&
+	    (r = txn_note(x, path, &w->tp, w->tp.depth, NOTE_GEN, n)) != 0)
 		return r;
 	return 0;
 }
@@ -117,7 +103,12 @@ int
 op_get(struct opctx *x, const char *path, unsigned int perm,
        const struct node **out)
 {
-	return lookup(x, path, perm, out, NULL, NULL);
+	struct walk w;
+	int r = lookup(x, path, perm, &w, NULL);
+
+	*out = w.n;
+	tree_path_done(&w.tp);
+	return r;
 }
 
 /* Length of the path of the k first components of tp. */
@@ -132,10 +123,13 @@ prefix_len(const char *path, const struct tree_path *tp, unsigned int k)
 int
 op_directory(struct opctx *x, const char *path, const struct node **out)
 {
-	int r = lookup(x, path, PERM_READ, out, NULL, NULL);
+	struct walk w;
+	int r = lookup(x, path, PERM_READ, &w, NULL);
 
+	*out = w.n;
 	if (r == 0 && x->t)
-		r = txn_note(x, path, strlen(path), NOTE_CGEN, *out);
+		r = txn_note(x, path, &w.tp, w.tp.depth, NOTE_CGEN, *out);
+	tree_path_done(&w.tp);
 	return r;
 }
 
@@ -189,38 +183,49 @@ committed(const struct opctx *x)
 	return x->rootp == &x->e->root && x->e->jr != NULL;
 }
 
-/* Journals the nodes along tp from component k down, as they are now. */
+/*
+ * Journals the chain of nodes a write just created below component k,
+ * top first, each under its prefix of path (cut where snprintf would).
+ */
 static void
-journal_path(struct opctx *x, const char *path, const struct tree_path *tp,
-	     unsigned int k)
+journal_chain(struct opctx *x, const char *path, const struct tree_path *tp,
+	      unsigned int k, const struct node *n)
 {
-	const struct node *n = *x->rootp;
 	char prefix[PATH_BUF];
+	size_t plen = strlen(path), end;
 	unsigned int i;
-	long idx;
+	char saved;
 
-	for (i = 0; i < tp->depth; i++) {
-		idx = node_child_find(n, tp->comp[i], tp->clen[i]);
-		if (idx < 0)
-			return;
-		n = n->child[idx];
-		if (i < k)
-			continue;
-		snprintf(prefix, sizeof(prefix), "%.*s",
-			 (int)prefix_len(path, tp, i + 1), path);
+	if (plen >= sizeof(prefix))
+		plen = sizeof(prefix) - 1;
+	memcpy(prefix, path, plen);
+	prefix[plen] = '\0';
+	for (i = k; i < tp->depth; i++) {
+		end = prefix_len(path, tp, i + 1);
+		if (end > plen)
+			end = plen;
+		saved = prefix[end];
+		prefix[end] = '\0';
 		journal_node(x->e, prefix, n);
+		prefix[end] = saved;
+		n = n->nchild ? n->child[0] : n;
 	}
 }
 
+/*
+ * Creates the missing components k.. of tp, the last with data, under
+ * *slots[k], where idx[k] says they go; *leaf gets the last one.
+ */
 static int
 create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
-	     const struct node *deep, const void *data, size_t len)
+	     const struct node *deep, const void *data, size_t len,
+	     const uint32_t *idx, struct node ***slots,
+	     const struct node **leaf)
 {
-	struct node *chain = NULL, *nn, **slots[TREE_MAX_DEPTH + 1];
+	struct node *chain = NULL, *nn;
 	struct perm perms[64], *p = perms;
 	unsigned int np = deep->nperm, i;
-	int depth, r = ENOMEM;
-	long pos;
+	int r = ENOMEM;
 
 	if (np > 64) {
 		p = malloc(np * sizeof(*p));
@@ -232,23 +237,22 @@ create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
 	if (!x->c->priv)
 		p[0].id = x->c->domid;
 	for (i = tp->depth; i-- > k;) {
-		bool leaf = i == tp->depth - 1;
+		bool is_leaf = i == tp->depth - 1;
 
-		nn = node_new(tp->comp[i], tp->clen[i], p, np, leaf ? data : "",
-			      leaf ? len : 0, x->gen);
+		nn = node_new(tp->comp[i], tp->clen[i], p, np,
+			      is_leaf ? data : "", is_leaf ? len : 0, x->gen);
 		if (nn == NULL)
 			goto out;
 		if (chain && node_insert_child(nn, 0, chain) == -1) {
 			node_unref(nn);
 			goto out;
 		}
+		if (is_leaf)
+			*leaf = nn;
 		chain = nn;
 	}
-	depth = tree_mut_path(x->rootp, tp, slots);
-	if (depth < 0)
-		goto out;
-	pos = node_child_find(*slots[k], tp->comp[k], tp->clen[k]);
-	if (pos >= 0 || node_insert_child(*slots[k], -pos - 1, chain) == -1)
+	if (tree_mut_path_idx(x->rootp, idx, k, slots) < 0 ||
+	    node_insert_child(*slots[k], idx[k], chain) == -1)
 		goto out;
 	(*slots[k])->cgen = x->gen;
 	{
@@ -276,11 +280,17 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 {
 	const struct node *n, *deep;
 	struct node **slots[TREE_MAX_DEPTH + 1];
+	uint32_t idx[TREE_MAX_DEPTH];
 	struct tree_path *tp;
-	unsigned int k = 0;
+	struct walk w;
+	unsigned int k;
 	int r, depth;
 
-	r = lookup(x, path, PERM_WRITE, &n, &deep, &tp);
+	r = lookup(x, path, PERM_WRITE, &w, idx);
+	tp = &w.tp;
+	n = w.n;
+	deep = w.deep;
+	k = w.k;
 	if (r != 0 && r != ENOENT)
 		goto out;
 	if (n && mkdir) {
@@ -292,9 +302,9 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			r = ENOSPC;
 			goto out;
 		}
-		depth = tree_mut_path(x->rootp, tp, slots);
-		if (depth != (int)tp->depth) {
-			r = depth < 0 ? ENOMEM : ENOENT;
+		depth = tree_mut_path_idx(x->rootp, idx, k, slots);
+		if (depth < 0) {
+			r = ENOMEM;
 			goto out;
 		}
 		account(x, (*slots[depth])->perm[0].id, *slots[depth], -1);
@@ -308,7 +318,6 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 		if (committed(x))
 			journal_node(x->e, path, n);
 	} else {
-		tree_lookup_deepest(*x->rootp, tp, &deep, &k);
 		if (!x->replay) {
 			struct domain *d = x->c->dom;
 			long have = d ? d->nodes : 0;
@@ -331,26 +340,27 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			}
 			/*
 			 * New nodes take their permissions from deep, and
-			 * must still be new at commit.
+			 * must still be new at commit. (That the whole path
+			 * is, lookup() has noted already.)
 			 */
 			if (x->t &&
-			    ((r = txn_note(x, path, prefix_len(path, tp, k),
-					   NOTE_GEN, deep)) != 0 ||
-			     (r = txn_note(x, path, prefix_len(path, tp, k + 1),
-					   NOTE_ABSENT, NULL)) != 0))
+			    ((r = txn_note(x, path, tp, k, NOTE_GEN, deep)) ||
+			     (k + 1 < tp->depth &&
+			      (r = txn_note(x, path, tp, k + 1, NOTE_ABSENT,
+					    NULL)))))
 				goto out;
 		}
-		r = create_nodes(x, tp, k, deep, data, len);
+		r = create_nodes(x, tp, k, deep, data, len, idx, slots, &n);
 		if (r)
 			goto out;
 		if (committed(x))
-			journal_path(x, path, tp, k);
-		n = tree_lookup(*x->rootp, tp);
+			journal_chain(x, path, tp, k,
+				      (*slots[k])->child[idx[k]]);
 	}
 	/* Inside a transaction it goes to the transaction's events. */
 	r = event_add(x->e, path, n, NULL, false);
 out:
-	tp_free(tp);
+	tree_path_done(&w.tp);
 	return r;
 }
 
@@ -373,22 +383,23 @@ rm_visit(const struct node *n, const char *path, size_t len, void *arg)
 int
 op_rm(struct opctx *x, const char *path)
 {
-	const struct node *n, *deep;
+	const struct node *deep;
 	struct node **slots[TREE_MAX_DEPTH + 1], *gone;
+	uint32_t idx[TREE_MAX_DEPTH];
 	struct tree_path *tp;
+	struct walk w;
 	int r, depth;
-	long idx;
 
-	r = lookup(x, path, PERM_WRITE, &n, &deep, &tp);
+	r = lookup(x, path, PERM_WRITE, &w, idx);
+	tp = &w.tp;
 	if (r == ENOENT) {
 		/* Removing what is not there is fine if the parent is. */
-		unsigned int k;
+		unsigned int k = w.k;
 
-		tree_lookup_deepest(*x->rootp, tp, &deep, &k);
+		deep = w.deep;
 		r = k + 1 >= tp->depth ? 0 : ENOENT;
 		if (r == 0 && x->t && !x->replay)
-			r = txn_note(x, path, prefix_len(path, tp, k), NOTE_GEN,
-				     deep);
+			r = txn_note(x, path, tp, k, NOTE_GEN, deep);
 		goto out;
 	}
 	if (r)
@@ -397,26 +408,19 @@ op_rm(struct opctx *x, const char *path)
 		r = EINVAL; /* the root stays */
 		goto out;
 	}
-	tp->depth--;
-	depth = tree_mut_path(x->rootp, tp, slots);
-	tp->depth++;
-	if (depth != (int)tp->depth - 1) {
-		r = depth < 0 ? ENOMEM : ENOENT;
+	depth = tree_mut_path_idx(x->rootp, idx, tp->depth - 1, slots);
+	if (depth < 0) {
+		r = ENOMEM;
 		goto out;
 	}
-	idx = node_child_find(*slots[depth], tp->comp[depth], tp->clen[depth]);
-	if (idx < 0) {
-		r = ENOENT;
-		goto out;
-	}
-	gone = node_remove_child(*slots[depth], idx);
+	gone = node_remove_child(*slots[depth], idx[depth]);
 	(*slots[depth])->cgen = x->gen;
 	if (committed(x))
 		journal_delete(x->e, path);
 	{
-		struct rm_walk w = {x, gone};
+		struct rm_walk rw = {x, gone};
 
-		r = tree_walk(gone, path, rm_visit, &w) ? ENOMEM : 0;
+		r = tree_walk(gone, path, rm_visit, &rw) ? ENOMEM : 0;
 	}
 	if (x->t && !x->c->priv) {
 		struct own_count oc = {x->c->domid, 0};
@@ -426,7 +430,7 @@ op_rm(struct opctx *x, const char *path)
 	}
 	node_unref(gone);
 out:
-	tp_free(tp);
+	tree_path_done(&w.tp);
 	return r;
 }
 
@@ -436,10 +440,12 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 {
 	const struct node *n;
 	struct node **slots[TREE_MAX_DEPTH + 1], *old;
-	struct tree_path *tp;
+	uint32_t idx[TREE_MAX_DEPTH];
+	struct walk w;
 	int r, depth;
 
-	r = lookup(x, path, PERM_WRITE | PERM_OWNER, &n, NULL, &tp);
+	r = lookup(x, path, PERM_WRITE | PERM_OWNER, &w, idx);
+	n = w.n;
 	if (r)
 		goto out;
 	if (!x->replay) {
@@ -462,9 +468,9 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 			goto out;
 		}
 	}
-	depth = tree_mut_path(x->rootp, tp, slots);
-	if (depth != (int)tp->depth) {
-		r = depth < 0 ? ENOMEM : ENOENT;
+	depth = tree_mut_path_idx(x->rootp, idx, w.tp.depth, slots);
+	if (depth < 0) {
+		r = ENOMEM;
 		goto out;
 	}
 	/* Keep the old version alive for the event's permission check. */
@@ -483,7 +489,7 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 	r = event_add(x->e, path, *slots[depth], old, false);
 	node_unref(old);
 out:
-	tp_free(tp);
+	tree_path_done(&w.tp);
 	return r;
 }
 

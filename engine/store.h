@@ -50,6 +50,14 @@ struct txn {
 	struct node *root;  /* its own version */
 	uint64_t start_gen; /* what it writes has a later generation */
 	struct hmap reads;  /* path -> struct read_note (keys in chunks) */
+	/*
+	 * A path its notes found missing in base (a key of reads): notes
+	 * at or below it need no walk of base. Its length, 0 if none.
+	 */
+	const char *gone;
+	size_t gone_len;
+	/* Its notes (in reads) in the order they were taken. */
+	struct read_note *notes, *notes_tail;
 	struct txn_op *ops;
 	size_t nops, opcap;
 	long nodes_delta; /* nodes its domain would own after commit */
@@ -70,9 +78,12 @@ void txn_events_enter(struct engine *e, struct txn *t);
 /* ok false: the request failed, its events are dropped. */
 void txn_events_leave(struct engine *e, struct txn *t, bool ok);
 
-/* Notes that the transaction depends on the state of path. */
-int txn_note(struct opctx *x, const char *path, size_t len, int what,
-	     const struct node *n);
+/*
+ * Notes that the transaction depends on the state of the node at the depth
+ * first components of tp, split from path.
+ */
+int txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
+	     unsigned int depth, int what, const struct node *n);
 int txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
 	       const void *data, size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);

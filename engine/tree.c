@@ -7,8 +7,9 @@
 #include "tree.h"
 #include "xs_proto.h"
 
-int
-tree_path_split(struct tree_path *tp, const char *path)
+/* A path deeper than the inline arrays: counted first, then split. */
+static int
+split_deep(struct tree_path *tp, const char *path)
 {
 	const char *p = path + 1, *s;
 	unsigned int n = 0;
@@ -16,10 +17,12 @@ tree_path_split(struct tree_path *tp, const char *path)
 	for (s = path + 1; *s; s++)
 		n += *s == '/';
 	n += path[1] != '\0';
-	if (n > TREE_MAX_DEPTH)
-		return -1;
+	/* Even when it fails, tree_path_done() may be called. */
 	tp->comp = tp->icomp;
 	tp->clen = tp->iclen;
+	tp->depth = 0;
+	if (n > TREE_MAX_DEPTH)
+		return -1;
 	if (n > TREE_INLINE_DEPTH) {
 		tp->comp = malloc(n * sizeof(*tp->comp));
 		tp->clen = malloc(n * sizeof(*tp->clen));
@@ -31,7 +34,6 @@ tree_path_split(struct tree_path *tp, const char *path)
 			return -1;
 		}
 	}
-	tp->depth = 0;
 	while (*p) {
 		s = strchr(p, '/');
 		if (s == NULL)
@@ -41,6 +43,30 @@ tree_path_split(struct tree_path *tp, const char *path)
 		tp->depth++;
 		p = *s ? s + 1 : s;
 	}
+	return 0;
+}
+
+int
+tree_path_split(struct tree_path *tp, const char *path)
+{
+	const char *p = path + 1, *s;
+	unsigned int n = 0;
+
+	/* Even when it fails, tree_path_done() may be called. */
+	tp->comp = tp->icomp;
+	tp->clen = tp->iclen;
+	tp->depth = 0;
+	/* Most paths fit the inline arrays: no need to count first. */
+	while (*p) {
+		if (n == TREE_INLINE_DEPTH)
+			return split_deep(tp, path);
+		s = strchrnul(p, '/');
+		tp->comp[n] = p;
+		tp->clen[n] = (uint16_t)(s - p);
+		n++;
+		p = *s ? s + 1 : s;
+	}
+	tp->depth = n;
 	return 0;
 }
 
@@ -210,29 +236,40 @@ node_child_find(const struct node *n, const char *name, size_t len)
 }
 
 const struct node *
-tree_lookup_deepest(const struct node *root, const struct tree_path *tp,
-		    const struct node **deepest, unsigned int *depth)
+tree_lookup_idx(const struct node *root, const struct tree_path *tp,
+		const struct node **deepest, unsigned int *depth, uint32_t *idx)
 {
 	const struct node *n = root;
 	unsigned int i;
-	long idx;
+	long at;
 
 	for (i = 0; i < tp->depth; i++) {
-		idx = node_child_find(n, tp->comp[i], tp->clen[i]);
-		if (idx < 0) {
+		at = node_child_find(n, tp->comp[i], tp->clen[i]);
+		if (at < 0) {
+			if (idx)
+				idx[i] = (uint32_t)(-at - 1);
 			if (deepest)
 				*deepest = n;
 			if (depth)
 				*depth = i;
 			return NULL;
 		}
-		n = n->child[idx];
+		if (idx)
+			idx[i] = (uint32_t)at;
+		n = n->child[at];
 	}
 	if (deepest)
 		*deepest = n;
 	if (depth)
 		*depth = tp->depth;
 	return n;
+}
+
+const struct node *
+tree_lookup_deepest(const struct node *root, const struct tree_path *tp,
+		    const struct node **deepest, unsigned int *depth)
+{
+	return tree_lookup_idx(root, tp, deepest, depth, NULL);
 }
 
 const struct node *
@@ -274,6 +311,25 @@ tree_mut_path(struct node **rootp, const struct tree_path *tp,
 		if (idx < 0)
 			return (int)i;
 		slot = &(*slot)->child[idx];
+		slots[i + 1] = slot;
+	}
+}
+
+int
+tree_mut_path_idx(struct node **rootp, const uint32_t *idx, unsigned int k,
+		  struct node ***slots)
+{
+	struct node **slot = rootp;
+	unsigned int i;
+
+	slots[0] = rootp;
+	for (i = 0;; i++) {
+		if (make_unique(slot) == -1)
+			return -1;
+		if (i == k)
+			return (int)i;
+		/* A copy keeps its children in order: the index still holds. */
+		slot = &(*slot)->child[idx[i]];
 		slots[i + 1] = slot;
 	}
 }

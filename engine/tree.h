@@ -101,6 +101,17 @@ const struct node *tree_lookup_deepest(const struct node *root,
 				       unsigned int *depth);
 
 /*
+ * tree_lookup_deepest that also records where each component was found:
+ * idx[i] is the index of component i in its parent for the *depth that
+ * exist, and, when one is missing, idx[*depth] is where it would go. idx
+ * holds tp->depth entries (or is NULL).
+ */
+const struct node *tree_lookup_idx(const struct node *root,
+				   const struct tree_path *tp,
+				   const struct node **deepest,
+				   unsigned int *depth, uint32_t *idx);
+
+/*
  * Makes every existing node along tp uniquely referenced (copying shared
  * ones) and stores the slots holding them in slots[0..k], slots[0] being
  * rootp. Returns k, the number of components that exist, or -1 when out of
@@ -108,6 +119,14 @@ const struct node *tree_lookup_deepest(const struct node *root,
  */
 int tree_mut_path(struct node **rootp, const struct tree_path *tp,
 		  struct node ***slots);
+
+/*
+ * tree_mut_path for the k first components, following the indices that
+ * tree_lookup_idx just recorded on the same, unchanged tree instead of
+ * searching each parent again. Returns k, or -1 when out of memory.
+ */
+int tree_mut_path_idx(struct node **rootp, const uint32_t *idx, unsigned int k,
+		      struct node ***slots);
 
 /*
  * Replaces the node in *slot by one with new data and permissions and the

@@ -120,43 +120,58 @@ txn_events_leave(struct engine *e, struct txn *t, bool ok)
 }
 
 struct read_note {
+	struct read_note *next; /* in the order they were first noted */
 	int what;
 	uint64_t gen;
 	uint64_t cgen;
 	char path[]; /* its key in the map */
 };
 
+/* Is the path of len bytes at or below what base is known to lack? */
+static bool
+txn_gone(const struct txn *t, const char *path, size_t len)
+{
+	return t->gone_len != 0 && len >= t->gone_len &&
+	       (len == t->gone_len || path[t->gone_len] == '/') &&
+	       memcmp(path, t->gone, t->gone_len) == 0;
+}
+
 int
-txn_note(struct opctx *x, const char *path, size_t len, int what,
-	 const struct node *n)
+txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
+	 unsigned int depth, int what, const struct node *n)
 {
 	struct txn *t = x->t;
 	struct read_note *rn;
 	const struct node *b = NULL;
-	struct tree_path *tp;
+	unsigned int i, miss = 0;
+	size_t len;
+	uint64_t h;
+	long idx;
 
 	if (what == NOTE_GEN && n->gen > t->start_gen)
 		return 0; /* its own write */
-	if (what != NOTE_GEN) {
+	len = depth == 0 ? 1
+			 : (size_t)(tp->comp[depth - 1] + tp->clen[depth - 1] -
+				    path);
+	if (what != NOTE_GEN && !txn_gone(t, path, len)) {
 		/* Absence and child lists are judged against the base. */
-		char *p = strndup(path, len);
-
-		tp = malloc(sizeof(*tp));
-		if (p == NULL || tp == NULL || tree_path_split(tp, p) == -1) {
-			free(p);
-			free(tp);
-			return ENOMEM;
+		b = t->base;
+		for (i = 0; i < depth; i++) {
+			idx = node_child_find(b, tp->comp[i], tp->clen[i]);
+			if (idx < 0) {
+				b = NULL;
+				miss = i + 1;
+				break;
+			}
+			b = b->child[idx];
 		}
-		b = tree_lookup(t->base, tp);
-		tree_path_done(tp);
-		free(tp);
-		free(p);
-		if (what == NOTE_ABSENT && b)
-			return 0; /* it removed the node itself */
-		if (what == NOTE_CGEN && b == NULL)
-			return 0; /* it created the node itself */
 	}
-	rn = hmap_get(&t->reads, path, len);
+	if (what == NOTE_ABSENT && b)
+		return 0; /* it removed the node itself */
+	if (what == NOTE_CGEN && b == NULL)
+		return 0; /* it created the node itself */
+	h = hmap_hash(path, len);
+	rn = hmap_get_h(&t->reads, path, len, h);
 	if (rn == NULL) {
 		if (quota_exceeded(x->e, x->c, Q_TXN_NODES,
 				   (long)t->reads.used + 1))
@@ -167,8 +182,16 @@ txn_note(struct opctx *x, const char *path, size_t len, int what,
 		memset(rn, 0, sizeof(*rn));
 		memcpy(rn->path, path, len);
 		rn->path[len] = '\0';
-		if (hmap_put(&t->reads, rn->path, len, rn) == -1)
+		if (hmap_put_h(&t->reads, rn->path, len, rn, h) == -1)
 			return ENOMEM;
+		*(t->notes_tail ? &t->notes_tail->next : &t->notes) = rn;
+		t->notes_tail = rn;
+	}
+	if (miss) {
+		/* Writes under a new node note paths below it, one by one. */
+		t->gone = rn->path;
+		t->gone_len = (size_t)(tp->comp[miss - 1] + tp->clen[miss - 1] -
+				       path);
 	}
 	rn->what |= what;
 	if (what == NOTE_GEN)
@@ -291,25 +314,64 @@ txn_reap(struct engine *e)
 	}
 }
 
+/* How many leading components two split paths share. */
+static unsigned int
+common_depth(const struct tree_path *a, const struct tree_path *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->depth && i < b->depth; i++)
+		if (a->clen[i] != b->clen[i] ||
+		    memcmp(a->comp[i], b->comp[i], a->clen[i]) != 0)
+			break;
+	return i;
+}
+
+/*
+ * Do all its notes still hold in the committed tree? Notes come in the
+ * order they were taken, so neighbours mostly share a parent: each walk
+ * starts where the previous one can be reused instead of at the root, and
+ * below a component the previous walk found missing, nothing is there.
+ */
 static bool
 txn_valid(struct engine *e, struct txn *t)
 {
-	struct tree_path *tp = malloc(sizeof(*tp));
+	const struct node *at[TREE_MAX_DEPTH + 1];
+	struct tree_path tp[2];
+	unsigned int cur = 0, m, found = 0;
 	const struct node *n;
 	struct read_note *rn;
-	const char *path;
-	size_t i = 0;
-	void *v;
-	bool ok = tp != NULL;
+	long idx;
+	bool ok = true;
 
-	while (ok && hmap_next(&t->reads, &i, &path, NULL, &v)) {
-		rn = v;
-		if (tree_path_split(tp, path) == -1) {
+	for (m = 0; m < 2; m++) {
+		tp[m].depth = 0;
+		tp[m].comp = tp[m].icomp;
+		tp[m].clen = tp[m].iclen;
+	}
+	at[0] = e->root;
+	for (rn = t->notes; ok && rn; rn = rn->next) {
+		if (tree_path_split(&tp[cur], rn->path) == -1) {
 			ok = false;
 			break;
 		}
-		n = tree_lookup(e->root, tp);
-		tree_path_done(tp);
+		/* at[0..found] hold the previous path's existing nodes. */
+		m = common_depth(&tp[cur], &tp[!cur]);
+		if (m > found) {
+			n = NULL; /* below what the previous walk missed */
+		} else {
+			for (found = m; found < tp[cur].depth; found++) {
+				idx = node_child_find(at[found],
+						      tp[cur].comp[found],
+						      tp[cur].clen[found]);
+				if (idx < 0)
+					break;
+				at[found + 1] = at[found]->child[idx];
+			}
+			n = found == tp[cur].depth ? at[found] : NULL;
+		}
+		tree_path_done(&tp[!cur]);
+		cur = !cur;
 		if (rn->what & NOTE_ABSENT)
 			ok = n == NULL;
 		if ((rn->what & NOTE_GEN) && (n == NULL || n->gen != rn->gen))
@@ -318,7 +380,8 @@ txn_valid(struct engine *e, struct txn *t)
 		    (n == NULL || n->cgen != rn->cgen))
 			ok = false;
 	}
-	free(tp);
+	tree_path_done(&tp[0]);
+	tree_path_done(&tp[1]);
 	return ok;
 }
 

@@ -5,6 +5,27 @@
  */
 #include "harness.h"
 
+/* A transaction that noted nothing commits after others did. */
+static void
+test_commit_without_notes(void **state)
+{
+	struct harness *h = h_new();
+	static const struct h_row rows[] = {
+		{1, 1, H_START, "", ""},
+		{1, 0, XS_WRITE, "/n|1", "OK|"},
+		{1, 1, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 2, H_START, "", ""},
+		{1, 2, XS_WRITE, "/|x", "OK|"},
+		{1, 0, XS_WRITE, "/n|2", "OK|"},
+		{1, 2, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/|", "x"},
+		{1, 0, XS_CONTROL, "check|", "OK|"},
+	};
+
+	H_ROWS(h, rows);
+	h_free(h);
+}
+
 static void
 test_isolation(void **state)
 {
@@ -267,6 +288,115 @@ test_rm_in_transaction(void **state)
 		{1, 0, XS_READ, "/r/a/b|", "ENOENT|"},
 		{1, 0, XS_READ, "/r/a/z|", "new"},
 		{1, 0, XS_DIRECTORY, "/r|", "a|c|"},
+		{1, 0, XS_CONTROL, "check|", "OK|"},
+	};
+
+	H_ROWS(h, rows);
+	h_free(h);
+}
+
+/*
+ * A write that creates a path depends on its deepest existing ancestor
+ * and on the absence of the first missing component, each noted under its
+ * own prefix of the path; what the transaction removed itself it may
+ * create again.
+ */
+static void
+test_create_prefix_notes(void **state)
+{
+	struct harness *h = h_new();
+	static const struct h_row rows[] = {
+		{1, 0, XS_WRITE, "/p/x|0", "OK|"},
+		{1, 1, H_START, "", ""},
+		{1, 1, XS_WRITE, "/p/q/r|1", "OK|"},
+		/* Someone else creates /p/q meanwhile. */
+		{1, 0, XS_WRITE, "/p/q/other|2", "OK|"},
+		{1, 1, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		{1, 0, XS_READ, "/p/q/r|", "ENOENT|"},
+		{1, 2, H_START, "", ""},
+		{1, 2, XS_WRITE, "/p/s/r|1", "OK|"},
+		/* A sibling of /p/s: no conflict. */
+		{1, 0, XS_WRITE, "/p/t|2", "OK|"},
+		{1, 2, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/p/s/r|", "1"},
+		{1, 3, H_START, "", ""},
+		{1, 3, XS_RM, "/p/s|", "OK|"},
+		{1, 3, XS_READ, "/p/s/r|", "ENOENT|"},
+		{1, 3, XS_WRITE, "/p/s/r/deep|2", "OK|"},
+		{1, 0, XS_WRITE, "/p/u|3", "OK|"},
+		{1, 3, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/p/s/r|", ""},
+		{1, 0, XS_READ, "/p/s/r/deep|", "2"},
+		/* Its parent's data changed under it: a conflict. */
+		{1, 4, H_START, "", ""},
+		{1, 4, XS_WRITE, "/p/s/n/m|4", "OK|"},
+		{1, 0, XS_WRITE, "/p/s|5", "OK|"},
+		{1, 4, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		{1, 0, XS_READ, "/p/s/n|", "ENOENT|"},
+		/*
+		 * Missing in the base under /h/a is not missing under
+		 * /h/ab: it removed /h/ab/x itself, which still commits.
+		 */
+		{1, 0, XS_WRITE, "/h/ab/x|1", "OK|"},
+		{1, 5, H_START, "", ""},
+		{1, 5, XS_WRITE, "/h/a/1|1", "OK|"},
+		{1, 5, XS_WRITE, "/h/a/2|2", "OK|"},
+		{1, 5, XS_RM, "/h/ab/x|", "OK|"},
+		{1, 5, XS_READ, "/h/ab/x|", "ENOENT|"},
+		{1, 0, XS_WRITE, "/other|1", "OK|"},
+		{1, 5, XS_TRANSACTION_END, "T|", "OK|"},
+		{1, 0, XS_READ, "/h/ab/x|", "ENOENT|"},
+		{1, 0, XS_READ, "/h/a/2|", "2"},
+		{1, 0, XS_CONTROL, "check|", "OK|"},
+	};
+
+	H_ROWS(h, rows);
+	h_free(h);
+}
+
+/*
+ * Commit checks the notes one after the other, reusing the walk of the
+ * previous one: a path below one found missing is missing, a sibling is
+ * looked up from the shared parent.
+ */
+static void
+test_commit_checks_in_order(void **state)
+{
+	struct harness *h = h_new();
+	static const struct h_row rows[] = {
+		{1, 0, XS_WRITE, "/v/a/y|0", "OK|"},
+		{1, 1, H_START, "", ""},
+		{1, 1, XS_READ, "/w/x/1|", "ENOENT|"},
+		{1, 1, XS_READ, "/w/x/2|", "ENOENT|"},
+		{1, 1, XS_READ, "/v/a/y|", "0"},
+		{1, 1, XS_READ, "/v/a/z|", "ENOENT|"},
+		{1, 1, XS_WRITE, "/v/b|1", "OK|"},
+		{1, 0, XS_WRITE, "/other|1", "OK|"},
+		{1, 1, XS_TRANSACTION_END, "T|", "OK|"},
+		/* The second of two missing siblings appears. */
+		{1, 2, H_START, "", ""},
+		{1, 2, XS_READ, "/w/x/1|", "ENOENT|"},
+		{1, 2, XS_READ, "/w/x/2|", "ENOENT|"},
+		{1, 2, XS_WRITE, "/v/c|1", "OK|"},
+		{1, 0, XS_WRITE, "/w/x/2|1", "OK|"},
+		{1, 2, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		/* A sibling of a node read changes. */
+		{1, 3, H_START, "", ""},
+		{1, 3, XS_READ, "/v/a/y|", "0"},
+		{1, 3, XS_READ, "/v/b|", "1"},
+		{1, 3, XS_WRITE, "/v/d|1", "OK|"},
+		{1, 0, XS_WRITE, "/v/b|2", "OK|"},
+		{1, 3, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		/* Below a parent that went away. */
+		{1, 4, H_START, "", ""},
+		{1, 4, XS_READ, "/v/a/q|", "ENOENT|"},
+		{1, 4, XS_READ, "/v/a/y|", "0"},
+		{1, 4, XS_WRITE, "/v/e|1", "OK|"},
+		{1, 0, XS_RM, "/v/a|", "OK|"},
+		{1, 4, XS_TRANSACTION_END, "T|", "EAGAIN|"},
+		{1, 0, XS_READ, "/v/c|", "ENOENT|"},
+		{1, 0, XS_READ, "/v/d|", "ENOENT|"},
+		{1, 0, XS_READ, "/v/e|", "ENOENT|"},
 		{1, 0, XS_CONTROL, "check|", "OK|"},
 	};
 
@@ -545,6 +675,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_commit_without_notes),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_conflicts),
@@ -552,6 +683,8 @@ main(void)
 		cmocka_unit_test(test_device_creation),
 		cmocka_unit_test(test_directory_conflict),
 		cmocka_unit_test(test_rm_in_transaction),
+		cmocka_unit_test(test_create_prefix_notes),
+		cmocka_unit_test(test_commit_checks_in_order),
 		cmocka_unit_test(test_start_end_errors),
 		cmocka_unit_test(test_transaction_quota),
 		cmocka_unit_test(test_transaction_nodes_quota),
