@@ -349,13 +349,28 @@ check(const uint8_t *buf, size_t len)
 	return NULL;
 }
 
+/* A frame of the one message tb, packed into a buffer to free(). */
+static uint8_t *
+pack_one(Xsp__ToBroker *tb, size_t *blen)
+{
+	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT;
+	uint8_t *buf;
+
+	f.n_msgs = 1;
+	f.msgs = &tb;
+	*blen = xsp__engine_frame__get_packed_size(&f);
+	assert_non_null(buf = malloc(*blen));
+	xsp__engine_frame__pack(&f, buf);
+	return buf;
+}
+
 /* A run of replies to connections 1 and 2, checked against conn_next 3. */
 static const char *
 check_replies(uint32_t *conn, size_t n, uint32_t *len, size_t nlen,
 	      const char *payloads, size_t plen)
 {
-	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT, *d;
-	Xsp__ToBroker tb = XSP__TO_BROKER__INIT, *ptb = &tb;
+	Xsp__EngineFrame *d;
+	Xsp__ToBroker tb = XSP__TO_BROKER__INIT;
 	Xsp__Replies rs = XSP__REPLIES__INIT;
 	uint32_t type[4] = {XS_READ, XS_WATCH_EVENT, XS_WRITE, XS_READ};
 	uint32_t zero[4] = {0};
@@ -374,11 +389,7 @@ check_replies(uint32_t *conn, size_t n, uint32_t *len, size_t nlen,
 	rs.payloads.len = plen;
 	tb.msg_case = XSP__TO_BROKER__MSG_REPLIES;
 	tb.replies = &rs;
-	f.n_msgs = 1;
-	f.msgs = &ptb;
-	blen = xsp__engine_frame__get_packed_size(&f);
-	assert_non_null(buf = malloc(blen));
-	xsp__engine_frame__pack(&f, buf);
+	buf = pack_one(&tb, &blen);
 	if (engine_frame_check(buf, blen, 3, &d, &why) == 0) {
 		Xsp__Reply r;
 		size_t i, off = 0;
@@ -425,8 +436,8 @@ test_frame_replies(void **state)
 static const char *
 check_fixed(const uint32_t *hdr, size_t nhdr, const char *payloads, size_t plen)
 {
-	Xsp__EngineFrame f = XSP__ENGINE_FRAME__INIT, *d;
-	Xsp__ToBroker tb = XSP__TO_BROKER__INIT, *ptb = &tb;
+	Xsp__EngineFrame *d;
+	Xsp__ToBroker tb = XSP__TO_BROKER__INIT;
 	Xsp__RepliesFixed rf = XSP__REPLIES_FIXED__INIT;
 	const char *why = NULL;
 	uint8_t *buf;
@@ -438,11 +449,7 @@ check_fixed(const uint32_t *hdr, size_t nhdr, const char *payloads, size_t plen)
 	rf.payloads.len = plen;
 	tb.msg_case = XSP__TO_BROKER__MSG_REPLIES_FIXED;
 	tb.replies_fixed = &rf;
-	f.n_msgs = 1;
-	f.msgs = &ptb;
-	blen = xsp__engine_frame__get_packed_size(&f);
-	assert_non_null(buf = malloc(blen));
-	xsp__engine_frame__pack(&f, buf);
+	buf = pack_one(&tb, &blen);
 	if (engine_frame_check(buf, blen, 3, &d, &why) == 0) {
 		struct xs_hdr h;
 		uint32_t conn;
