@@ -124,8 +124,9 @@ usage(FILE *f, int status)
 		"  -H, --help                print this message\n"
 		"      --socket-only         serve the Unix sockets only, "
 		"without Xen\n"
-		"      --spin-us N           look for more work N us before "
-		"sleeping (default 50; 0: never)\n"
+		"      --spin-us N           broker and engine look for more "
+		"work N us before\n"
+		"                            sleeping (default 50; 0: never)\n"
 		"      --xsd-kva PATH        dom0's ring page "
 		"(default /proc/xen/xsd_kva)\n"
 		"      --xsd-port PATH       dom0's event channel port "
@@ -529,6 +530,9 @@ main(int argc, char *argv[])
 					"microseconds up to 1000000",
 					optarg);
 			loop_set_spin(v);
+			/* The engine waits for frames the same way. */
+			eargv[eargc++] = "--spin-us";
+			eargv[eargc++] = optarg;
 			break;
 		}
 		case OPT_XSD_KVA:

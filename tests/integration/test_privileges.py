@@ -14,6 +14,7 @@ import pwd
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -196,6 +197,47 @@ def test_engine_as_limit_option(xsd_factory, value, want):
         pytest.skip("an ASan engine cannot run within an address-space limit")
     d = xsd_factory(args=["--engine-as-limit", value])
     assert limits(engine_pid(d))["Max address space"] == (want, want)
+
+
+def cpu_ticks(pid):
+    """utime + stime of pid, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@pytest.mark.parametrize("spin", [None, "0", "2000"])
+def test_spin_us_option_and_idle(xsd_factory, spin):
+    """--spin-us reaches the engine, which looks for frames that long and
+    then sleeps: idle, neither process keeps a CPU busy (a wait that never
+    ended would burn the whole second measured here)."""
+    d = xsd_factory(args=[] if spin is None else ["--spin-us", spin])
+    pid = engine_pid(d)
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        argv = f.read().split(b"\0")
+    if spin is None:
+        assert b"--spin-us" not in argv
+    else:
+        assert argv[argv.index(b"--spin-us") + 1] == spin.encode()
+    with d.raw() as c:
+        for i in range(200):
+            c.write("/spin/%d" % i, b"v")
+            assert c.read("/spin/%d" % i) == b"v"
+    time.sleep(0.1)
+    before = cpu_ticks(pid), cpu_ticks(d.proc.pid)
+    time.sleep(1.0)
+    after = cpu_ticks(pid), cpu_ticks(d.proc.pid)
+    hz = os.sysconf("SC_CLK_TCK")
+    assert after[0] - before[0] < hz * 0.3, "engine busy while idle"
+    assert after[1] - before[1] < hz * 0.3, "broker busy while idle"
+    assert d.alive(), d.stderr()
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "1000001"])
+def test_bad_spin_us(value):
+    r = print_policy("--spin-us", value)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "--spin-us" in r.stderr
 
 
 # -- the broker ------------------------------------------------------------
