@@ -618,6 +618,7 @@ chan_flush(struct chan *ch)
 	}
 	if (start < ch->nmsg && pack(ch, start, ch->nmsg) == -1)
 		return -1;
+	ch->flushed = ch->nmsg;
 	ch->nmsg = 0;
 	ch->blen = 0;
 	do

@@ -25,6 +25,8 @@ struct chan {
 	bool replies;
 	/* It reads RepliesFixed, which go then instead of Replies. */
 	bool fixed;
+	/* Messages (replies, events, logs) the last chan_flush() sent. */
+	size_t flushed;
 };
 
 void chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,

@@ -6,22 +6,20 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chan.h"
 #include "dump_tool.h"
 #include "journal.h"
 #include "sandbox.h"
+#include "spin.h"
 
-/* How long to look for the next frame before sleeping (--spin-us). */
-#define SPIN_US_DEFAULT 50
-static long spin_us = SPIN_US_DEFAULT;
+/* How the engine waits for frames (--spin-us). */
+static struct spin spin = {.us = SPIN_US_DEFAULT};
 
 static void
 usage(void)
@@ -139,41 +137,6 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 		     journal_boots(*ep) + 1);
 }
 
-static long
-us_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000;
-}
-
-/*
- * Waits for the broker's next frame. It often comes a few microseconds
- * after the replies went out (the next request of a client, the rest of a
- * pipeline), and on these machines a sleeping process that is woken costs
- * tens of microseconds, most of a request's round trip. So look for it for
- * spin_us first, yielding the CPU between looks to the broker and the
- * clients, as the broker's loop does (broker/loop.c).
- */
-static int
-wait_frame(struct pollfd *pfd)
-{
-	struct timespec t0;
-	int n;
-
-	if (spin_us > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		do {
-			if ((n = poll(pfd, 1, 0)) != 0)
-				return n;
-			sched_yield();
-		} while (us_since(&t0) < spin_us);
-	}
-	return poll(pfd, 1, -1);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -284,8 +247,8 @@ main(int argc, char **argv)
 			broker = (long)num(optarg);
 			break;
 		case 'y':
-			spin_us = (long)num(optarg);
-			if (spin_us > 1000000)
+			spin.us = (long)num(optarg);
+			if (spin.us > 1000000)
 				usage();
 			break;
 		case 's':
@@ -320,7 +283,7 @@ main(int argc, char **argv)
 		 * woken each time the broker drains our replies (the socket's
 		 * write space), poll only when there is something to read.
 		 */
-		if (wait_frame(&pfd) == -1 && errno != EINTR)
+		if (spin_wait(&spin, &pfd, ch.flushed) == -1 && errno != EINTR)
 			return 1;
 		n = frame_in_fill(&ch.in, ch.fd);
 

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The engine's wait for the broker's next frame. The frame often comes a
+ * few microseconds after the replies went out (the next request of a
+ * client that waited for this reply), and on these machines a sleeping
+ * process that is woken costs tens of microseconds, most of a request's
+ * round trip. So the engine looks for it for --spin-us first, yielding the
+ * CPU between looks to the broker and the clients, as the broker's loop
+ * does (broker/loop.c).
+ *
+ * Only after a few replies: after many (a pipeline, many clients, watches
+ * firing), the broker and the clients have work for both CPUs, and a look
+ * would take a CPU from them. And a look that found nothing makes the next
+ * ones wait (1, 2, 4, ... up to SPIN_SKIP_MAX waits without a look, until
+ * one finds a frame again): when the CPUs are that busy, frames come only
+ * once the engine sleeps.
+ */
+#include <sched.h>
+#include <time.h>
+
+#include "spin.h"
+
+bool
+spin_should(struct spin *s, size_t sent)
+{
+	if (s->us <= 0 || sent > SPIN_MSGS_MAX)
+		return false;
+	if (s->skip > 0) {
+		s->skip--;
+		return false;
+	}
+	return true;
+}
+
+void
+spin_result(struct spin *s, bool found)
+{
+	if (found) {
+		s->backoff = 0;
+		return;
+	}
+	s->backoff = s->backoff == 0 ? 1 : s->backoff * 2;
+	if (s->backoff > SPIN_SKIP_MAX)
+		s->backoff = SPIN_SKIP_MAX;
+	s->skip = s->backoff;
+}
+
+static long
+us_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+int
+spin_wait(struct spin *s, struct pollfd *pfd, size_t sent)
+{
+	struct timespec t0;
+	int n;
+
+	if (spin_should(s, sent)) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		do {
+			if ((n = poll(pfd, 1, 0)) != 0) {
+				spin_result(s, true);
+				return n;
+			}
+			sched_yield();
+		} while (us_since(&t0) < s->us);
+		spin_result(s, false);
+	}
+	return poll(pfd, 1, -1);
+}
