@@ -24,7 +24,7 @@ LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab -lxenforeignmemory
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
 LDLIBS_YAJL := -lyajl
 # The audit log's SHA-256.
-LDLIBS_CRYPTO := -lcrypto
+LDLIBS_CRYPTO := -lnettle
 # The engine's seccomp allow-list; the sanitizer build adds what its
 # runtime needs.
 SECCOMP_POLICY ?= policy/engine.seccomp

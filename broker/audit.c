@@ -326,8 +326,7 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 		gen_int("type_id", p->type);
 	gen_int("req_id", p->req_id);
 	gen_int("tx_id", p->tx_id);
-	if (audit_gen_args(&out.w, p->type, p->payload, p->len, values) == -1)
-		fatalx("audit: SHA-256 failed");
+	audit_gen_args(&out.w, p->type, p->payload, p->len, values);
 	if (noreply != NULL) {
 		gen_cstr("result", noreply);
 	} else if (p->rtype == XS_ERROR) {
@@ -338,11 +337,10 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 		if (p->rtype != p->type)
 			audit_json_lit(&out.w, "reply_type",
 				       audit_type(p->rtype)->name);
-		if (t->reply == AUDIT_REPLY_VALUE &&
-		    audit_gen_value(&out.w,
-				    p->type == XS_READ ? "value" : "reply", rp,
-				    rlen, values) == -1)
-			fatalx("audit: SHA-256 failed");
+		if (t->reply == AUDIT_REPLY_VALUE)
+			audit_gen_value(&out.w,
+					p->type == XS_READ ? "value" : "reply",
+					rp, rlen, values);
 		if (t->reply == AUDIT_REPLY_CLEAR)
 			audit_json_str(&out.w, "reply", rp,
 				       rlen > 0 && rp[rlen - 1] == '\0'
@@ -636,9 +634,6 @@ audit_init(const char *path, int use_syslog, const char *policy_file)
 		fatal("strdup");
 	if ((policy = policy_load(err, sizeof(err))) == NULL)
 		fatalx("audit: %s", err);
-	/* libcrypto loads and is tried before a request depends on it. */
-	if (audit_sha256_hex((const uint8_t *)"", 0, err) == -1)
-		fatalx("audit: SHA-256 from libcrypto does not work");
 	out.w.reserve = out_reserve;
 	to_syslog = use_syslog;
 	if (path != NULL) {
@@ -834,9 +829,8 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 	rec_begin("watch_event", NULL);
 	gen_conn(ac);
 	gen_cstr("type", "WATCH_EVENT");
-	if (audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data,
-			   r->payload.len, 0) == -1)
-		fatalx("audit: SHA-256 failed");
+	audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data, r->payload.len,
+		       0);
 	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
 	rec_end();
 }

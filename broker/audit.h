@@ -122,11 +122,11 @@ void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
 		struct audit_args *);
 size_t audit_escape(char *dst, const uint8_t *src, size_t len);
 size_t audit_escape_json(char *dst, const uint8_t *src, size_t len);
-int audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
-int audit_gen_value(struct audit_json *, const char *key, const uint8_t *p,
-		    size_t len, int clear);
-int audit_gen_args(struct audit_json *, uint32_t type, const uint8_t *p,
-		   size_t len, int values);
+void audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
+void audit_gen_value(struct audit_json *, const char *key, const uint8_t *p,
+		     size_t len, int clear);
+void audit_gen_args(struct audit_json *, uint32_t type, const uint8_t *p,
+		    size_t len, int values);
 
 /* audit_policy.c */
 enum audit_action {

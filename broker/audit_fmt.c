@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "audit.h"
 
@@ -307,42 +307,31 @@ audit_escape_json(char *dst, const uint8_t *src, size_t len)
 }
 
 /*
- * SHA-256 of the values the policy keeps out of the log, by libcrypto: it
- * uses the CPU's SHA instructions where there are some, several times
- * faster than portable C on every READ and WRITE. The digest is fetched and
- * its context allocated once, which saves most of the cost of a short
- * value. Returns -1 if libcrypto fails.
+ * SHA-256 of the values the policy keeps out of the log, by nettle: it
+ * uses the CPU's SHA instructions where there are some, and its context
+ * lives on the stack. (libcrypto's EVP interface allocates and wipes a
+ * context for every digest, twice nettle's time for a short value.)
  */
-int
+void
 audit_sha256_hex(const uint8_t *p, size_t len, char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	static EVP_MD *md;
-	static EVP_MD_CTX *ctx;
-	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int hlen = 0, i;
+	struct sha256_ctx ctx;
+	uint8_t h[SHA256_DIGEST_SIZE];
+	unsigned int i;
 
-	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
-		return -1;
-	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	if (!EVP_DigestInit_ex2(ctx, md, NULL) ||
-	    !EVP_DigestUpdate(ctx, p, len) ||
-	    !EVP_DigestFinal_ex(ctx, h, &hlen) || hlen != 32)
-		return -1;
-	for (i = 0; i < 32; i++) {
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, p);
+	sha256_digest(&ctx, sizeof(h), h);
+	for (i = 0; i < SHA256_DIGEST_SIZE; i++) {
 		out[2 * i] = hex[h[i] >> 4];
 		out[2 * i + 1] = hex[h[i] & 0xf];
 	}
 	out[64] = '\0';
-	return 0;
 }
 
-/*
- * A value in clear, or as its length and SHA-256 when clear is 0. Returns
- * -1 if the hash could not be computed: the caller must not go on.
- */
-int
+/* A value in clear, or as its length and SHA-256 when clear is 0. */
+void
 audit_gen_value(struct audit_json *w, const char *key, const uint8_t *p,
 		size_t len, int clear)
 {
@@ -350,22 +339,17 @@ audit_gen_value(struct audit_json *w, const char *key, const uint8_t *p,
 
 	if (clear) {
 		audit_json_str(w, key, p, len);
-		return 0;
+		return;
 	}
-	if (audit_sha256_hex(p, len, hash) == -1)
-		return -1;
+	audit_sha256_hex(p, len, hash);
 	audit_json_map(w, key);
 	audit_json_int(w, "len", (long long)len);
 	audit_json_str(w, "sha256", (const uint8_t *)hash, 64);
 	audit_json_end(w);
-	return 0;
 }
 
-/*
- * The request's path and arguments as the fields of an open map. Returns
- * -1 as audit_gen_value() does.
- */
-int
+/* The request's path and arguments as the fields of an open map. */
+void
 audit_gen_args(struct audit_json *w, uint32_t type, const uint8_t *p,
 	       size_t len, int values)
 {
@@ -378,13 +362,13 @@ audit_gen_args(struct audit_json *w, uint32_t type, const uint8_t *p,
 	for (i = 0; i < a.narg; i++)
 		audit_json_str(w, t->field[i], a.arg[i].p, a.arg[i].len);
 	if (!a.has_rest)
-		return 0;
-	if (t->rest == AUDIT_REST_VALUE)
-		return audit_gen_value(w, t->rest_name, a.rest.p, a.rest.len,
-				       values);
+		return;
+	if (t->rest == AUDIT_REST_VALUE) {
+		audit_gen_value(w, t->rest_name, a.rest.p, a.rest.len, values);
+		return;
+	}
 	audit_json_array(w, t->rest_name);
 	while (audit_next_str(a.rest.p, a.rest.len, &off, &s))
 		audit_json_str(w, NULL, s.p, s.len);
 	audit_json_end(w);
-	return 0;
 }
