@@ -125,7 +125,8 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ibroker $(CFLAGS) $(LDFLAGS) -o $@ $^ \
-		-lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL)
+		-lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL) \
+		$(LDLIBS_CRYPTO)
 
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)

@@ -107,31 +107,47 @@ static const char pairs[201] = "00010203040506070809"
 			       "80818283848586878889"
 			       "90919293949596979899";
 
+/* How many decimal digits u has. */
+static inline size_t
+ndigits(unsigned long long u)
+{
+	size_t n = 1;
+
+	for (; u >= 10000; u /= 10000)
+		n += 4;
+	if (u >= 100) {
+		n += 2;
+		u /= 100;
+	}
+	return n + (u >= 10);
+}
+
 void
 audit_json_int_k(struct audit_json *w, const char *key, size_t klen,
 		 long long v)
 {
-	char digits[INT_MAX_DIGITS], *e = digits + sizeof(digits), *d = e;
 	unsigned long long u;
+	size_t n;
 	char *o;
 
 	o = lead(w, key, klen, INT_MAX_DIGITS);
 	u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+	if (v < 0)
+		*o++ = '-';
+	/* Straight into place, from the last digit. */
+	n = ndigits(u);
+	o += n;
+	w->len = (size_t)(o - w->buf);
 	while (u >= 100) {
-		d -= 2;
-		memcpy(d, pairs + 2 * (u % 100), 2);
+		o -= 2;
+		memcpy(o, pairs + 2 * (u % 100), 2);
 		u /= 100;
 	}
 	if (u >= 10) {
-		d -= 2;
-		memcpy(d, pairs + 2 * u, 2);
+		o -= 2;
+		memcpy(o, pairs + 2 * u, 2);
 	} else
-		*--d = (char)('0' + u);
-	if (v < 0)
-		*o++ = '-';
-	memcpy(o, d, (size_t)(e - d));
-	o += e - d;
-	w->len = (size_t)(o - w->buf);
+		*--o = (char)('0' + u);
 }
 
 void

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The audit writer's integers (written in place, two digits at a time)
+ * against printf's, at every length and both ends of the range; and the
+ * values' SHA-256 in hex against the FIPS 180-2 examples.
+ */
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "audit.h"
+
+static void
+grow(struct audit_json *w, size_t n)
+{
+	size_t cap = w->cap ? w->cap : 16;
+
+	while (cap - w->len < n)
+		cap *= 2;
+	w->buf = realloc(w->buf, cap);
+	assert_non_null(w->buf);
+	w->cap = cap;
+}
+
+/* v as the writer renders it in an array, against "%lld". */
+static void
+check_int(long long v)
+{
+	struct audit_json w = {.reserve = grow};
+	char want[64];
+
+	audit_json_array(&w, NULL);
+	audit_json_int(&w, NULL, v);
+	audit_json_int(&w, NULL, v);
+	audit_json_end(&w);
+	snprintf(want, sizeof(want), "[%lld,%lld]", v, v);
+	assert_int_equal(w.len, strlen(want));
+	assert_memory_equal(w.buf, want, w.len);
+	free(w.buf);
+}
+
+static void
+test_ints(void **state)
+{
+	long long p = 1;
+	int i;
+
+	check_int(0);
+	check_int(LLONG_MAX);
+	check_int(LLONG_MIN);
+	check_int(LLONG_MIN + 1);
+	/* Each power of ten up to 10^18 and its neighbours, either sign. */
+	for (i = 0; i <= 18; i++) {
+		check_int(p - 1);
+		check_int(p);
+		check_int(p + 1);
+		check_int(-p);
+		check_int(-p + 1);
+		if (i < 18)
+			p *= 10;
+	}
+	for (i = 0; i < 100000; i++)
+		check_int((long long)i * 7919);
+}
+
+static void
+check_sha(const char *in, const char *want)
+{
+	char out[65];
+
+	audit_sha256_hex((const uint8_t *)in, strlen(in), out);
+	assert_string_equal(out, want);
+}
+
+static void
+test_sha256(void **state)
+{
+	char *big = malloc(1000001);
+
+	check_sha("", "e3b0c44298fc1c149afbf4c8996fb924"
+		      "27ae41e4649b934ca495991b7852b855");
+	check_sha("abc", "ba7816bf8f01cfea414140de5dae2223"
+			 "b00361a396177a9cb410ff61f20015ad");
+	check_sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		  "248d6a61d20638b8e5c026930c3e6039"
+		  "a33ce45964ff2167f6ecedd419db06c1");
+	assert_non_null(big);
+	memset(big, 'a', 1000000);
+	big[1000000] = '\0';
+	check_sha(big, "cdc76e5c9914fb9281a1c7e284d73e67"
+		       "f1809a48a497200e046d39ccc7112cd0");
+	free(big);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ints),
+		cmocka_unit_test(test_sha256),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
