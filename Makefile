@@ -49,7 +49,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 
 .PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
-	format clean install bench bench-smoke
+	format clean install bench bench-smoke FORCE
 
 PREFIX ?= /usr/local
 ENGINE_USER ?= xs-engine
@@ -65,9 +65,19 @@ $(GEN_C) $(B)/gen/xsp.pb-c.h: proto/xsp.proto
 	@mkdir -p $(B)/gen
 	$(PROTOC_C) --proto_path=proto --c_out=$(B)/gen $<
 
-$(B)/gen/seccomp_policy.h: $(SECCOMP_POLICY) scripts/gen-seccomp.py
+# Which policy files the header was made from: rewritten only when the
+# list changes, so that a build directory made with another SECCOMP_POLICY
+# gets its header made again (the files' dates alone would not say so).
+$(B)/gen/seccomp_policy.files: FORCE
+	@mkdir -p $(B)/gen
+	@echo '$(SECCOMP_POLICY)' | cmp -s - $@ || echo '$(SECCOMP_POLICY)' > $@
+
+$(B)/gen/seccomp_policy.h: $(SECCOMP_POLICY) $(B)/gen/seccomp_policy.files \
+		scripts/gen-seccomp.py
 	@mkdir -p $(B)/gen
 	python3 scripts/gen-seccomp.py $@ $(SECCOMP_POLICY)
+
+FORCE:
 
 # policy/broker.caps as C initialisers, {"CAP_NAME", "why"}, for broker/privs.c.
 $(B)/gen/broker_caps.h: policy/broker.caps
