@@ -109,6 +109,7 @@ ctl_quota(struct req *r, bool soft)
 
 struct check {
 	struct hmap owners; /* domid -> count (as pointer-sized integer) */
+	struct hmap bytes;  /* domid -> node_size() total, the same way */
 	long bad;
 	struct text *t;
 };
@@ -139,6 +140,10 @@ check_node(const struct node *n, const char *path, size_t len, void *arg)
 	cnt = (uintptr_t)hmap_get(&ck->owners, &id, sizeof(id));
 	if (hmap_put(&ck->owners, &id, sizeof(id), (void *)(cnt + 1)) == -1)
 		return -ENOMEM;
+	cnt = (uintptr_t)hmap_get(&ck->bytes, &id, sizeof(id));
+	if (hmap_put(&ck->bytes, &id, sizeof(id),
+		     (void *)(cnt + node_size(n))) == -1)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -146,7 +151,7 @@ static int
 ctl_check(struct req *r)
 {
 	struct text t = {r->out, 0, XS_PAYLOAD_MAX, false};
-	struct check ck = {{0}, 0, &t};
+	struct check ck = {{0}, {0}, 0, &t};
 	struct domain *d;
 	size_t i = 0;
 	void *v;
@@ -154,6 +159,7 @@ ctl_check(struct req *r)
 
 	if (tree_walk(r->e->root, "/", check_node, &ck) < 0) {
 		hmap_free(&ck.owners);
+		hmap_free(&ck.bytes);
 		return ENOMEM;
 	}
 	/* What each domain is charged must match what it owns. */
@@ -166,8 +172,16 @@ ctl_check(struct req *r)
 			     d->domid, d->nodes, (unsigned long)owned);
 			ck.bad++;
 		}
+		owned = (uintptr_t)hmap_get(&ck.bytes, &d->domid,
+					    sizeof(d->domid));
+		if ((long)owned != d->memory) {
+			addf(&t, "domain %u: charged %ld bytes, owns %lu\n",
+			     d->domid, d->memory, (unsigned long)owned);
+			ck.bad++;
+		}
 	}
 	hmap_free(&ck.owners);
+	hmap_free(&ck.bytes);
 	if (ck.bad == 0)
 		return reply_str(r, "OK");
 	elog(r->e, LOG_LVL_ERR, "check: %ld problems found", ck.bad);

@@ -395,9 +395,15 @@ node_remove_child(struct node *parent, long idx)
 size_t
 node_size(const struct node *n)
 {
+	/*
+	 * Its own pointer in its parent's children, not its children's
+	 * pointers: what a node costs depends only on itself, so a parent is
+	 * charged the same whether it got its children before or after it
+	 * was last accounted, and a restored store (children appended after
+	 * their parent) is charged what the store it came from was.
+	 */
 	return sizeof(*n) + n->namelen + n->datalen +
-	       n->nperm * sizeof(struct perm) +
-	       n->nchild * sizeof(struct node *);
+	       n->nperm * sizeof(struct perm) + sizeof(struct node *);
 }
 
 struct walk_frame {

@@ -34,6 +34,24 @@ dump(struct engine *e, struct buf *b)
 	assert_int_equal(state_dump(e, collect, b, false), 0);
 }
 
+/* Each domain owns as many nodes and bytes in e2 as in e1. */
+static void
+same_accounts(struct engine *e1, struct engine *e2)
+{
+	static const uint32_t domids[] = {0, 5};
+	size_t i;
+
+	for (i = 0; i < sizeof(domids) / sizeof(domids[0]); i++) {
+		struct domain *a = domain_get(e1, domids[i], false);
+		struct domain *b = domain_get(e2, domids[i], false);
+
+		assert_non_null(a);
+		assert_non_null(b);
+		assert_int_equal(a->nodes, b->nodes);
+		assert_int_equal(a->memory, b->memory);
+	}
+}
+
 static void
 test_round_trip(void **state)
 {
@@ -49,6 +67,8 @@ test_round_trip(void **state)
 	dump(e2, &b);
 	assert_int_equal(a.len, b.len);
 	assert_memory_equal(a.p, b.p, a.len);
+	/* Quotas count what was counted before. */
+	same_accounts(h->e, e2);
 	/* And it behaves like the store it came from. */
 	engine_free(h->e);
 	h->e = e2;
