@@ -605,6 +605,45 @@ live_update(bool failed)
 	teardown(&f);
 }
 
+/*
+ * -a ends a session: after it, neither -c nor -s has one to act on, and
+ * nothing is asked of the broker; a new -f starts one again.
+ */
+static void
+test_live_update_abort(void **state)
+{
+	struct priv_answer ok = {0};
+	struct fix f;
+
+	setup(&f);
+	f.h->e->priv = fake_priv;
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|",
+		"live-update session not active|");
+	asked.calls = 0;
+	f.h->e->seq = ++f.seq;
+	journal_begin(f.h->e, f.seq, 1);
+	engine_request(f.h->e, 1, XS_CONTROL, 77, 0,
+		       "live-update\0-f\0/usr/sbin/xs-engine.new", 39);
+	journal_end(f.h->e);
+	assert_int_equal(asked.calls, 1);
+	engine_priv_reply(f.h->e, asked.id, &ok);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-K|", "OK|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-a|", "OK|");
+	asked.calls = 0;
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-K|",
+		"live-update session not active|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|",
+		"live-update session not active|");
+	assert_int_equal(asked.calls, 0);
+	/* Options that need an argument, or a stub domain, are refused. */
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-a|x|", "EINVAL|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-b|4096|",
+		"only for a xenstore stub domain|");
+	/* The store is served as before. */
+	jexpect(&f, 1, 0, XS_WRITE, "/after|1", "OK|");
+	teardown(&f);
+}
+
 static void
 test_live_update(void **state)
 {
@@ -777,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_bare_dump),
 		cmocka_unit_test(test_live_update),
 		cmocka_unit_test(test_live_update_failed),
+		cmocka_unit_test(test_live_update_abort),
 		cmocka_unit_test(test_replies_or_reply),
 		cmocka_unit_test(test_requests),
 	};
