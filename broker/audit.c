@@ -34,6 +34,7 @@
 
 #include "audit.h"
 #include "broker.h"
+#include "mono.h"
 
 /* policy/audit.policy as built in: audit_policy_default[]. */
 #include "audit_policy.h"
@@ -295,16 +296,6 @@ audit_note(const char *kind, const char *event, const char *detail)
 	rec_end();
 }
 
-static long long
-usec_since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)(now.tv_sec - t0->tv_sec) * 1000000 +
-	       (now.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 /*
  * The record of a request: what was asked, and what came back (p->rtype
  * and the reply's payload after the request's), or why nothing did
@@ -351,7 +342,7 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 	gen_int("bytes_out",
 		noreply == NULL ? XS_HDR_SIZE + (long long)p->rlen : 0);
 	gen_int("latency_us",
-		noreply == NULL ? p->latency_us : usec_since(&p->mono));
+		noreply == NULL ? p->latency_us : mono_us_since(&p->mono));
 	rec_end();
 }
 
@@ -455,7 +446,7 @@ set_congested(int on)
 		return;
 	}
 	log_info("audit: %s caught up after %lld ms: reading clients again",
-		 log_path, usec_since(&stall_start) / 1000);
+		 log_path, mono_us_since(&stall_start) / 1000);
 	if (!exiting)
 		conn_resume_all();
 }
@@ -604,7 +595,7 @@ audit_exit(void)
 	for (;;) {
 		audit_write();
 		if (out.w.len == out.off || fd == -1 ||
-		    usec_since(&t0) / 1000 > AUDIT_EXIT_MS)
+		    mono_us_since(&t0) / 1000 > AUDIT_EXIT_MS)
 			break;
 		pfd.fd = fd;
 		pfd.events = POLLOUT;

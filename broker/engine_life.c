@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "mono.h"
 
 /* How long a stopping engine gets before SIGKILL. */
 #define ENGINE_STOP_MS 5000
@@ -66,16 +67,6 @@ static const char *restoring;
 
 static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
 static void live_update_start(void);
-
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
 
 static void
 engine_describe(int status)
@@ -280,7 +271,7 @@ engine_restart(void)
 		fatal("cannot execute %s", cur.argv[0]);
 	}
 	update_failed = 0;
-	ms = ms_since(&noticed);
+	ms = mono_us_since(&noticed) / 1000;
 	restarts++;
 	log_info("engine restarted in %ld ms (restart %u)", ms, restarts);
 	snprintf(detail, sizeof(detail), "in %ld ms (restart %u)", ms,
@@ -551,7 +542,7 @@ live_update_start(void)
 		/* Kept until the new engine answers, in case it cannot. */
 		binary_free(&prev);
 		prev = old;
-		ms = ms_since(&noticed);
+		ms = mono_us_since(&noticed) / 1000;
 		log_info("live update: engine %s replaced by %s in %ld ms",
 			 old.argv[0], cur.argv[0], ms);
 		snprintf(detail, sizeof(detail), "%s -> %s in %ld ms",

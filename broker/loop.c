@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "mono.h"
 
 #define LOOP_EVENTS 64
 
@@ -74,16 +75,6 @@ loop_set_spin(long us)
 	spin_us = us;
 }
 
-static long
-us_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 /*
  * After handling events, look for more for a little while before going to
  * sleep. On these machines a sleeping process that another one wakes costs
@@ -111,7 +102,7 @@ loop_wait(struct epoll_event *evs, int timeout)
 				return n;
 			/* What else can run (a client, the engine) runs. */
 			sched_yield();
-		} while (us_since(&t0) < spin_us);
+		} while (mono_us_since(&t0) < spin_us);
 	}
 	guest_unmask_polled();
 	return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);

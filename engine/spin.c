@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include "mono.h"
 #include "spin.h"
 
 bool
@@ -45,16 +46,6 @@ spin_result(struct spin *s, bool found)
 	s->skip = s->backoff;
 }
 
-static long
-us_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000;
-}
-
 int
 spin_wait(struct spin *s, struct pollfd *pfd, size_t sent)
 {
@@ -69,7 +60,7 @@ spin_wait(struct spin *s, struct pollfd *pfd, size_t sent)
 				return n;
 			}
 			sched_yield();
-		} while (us_since(&t0) < s->us);
+		} while (mono_us_since(&t0) < s->us);
 		spin_result(s, false);
 	}
 	return poll(pfd, 1, -1);

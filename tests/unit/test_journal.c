@@ -544,10 +544,27 @@ conn_sync_msg(struct harness *h, uint64_t resend, bool failed)
 	chan_decode_done(f);
 }
 
+/* live-update -f: parked until the broker has checked the binary. */
+static void
+lu_file(struct fix *f)
+{
+	struct priv_answer ok = {0};
+
+	asked.calls = 0;
+	f->h->e->seq = ++f->seq;
+	journal_begin(f->h->e, f->seq, 1);
+	engine_request(f->h->e, 1, XS_CONTROL, 77, 0,
+		       "live-update\0-f\0/usr/sbin/xs-engine.new", 39);
+	journal_end(f->h->e);
+	assert_int_equal(asked.calls, 1);
+	assert_int_equal(asked.op, PRIV_LU_FILE);
+	assert_memory_equal(asked.str, "/usr/sbin/xs-engine.new", 23);
+	engine_priv_reply(f->h->e, asked.id, &ok);
+}
+
 static void
 live_update(bool failed)
 {
-	struct priv_answer ok = {0};
 	struct fix f;
 	struct harness *h2;
 	struct h_msg *m;
@@ -557,17 +574,7 @@ live_update(bool failed)
 	setup(&f);
 	f.h->e->priv = fake_priv;
 	jexpect(&f, 1, 0, XS_WRITE, "/before|1", "OK|");
-	/* -f: parked until the broker has checked the binary. */
-	asked.calls = 0;
-	f.h->e->seq = ++f.seq;
-	journal_begin(f.h->e, f.seq, 1);
-	engine_request(f.h->e, 1, XS_CONTROL, 77, 0,
-		       "live-update\0-f\0/usr/sbin/xs-engine.new", 39);
-	journal_end(f.h->e);
-	assert_int_equal(asked.calls, 1);
-	assert_int_equal(asked.op, PRIV_LU_FILE);
-	assert_memory_equal(asked.str, "/usr/sbin/xs-engine.new", 23);
-	engine_priv_reply(f.h->e, asked.id, &ok);
+	lu_file(&f);
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E 2000 -K|", "OK|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|--uid 0|",
 		"option not allowed on the command line|");
@@ -612,21 +619,13 @@ live_update(bool failed)
 static void
 test_live_update_abort(void **state)
 {
-	struct priv_answer ok = {0};
 	struct fix f;
 
 	setup(&f);
 	f.h->e->priv = fake_priv;
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|",
 		"live-update session not active|");
-	asked.calls = 0;
-	f.h->e->seq = ++f.seq;
-	journal_begin(f.h->e, f.seq, 1);
-	engine_request(f.h->e, 1, XS_CONTROL, 77, 0,
-		       "live-update\0-f\0/usr/sbin/xs-engine.new", 39);
-	journal_end(f.h->e);
-	assert_int_equal(asked.calls, 1);
-	engine_priv_reply(f.h->e, asked.id, &ok);
+	lu_file(&f);
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-K|", "OK|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-a|", "OK|");
 	asked.calls = 0;
