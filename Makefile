@@ -122,9 +122,11 @@ $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_CRYPTO)
 
-$(B)/bin/xs-audit: tools/xs-audit.c
+# Escapes and hashes --value as the broker does: its audit_fmt.c.
+$(B)/bin/xs-audit: tools/xs-audit.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS_YAJL)
+	$(CC) $(CPPFLAGS) -Ibroker $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_YAJL) \
+		$(LDLIBS_CRYPTO)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	@mkdir -p $(@D)

@@ -129,6 +129,8 @@ static int enabled;
 static int to_syslog;
 static char *log_path;    /* --audit-log, absolute */
 static char *policy_path; /* --audit-policy, or NULL: built in */
+static char *key_path;    /* --audit-key, or NULL: plain SHA-256 */
+static struct audit_hash hash;
 static struct audit_policy *policy;
 static int fd = -1;
 static int fd_polled; /* fd is in epoll (not a regular file) */
@@ -297,6 +299,22 @@ audit_note(const char *kind, const char *event, const char *detail)
 }
 
 /*
+ * The same, naming the key the values that follow are hashed under, when
+ * there is one, so that a reader knows which key to check them with.
+ */
+static void
+audit_note_key(const char *kind, const char *event, const char *detail)
+{
+	rec_begin(kind, NULL);
+	gen_cstr("event", event);
+	if (detail != NULL)
+		gen_cstr("detail", detail);
+	if (hash.keyed)
+		audit_json_lit(&out.w, "key_id", hash.id);
+	rec_end();
+}
+
+/*
  * The record of a request: what was asked, and what came back (p->rtype
  * and the reply's payload after the request's), or why nothing did
  * (noreply).
@@ -317,7 +335,7 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 		gen_int("type_id", p->type);
 	gen_int("req_id", p->req_id);
 	gen_int("tx_id", p->tx_id);
-	audit_gen_args(&out.w, p->type, p->payload, p->len, values);
+	audit_gen_args(&out.w, p->type, p->payload, p->len, values, &hash);
 	if (noreply != NULL) {
 		gen_cstr("result", noreply);
 	} else if (p->rtype == XS_ERROR) {
@@ -331,7 +349,7 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 		if (t->reply == AUDIT_REPLY_VALUE)
 			audit_gen_value(&out.w,
 					p->type == XS_READ ? "value" : "reply",
-					rp, rlen, values);
+					rp, rlen, values, &hash);
 		if (t->reply == AUDIT_REPLY_CLEAR)
 			audit_json_str(&out.w, "reply", rp,
 				       rlen > 0 && rp[rlen - 1] == '\0'
@@ -394,6 +412,57 @@ policy_load(char *err, size_t errsz)
 	p = audit_policy_parse(text, len, policy_path, err, errsz);
 	free(text);
 	return p;
+}
+
+/* The key file's bounds: a key shorter than this is too easily guessed. */
+#define AUDIT_KEY_MIN 16
+#define AUDIT_KEY_MAX 4096
+
+/*
+ * The --audit-key file: at least AUDIT_KEY_MIN bytes, used as they are, in
+ * a regular file that only its owner (the broker's user) may read or
+ * change: a key others can read protects nothing.
+ */
+static int
+key_load(struct audit_hash *h, char *err, size_t errsz)
+{
+	uint8_t key[AUDIT_KEY_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int kfd;
+
+	kfd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (kfd == -1) {
+		snprintf(err, errsz, "%s: %s", key_path, strerror(errno));
+		return -1;
+	}
+	if (fstat(kfd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		snprintf(err, errsz,
+			 "%s: must be a regular file that only its owner, "
+			 "uid %ld, may read or write (chmod 600)",
+			 key_path, (long)geteuid());
+		close(kfd);
+		return -1;
+	}
+	while ((n = read(kfd, key + len, sizeof(key) - len)) > 0)
+		len += (size_t)n;
+	close(kfd);
+	if (n == -1 || len < AUDIT_KEY_MIN || len > AUDIT_KEY_MAX) {
+		if (n == -1)
+			snprintf(err, errsz, "%s: %s", key_path,
+				 strerror(errno));
+		else
+			snprintf(err, errsz,
+				 "%s: a key is %d to %d bytes, not %zu",
+				 key_path, AUDIT_KEY_MIN, AUDIT_KEY_MAX, len);
+		explicit_bzero(key, sizeof(key));
+		return -1;
+	}
+	audit_hash_init(h, key, len);
+	explicit_bzero(key, sizeof(key));
+	return 0;
 }
 
 static void audit_fd_event(int, uint32_t, void *);
@@ -555,11 +624,26 @@ audit_retry_needed(void)
 	return enabled && out.w.len > out.off && !fd_polled;
 }
 
+/*
+ * SIGUSR1 (and exit): the counters, in the broker's log and, but at exit,
+ * as a record, so that whoever reads the file sees them too.
+ */
 void
 audit_stats(void)
 {
 	if (!enabled)
 		return;
+	if (!exiting) {
+		rec_begin("audit", NULL);
+		gen_cstr("event", "stats");
+		gen_int("records_written", (long long)records_written);
+		gen_int("bytes_written", (long long)bytes_written);
+		/* Before this record, which is being made. */
+		gen_int("bytes_waiting", (long long)(rec_start - out.off));
+		gen_int("stalls", (long long)stalls);
+		gen_int("write_errors", (long long)write_errors);
+		rec_end();
+	}
 	log_info("audit: %llu records written (%llu bytes), %zu bytes "
 		 "waiting, %llu stalls, %llu write errors",
 		 records_written, bytes_written, out.w.len - out.off, stalls,
@@ -615,7 +699,8 @@ audit_exit(void)
 }
 
 void
-audit_init(const char *path, int use_syslog, const char *policy_file)
+audit_init(const char *path, int use_syslog, const char *policy_file,
+	   const char *key_file)
 {
 	char err[512];
 
@@ -625,6 +710,12 @@ audit_init(const char *path, int use_syslog, const char *policy_file)
 		fatal("strdup");
 	if ((policy = policy_load(err, sizeof(err))) == NULL)
 		fatalx("audit: %s", err);
+	if (key_file != NULL) {
+		if ((key_path = strdup(key_file)) == NULL)
+			fatal("strdup");
+		if (key_load(&hash, err, sizeof(err)) == -1)
+			fatalx("audit: %s", err);
+	}
 	out.w.reserve = out_reserve;
 	to_syslog = use_syslog;
 	if (path != NULL) {
@@ -637,16 +728,52 @@ audit_init(const char *path, int use_syslog, const char *policy_file)
 	enabled = 1;
 	if (atexit(audit_exit) != 0)
 		fatalx("atexit");
-	snprintf(err, sizeof(err), "pid %ld, policy %s (%zu rules)",
+	snprintf(err, sizeof(err),
+		 "pid %ld, policy %s (%zu rules), values hashed with %s",
 		 (long)getpid(), policy_path ? policy_path : "built in",
-		 audit_policy_nrules(policy));
-	audit_note("broker", "start", err);
-	log_info("audit: recording to %s%s, policy %s", log_path,
-		 to_syslog && fd != -1 ? " and syslog" : "",
-		 policy_path ? policy_path : "built in");
+		 audit_policy_nrules(policy),
+		 hash.keyed ? "HMAC-SHA256" : "SHA-256");
+	audit_note_key("broker", "start", err);
+	log_info("audit: recording to %s%s, policy %s, values hashed with %s%s",
+		 log_path, to_syslog && fd != -1 ? " and syslog" : "",
+		 policy_path ? policy_path : "built in",
+		 hash.keyed ? "HMAC-SHA256, key id " : "SHA-256",
+		 hash.keyed ? hash.id : "");
 }
 
-/* SIGHUP: reopen the file (logrotate moved it) and re-read the policy. */
+/*
+ * SIGHUP: a new key replaces the old one for the records made from here on,
+ * the first of which says so; a key that cannot be used leaves the old one.
+ */
+static void
+key_reload(void)
+{
+	struct audit_hash nh;
+	char err[512];
+
+	if (key_load(&nh, err, sizeof(err)) == -1) {
+		log_warnx("audit: key not reloaded: %s; keeping the previous "
+			  "key",
+			  err);
+		audit_note("audit", "key-rejected", err);
+		return;
+	}
+	if (strcmp(nh.id, hash.id) != 0) {
+		/* What was answered before the signal, under the old key. */
+		audit_drain();
+		explicit_bzero(&hash, sizeof(hash));
+		hash = nh;
+		log_info("audit: key reloaded from %s, key id %s", key_path,
+			 hash.id);
+		audit_note_key("audit", "key-loaded", key_path);
+	}
+	explicit_bzero(&nh, sizeof(nh));
+}
+
+/*
+ * SIGHUP: reopen the file (logrotate moved it), re-read the key and the
+ * policy.
+ */
 void
 audit_reload(void)
 {
@@ -664,8 +791,10 @@ audit_reload(void)
 				 log_path);
 			audit_note("audit", "reopen-failed", strerror(errno));
 		} else
-			audit_note("audit", "reopened", log_path);
+			audit_note_key("audit", "reopened", log_path);
 	}
+	if (key_path != NULL)
+		key_reload();
 	if (policy_path == NULL)
 		return;
 	if ((np = policy_load(err, sizeof(err))) == NULL) {
@@ -821,7 +950,7 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 	gen_conn(ac);
 	gen_cstr("type", "WATCH_EVENT");
 	audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data, r->payload.len,
-		       0);
+		       0, &hash);
 	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
 	rec_end();
 }

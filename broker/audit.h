@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <nettle/hmac.h>
+
 #include "xs_proto.h"
 
 /* audit_json.c */
@@ -122,15 +124,25 @@ void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
 		struct audit_args *);
 size_t audit_escape(char *dst, const uint8_t *src, size_t len);
 size_t audit_escape_json(char *dst, const uint8_t *src, size_t len);
+/* How values kept out of the log are hashed: SHA-256, or HMAC-SHA256. */
+struct audit_hash {
+	int keyed;
+	struct hmac_sha256_ctx hmac; /* the key's states, when keyed */
+	char id[17];                 /* the key's name in the log */
+};
+
 void audit_sha256_hex(const uint8_t *p, size_t len, char out[65]);
+void audit_hash_init(struct audit_hash *, const uint8_t *key, size_t len);
+void audit_hash_hex(const struct audit_hash *, const uint8_t *p, size_t len,
+		    char out[65]);
 void audit_gen_value(struct audit_json *, const char *key, const uint8_t *p,
-		     size_t len, int clear);
+		     size_t len, int clear, const struct audit_hash *);
 void audit_gen_args(struct audit_json *, uint32_t type, const uint8_t *p,
-		    size_t len, int values);
+		    size_t len, int values, const struct audit_hash *);
 
 /* audit_policy.c */
 enum audit_action {
-	AUDIT_LOG,        /* record; values as length and SHA-256 */
+	AUDIT_LOG,        /* record; values as length and hash */
 	AUDIT_LOG_VALUES, /* record with values in clear */
 	AUDIT_SKIP,       /* do not record */
 };

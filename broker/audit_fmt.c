@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nettle/hmac.h>
 #include <nettle/sha2.h>
 
 #include "audit.h"
@@ -306,20 +307,12 @@ audit_escape_json(char *dst, const uint8_t *src, size_t len)
 	return o;
 }
 
-/*
- * SHA-256 of the values the policy keeps out of the log, by nettle: it
- * uses the CPU's SHA instructions where there are some, and its context
- * lives on the stack. (libcrypto's EVP interface allocates and wipes a
- * context for every digest, twice nettle's time for a short value.)
- */
-void
-audit_sha256_hex(const uint8_t *p, size_t len, char out[65])
+/* Each byte's two hex digits: a lookup a byte, not two. */
+static void
+hex_digest(const uint8_t h[SHA256_DIGEST_SIZE], char out[65])
 {
 	static const char hex[] = "0123456789abcdef";
-	/* Each byte's two digits: a lookup a byte, not two. */
 	static char pairs[256][2];
-	struct sha256_ctx ctx;
-	uint8_t h[SHA256_DIGEST_SIZE];
 	unsigned int i;
 
 	if (pairs[0][0] == 0)
@@ -327,18 +320,77 @@ audit_sha256_hex(const uint8_t *p, size_t len, char out[65])
 			pairs[i][0] = hex[i >> 4];
 			pairs[i][1] = hex[i & 0xf];
 		}
-	sha256_init(&ctx);
-	sha256_update(&ctx, len, p);
-	sha256_digest(&ctx, sizeof(h), h);
 	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
 		memcpy(out + 2 * i, pairs[h[i]], 2);
 	out[64] = '\0';
 }
 
-/* A value in clear, or as its length and SHA-256 when clear is 0. */
+/*
+ * SHA-256 by nettle: it uses the CPU's SHA instructions where there are
+ * some, and its context lives on the stack. (libcrypto's EVP interface
+ * allocates and wipes a context for every digest, twice nettle's time for
+ * a short value.)
+ */
+void
+audit_sha256_hex(const uint8_t *p, size_t len, char out[65])
+{
+	struct sha256_ctx ctx;
+	uint8_t h[SHA256_DIGEST_SIZE];
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, p);
+	sha256_digest(&ctx, sizeof(h), h);
+	hex_digest(h, out);
+}
+
+/*
+ * With a key, values are hashed with HMAC-SHA256: a short secret's plain
+ * SHA-256 is found by trying every candidate, by anyone who reads the log;
+ * its HMAC only by whoever also holds the key. The key's inner and outer
+ * states are computed once, here.
+ */
+void
+audit_hash_init(struct audit_hash *h, const uint8_t *key, size_t len)
+{
+	static const char label[] = "split-xenstored audit key id";
+	char hex[65];
+
+	memset(h, 0, sizeof(*h));
+	if (len == 0)
+		return;
+	h->keyed = 1;
+	hmac_sha256_set_key(&h->hmac, len, key);
+	/* The key's name in the log: its HMAC of a constant, cut short. */
+	audit_hash_hex(h, (const uint8_t *)label, sizeof(label) - 1, hex);
+	memcpy(h->id, hex, sizeof(h->id) - 1);
+	h->id[sizeof(h->id) - 1] = '\0';
+}
+
+void
+audit_hash_hex(const struct audit_hash *h, const uint8_t *p, size_t len,
+	       char out[65])
+{
+	struct hmac_sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+
+	if (!h->keyed) {
+		audit_sha256_hex(p, len, out);
+		return;
+	}
+	/* A copy: digesting leaves the context ready for the next value. */
+	ctx = h->hmac;
+	hmac_sha256_update(&ctx, len, p);
+	hmac_sha256_digest(&ctx, sizeof(d), d);
+	hex_digest(d, out);
+}
+
+/*
+ * A value in clear, or as its length and hash when clear is 0: "sha256",
+ * or "hmac_sha256" under a key.
+ */
 void
 audit_gen_value(struct audit_json *w, const char *key, const uint8_t *p,
-		size_t len, int clear)
+		size_t len, int clear, const struct audit_hash *h)
 {
 	char hash[65];
 
@@ -346,18 +398,21 @@ audit_gen_value(struct audit_json *w, const char *key, const uint8_t *p,
 		audit_json_str(w, key, p, len);
 		return;
 	}
-	audit_sha256_hex(p, len, hash);
+	audit_hash_hex(h, p, len, hash);
 	audit_json_map(w, key);
 	audit_json_int(w, "len", (long long)len);
 	/* Hex digits: nothing to escape. */
-	audit_json_lit_k(w, "sha256", 6, hash, 64);
+	if (h->keyed)
+		audit_json_lit_k(w, "hmac_sha256", 11, hash, 64);
+	else
+		audit_json_lit_k(w, "sha256", 6, hash, 64);
 	audit_json_end(w);
 }
 
 /* The request's path and arguments as the fields of an open map. */
 void
 audit_gen_args(struct audit_json *w, uint32_t type, const uint8_t *p,
-	       size_t len, int values)
+	       size_t len, int values, const struct audit_hash *h)
 {
 	const struct audit_type *t = audit_type(type);
 	struct audit_args a;
@@ -370,7 +425,8 @@ audit_gen_args(struct audit_json *w, uint32_t type, const uint8_t *p,
 	if (!a.has_rest)
 		return;
 	if (t->rest == AUDIT_REST_VALUE) {
-		audit_gen_value(w, t->rest_name, a.rest.p, a.rest.len, values);
+		audit_gen_value(w, t->rest_name, a.rest.p, a.rest.len, values,
+				h);
 		return;
 	}
 	audit_json_array(w, t->rest_name);

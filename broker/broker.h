@@ -159,7 +159,8 @@ int conn_sweep_needed(void);
 
 /* audit.c: the audit log (policy/audit.policy); broker/audit.h inside. */
 struct audit_conn;
-void audit_init(const char *path, int to_syslog, const char *policy);
+void audit_init(const char *path, int to_syslog, const char *policy,
+		const char *key);
 void audit_reload(void);
 void audit_stats(void);
 struct audit_conn *audit_conn_open(uint32_t conn, uint32_t domid, int fd,

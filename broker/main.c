@@ -42,6 +42,7 @@ enum {
 	OPT_AUDIT_LOG,
 	OPT_AUDIT_SYSLOG,
 	OPT_AUDIT_POLICY,
+	OPT_AUDIT_KEY,
 	OPT_ENGINE_RESTARTS,
 	OPT_RESTORE,
 };
@@ -75,6 +76,7 @@ static const struct option longopts[] = {
 	{"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
 	{"audit-syslog", no_argument, NULL, OPT_AUDIT_SYSLOG},
 	{"audit-policy", required_argument, NULL, OPT_AUDIT_POLICY},
+	{"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
 	{"engine-restarts", required_argument, NULL, OPT_ENGINE_RESTARTS},
 	{"restore", required_argument, NULL, OPT_RESTORE},
 	{NULL, 0, NULL, 0},
@@ -162,10 +164,14 @@ usage(FILE *f, int status)
 		"built-in\n"
 		"                            policy/audit.policy; re-read on "
 		"SIGHUP)\n"
+		"      --audit-key FILE      hash values kept out of the log "
+		"with HMAC-SHA256\n"
+		"                            under the key in FILE (mode "
+		"600; re-read on SIGHUP)\n"
 		"\n"
 		"The sockets are $XENSTORED_RUNDIR/socket and socket_ro "
 		"(default " RUNDIR_DEFAULT ").\n"
-		"SIGHUP reopens the audit log and re-reads its policy; "
+		"SIGHUP reopens the audit log and re-reads its key and policy; "
 		"SIGUSR1 logs its counters.\n");
 	exit(status);
 }
@@ -439,7 +445,7 @@ main(int argc, char *argv[])
 				"/proc/xen/xsd_port"};
 	const char *rundir_env, *euser = NULL;
 	char **eargv, *engine = NULL, *rundir;
-	char *audit_log = NULL, *audit_policy = NULL;
+	char *audit_log = NULL, *audit_policy = NULL, *audit_key = NULL;
 	int audit_syslog = 0;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
 	int socket_only = 0, ready_fd = -1, print_policy = 0;
@@ -565,6 +571,9 @@ main(int argc, char *argv[])
 		case OPT_AUDIT_POLICY:
 			audit_policy = absolute(optarg);
 			break;
+		case OPT_AUDIT_KEY:
+			audit_key = absolute(optarg);
+			break;
 		case OPT_RESTORE:
 			restore = optarg;
 			break;
@@ -600,6 +609,8 @@ main(int argc, char *argv[])
 	if (audit_policy != NULL && audit_log == NULL && !audit_syslog)
 		bad_option(
 			"--audit-policy needs --audit-log or --audit-syslog");
+	if (audit_key != NULL && audit_log == NULL && !audit_syslog)
+		bad_option("--audit-key needs --audit-log or --audit-syslog");
 	engine_user(&eo, euser);
 	if (print_policy) {
 		privs_print(stdout, &eo);
@@ -646,7 +657,7 @@ main(int argc, char *argv[])
 	if (atexit(cleanup) != 0)
 		fatalx("atexit");
 	/* Before privs_drop(); reopened later as uid 0 alone. */
-	audit_init(audit_log, audit_syslog, audit_policy);
+	audit_init(audit_log, audit_syslog, audit_policy, audit_key);
 	listen_open(rundir);
 	engine_start(engine, eargv, eo.sandboxed, engine_restarts, restore);
 	guest_init(socket_only ? NULL : &xh, &go);

@@ -3,9 +3,12 @@
  * xs-audit: reads the audit log of xs-broker (--audit-log), picks records
  * by domain, operation, path, result, kind and time, and prints them or a
  * summary. Each line is parsed with yajl_tree; a line that is not a JSON
- * object is counted and reported, never trusted.
+ * object is counted and reported, never trusted. Values are escaped and
+ * hashed for --value as the broker does it, by the same code
+ * (broker/audit_fmt.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,8 @@
 #include <unistd.h>
 
 #include <yajl/yajl_tree.h>
+
+#include "audit.h"
 
 #define SLOWEST_DEFAULT 10
 #define MAX_LIST 64
@@ -56,6 +61,14 @@ usage(FILE *f, int status)
 	      "writes it, or a\n"
 	      "                        prefix of it: 2024-05-01T12:30 "
 	      "means 12:30:00\n"
+	      "  -v, --value STRING    value or reply is STRING: in clear, "
+	      "or as its\n"
+	      "                        length and hash (sha256, or "
+	      "hmac_sha256 with --key)\n"
+	      "      --key FILE        the key xs-broker hashes values "
+	      "with (--audit-key);\n"
+	      "                        records name it by key_id, which "
+	      "must match\n"
 	      "\n"
 	      "Output:\n"
 	      "  -s, --summary         instead of the records: counts per "
@@ -80,14 +93,23 @@ usage(FILE *f, int status)
 	      "pid/uid/gid (of a\n"
 	      "socket client), type, req_id, tx_id, path and arguments "
 	      "(token, perms,\n"
-	      "domid, ...), value or reply ({len, sha256} unless the policy "
-	      "logs values in\n"
-	      "clear), result, bytes_in, bytes_out, latency_us, reason (of a "
-	      "closed\n"
-	      "connection). Strings are escaped by the broker: \\\\ is a "
-	      "backslash, \\xNN a\n"
-	      "byte that is not printable UTF-8, \\uNNNN a confusing "
-	      "character.\n"
+	      "domid, ...), value or reply ({len, sha256} or {len, "
+	      "hmac_sha256} unless\n"
+	      "the policy logs values in clear), result, bytes_in, "
+	      "bytes_out, latency_us,\n"
+	      "reason (of a closed connection). Strings are escaped by the "
+	      "broker:\n"
+	      "\\\\ is a backslash, \\xNN a byte that is not printable "
+	      "UTF-8, \\uNNNN a\n"
+	      "confusing character.\n"
+	      "\n"
+	      "Values kept out of the log are {len, sha256}, or {len, "
+	      "hmac_sha256} when\n"
+	      "the broker has a key: without the key, a short secret "
+	      "cannot be found by\n"
+	      "trying candidates. The records broker/start, audit/reopened "
+	      "and\n"
+	      "audit/key-loaded give the key_id of the values after them.\n"
 	      "\n"
 	      "Integrity: the summary counts lines that are not valid JSON "
 	      "records and\n"
@@ -108,6 +130,21 @@ struct list {
 
 static struct list f_dom, f_op, f_res, f_kind;
 static const char *f_path, *f_since, *f_until;
+
+/* --value: as the log would show it in clear, and hashed. */
+static struct {
+	const char *raw;
+	size_t len;
+	char *esc;
+	char sha[65];
+	int keyed; /* --key given */
+	struct audit_hash key;
+	char hmac[65];
+} f_value;
+/* The key_id the log says its values are under, from the last record. */
+static char *log_key_id;
+/* Keyed values of --value's length not checked: no key, another key. */
+static unsigned long long n_unchecked;
 
 static void
 list_add(struct list *l, const char *arg)
@@ -179,9 +216,91 @@ under(const char *prefix, const char *path, long long domid)
 	       (path[n] == '\0' || path[n] == '/');
 }
 
+static void *
+xalloc(void *p)
+{
+	if (p == NULL) {
+		perror("xs-audit");
+		exit(2);
+	}
+	return p;
+}
+
+/* The --key file's bytes, as the broker reads its --audit-key. */
+static void
+key_read(const char *name)
+{
+	uint8_t key[4097];
+	ssize_t n;
+	size_t len = 0;
+	int kfd;
+
+	if ((kfd = open(name, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "xs-audit: %s: %s\n", name, strerror(errno));
+		exit(2);
+	}
+	while ((n = read(kfd, key + len, sizeof(key) - len)) > 0)
+		len += (size_t)n;
+	close(kfd);
+	if (n == -1 || len < 16 || len > 4096) {
+		fprintf(stderr, "xs-audit: %s: %s\n", name,
+			n == -1 ? strerror(errno)
+				: "a key is 16 to 4096 bytes");
+		exit(2);
+	}
+	audit_hash_init(&f_value.key, key, len);
+	f_value.keyed = 1;
+	explicit_bzero(key, sizeof(key));
+}
+
+static void
+value_prepare(void)
+{
+	struct audit_hash plain;
+
+	f_value.len = strlen(f_value.raw);
+	f_value.esc = xalloc(malloc(AUDIT_ESC_MAX(f_value.len)));
+	audit_escape(f_value.esc, (const uint8_t *)f_value.raw, f_value.len);
+	audit_hash_init(&plain, NULL, 0);
+	audit_hash_hex(&plain, (const uint8_t *)f_value.raw, f_value.len,
+		       f_value.sha);
+	if (f_value.keyed)
+		audit_hash_hex(&f_value.key, (const uint8_t *)f_value.raw,
+			       f_value.len, f_value.hmac);
+}
+
+/* Whether a value or reply field shows --value's bytes. */
+static int
+value_is(yajl_val v)
+{
+	const char *lp[] = {"len", NULL}, *sp[] = {"sha256", NULL};
+	const char *hp[] = {"hmac_sha256", NULL};
+	yajl_val l, h;
+
+	if (YAJL_IS_STRING(v))
+		return strcmp(v->u.string, f_value.esc) == 0;
+	if (!YAJL_IS_OBJECT(v))
+		return 0;
+	l = yajl_tree_get(v, lp, yajl_t_number);
+	if (!YAJL_IS_INTEGER(l) ||
+	    YAJL_GET_INTEGER(l) != (long long)f_value.len)
+		return 0;
+	if ((h = yajl_tree_get(v, sp, yajl_t_string)) != NULL)
+		return strcmp(h->u.string, f_value.sha) == 0;
+	if ((h = yajl_tree_get(v, hp, yajl_t_string)) == NULL)
+		return 0;
+	/* A log without key_id (a piece of one): the key given is tried. */
+	if (f_value.keyed &&
+	    (log_key_id == NULL || strcmp(log_key_id, f_value.key.id) == 0))
+		return strcmp(h->u.string, f_value.hmac) == 0;
+	n_unchecked++;
+	return 0;
+}
+
 static int
 matches(yajl_val rec)
 {
+	const char *vp[] = {"value", NULL}, *rp[] = {"reply", NULL};
 	const char *t = str(rec, "time"), *s;
 	char dom[24];
 	long long d = num(rec, "domid");
@@ -210,6 +329,10 @@ matches(yajl_val rec)
 	}
 	if (f_path != NULL &&
 	    ((s = str(rec, "path")) == NULL || !under(f_path, s, d)))
+		return 0;
+	if (f_value.raw != NULL &&
+	    !value_is(yajl_tree_get(rec, vp, yajl_t_any)) &&
+	    !value_is(yajl_tree_get(rec, rp, yajl_t_any)))
 		return 0;
 	return 1;
 }
@@ -249,16 +372,6 @@ static size_t nslow, slow_max = SLOWEST_DEFAULT;
 static unsigned long long nrec, nmatch, nbad, ngaps, nreq, nev, nconn, nother;
 static long long last_seq = -1;
 static char *first_time, *last_time;
-
-static void *
-xalloc(void *p)
-{
-	if (p == NULL) {
-		perror("xs-audit");
-		exit(2);
-	}
-	return p;
-}
 
 static void
 summarise(yajl_val rec)
@@ -424,6 +537,10 @@ handle_line(char *line, size_t len, enum mode mode)
 		ngaps++;
 	if (s >= 0)
 		last_seq = s;
+	if (str(rec, "key_id") != NULL) {
+		free(log_key_id);
+		log_key_id = xalloc(strdup(str(rec, "key_id")));
+	}
 	if (matches(rec)) {
 		nmatch++;
 		if (mode == PRINT) {
@@ -518,6 +635,8 @@ main(int argc, char *argv[])
 		{"kind", required_argument, NULL, 'k'},
 		{"since", required_argument, NULL, 'S'},
 		{"until", required_argument, NULL, 'U'},
+		{"value", required_argument, NULL, 'v'},
+		{"key", required_argument, NULL, 'K'},
 		{"summary", no_argument, NULL, 's'},
 		{"slowest", required_argument, NULL, 'n'},
 		{"count", no_argument, NULL, 'c'},
@@ -526,11 +645,12 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0},
 	};
 	enum mode mode = PRINT;
+	const char *key_path = NULL;
 	int ch, follow = 0;
 	char *end;
 	long v;
 
-	while ((ch = getopt_long(argc, argv, "d:o:p:r:k:sn:cfh", longopts,
+	while ((ch = getopt_long(argc, argv, "d:o:p:r:k:v:sn:cfh", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'd':
@@ -553,6 +673,12 @@ main(int argc, char *argv[])
 			break;
 		case 'U':
 			f_until = optarg;
+			break;
+		case 'v':
+			f_value.raw = optarg;
+			break;
+		case 'K':
+			key_path = optarg;
 			break;
 		case 's':
 			mode = SUMMARY;
@@ -586,8 +712,23 @@ main(int argc, char *argv[])
 				"with -s or -c\n");
 		exit(2);
 	}
+	if (key_path != NULL && f_value.raw == NULL) {
+		fprintf(stderr, "xs-audit: --key is for --value\n");
+		exit(2);
+	}
+	if (key_path != NULL)
+		key_read(key_path);
+	if (f_value.raw != NULL)
+		value_prepare();
 	slowest = xalloc(calloc(slow_max ? slow_max : 1, sizeof(*slowest)));
 	read_log(optind < argc ? argv[optind] : NULL, follow, mode);
+	if (n_unchecked > 0)
+		fprintf(stderr,
+			"xs-audit: %llu values hashed under a key were not "
+			"checked: %s\n",
+			n_unchecked,
+			f_value.keyed ? "the log names another key_id"
+				      : "give the key with --key FILE");
 	if (mode == SUMMARY)
 		print_summary();
 	else if (mode == COUNT)

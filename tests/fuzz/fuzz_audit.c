@@ -121,10 +121,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t type;
 	yajl_gen g;
 	long back_len;
+	static struct audit_hash plain, keyed;
 	int values;
 
 	if (size < 2)
 		return 0;
+	if (!keyed.keyed) {
+		audit_hash_init(&plain, NULL, 0);
+		audit_hash_init(&keyed, (const uint8_t *)"0123456789abcdef",
+				16);
+	}
 	type = data[0];
 	values = data[1] & 1;
 	data += 2;
@@ -182,7 +188,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(id.buf);
 	audit_json_str(&w, "p", copy, size);
 	audit_json_lit(&w, "t", audit_type(type)->name);
-	audit_gen_args(&w, type, copy, size, values);
+	audit_gen_args(&w, type, copy, size, values,
+		       data[-1] & 2 ? &keyed : &plain);
 	audit_json_int(&w, "n", -(long long)size);
 	audit_json_end(&w);
 	audit_json_line(&w);

@@ -9,6 +9,7 @@ known log (data/audit-sample.jsonl) as expected.
 """
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -492,9 +493,138 @@ def test_ring_error_style_close_reason(audited):
 def test_sigusr1_counts_records(audited):
     d = audited()
     run(d, "xenstore-write", "/cnt", "1")
+    wait_records(d.audit_log, lambda r: r["kind"] == "conn_close"
+                 and r.get("pid") != os.getpid(), what="write's close")
     os.kill(d.proc.pid, signal.SIGUSR1)
     wait_until(lambda: re.search(r"audit: \d+ records written", d.stderr()),
                timeout=10, what="stats line")
+    (st,) = wait_records(d.audit_log, lambda r: r.get("event") == "stats",
+                         what="stats record")
+    with open(d.audit_log, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    before = lines[:st["seq"] - 1]
+    assert json.loads(lines[st["seq"] - 1]) == st and st["kind"] == "audit"
+    # What reached the file before the record was made (a batch may wait).
+    assert 0 < st["records_written"] <= len(before)
+    assert st["bytes_written"] + st["bytes_waiting"] == len(b"".join(before))
+    assert st["stalls"] == 0 and st["write_errors"] == 0
+
+
+# -- --audit-key: values hashed with HMAC-SHA256 ----------------------------
+
+KEY_LABEL = b"split-xenstored audit key id"
+
+
+def hmac_hex(key, value):
+    return hmac.new(key, value, hashlib.sha256).hexdigest()
+
+
+def key_file(tmp_path, name="audit.key", key=None, mode=0o600):
+    key = os.urandom(32) if key is None else key
+    path = tmp_path / name
+    path.write_bytes(key)
+    os.chmod(path, mode)
+    return str(path), key
+
+
+def test_audit_key_hashes_values_with_hmac(audited, tmp_path):
+    kpath, key = key_file(tmp_path)
+    d = audited(extra=["--audit-key", kpath])
+    run(d, "xenstore-write", "/k/pin", "1234")
+    rpid, out = run(d, "xenstore-read", "/k/pin")
+    assert out == b"1234\n"
+    rs = wait_records(d.audit_log, lambda r: r.get("pid") == rpid
+                      and r["kind"] == "request", what="read")
+    rs = records(d.audit_log)
+    assert rs[0]["event"] == "start" and "HMAC-SHA256" in rs[0]["detail"]
+    assert rs[0]["key_id"] == hmac_hex(key, KEY_LABEL)[:16]
+    vals = [r["value"] for r in rs if r.get("path") == "/k/pin"]
+    assert vals == [{"len": 4, "hmac_sha256": hmac_hex(key, b"1234")}] * 2
+    # The plain hash of the secret, which anyone could look up, is not there.
+    text = open(d.audit_log).read()
+    assert sha(b"1234") not in text and '"sha256"' not in text
+
+
+@pytest.mark.parametrize("mode,key,why", [
+    (0o644, b"k" * 32, "chmod 600"),
+    (0o600, b"short", "16 to 4096 bytes"),
+    (0o600, b"k" * 4097, "16 to 4096 bytes"),
+])
+def test_audit_key_refused(tmp_path, mode, key, why):
+    kpath, _ = key_file(tmp_path, key=key, mode=mode)
+    env = dict(os.environ, XENSTORED_RUNDIR=str(tmp_path))
+    p = subprocess.run([os.path.join(XS_BUILD, "bin", "xs-broker"),
+                        "--socket-only", "-N", "--audit-log",
+                        str(tmp_path / "a.log"), "--audit-key", kpath],
+                       env=env, capture_output=True, timeout=30)
+    assert p.returncode != 0
+    assert why in p.stderr.decode(), p.stderr
+    assert not os.path.exists(tmp_path / "socket")
+
+
+def test_audit_key_symlink_refused(tmp_path):
+    kpath, _ = key_file(tmp_path)
+    os.symlink(kpath, str(tmp_path / "link.key"))
+    env = dict(os.environ, XENSTORED_RUNDIR=str(tmp_path))
+    p = subprocess.run([os.path.join(XS_BUILD, "bin", "xs-broker"),
+                        "--socket-only", "-N", "--audit-log",
+                        str(tmp_path / "a.log"), "--audit-key",
+                        str(tmp_path / "link.key")],
+                       env=env, capture_output=True, timeout=30)
+    assert p.returncode != 0 and b"link.key" in p.stderr
+
+
+def test_audit_key_reloaded_on_sighup(audited, tmp_path):
+    kpath, k1 = key_file(tmp_path)
+    d = audited(extra=["--audit-key", kpath])
+    run(d, "xenstore-write", "/k/v", "secret")
+    p1, _ = run(d, "xenstore-read", "/k/v")
+    wait_records(d.audit_log, lambda r: r.get("pid") == p1
+                 and r["kind"] == "conn_close", what="first read")
+    k2 = os.urandom(48)
+    with open(kpath, "wb") as f:
+        f.write(k2)
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_records(d.audit_log, lambda r: r.get("event") == "key-loaded",
+                 what="key-loaded")
+    p2, _ = run(d, "xenstore-read", "/k/v")
+    wait_records(d.audit_log, lambda r: r.get("pid") == p2
+                 and r["kind"] == "conn_close", what="second read")
+    # A key file others may read is refused; the key before it stays.
+    os.chmod(kpath, 0o640)
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_records(d.audit_log, lambda r: r.get("event") == "key-rejected",
+                 what="key-rejected")
+    p3, _ = run(d, "xenstore-read", "/k/v")
+    wait_records(d.audit_log, lambda r: r.get("pid") == p3
+                 and r["kind"] == "conn_close", what="third read")
+    rs = records(d.audit_log)
+    ids = [(r["event"], r["key_id"]) for r in rs if "key_id" in r]
+    id1, id2 = hmac_hex(k1, KEY_LABEL)[:16], hmac_hex(k2, KEY_LABEL)[:16]
+    assert ids == [("start", id1), ("reopened", id1), ("key-loaded", id2),
+                   ("reopened", id2)]
+    (rej,) = [r for r in rs if r.get("event") == "key-rejected"]
+    assert "chmod 600" in rej["detail"]
+    got = {r["pid"]: r["value"]["hmac_sha256"] for r in rs
+           if r.get("type") == "READ"}
+    assert got == {p1: hmac_hex(k1, b"secret"), p2: hmac_hex(k2, b"secret"),
+                   p3: hmac_hex(k2, b"secret")}
+    assert "key not reloaded" in d.stderr()
+
+    # xs-audit finds each value under the key the log names for it.
+    with open(tmp_path / "k1", "wb") as f:
+        f.write(k1)
+    os.chmod(tmp_path / "k1", 0o600)
+    os.chmod(kpath, 0o600)
+    rc, out, err = xa("-o", "READ", "-v", "secret", d.audit_log)
+    assert rc == 1 and "give the key with --key" in err
+    rc, out, err = xa("-o", "READ", "-v", "secret", "--key",
+                      str(tmp_path / "k1"), d.audit_log)
+    assert rc == 0 and [json.loads(l)["pid"] for l in out.splitlines()] == [p1]
+    assert "2 values hashed under a key were not checked" in err
+    rc, out, _ = xa("-o", "READ", "-v", "secret", "--key", kpath, d.audit_log)
+    assert [json.loads(l)["pid"] for l in out.splitlines()] == [p2, p3]
+    assert xa("-c", "-v", "other", "--key", kpath, d.audit_log)[1] == "0\n"
 
 
 # -- xs-audit against a known log ---------------------------------------
@@ -564,9 +694,45 @@ def test_xs_audit_follow(tmp_path):
         p.wait()
 
 
+def test_xs_audit_value(tmp_path):
+    """--value against values in clear, as SHA-256 and as HMAC-SHA256,
+    including bytes the broker escapes."""
+    key = b"K" * 32
+    kid = hmac_hex(key, KEY_LABEL)[:16]
+    weird = "a\\b\x01\u00e9"
+    recs = [
+        {"seq": 1, "kind": "broker", "event": "start"},
+        {"seq": 2, "kind": "request", "type": "WRITE", "value": "plain"},
+        {"seq": 3, "kind": "request", "type": "READ",
+         "value": {"len": 5, "sha256": sha(b"plain")}},
+        {"seq": 4, "kind": "request", "type": "READ",
+         "value": {"len": 5, "sha256": sha(b"other")}},
+        {"seq": 5, "kind": "request", "type": "DIRECTORY",
+         "reply": {"len": 5, "sha256": sha(b"plain")}},
+        {"seq": 6, "kind": "request", "type": "WRITE",
+         "value": "a\\\\b\\x01" + "\u00e9"},
+        {"seq": 7, "kind": "audit", "event": "key-loaded", "key_id": kid},
+        {"seq": 8, "kind": "request", "type": "READ",
+         "value": {"len": 5, "hmac_sha256": hmac_hex(key, b"plain")}},
+        {"seq": 9, "kind": "request", "type": "READ",
+         "value": {"len": 4, "hmac_sha256": hmac_hex(key, b"else")}},
+    ]
+    log = tmp_path / "v.log"
+    log.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    kpath, _ = key_file(tmp_path, key=key)
+    assert seqs_of(xa("-v", "plain", str(log))[1]) == [2, 3, 5]
+    assert seqs_of(xa("-v", "plain", "--key", kpath, str(log))[1]) == [2, 3, 5, 8]
+    assert seqs_of(xa("-v", weird.encode("utf-8", "surrogateescape").decode(),
+                      str(log))[1]) == [6]
+    rc, _, err = xa("-c", "-v", "else", str(log))
+    assert rc == 1 and "1 values hashed under a key were not checked" in err
+    assert xa("--key", kpath, str(log))[0] == 2
+
+
 def test_xs_audit_help():
     rc, out, _ = xa("--help")
     assert rc == 0
     for word in ("--domain", "--op", "--path", "--result", "--since", "--until",
-                 "--summary", "--follow", "Integrity", "sha256", "\\xNN"):
+                 "--summary", "--follow", "Integrity", "sha256", "\\xNN",
+                 "--value", "--key", "hmac_sha256", "key_id"):
         assert word in out, word

@@ -2,7 +2,8 @@
 /*
  * The audit writer's integers (written in place, two digits at a time)
  * against printf's, at every length and both ends of the range; and the
- * values' SHA-256 in hex against the FIPS 180-2 examples.
+ * values' SHA-256 in hex against the FIPS 180-2 examples, and their
+ * HMAC-SHA256 (under --audit-key) against RFC 4231's.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -99,12 +100,79 @@ test_sha256(void **state)
 	free(big);
 }
 
+static void
+check_hmac(const uint8_t *key, size_t klen, const char *in, const char *want)
+{
+	struct audit_hash h;
+	char out[65];
+
+	audit_hash_init(&h, key, klen);
+	audit_hash_hex(&h, (const uint8_t *)in, strlen(in), out);
+	assert_string_equal(out, want);
+	/* The key's states are not used up by a digest. */
+	audit_hash_hex(&h, (const uint8_t *)in, strlen(in), out);
+	assert_string_equal(out, want);
+}
+
+static char *
+value_json(const struct audit_hash *h, const char *v)
+{
+	struct audit_json w = {.reserve = grow};
+
+	audit_json_map(&w, NULL);
+	audit_gen_value(&w, "value", (const uint8_t *)v, strlen(v), 0, h);
+	audit_json_end(&w);
+	grow(&w, 1);
+	w.buf[w.len] = '\0';
+	return w.buf;
+}
+
+/* RFC 4231's test cases 1 and 2, and what a keyed record says. */
+static void
+test_hmac_sha256(void **state)
+{
+	uint8_t k1[20];
+	struct audit_hash plain, a, b;
+	char *j;
+
+	memset(k1, 0x0b, sizeof(k1));
+	check_hmac(k1, sizeof(k1), "Hi There",
+		   "b0344c61d8db38535ca8afceaf0bf12b"
+		   "881dc200c9833da726e9376c2e32cff7");
+	check_hmac((const uint8_t *)"Jefe", 4, "what do ya want for nothing?",
+		   "5bdcc146bf60754e6a042426089575c7"
+		   "5a003f089d2739839dec58b964ec3843");
+
+	audit_hash_init(&plain, NULL, 0);
+	assert_int_equal(plain.keyed, 0);
+	j = value_json(&plain, "abc");
+	assert_string_equal(j, "{\"value\":{\"len\":3,\"sha256\":"
+			       "\"ba7816bf8f01cfea414140de5dae2223"
+			       "b00361a396177a9cb410ff61f20015ad\"}}");
+	free(j);
+	audit_hash_init(&a, (const uint8_t *)"Jefe", 4);
+	j = value_json(&a, "what do ya want for nothing?");
+	assert_string_equal(j, "{\"value\":{\"len\":28,\"hmac_sha256\":"
+			       "\"5bdcc146bf60754e6a042426089575c7"
+			       "5a003f089d2739839dec58b964ec3843\"}}");
+	free(j);
+
+	/* A key's id names it: the same for the same key, 16 hex digits. */
+	audit_hash_init(&b, (const uint8_t *)"Jefe", 4);
+	assert_string_equal(a.id, b.id);
+	assert_int_equal(strlen(a.id), 16);
+	assert_int_equal(strspn(a.id, "0123456789abcdef"), 16);
+	audit_hash_init(&b, k1, sizeof(k1));
+	assert_string_not_equal(a.id, b.id);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ints),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_hmac_sha256),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
