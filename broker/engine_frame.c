@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "lu_options.h"
 
 /* A log line longer than this is not a log line. */
 #define ENGINE_LOG_MAX 4096u
@@ -165,6 +166,9 @@ check_priv(const Xsp__PrivRequest *p)
 			    strnlen(p->args[i], LIVEUPDATE_ARG_MAX + 1) >
 				    LIVEUPDATE_ARG_MAX)
 				return "live update argument too long";
+		/* The next engine starts with our privileges. */
+		if (!lu_args_ok(p->args, p->n_args))
+			return "live update option not allowed";
 		return NULL;
 	default:
 		return "privileged request of an unknown kind";

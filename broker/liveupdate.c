@@ -4,8 +4,10 @@
  * with XS_CONTROL live-update -f is opened and checked here, by the broker,
  * since it is the broker that will run it with the engine's privileges. The
  * engine only names a path; what is run is a file root (or the broker's own
- * user) owns and nobody else can have changed.
+ * user) owns and nobody else can have changed, and an engine build: it
+ * carries the note of include/engine_note.h.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,12 +16,84 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "engine_note.h"
+
+/* The most program headers, and bytes of notes, looked through. */
+#define NOTE_PHDRS_MAX 64
+#define NOTE_BYTES_MAX 4096
+
+static size_t
+align4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* Whether the notes in p[0..len) include the engine's. */
+static int
+has_engine_note(const uint8_t *p, size_t len)
+{
+	static const char name[] = XS_NOTE_NAME, desc[] = XS_NOTE_DESC;
+	Elf64_Nhdr nh;
+	size_t off = 0, nsz, dsz;
+
+	while (len - off >= sizeof(nh)) {
+		memcpy(&nh, p + off, sizeof(nh));
+		off += sizeof(nh);
+		nsz = align4(nh.n_namesz);
+		dsz = align4(nh.n_descsz);
+		if (nh.n_namesz > len - off || nsz > len - off ||
+		    nh.n_descsz > len - off - nsz || dsz > len - off - nsz)
+			return 0;
+		if (nh.n_type == XS_NOTE_TYPE && nh.n_namesz == sizeof(name) &&
+		    memcmp(p + off, name, sizeof(name)) == 0 &&
+		    nh.n_descsz == sizeof(desc) &&
+		    memcmp(p + off + nsz, desc, sizeof(desc)) == 0)
+			return 1;
+		off += nsz + dsz;
+	}
+	return 0;
+}
+
+/*
+ * Whether fd is a 64-bit ELF file of this machine's byte order with the
+ * engine's note in a PT_NOTE segment. Every size in the file is checked
+ * before it is used.
+ */
+static int
+is_engine(int fd)
+{
+	uint8_t notes[NOTE_BYTES_MAX];
+	Elf64_Phdr ph[NOTE_PHDRS_MAX];
+	Elf64_Ehdr eh;
+	size_t i, n;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] !=
+		    (htole16(1) == 1 ? ELFDATA2LSB : ELFDATA2MSB) ||
+	    eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 ||
+	    eh.e_phnum > NOTE_PHDRS_MAX)
+		return 0;
+	n = eh.e_phnum * sizeof(Elf64_Phdr);
+	if (pread(fd, ph, n, (off_t)eh.e_phoff) != (ssize_t)n)
+		return 0;
+	for (i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > sizeof(notes))
+			continue;
+		n = (size_t)ph[i].p_filesz;
+		if (pread(fd, notes, n, (off_t)ph[i].p_offset) == (ssize_t)n &&
+		    has_engine_note(notes, n))
+			return 1;
+	}
+	return 0;
+}
 
 /*
  * Opens path as the next engine binary, at fd min_fd or above. Returns the
  * fd, or -1 with the errno the engine is told: ENOENT (no such file),
  * EINVAL (not a regular file), EACCES (not executable, or someone other
- * than root or us owns it or may write it).
+ * than root or us owns it or may write it), ENOEXEC (not an engine).
  */
 int
 liveupdate_open(const char *path, int min_fd)
@@ -42,6 +116,8 @@ liveupdate_open(const char *path, int min_fd)
 		 (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
 		 (st.st_uid != 0 && st.st_uid != geteuid()))
 		err = EACCES;
+	else if (!is_engine(fd))
+		err = ENOEXEC;
 	else if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, min_fd)) == -1)
 		err = errno == EMFILE ? EMFILE : EINVAL;
 	else {

@@ -15,46 +15,7 @@
 
 #include "dispatch.h"
 #include "journal.h"
-
-/* The engine options -c may carry: quotas and their like, nothing else. */
-static bool
-option_ok(const char *w, bool *takes_value)
-{
-	static const char *const with_value[] = {"-E",
-						 "-S",
-						 "-W",
-						 "-t",
-						 "-A",
-						 "-M",
-						 "-Q",
-						 "-q",
-						 "-w",
-						 "--entry-nb",
-						 "--entry-size",
-						 "--watch-nb",
-						 "--transaction",
-						 "--perm-nb",
-						 "--path-max",
-						 "--quota",
-						 "--quota-soft",
-						 "--timeout",
-						 NULL};
-	static const char *const alone[] = {"-K", "-V", "--keep-orphans",
-					    "--verbose", NULL};
-	size_t i;
-
-	for (i = 0; with_value[i]; i++)
-		if (strcmp(w, with_value[i]) == 0) {
-			*takes_value = true;
-			return true;
-		}
-	for (i = 0; alone[i]; i++)
-		if (strcmp(w, alone[i]) == 0) {
-			*takes_value = false;
-			return true;
-		}
-	return false;
-}
+#include "lu_options.h"
 
 /* Splits -c's command line into words, NUL-separated in the engine. */
 static const char *
@@ -62,7 +23,8 @@ set_cmdline(struct engine *e, const char *line)
 {
 	char words[sizeof(e->lu.args)];
 	size_t n = 0, len;
-	bool value = false, takes;
+	bool value = false;
+	enum lu_option opt;
 	const char *p = line;
 
 	while (*p) {
@@ -76,11 +38,13 @@ set_cmdline(struct engine *e, const char *line)
 		memcpy(words + n, p, len);
 		words[n + len] = '\0';
 		if (value) {
+			if (!lu_value_ok(words + n))
+				return "option value not allowed";
 			value = false;
-		} else if (!option_ok(words + n, &takes)) {
+		} else if ((opt = lu_option(words + n)) == LU_OPT_NO) {
 			return "option not allowed on the command line";
 		} else {
-			value = takes;
+			value = opt == LU_OPT_VALUE;
 		}
 		n += len + 1;
 		p += len;

@@ -14,9 +14,13 @@
 
 #include "chan.h"
 #include "dump_tool.h"
+#include "engine_note.h"
 #include "journal.h"
 #include "sandbox.h"
 #include "spin.h"
+
+/* What the broker looks for in a binary a live update names. */
+XS_ENGINE_NOTE;
 
 /* How the engine waits for frames (--spin-us). */
 static struct spin spin = {.us = SPIN_US_DEFAULT};

@@ -5,6 +5,7 @@
  * blamed for a crash), the restart back-off and limit, and the checks of a
  * live update's binary.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -246,22 +247,81 @@ test_backoff_never(void **state)
 
 static char tmpdir[64];
 
+/* What an ELF file made by elf_image() gets wrong, if anything. */
+enum elf_flaw {
+	ELF_GOOD,
+	ELF_NO_NOTE,    /* another owner's note */
+	ELF_BAD_DESC,   /* the right owner, another description */
+	ELF_NOTE_PAST,  /* the note's size runs past its segment */
+	ELF_PHNUM_HUGE, /* more program headers than are read */
+	ELF_PHDRS_PAST, /* program headers past the end of the file */
+	ELF_32BIT,      /* ELFCLASS32 */
+	ELF_SHORT,      /* only the magic */
+};
+
+/*
+ * A 64-bit ELF header, one PT_NOTE program header and one note: an engine's
+ * marks as the broker looks for them, or with one flaw.
+ */
+static size_t
+elf_image(uint8_t *buf, enum elf_flaw flaw)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	Elf64_Nhdr nh;
+	char name[16] = "split-xenstored", desc[12] = "xs-engine";
+	size_t off = sizeof(eh) + sizeof(ph);
+
+	memset(&eh, 0, sizeof(eh));
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = flaw == ELF_32BIT ? ELFCLASS32 : ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_DYN;
+	eh.e_phoff = flaw == ELF_PHDRS_PAST ? 1u << 20 : sizeof(eh);
+	eh.e_phentsize = sizeof(ph);
+	eh.e_phnum = flaw == ELF_PHNUM_HUGE ? 1000 : 1;
+	memset(&ph, 0, sizeof(ph));
+	ph.p_type = PT_NOTE;
+	ph.p_offset = off;
+	ph.p_filesz = sizeof(nh) + sizeof(name) + sizeof(desc);
+	nh.n_namesz = flaw == ELF_NOTE_PAST ? 4000 : 16;
+	nh.n_descsz = 10;
+	nh.n_type = 1;
+	if (flaw == ELF_NO_NOTE)
+		memcpy(name, "GNU\0", 4);
+	if (flaw == ELF_BAD_DESC)
+		memcpy(desc, "xs-broker", 10);
+	memcpy(buf, &eh, sizeof(eh));
+	memcpy(buf + sizeof(eh), &ph, sizeof(ph));
+	memcpy(buf + off, &nh, sizeof(nh));
+	memcpy(buf + off + sizeof(nh), name, sizeof(name));
+	memcpy(buf + off + sizeof(nh) + sizeof(name), desc, sizeof(desc));
+	if (flaw == ELF_SHORT)
+		return 4;
+	return off + sizeof(nh) + sizeof(name) + sizeof(desc);
+}
+
 static char *
-tmp_file(const char *name, mode_t mode)
+tmp_elf(const char *name, mode_t mode, enum elf_flaw flaw)
 {
 	static char path[128];
+	uint8_t img[512];
+	size_t n = elf_image(img, flaw);
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
 	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) >= 0);
-	assert_int_equal(write(fd,
-			       "\x7f"
-			       "ELF",
-			       4),
-			 4);
+	assert_int_equal(write(fd, img, n), (ssize_t)n);
 	close(fd);
 	assert_int_equal(chmod(path, mode), 0);
 	return path;
+}
+
+static char *
+tmp_file(const char *name, mode_t mode)
+{
+	return tmp_elf(name, mode, ELF_GOOD);
 }
 
 static void
@@ -294,6 +354,21 @@ test_liveupdate_open(void **state)
 	unlink(p);
 	expect_refused(tmpdir, EINVAL);
 	expect_refused("/nonexistent/xs-engine", ENOENT);
+	/* Executables that are not engines, and broken ELF files. */
+	expect_refused(tmp_elf("no-note", 0755, ELF_NO_NOTE), ENOEXEC);
+	expect_refused(tmp_elf("bad-desc", 0755, ELF_BAD_DESC), ENOEXEC);
+	expect_refused(tmp_elf("note-past", 0755, ELF_NOTE_PAST), ENOEXEC);
+	expect_refused(tmp_elf("phnum-huge", 0755, ELF_PHNUM_HUGE), ENOEXEC);
+	expect_refused(tmp_elf("phdrs-past", 0755, ELF_PHDRS_PAST), ENOEXEC);
+	expect_refused(tmp_elf("32bit", 0755, ELF_32BIT), ENOEXEC);
+	expect_refused(tmp_elf("short", 0755, ELF_SHORT), ENOEXEC);
+	expect_refused("/bin/true", ENOEXEC);
+	for (const char **f =
+		     (const char *[]){"no-note", "bad-desc", "note-past",
+				      "phnum-huge", "phdrs-past", "32bit",
+				      "short", NULL};
+	     *f != NULL; f++)
+		unlink(tmp_file(*f, 0755));
 	unlink(tmp_file("good", 0755));
 	unlink(tmp_file("group-writable", 0755));
 	unlink(tmp_file("other-writable", 0755));
@@ -540,11 +615,12 @@ test_frame_live_update(void **state)
 	assert_non_null(check(buf, len));
 	free(buf);
 
+	/* The most arguments, each the longest: -E and its value, repeated. */
 	p.op = XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC;
-	memset(arg, 'x', sizeof(arg));
+	memset(arg, '1', sizeof(arg));
 	arg[LIVEUPDATE_ARG_MAX] = '\0';
 	for (i = 0; i <= LIVEUPDATE_ARGS_MAX; i++)
-		args[i] = arg;
+		args[i] = i % 2 == 0 ? "-E" : arg;
 	p.args = args;
 	p.n_args = LIVEUPDATE_ARGS_MAX;
 	buf = pack_priv(&p, &len);
@@ -554,12 +630,56 @@ test_frame_live_update(void **state)
 	buf = pack_priv(&p, &len);
 	assert_non_null(check(buf, len));
 	free(buf);
-	p.n_args = 1;
-	arg[LIVEUPDATE_ARG_MAX] = 'x';
+	p.n_args = 2;
+	arg[LIVEUPDATE_ARG_MAX] = '1';
 	arg[LIVEUPDATE_ARG_MAX + 1] = '\0';
 	buf = pack_priv(&p, &len);
 	assert_non_null(check(buf, len));
 	free(buf);
+}
+
+/* The frame's live-update arguments: quota options, or the engine dies. */
+static int
+lu_args_frame_ok(const char *line)
+{
+	Xsp__PrivRequest p = XSP__PRIV_REQUEST__INIT;
+	char copy[256], *args[16], *save = NULL, *w;
+	uint8_t *buf;
+	size_t len;
+	int ok;
+
+	strcpy(copy, line);
+	p.id = 1;
+	p.op = XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC;
+	p.args = args;
+	for (w = strtok_r(copy, " ", &save); w != NULL;
+	     w = strtok_r(NULL, " ", &save))
+		args[p.n_args++] = w;
+	buf = pack_priv(&p, &len);
+	ok = check(buf, len) == NULL;
+	free(buf);
+	return ok;
+}
+
+static void
+test_frame_live_update_options(void **state)
+{
+	assert_true(lu_args_frame_ok(""));
+	assert_true(lu_args_frame_ok("-E 2000 -K"));
+	assert_true(lu_args_frame_ok("-Q memory=100 --quota transaction-nodes=9"
+				     " --verbose -w watch-event=0"));
+	/* What would start the next engine outside its sandbox. */
+	assert_false(lu_args_frame_ok("--unsafe-no-sandbox"));
+	assert_false(lu_args_frame_ok("--unsafe"));
+	assert_false(lu_args_frame_ok("-E 1 --uid 0 --gid 0"));
+	assert_false(lu_args_frame_ok("--as-limit 0"));
+	assert_false(lu_args_frame_ok("--fd 7"));
+	/* A value that is an option, a missing value, a joined value. */
+	assert_false(lu_args_frame_ok("-E --unsafe-no-sandbox"));
+	assert_false(lu_args_frame_ok("-E"));
+	assert_false(lu_args_frame_ok("--entry-nb=5"));
+	assert_false(lu_args_frame_ok("-E 5;x"));
+	assert_false(lu_args_frame_ok("-E5"));
 }
 
 int
@@ -578,6 +698,7 @@ main(void)
 		cmocka_unit_test(test_liveupdate_open),
 		cmocka_unit_test(test_liveupdate_argv),
 		cmocka_unit_test(test_frame_live_update),
+		cmocka_unit_test(test_frame_live_update_options),
 		cmocka_unit_test(test_frame_replies),
 		cmocka_unit_test(test_frame_replies_fixed),
 	};

@@ -578,6 +578,8 @@ live_update(bool failed)
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E 2000 -K|", "OK|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|--uid 0|",
 		"option not allowed on the command line|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E --uid|",
+		"option value not allowed|");
 	/* An open transaction: BUSY until it ends or the time is up. */
 	t = h_txn(f.h, 1);
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
