@@ -936,7 +936,8 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 }
 
 static void
-rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
+rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r,
+		const char *dropped)
 {
 	const uint8_t *path;
 	size_t plen;
@@ -951,7 +952,11 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 	gen_cstr("type", "WATCH_EVENT");
 	audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data, r->payload.len,
 		       0, &hash);
-	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	if (dropped != NULL) {
+		gen_cstr("result", dropped);
+		gen_int("bytes_out", 0);
+	} else
+		gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
 	rec_end();
 }
 
@@ -988,14 +993,15 @@ answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
 }
 
 void
-audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
+audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
 {
 	struct audit_pending *p, *prev = NULL;
 
 	if (ac == NULL)
 		return;
-	if (r->type == XS_WATCH_EVENT && r->req_id == 0) {
-		rec_watch_event(ac, r);
+	/* An event whatever its req_id, as the broker takes it (conn.c). */
+	if (r->type == XS_WATCH_EVENT) {
+		rec_watch_event(ac, r, dropped);
 		return;
 	}
 	/* In order, so the head; a req_id search only if the engine errs. */

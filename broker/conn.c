@@ -39,6 +39,7 @@ struct conn {
 	uint8_t *in;
 	size_t inlen;
 	struct outq out; /* queued at CLOCK_MONOTONIC seconds, to age events */
+	unsigned long events_dropped; /* since its queue last went down */
 	TAILQ_ENTRY(conn) dirty_entry;
 	TAILQ_ENTRY(conn) dead_entry;
 };
@@ -130,8 +131,15 @@ conn_unlink(struct conn *c)
 static int
 conn_may_read(const struct conn *c)
 {
-	if (c->out.bytes > CONN_OUTQ_MAX || engine_congested() ||
-	    audit_congested())
+	/*
+	 * The replies on their way count as if queued: a client that sends
+	 * many small requests for big replies and reads none would otherwise
+	 * have the engine's whole backlog of replies pile up here.
+	 */
+	if (c->out.bytes + (size_t)c->inflight *
+				    (XS_HDR_SIZE + XS_PAYLOAD_MAX) >
+		    CONN_OUTQ_MAX ||
+	    engine_congested() || audit_congested())
 		return 0;
 	return c->privileged || outstanding_max == 0 ||
 	       c->inflight + c->out.n < outstanding_max;
@@ -418,10 +426,43 @@ conn_write(struct conn *c)
 		if (n > 0)
 			queued_events -= outq_written(&c->out, (size_t)n);
 	}
-	/* Requests held back while the queue was full can go now. */
-	if (was_full && conn_may_read(c) && conn_parse(c) == -1)
+	if (c->events_dropped > 0 && c->out.bytes <= CONN_OUTQ_MAX / 2) {
+		log_info("conn %u (domain %u): dropped %lu watch events it "
+			 "did not read; it reads again",
+			 c->id, c->domid, c->events_dropped);
+		c->events_dropped = 0;
+	}
+	/*
+	 * Requests held back can go now: those that waited for room in the
+	 * queue, and those that waited for their forerunners' replies (which
+	 * came in since, with no room taken from the queue).
+	 */
+	if ((was_full || c->inlen > 0) && conn_may_read(c) &&
+	    conn_parse(c) == -1)
 		return;
 	conn_update(c);
+}
+
+/*
+ * Whether a watch event finds no room: a client that is not trusted
+ * (a guest, a read-only socket) and does not read its queue gets no more
+ * than CONN_OUTQ_MAX bytes of it, as C xenstored charges a guest's events
+ * to its memory quota, and the rest are dropped; otherwise a guest could
+ * have another write events to it until the broker runs out of memory.
+ * Replies are never dropped.
+ */
+static int
+event_no_room(struct conn *c, size_t len)
+{
+	if ((c->privileged && !c->readonly) ||
+	    c->out.bytes + len <= CONN_OUTQ_MAX)
+		return 0;
+	if (c->events_dropped++ == 0)
+		log_warnx("conn %u (domain %u): does not read its watch "
+			  "events (%zu bytes wait): dropping new ones until it "
+			  "does",
+			  c->id, c->domid, c->out.bytes);
+	return 1;
 }
 
 static void
@@ -467,6 +508,7 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 	Xsp__Reply r;
 	struct conn *c;
 	uint8_t *at;
+	int dropped;
 
 	/* Replies to a client that is gone are no one's business. */
 	if ((c = conn_find(conn)) == NULL)
@@ -474,6 +516,8 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 	if (hdr->type != XS_WATCH_EVENT &&
 	    engine_answered(&c->rq, hdr->req_id) == -1)
 		return -1;
+	dropped = hdr->type == XS_WATCH_EVENT &&
+		  event_no_room(c, XS_HDR_SIZE + hdr->len);
 	if (c->audit != NULL) {
 		xsp__reply__init(&r);
 		r.conn = conn;
@@ -482,8 +526,12 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 		r.tx_id = hdr->tx_id;
 		r.payload.len = hdr->len;
 		r.payload.data = hdr->len > 0 ? (uint8_t *)payload : NULL;
-		audit_reply(c->audit, &r);
+		audit_reply(c->audit, &r,
+			    dropped ? "dropped: the client's queue is full"
+				    : NULL);
 	}
+	if (dropped)
+		return 0;
 	if (hdr->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
 	if ((at = outq_push(&c->out, hdr->type, XS_HDR_SIZE + hdr->len,

@@ -13,6 +13,7 @@ each daemon must still run with the engine it started with.
 import json
 import os
 import random
+import re
 import signal
 import sys
 import threading
@@ -598,6 +599,73 @@ def test_guest_not_reading_replies_is_throttled(sim):
 def test_default_outstanding_quota(sim):
     d = ours(sim)
     greedy_guest(sim, d, 17, 20).close()
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+def test_watcher_not_reading_events_is_capped(sim, tmp_path):
+    """A guest watches its node with 64 watches of 4 KB tokens, lets another
+    guest write it, and reads nothing: the broker keeps at most 1 MiB of its
+    events and drops the others (C xenstored charges them to the guest's
+    memory quota), recording each in the audit log; without the cap, the
+    200 writes would queue 50 MB. Once the guest reads, events flow again."""
+    log = str(tmp_path / "audit.log")
+    d = ours(sim, "--audit-log", log)
+    a = sim.introduce(d, 21)
+    b = sim.introduce(d, 22)
+    home = "/local/domain/21/w"
+    a.write(home, "x")
+    assert not a.request(X.SET_PERMS, z(home, "n21", "b22")).is_error
+    tok = "T" * 4000
+    for i in range(64):
+        a.watch(home, tok + "%02d" % i)
+    before = _rss_kb(d.proc.pid)
+    for n in range(200):
+        b.write(home, "v%d" % n)
+    assert "does not read its watch events" in d.stderr()
+    assert _rss_kb(d.proc.pid) - before < 16 * 1024
+    with dom0(d) as c:
+        c.write("/other", "served")
+        assert c.read("/other") == b"served"
+
+    got = len(a.watch_events)
+    while True:
+        try:
+            m = a.recv(timeout=2.0)
+        except OSError:
+            break
+        assert m.type == X.WATCH_EVENT, m
+        got += 1
+    # The initial events, then what 1 MiB held: far fewer than 64 * 201.
+    assert 64 <= got <= 64 + (1 << 20) // 4000 + 64, got
+    a.watch_events.clear()
+    b.write(home, "again")
+    for i in range(64):
+        path, token = a.wait_watch(timeout=DEADLINE)
+        assert path == home and token.startswith(tok), path
+    dropped = re.findall(r"dropped (\d+) watch events it did not read",
+                         d.stderr())
+    assert len(dropped) == 1, d.stderr()[-2000:]
+    assert got + int(dropped[0]) == 64 * 201
+
+    def recs():
+        with open(log) as f:
+            return [json.loads(line) for line in f]
+    rs = wait_for(lambda: [r for r in recs()
+                           if r.get("result", "").startswith("dropped")]
+                  or None, "dropped events in the audit log")
+    assert len([r for r in recs() if r.get("result", "").startswith(
+        "dropped")]) == int(dropped[0])
+    assert all(r["kind"] == "watch_event" and r["domid"] == 21
+               and r["bytes_out"] == 0 for r in rs)
+    a.close()
+    b.close()
 
 
 # -- reconnection, fairness ---------------------------------------------------

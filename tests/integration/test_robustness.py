@@ -4,13 +4,16 @@
 After every bad input the daemon must still serve a new connection and keep
 what was written before (the fixtures also check it never crashed)."""
 
+import os
 import random
+import signal
 import socket
 import time
 
 import pytest
 
 import xsraw
+from conftest import REFERENCE
 from xsraw import (DIRECTORY, ERROR, GET_PERMS, HDR, MKDIR, READ, RM, WATCH,
                    WRITE, z)
 
@@ -132,6 +135,81 @@ def test_non_reading_client_does_not_block_others(xsd, base):
         hog.close()
     with xsd.raw() as c:
         assert c.read(base + "/other") == b"199"
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+@pytest.mark.skipif(REFERENCE, reason="the broker's memory")
+def test_client_not_reading_big_replies_is_bounded(xsd, base):
+    """100000 pipelined READs of a 4000-byte node, no reply read: the broker
+    stops reading the client once the replies queued and those the engine
+    has yet to give reach 1 MiB, rather than queue hundreds of MB as the
+    engine answers what it was sent. Then every reply comes, in order."""
+    big = b"B" * 4000
+    with xsd.raw() as c:
+        c.write("/rb", big)
+    req = z("/rb")
+    n = 100000
+    out = b"".join(HDR.pack(READ, i + 1, 0, len(req)) + req
+                   for i in range(n))
+    hog = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    hog.connect(xsd.socket)
+    hog.setblocking(False)
+    with open("/proc/%d/task/%d/children" % ((xsd.proc.pid,) * 2)) as f:
+        (engine,) = [int(x) for x in f.read().split()]
+    try:
+        before = _rss_kb(xsd.proc.pid)
+        # With the engine stopped, only the broker decides what it takes.
+        os.kill(engine, signal.SIGSTOP)
+        try:
+            stalls = 0
+            while out and stalls < 50:
+                try:
+                    out = out[hog.send(out):]
+                    stalls = 0
+                except BlockingIOError:
+                    stalls += 1
+                    time.sleep(0.01)
+        finally:
+            os.kill(engine, signal.SIGCONT)
+        assert out, "all the requests taken: nothing held back"
+        time.sleep(0.5)
+        assert _rss_kb(xsd.proc.pid) - before < 16 * 1024
+        # Now read everything, sending the rest as room comes.
+        got, buf = 0, b""
+        deadline = time.monotonic() + DEADLINE
+        while got < n:
+            assert time.monotonic() < deadline, "replies stopped at %d" % got
+            if out:
+                try:
+                    out = out[hog.send(out):]
+                except BlockingIOError:
+                    pass
+            try:
+                data = hog.recv(1 << 20)
+            except BlockingIOError:
+                time.sleep(0.001)
+                continue
+            assert data, "closed after %d replies" % got
+            buf += data
+            while len(buf) >= HDR.size:
+                type_, req_id, _, ln = HDR.unpack_from(buf)
+                if len(buf) < HDR.size + ln:
+                    break
+                assert (type_, req_id) == (READ, got + 1)
+                assert buf[HDR.size:HDR.size + ln] == big
+                buf = buf[HDR.size + ln:]
+                got += 1
+    finally:
+        hog.close()
+    with xsd.raw() as c:
+        c.rm("/rb")
 
 
 def test_stalled_partial_message_does_not_block_others(xsd, base, sentinel):
