@@ -301,6 +301,9 @@ int xen_open(struct xen_handles *);
 void xen_close(struct xen_handles *);
 
 /* guest.c: guests' rings and event channels, and what the engine asks. */
+/* How often a guest may reconnect its ring (XS_RING_RECONNECT). */
+#define GUEST_RECONNECTS_PER_S 10u
+
 struct guest_opts {
 	int socket_only;      /* no Xen: answer the engine without it */
 	int no_dom0;          /* -D */
@@ -315,6 +318,8 @@ int guest_has_input(struct guest *);
 void guest_notify(struct guest *);
 int guest_notify_flush(void);
 void guest_poll(void);
+void guest_tick(void);
+int guest_tick_needed(void);
 int guest_polled_active(void);
 void guest_unmask_polled(void);
 int guest_has_room(struct guest *);

@@ -48,6 +48,10 @@ struct guest {
 	TAILQ_ENTRY(guest) owed_entry;
 	int polled; /* on polled_list: its port stays masked, we look instead */
 	TAILQ_ENTRY(guest) polled_entry;
+	/* Reconnections in second rc_sec; one waits for the next second. */
+	time_t rc_sec;
+	unsigned int rc_count;
+	int rc_deferred;
 };
 
 static struct xen_handles *xh;
@@ -59,6 +63,8 @@ static int virq_port = -1;
 static struct bevent evtchn_ev;
 static TAILQ_HEAD(, guest) owed_list = TAILQ_HEAD_INITIALIZER(owed_list);
 static TAILQ_HEAD(, guest) polled_list = TAILQ_HEAD_INITIALIZER(polled_list);
+/* Guests whose reconnection waits for the next second. */
+static unsigned int ndeferred;
 
 static void
 owed_clear(struct guest *g)
@@ -183,6 +189,8 @@ guest_free(struct guest *g)
 	guest_unbind(g);
 	guest_unmap(g);
 	guests[g->domid] = NULL;
+	if (g->rc_deferred)
+		ndeferred--;
 	free(g);
 }
 
@@ -304,12 +312,45 @@ guest_domains_changed(void)
 	}
 }
 
+/*
+ * Whether the guest may reconnect now: GUEST_RECONNECTS_PER_S times a
+ * second, then the next reconnection waits (the guest waits for the
+ * connection field to change back, as the protocol says). A guest that
+ * reconnects in a loop would otherwise fill the log and use up connection
+ * ids, which are never reused.
+ */
+static int
+reconnect_allowed(struct guest *g)
+{
+	time_t now = loop_now()->tv_sec;
+
+	if (g->rc_deferred)
+		return 0;
+	if (now != g->rc_sec) {
+		g->rc_sec = now;
+		g->rc_count = 0;
+	}
+	if (g->rc_count < GUEST_RECONNECTS_PER_S) {
+		g->rc_count++;
+		return 1;
+	}
+	g->rc_deferred = 1;
+	ndeferred++;
+	log_warnx("domain %u: reconnects more than %u times a second; the "
+		  "next waits for the next second",
+		  g->domid, GUEST_RECONNECTS_PER_S);
+	return 0;
+}
+
 static void
 guest_event(struct guest *g)
 {
 	if (g->ring->connection == XS_RING_RECONNECT) {
+		if (!reconnect_allowed(g))
+			return;
 		/* The guest starts over: no state of the old connection. */
-		log_info("domain %u: reconnecting", g->domid);
+		if (g->rc_count == 1)
+			log_info("domain %u: reconnecting", g->domid);
 		if (g->conn != NULL)
 			conn_drop(g->conn, "guest reconnects");
 		ring_reset(g->ring);
@@ -393,7 +434,7 @@ guest_polled_active(void)
 
 	TAILQ_FOREACH(g, &polled_list, polled_entry)
 	{
-		if (g->ring->connection == XS_RING_RECONNECT)
+		if (g->ring->connection == XS_RING_RECONNECT && !g->rc_deferred)
 			return 1;
 		if (!g->broken && g->conn != NULL && conn_ring_wants(g->conn))
 			return 1;
@@ -601,4 +642,27 @@ guest_conn_closed(struct guest *g, struct conn *c)
 {
 	if (g->conn == c)
 		g->conn = NULL;
+}
+
+/* Once a second: the reconnections that waited. */
+void
+guest_tick(void)
+{
+	struct guest *g;
+	size_t i;
+
+	for (i = 0; ndeferred > 0 && i < XS_DOMID_FIRST_RESERVED; i++) {
+		if ((g = guests[i]) == NULL || !g->rc_deferred)
+			continue;
+		g->rc_deferred = 0;
+		ndeferred--;
+		guest_event(g);
+	}
+}
+
+/* Whether a reconnection waits, for which the loop must wake. */
+int
+guest_tick_needed(void)
+{
+	return ndeferred > 0;
 }

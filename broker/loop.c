@@ -142,6 +142,7 @@ loop_run(void)
 		if (now.tv_sec != last_tick) {
 			last_tick = now.tv_sec;
 			listen_resume();
+			guest_tick();
 			conn_sweep();
 			conn_flush_dirty();
 			engine_flush();
@@ -150,7 +151,7 @@ loop_run(void)
 			conn_reap();
 		}
 		if (conn_sweep_needed() || listen_paused() ||
-		    audit_retry_needed())
+		    audit_retry_needed() || guest_tick_needed())
 			timeout = 1000;
 		/* Events owed to guests wait for replies only that long. */
 		if (owed && (timeout == -1 || timeout > NOTIFY_DEFER_MS))

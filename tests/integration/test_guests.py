@@ -699,6 +699,41 @@ def test_ring_reconnection(sim):
     g.close()
 
 
+def test_reconnection_storm_is_throttled(sim, tmp_path):
+    """A guest that asks to reconnect its ring over and over, without
+    waiting, gets 10 reconnections a second: its log lines and the
+    connection ids it uses (never reused) stay few. Then it reconnects and
+    is served as before."""
+    log = str(tmp_path / "audit.log")
+    d = ours(sim, "--audit-log", log)
+    g = sim.introduce(d, 5)
+    g.write("a", "1")
+    t0 = time.monotonic()
+    n = 0
+    while time.monotonic() - t0 < 2.0:
+        g.ring.connection = 1
+        g.notify()
+        n += 1
+    elapsed = time.monotonic() - t0
+    g.reconnect(timeout=DEADLINE)
+    assert g.read("a") == b"1"
+    err = d.stderr()
+    assert "domain 5: reconnects more than 10 times a second" in err
+    assert err.count("domain 5: reconnecting") <= elapsed + 3, err[-2000:]
+
+    def recs():
+        with open(log) as f:
+            return [r for r in map(json.loads, f) if r.get("domid") == 5]
+    # Records are in order: once the last READ's is there, all are.
+    wait_for(lambda: any(r.get("type") == "READ" for r in recs()),
+             "the READ's record")
+    got = [r for r in recs() if r["kind"] == "conn_open"]
+    # The first connection, then at most 10 a second (and the last one).
+    assert 2 <= len(got) <= 1 + 10 * (int(elapsed) + 2) + 1, (len(got), n)
+    assert n > 10 * len(got), (n, len(got))
+    g.close()
+
+
 def test_fairness_flooding_guest(sim):
     d = ours(sim)
     flood = sim.introduce(d, 5)
