@@ -3,8 +3,12 @@
  * What the engine may say. The engine handles guest data and is the part
  * expected to fail, so the broker believes nothing it sends: a frame that
  * does not decode, or holds one message out of bounds, means the engine is
- * broken or subverted. The whole frame is checked before any of it is acted
- * on, so a bad frame has no effect at all.
+ * broken or subverted. The whole frame is checked here before any of it is
+ * acted on, so a frame out of bounds has no effect at all. One thing only
+ * the connection's state can tell is checked as each reply is handed over
+ * (engine_answered()): that it answers that connection's oldest request.
+ * A reply that does not stops the frame there and ends the engine; the
+ * messages before it in the frame were each correct, and stay done.
  */
 #include <string.h>
 
