@@ -44,6 +44,12 @@ struct binary {
 static pid_t engine_pid = -1;
 static int sandboxed;
 static struct binary cur = {-1, NULL};
+/*
+ * The command line the broker gives every engine; a live update adds its
+ * own -c options to it, not to those of the updates before it, so that
+ * they cannot pile up until the engine can no longer be executed.
+ */
+static char **base_argv;
 /* After a live update, until the new engine first answers: the old one. */
 static struct binary prev = {-1, NULL};
 static int state_fd[2] = {-1, -1};
@@ -510,7 +516,7 @@ live_update_start(void)
 	exec_asked = 0;
 	replay_engine_gone(&engine_replay, 0);
 	if (next.fd != -1) {
-		argv = liveupdate_argv(cur.argv, next_path, exec_args,
+		argv = liveupdate_argv(base_argv, next_path, exec_args,
 				       exec_nargs);
 		if (argv == NULL)
 			fatal("live update");
@@ -668,7 +674,8 @@ engine_start(const char *path, char *const argv[], int sbx,
 	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
 		fatal("%s", path);
 	cur.fd = fd_above(fd);
-	if ((cur.argv = liveupdate_argv(argv, path, NULL, 0)) == NULL)
+	if ((cur.argv = liveupdate_argv(argv, path, NULL, 0)) == NULL ||
+	    (base_argv = liveupdate_argv(argv, path, NULL, 0)) == NULL)
 		fatal("engine command line");
 	state_fd[0] = state_memfd("xs-state-a");
 	state_fd[1] = state_memfd("xs-state-b");

@@ -231,6 +231,43 @@ def test_live_update_under_load(xsd_factory):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_live_update_options_do_not_pile_up(xsd_factory):
+    """Each live update's -c options go on the broker's own command line,
+    not on those of the updates before it."""
+    if not os.access(XENSTORE_CONTROL, os.X_OK):
+        pytest.skip("no %s" % XENSTORE_CONTROL)
+    d = xsd_factory(name="luopts")
+    tmp = tempfile.mkdtemp(prefix="xsit-lu-")
+
+    def update(path, opts):
+        shutil.copy(os.path.join(XS_BUILD, "bin", "xs-engine"), path)
+        os.chmod(path, 0o755)
+        r = subprocess.run([XENSTORE_CONTROL, "live-update", "-c", opts,
+                            path], env=d.env(), capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: engine_pid(d) is not None and os.readlink(
+            "/proc/%d/exe" % engine_pid(d)) == path, timeout=TIMEOUT,
+            what="the engine %s" % path)
+        with open("/proc/%d/cmdline" % engine_pid(d), "rb") as f:
+            return f.read().split(b"\0")[:-1]
+
+    try:
+        with d.raw() as c:
+            c.write("/luopts", b"kept")
+        first = update(os.path.join(tmp, "one"), "-E 2000 -K")
+        assert first[-3:] == [b"-E", b"2000", b"-K"]
+        second = update(os.path.join(tmp, "two"), "-W 50")
+        assert second[-2:] == [b"-W", b"50"]
+        assert b"2000" not in second and b"-K" not in second
+        assert second[1:-2] == first[1:-3]
+        with d.raw() as c:
+            assert c.read("/luopts") == b"kept"
+        settle(d)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_live_update_falls_back(xsd_factory):
     """An engine that dies before it answers (here: -c gives it an option
     value it cannot read): the previous engine runs again with the store,
