@@ -288,6 +288,15 @@ def base(xsd, request):
     return "/test/%s-%d" % (name, _counter[0])
 
 
+def rss_kb(pid):
+    """The resident memory of process pid, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
 def wait_until(pred, timeout=30.0, what="condition"):
     """Poll pred() until true, or fail after timeout seconds."""
     deadline = time.monotonic() + timeout

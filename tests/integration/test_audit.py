@@ -577,27 +577,29 @@ def test_audit_key_symlink_refused(tmp_path):
 def test_audit_key_reloaded_on_sighup(audited, tmp_path):
     kpath, k1 = key_file(tmp_path)
     d = audited(extra=["--audit-key", kpath])
+
+    def read():
+        pid, _ = run(d, "xenstore-read", "/k/v")
+        wait_records(d.audit_log, lambda r: r.get("pid") == pid
+                     and r["kind"] == "conn_close", what="read %d" % pid)
+        return pid
+
+    def hup(event):
+        os.kill(d.proc.pid, signal.SIGHUP)
+        wait_records(d.audit_log, lambda r: r.get("event") == event,
+                     what=event)
+
     run(d, "xenstore-write", "/k/v", "secret")
-    p1, _ = run(d, "xenstore-read", "/k/v")
-    wait_records(d.audit_log, lambda r: r.get("pid") == p1
-                 and r["kind"] == "conn_close", what="first read")
+    p1 = read()
     k2 = os.urandom(48)
     with open(kpath, "wb") as f:
         f.write(k2)
-    os.kill(d.proc.pid, signal.SIGHUP)
-    wait_records(d.audit_log, lambda r: r.get("event") == "key-loaded",
-                 what="key-loaded")
-    p2, _ = run(d, "xenstore-read", "/k/v")
-    wait_records(d.audit_log, lambda r: r.get("pid") == p2
-                 and r["kind"] == "conn_close", what="second read")
+    hup("key-loaded")
+    p2 = read()
     # A key file others may read is refused; the key before it stays.
     os.chmod(kpath, 0o640)
-    os.kill(d.proc.pid, signal.SIGHUP)
-    wait_records(d.audit_log, lambda r: r.get("event") == "key-rejected",
-                 what="key-rejected")
-    p3, _ = run(d, "xenstore-read", "/k/v")
-    wait_records(d.audit_log, lambda r: r.get("pid") == p3
-                 and r["kind"] == "conn_close", what="third read")
+    hup("key-rejected")
+    p3 = read()
     rs = records(d.audit_log)
     ids = [(r["event"], r["key_id"]) for r in rs if "key_id" in r]
     id1, id2 = hmac_hex(k1, KEY_LABEL)[:16], hmac_hex(k2, KEY_LABEL)[:16]

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
 import xensim as X  # noqa: E402
 import xsraw  # noqa: E402
 from xsraw import z  # noqa: E402
-from conftest import wait_until  # noqa: E402
+from conftest import rss_kb, wait_until  # noqa: E402
 
 XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
                                           os.path.join(REPO, "build")))
@@ -601,14 +601,6 @@ def test_default_outstanding_quota(sim):
     greedy_guest(sim, d, 17, 20).close()
 
 
-def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
 def test_watcher_not_reading_events_is_capped(sim, tmp_path):
     """A guest watches its node with 64 watches of 4 KB tokens, lets another
     guest write it, and reads nothing: the broker keeps at most 1 MiB of its
@@ -625,11 +617,11 @@ def test_watcher_not_reading_events_is_capped(sim, tmp_path):
     tok = "T" * 4000
     for i in range(64):
         a.watch(home, tok + "%02d" % i)
-    before = _rss_kb(d.proc.pid)
+    before = rss_kb(d.proc.pid)
     for n in range(200):
         b.write(home, "v%d" % n)
     assert "does not read its watch events" in d.stderr()
-    assert _rss_kb(d.proc.pid) - before < 16 * 1024
+    assert rss_kb(d.proc.pid) - before < 16 * 1024
     with dom0(d) as c:
         c.write("/other", "served")
         assert c.read("/other") == b"served"

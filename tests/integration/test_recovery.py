@@ -194,57 +194,65 @@ def test_restart_limit():
         d.cleanup()
 
 
-def test_live_update_under_load(xsd_factory):
+@pytest.fixture
+def lu_tmp():
+    """A directory for engine binaries a live update names; skipped without
+    xenstore-control."""
     if not os.access(XENSTORE_CONTROL, os.X_OK):
         pytest.skip("no %s" % XENSTORE_CONTROL)
-    d = xsd_factory(name="lu")
     tmp = tempfile.mkdtemp(prefix="xsit-lu-")
-    try:
-        copy = os.path.join(tmp, "xs-engine-next")
-        shutil.copy(os.path.join(XS_BUILD, "bin", "xs-engine"), copy)
-        os.chmod(copy, 0o755)
-        old = engine_pid(d)
-        watcher = d.raw(timeout=TIMEOUT)
-        watcher.watch("/data/lu-watched", "tok")
-        watcher.wait_event()
-
-        ws = start_writers(d, 2, "lu")
-        time.sleep(0.2)
-        r = subprocess.run([XENSTORE_CONTROL, "live-update", copy],
-                           env=d.env(), capture_output=True, text=True,
-                           timeout=TIMEOUT)
-        assert r.returncode == 0, "live-update -> %d\n%s%s\n%s" % (
-            r.returncode, r.stdout, r.stderr, d.stderr()[-3000:])
-        time.sleep(0.2)
-        stop_writers(ws)
-
-        new = engine_pid(d)
-        assert new not in (None, old)
-        assert os.readlink("/proc/%d/exe" % new) == copy
-        check_acked(d, ws)
-        with d.raw() as c:
-            c.write("/data/lu-watched", b"1")
-        assert watcher.wait_event().strings == ["/data/lu-watched", "tok"]
-        watcher.close()
-        settle(d)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_live_update_options_do_not_pile_up(xsd_factory):
+def engine_copy(tmp, name, mode=0o755):
+    path = os.path.join(tmp, name)
+    shutil.copy(os.path.join(XS_BUILD, "bin", "xs-engine"), path)
+    os.chmod(path, mode)
+    return path
+
+
+def live_update(d, *args):
+    return subprocess.run([XENSTORE_CONTROL, "live-update"] + list(args),
+                          env=d.env(), capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+def test_live_update_under_load(xsd_factory, lu_tmp):
+    d = xsd_factory(name="lu")
+    copy = engine_copy(lu_tmp, "xs-engine-next")
+    old = engine_pid(d)
+    watcher = d.raw(timeout=TIMEOUT)
+    watcher.watch("/data/lu-watched", "tok")
+    watcher.wait_event()
+
+    ws = start_writers(d, 2, "lu")
+    time.sleep(0.2)
+    r = live_update(d, copy)
+    assert r.returncode == 0, "live-update -> %d\n%s%s\n%s" % (
+        r.returncode, r.stdout, r.stderr, d.stderr()[-3000:])
+    time.sleep(0.2)
+    stop_writers(ws)
+
+    new = engine_pid(d)
+    assert new not in (None, old)
+    assert os.readlink("/proc/%d/exe" % new) == copy
+    check_acked(d, ws)
+    with d.raw() as c:
+        c.write("/data/lu-watched", b"1")
+    assert watcher.wait_event().strings == ["/data/lu-watched", "tok"]
+    watcher.close()
+    settle(d)
+
+
+def test_live_update_options_do_not_pile_up(xsd_factory, lu_tmp):
     """Each live update's -c options go on the broker's own command line,
     not on those of the updates before it."""
-    if not os.access(XENSTORE_CONTROL, os.X_OK):
-        pytest.skip("no %s" % XENSTORE_CONTROL)
     d = xsd_factory(name="luopts")
-    tmp = tempfile.mkdtemp(prefix="xsit-lu-")
 
-    def update(path, opts):
-        shutil.copy(os.path.join(XS_BUILD, "bin", "xs-engine"), path)
-        os.chmod(path, 0o755)
-        r = subprocess.run([XENSTORE_CONTROL, "live-update", "-c", opts,
-                            path], env=d.env(), capture_output=True,
-                           text=True, timeout=TIMEOUT)
+    def update(name, opts):
+        path = engine_copy(lu_tmp, name)
+        r = live_update(d, "-c", opts, path)
         assert r.returncode == 0, r.stdout + r.stderr
         wait_until(lambda: engine_pid(d) is not None and os.readlink(
             "/proc/%d/exe" % engine_pid(d)) == path, timeout=TIMEOUT,
@@ -252,101 +260,71 @@ def test_live_update_options_do_not_pile_up(xsd_factory):
         with open("/proc/%d/cmdline" % engine_pid(d), "rb") as f:
             return f.read().split(b"\0")[:-1]
 
-    try:
-        with d.raw() as c:
-            c.write("/luopts", b"kept")
-        first = update(os.path.join(tmp, "one"), "-E 2000 -K")
-        assert first[-3:] == [b"-E", b"2000", b"-K"]
-        second = update(os.path.join(tmp, "two"), "-W 50")
-        assert second[-2:] == [b"-W", b"50"]
-        assert b"2000" not in second and b"-K" not in second
-        assert second[1:-2] == first[1:-3]
-        with d.raw() as c:
-            assert c.read("/luopts") == b"kept"
-        settle(d)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with d.raw() as c:
+        c.write("/luopts", b"kept")
+    first = update("one", "-E 2000 -K")
+    assert first[-3:] == [b"-E", b"2000", b"-K"]
+    second = update("two", "-W 50")
+    assert second[-2:] == [b"-W", b"50"]
+    assert b"2000" not in second and b"-K" not in second
+    assert second[1:-2] == first[1:-3]
+    with d.raw() as c:
+        assert c.read("/luopts") == b"kept"
+    settle(d)
 
 
-def test_live_update_falls_back(xsd_factory):
+def test_live_update_falls_back(xsd_factory, lu_tmp):
     """An engine that dies before it answers (here: -c gives it an option
     value it cannot read): the previous engine runs again with the store,
     and says the update failed."""
-    if not os.access(XENSTORE_CONTROL, os.X_OK):
-        pytest.skip("no %s" % XENSTORE_CONTROL)
     d = xsd_factory(name="lufail")
-    tmp = tempfile.mkdtemp(prefix="xsit-lu-")
-    try:
-        bad = os.path.join(tmp, "xs-engine-dies")
-        shutil.copy(os.path.join(XS_BUILD, "bin", "xs-engine"), bad)
-        os.chmod(bad, 0o755)
-        with d.raw(timeout=TIMEOUT) as c:
-            c.write("/lufail/a", b"1")
-            r = subprocess.run([XENSTORE_CONTROL, "live-update", "-c",
-                                "-E notanumber", bad],
-                               env=d.env(), capture_output=True, text=True,
-                               timeout=TIMEOUT)
-            assert r.returncode != 0, r.stdout
-            assert c.read("/lufail/a") == b"1"
-            c.write("/lufail/b", b"2")
-        new = engine_pid(d)
-        assert os.readlink("/proc/%d/exe" % new) == os.path.join(
-            XS_BUILD, "bin", "xs-engine")
-        assert "going back to" in d.stderr()
-        settle(d)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    bad = engine_copy(lu_tmp, "xs-engine-dies")
+    with d.raw(timeout=TIMEOUT) as c:
+        c.write("/lufail/a", b"1")
+        r = live_update(d, "-c", "-E notanumber", bad)
+        assert r.returncode != 0, r.stdout
+        assert c.read("/lufail/a") == b"1"
+        c.write("/lufail/b", b"2")
+    new = engine_pid(d)
+    assert os.readlink("/proc/%d/exe" % new) == os.path.join(
+        XS_BUILD, "bin", "xs-engine")
+    assert "going back to" in d.stderr()
+    settle(d)
 
 
 @pytest.mark.parametrize("binary", ["text", "/bin/true", "xs-broker"])
-def test_live_update_runs_engines_only(xsd_factory, binary):
+def test_live_update_runs_engines_only(xsd_factory, lu_tmp, binary):
     """The binary a live update names passes through the engine, which is
     not trusted: the broker runs no file without the engine's ELF note
     (another root-owned program, the broker itself), and the engine goes
     on as it was."""
-    if not os.access(XENSTORE_CONTROL, os.X_OK):
-        pytest.skip("no %s" % XENSTORE_CONTROL)
     d = xsd_factory(name="lunote")
-    tmp = tempfile.mkdtemp(prefix="xsit-lu-")
-    try:
-        path = os.path.join(tmp, "xs-engine-next")
-        if binary == "text":
-            with open(path, "w") as f:
-                f.write("neither ELF nor script\n")
-        else:
-            shutil.copy(binary if binary.startswith("/") else
-                        os.path.join(XS_BUILD, "bin", binary), path)
-        os.chmod(path, 0o755)
-        old = engine_pid(d)
-        with d.raw(timeout=TIMEOUT) as c:
-            c.write("/lunote/a", b"1")
-            r = subprocess.run([XENSTORE_CONTROL, "live-update", path],
-                               env=d.env(), capture_output=True, text=True,
-                               timeout=TIMEOUT)
-            assert r.returncode != 0, r.stdout
-            assert "Exec format error" in r.stdout + r.stderr
-            assert c.read("/lunote/a") == b"1"
-        assert engine_pid(d) == old
-        assert "live update: %s refused" % path in d.stderr()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    path = os.path.join(lu_tmp, "xs-engine-next")
+    if binary == "text":
+        with open(path, "w") as f:
+            f.write("neither ELF nor script\n")
+    else:
+        shutil.copy(binary if binary.startswith("/") else
+                    os.path.join(XS_BUILD, "bin", binary), path)
+    os.chmod(path, 0o755)
+    old = engine_pid(d)
+    with d.raw(timeout=TIMEOUT) as c:
+        c.write("/lunote/a", b"1")
+        r = live_update(d, path)
+        assert r.returncode != 0, r.stdout
+        assert "Exec format error" in r.stdout + r.stderr
+        assert c.read("/lunote/a") == b"1"
+    assert engine_pid(d) == old
+    assert "live update: %s refused" % path in d.stderr()
 
 
-def test_live_update_refuses_writable_binary(xsd_factory):
-    if not os.access(XENSTORE_CONTROL, os.X_OK):
-        pytest.skip("no %s" % XENSTORE_CONTROL)
+def test_live_update_refuses_writable_binary(xsd_factory, lu_tmp):
     d = xsd_factory(name="lubad")
-    tmp = tempfile.mkdtemp(prefix="xsit-lu-")
-    try:
-        copy = os.path.join(tmp, "xs-engine-next")
-        shutil.copy(os.path.join(XS_BUILD, "bin", "xs-engine"), copy)
-        os.chmod(copy, 0o777)
-        old = engine_pid(d)
-        r = subprocess.run([XENSTORE_CONTROL, "live-update", copy],
-                           env=d.env(), capture_output=True, text=True,
-                           timeout=TIMEOUT)
-        assert r.returncode != 0
-        assert engine_pid(d) == old
-        assert "live update: %s refused" % copy in d.stderr()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    copy = engine_copy(lu_tmp, "xs-engine-next", 0o777)
+    old = engine_pid(d)
+    r = live_update(d, copy)
+    assert r.returncode != 0
+    assert engine_pid(d) == old
+    assert "live update: %s refused" % copy in d.stderr()
+
+

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import xsraw
-from conftest import REFERENCE
+from conftest import REFERENCE, rss_kb
 from xsraw import (DIRECTORY, ERROR, GET_PERMS, HDR, MKDIR, READ, RM, WATCH,
                    WRITE, z)
 
@@ -137,14 +137,6 @@ def test_non_reading_client_does_not_block_others(xsd, base):
         assert c.read(base + "/other") == b"199"
 
 
-def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
 @pytest.mark.skipif(REFERENCE, reason="the broker's memory")
 def test_client_not_reading_big_replies_is_bounded(xsd, base):
     """100000 pipelined READs of a 4000-byte node, no reply read: the broker
@@ -164,7 +156,7 @@ def test_client_not_reading_big_replies_is_bounded(xsd, base):
     with open("/proc/%d/task/%d/children" % ((xsd.proc.pid,) * 2)) as f:
         (engine,) = [int(x) for x in f.read().split()]
     try:
-        before = _rss_kb(xsd.proc.pid)
+        before = rss_kb(xsd.proc.pid)
         # With the engine stopped, only the broker decides what it takes.
         os.kill(engine, signal.SIGSTOP)
         try:
@@ -180,7 +172,7 @@ def test_client_not_reading_big_replies_is_bounded(xsd, base):
             os.kill(engine, signal.SIGCONT)
         assert out, "all the requests taken: nothing held back"
         time.sleep(0.5)
-        assert _rss_kb(xsd.proc.pid) - before < 16 * 1024
+        assert rss_kb(xsd.proc.pid) - before < 16 * 1024
         # Now read everything, sending the rest as room comes.
         got, buf = 0, b""
         deadline = time.monotonic() + DEADLINE
