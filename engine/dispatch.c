@@ -439,6 +439,7 @@ do_reset_watches(struct req *r)
 	watch_del_all(r->e, r->c);
 	journal_unwatch(r->e, r->c->id, NULL, NULL);
 	txn_abort_all(r->e, r->c);
+	r->t = NULL; /* sent with the tx_id of one it just ended */
 	return 0;
 }
 
@@ -474,8 +475,13 @@ do_transaction_end(struct req *r)
 	return txn_end(r->e, t, commit);
 }
 
+/*
+ * Only WATCH and UNWATCH ignore the tx_id, as in C xenstored: any other
+ * request whose tx_id names no transaction of the connection is refused,
+ * even one that does nothing inside a transaction.
+ */
 static const struct wire_op wire_ops[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = {"CONTROL", do_control, F_PRIV | F_NOTID | F_MODIFY},
+	[XS_CONTROL] = {"CONTROL", do_control, F_PRIV | F_MODIFY},
 	[XS_DIRECTORY] = {"DIRECTORY", do_directory, 0},
 	[XS_READ] = {"READ", do_read, 0},
 	[XS_GET_PERMS] = {"GET_PERMS", do_get_perms, 0},
@@ -483,27 +489,23 @@ static const struct wire_op wire_ops[XS_TYPE_COUNT] = {
 	[XS_UNWATCH] = {"UNWATCH", do_unwatch, F_NOTID},
 	[XS_TRANSACTION_START] = {"TRANSACTION_START", do_transaction_start, 0},
 	[XS_TRANSACTION_END] = {"TRANSACTION_END", do_transaction_end, 0},
-	[XS_INTRODUCE] = {"INTRODUCE", do_introduce,
-			  F_PRIV | F_NOTID | F_MODIFY},
-	[XS_RELEASE] = {"RELEASE", do_release, F_PRIV | F_NOTID | F_MODIFY},
-	[XS_GET_DOMAIN_PATH] = {"GET_DOMAIN_PATH", do_get_domain_path, F_NOTID},
+	[XS_INTRODUCE] = {"INTRODUCE", do_introduce, F_PRIV | F_MODIFY},
+	[XS_RELEASE] = {"RELEASE", do_release, F_PRIV | F_MODIFY},
+	[XS_GET_DOMAIN_PATH] = {"GET_DOMAIN_PATH", do_get_domain_path, 0},
 	[XS_WRITE] = {"WRITE", do_write, F_MODIFY | F_TXN},
 	[XS_MKDIR] = {"MKDIR", do_mkdir, F_MODIFY | F_TXN},
 	[XS_RM] = {"RM", do_rm, F_MODIFY | F_TXN},
 	[XS_SET_PERMS] = {"SET_PERMS", do_set_perms, F_MODIFY | F_TXN},
 	[XS_IS_DOMAIN_INTRODUCED] = {"IS_DOMAIN_INTRODUCED",
-				     do_is_domain_introduced, F_PRIV | F_NOTID},
-	[XS_RESUME] = {"RESUME", do_resume, F_PRIV | F_NOTID | F_MODIFY},
-	[XS_SET_TARGET] = {"SET_TARGET", do_set_target,
-			   F_PRIV | F_NOTID | F_MODIFY},
-	[XS_RESET_WATCHES] = {"RESET_WATCHES", do_reset_watches, F_NOTID},
+				     do_is_domain_introduced, F_PRIV},
+	[XS_RESUME] = {"RESUME", do_resume, F_PRIV | F_MODIFY},
+	[XS_SET_TARGET] = {"SET_TARGET", do_set_target, F_PRIV | F_MODIFY},
+	[XS_RESET_WATCHES] = {"RESET_WATCHES", do_reset_watches, 0},
 	[XS_DIRECTORY_PART] = {"DIRECTORY_PART", do_directory_part, 0},
-	[XS_GET_FEATURE] = {"GET_FEATURE", do_get_feature, F_PRIV | F_NOTID},
-	[XS_SET_FEATURE] = {"SET_FEATURE", do_set_feature,
-			    F_PRIV | F_NOTID | F_MODIFY},
-	[XS_GET_QUOTA] = {"GET_QUOTA", do_get_quota, F_PRIV | F_NOTID},
-	[XS_SET_QUOTA] = {"SET_QUOTA", do_set_quota,
-			  F_PRIV | F_NOTID | F_MODIFY},
+	[XS_GET_FEATURE] = {"GET_FEATURE", do_get_feature, F_PRIV},
+	[XS_SET_FEATURE] = {"SET_FEATURE", do_set_feature, F_PRIV | F_MODIFY},
+	[XS_GET_QUOTA] = {"GET_QUOTA", do_get_quota, F_PRIV},
+	[XS_SET_QUOTA] = {"SET_QUOTA", do_set_quota, F_PRIV | F_MODIFY},
 };
 
 static void
