@@ -292,7 +292,10 @@ unsigned int perm_for_conn(struct engine *e, const struct conn *c,
 			   const struct node *n);
 /* Was this entry meant for an earlier domain with the same id? */
 bool perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid);
-/* Parses "b0\0r1\0"; returns count or -1 if malformed. */
+/*
+ * Parses "b0\0r1\0" (bytes after the last NUL ignored); returns count or -1
+ * if malformed.
+ */
 int perms_parse(const char *buf, size_t len, struct perm *out,
 		unsigned int max);
 /* Formats "b0\0r1\0" into buf; returns length. */

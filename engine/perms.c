@@ -81,8 +81,13 @@ perms_parse(const char *buf, size_t len, struct perm *out, unsigned int max)
 
 	while (p < end) {
 		l = strnlen(p, (size_t)(end - p));
+		/*
+		 * SET_PERMS ends with a reserved value ("<perm>|+?"): bytes
+		 * after the last NUL are not a permission, and are ignored
+		 * (as C xenstored does).
+		 */
 		if (p + l == end)
-			return -1; /* not NUL-terminated */
+			break;
 		if (n == max)
 			return -1;
 		switch (p[0]) {
