@@ -324,6 +324,8 @@ void events_fire(struct engine *e);
 void events_drop(struct engine *e);
 /* A commit's events: one per changed node (watch.c). */
 void events_coalesce(struct engine *e);
+/* Drops a commit's events for paths in neither before nor the store. */
+void events_drop_transient(struct engine *e, const struct node *before);
 int watch_add(struct engine *e, struct conn *c, const char *wpath,
 	      const char *token, bool relative, int depth);
 int watch_del(struct engine *e, struct conn *c, const char *wpath,

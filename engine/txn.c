@@ -641,6 +641,8 @@ txn_adopt(struct engine *e, struct txn *t)
 int
 txn_end(struct engine *e, struct txn *t, bool commit)
 {
+	/* The store before this commit (replaying copies it anyway). */
+	struct node *before = commit ? node_ref(e->root) : NULL;
 	int r = 0;
 
 	txn_unlink(t->c, t);
@@ -661,11 +663,13 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		r = EAGAIN;
 	}
 	if (r == 0 && commit) {
+		events_drop_transient(e, before);
 		events_coalesce(e);
 		events_fire(e);
 	} else {
 		events_drop(e);
 	}
+	node_unref(before);
 	/*
 	 * What it read and wrote is freed once the reply is out (engine_idle),
 	 * not before: a big transaction's books take a while to free. Its

@@ -629,6 +629,35 @@ watch_dump(struct engine *e, struct conn *c,
 }
 
 void
+events_drop_transient(struct engine *e, const struct node *before)
+{
+	struct tree_path tp;
+	bool transient;
+	size_t i, n = 0;
+
+	/*
+	 * A node a transaction created and removed again, or created below
+	 * one it removed, was never seen outside it: nothing changed there,
+	 * and C xenstored fires no event for it. Paths it cannot split keep
+	 * their event (a spurious event is allowed, a lost one is not).
+	 */
+	for (i = 0; i < e->nev; i++) {
+		transient = false;
+		if (e->ev[i].path[0] == '/' &&
+		    tree_path_split(&tp, e->ev[i].path) == 0) {
+			transient = tree_lookup(before, &tp) == NULL &&
+				    tree_lookup(e->root, &tp) == NULL;
+			tree_path_done(&tp);
+		}
+		if (transient)
+			event_clear(&e->ev[i]);
+		else
+			e->ev[n++] = e->ev[i];
+	}
+	e->nev = n;
+}
+
+void
 events_coalesce(struct engine *e)
 {
 	/* Keyed by the first event's own path: no copies (exact or not). */
