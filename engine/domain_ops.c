@@ -119,10 +119,11 @@ introduced(struct req *r, int i, int *err)
 	struct domain *d;
 	uint32_t id;
 
-	if (arg_domid(r, i, &id) || !real_domid(id)) {
+	if (arg_domid(r, i, &id) || id == 0) {
 		*err = EINVAL;
 		return NULL;
 	}
+	/* A reserved id is just one never introduced (as C xenstored says). */
 	d = domain_get(r->e, id, false);
 	if (d == NULL || !d->introduced) {
 		*err = ENOENT;
@@ -217,8 +218,7 @@ do_resume(struct req *r)
 int
 do_set_target(struct req *r)
 {
-	struct domain *d;
-	uint32_t t;
+	struct domain *d, *td;
 	int err;
 
 	/* Further arguments are ignored, as C xenstored does. */
@@ -226,11 +226,13 @@ do_set_target(struct req *r)
 		return EINVAL;
 	if ((d = introduced(r, 0, &err)) == NULL)
 		return err;
-	if (arg_domid(r, 1, &t) || !real_domid(t))
-		return EINVAL;
-	if ((err = domain_check_exists(r->e, t)) != 0)
+	/*
+	 * The target too must be a domain the store talks to, as in C
+	 * xenstored: one the hypervisor knows but nobody introduced is not.
+	 */
+	if ((td = introduced(r, 1, &err)) == NULL)
 		return err;
-	d->target = t;
+	d->target = td->domid;
 	d->has_target = true;
 	journal_domain(r->e, d, false);
 	return 0;
