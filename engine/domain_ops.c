@@ -42,11 +42,14 @@ do_is_domain_introduced(struct req *r)
 	const char *a = onearg(r);
 	struct domain *d;
 	uint32_t id;
+	bool yes;
 
 	if (a == NULL || domid_parse(a, &id) == -1)
 		return EINVAL;
 	d = domain_get(r->e, id, false);
-	return reply_str(r, id == 0 || (d && d->introduced) ? "T" : "F");
+	/* C xenstored answers T for DOMID_SELF, the store's own domain. */
+	yes = id == 0 || id == XS_DOMID_SELF || (d && d->introduced);
+	return reply_str(r, yes ? "T" : "F");
 }
 
 static bool

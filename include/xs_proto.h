@@ -59,6 +59,7 @@ struct xs_hdr {
 #define XS_FEATURE_ERROR 2u
 
 #define XS_DOMID_FIRST_RESERVED 0x7ff0u
+#define XS_DOMID_SELF 0x7ff0u
 
 /* The shared ring page, struct xenstore_domain_interface of xs_wire.h. */
 struct xs_ring {
