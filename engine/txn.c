@@ -638,11 +638,28 @@ txn_adopt(struct engine *e, struct txn *t)
 	return 0;
 }
 
+/* Whether one of the transaction's changes was an RM. */
+static bool
+txn_removed(const struct txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nops; i++)
+		if (t->ops[i].type == XS_RM)
+			return true;
+	return false;
+}
+
 int
 txn_end(struct engine *e, struct txn *t, bool commit)
 {
-	/* The store before this commit (replaying copies it anyway). */
-	struct node *before = commit ? node_ref(e->root) : NULL;
+	/*
+	 * The store before this commit (replaying copies it anyway), for the
+	 * events of nodes made and removed inside the transaction: only one
+	 * that removed something can have any.
+	 */
+	bool removed = commit && txn_removed(t);
+	struct node *before = removed ? node_ref(e->root) : NULL;
 	int r = 0;
 
 	txn_unlink(t->c, t);
@@ -663,7 +680,8 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		r = EAGAIN;
 	}
 	if (r == 0 && commit) {
-		events_drop_transient(e, before);
+		if (removed)
+			events_drop_transient(e, before);
 		events_coalesce(e);
 		events_fire(e);
 	} else {
