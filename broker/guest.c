@@ -39,6 +39,7 @@ struct guest {
 	struct xs_ring *ring;
 	int mapped; /* MAPPED_*: how to unmap it */
 	evtchn_port_t lport;
+	int bound; /* lport is bound (else the ring is not served) */
 	struct conn *conn;
 	int privileged; /* dom0's own ring */
 	int broken;     /* the error field is set: no more service */
@@ -165,6 +166,7 @@ guest_bind(struct guest *g, uint32_t remote_port)
 	if (p < 0)
 		return -1;
 	g->lport = (evtchn_port_t)p;
+	g->bound = 1;
 	port_set(g->lport, g);
 	return 0;
 }
@@ -177,6 +179,9 @@ guest_unbind(struct guest *g)
 		TAILQ_REMOVE(&polled_list, g, polled_entry);
 		g->polled = 0;
 	}
+	if (!g->bound)
+		return;
+	g->bound = 0;
 	port_set(g->lport, NULL);
 	xenevtchn_unbind(xh->evtchn, g->lport);
 }
@@ -212,12 +217,19 @@ guest_map(uint32_t domid, uint64_t gfn, uint32_t port)
 		guest_unbind(g);
 		ring_reset(g->ring);
 		if (guest_bind(g, port) == -1) {
+			/*
+			 * The domain stays introduced, as the engine keeps
+			 * it, with its ring mapped but not served, until it is
+			 * introduced again or released (C xenstored leaves
+			 * its connection as broken).
+			 */
 			int err = errno;
 
-			guest_unmap(g);
-			guests[domid] = NULL;
-			free(g);
-			return err ? err : EINVAL;
+			log_warn("domain %u: cannot bind event channel %u; its "
+				 "ring is not served until it is introduced "
+				 "again",
+				 domid, port);
+			return err == ENOMEM ? ENOMEM : EINVAL;
 		}
 		return guest_connect(g) == -1 ? ENOMEM : 0;
 	}
@@ -345,6 +357,9 @@ reconnect_allowed(struct guest *g)
 static void
 guest_event(struct guest *g)
 {
+	/* Introduced again with a channel that could not be bound. */
+	if (!g->bound)
+		return;
 	if (g->ring->connection == XS_RING_RECONNECT) {
 		if (!reconnect_allowed(g))
 			return;

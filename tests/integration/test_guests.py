@@ -726,6 +726,29 @@ def test_reconnection_storm_is_throttled(sim, tmp_path):
     g.close()
 
 
+def test_reintroduction_with_a_bad_channel(sim):
+    """INTRODUCE of an introduced domain with a channel that cannot be
+    bound: EINVAL, the domain stays introduced (in the engine and the
+    broker alike) but unserved, and a good INTRODUCE serves it again."""
+    d = ours(sim)
+    g = sim.introduce(d, 8)
+    g.write("a", "1")
+    gfn = 0
+    with dom0(d) as c:
+        m = c.request(xsraw.INTRODUCE, z("8", str(gfn), "999"))
+        assert m.is_error and m.strings == ["EINVAL"], m
+        m = c.request(xsraw.IS_DOMAIN_INTRODUCED, z("8"))
+        assert m.payload == b"T\0", m
+    assert "domain 8: cannot bind event channel 999" in d.stderr()
+    X.introduce(d.socket, 8, gfn, g.port)
+    g2 = sim.guest(8, DEADLINE)
+    assert g2.read("a") == b"1"
+    with dom0(d) as c:
+        assert not c.request(xsraw.RELEASE, z("8")).is_error
+    g2.close()
+    g.close()
+
+
 def test_fairness_flooding_guest(sim):
     d = ours(sim)
     flood = sim.introduce(d, 5)
