@@ -604,6 +604,10 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 			err = tx_id < c->txid_base ? EAGAIN : ENOENT;
 			goto error;
 		}
+		/* Refused before it changes the transaction's tree. */
+		if ((op->flags & F_TXN) &&
+		    (err = txn_log_room(e, c, r->t, len)) != 0)
+			goto error;
 	}
 	err = op->fn(r);
 	if (err == EPARK) {

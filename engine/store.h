@@ -66,7 +66,8 @@ struct txn {
 	/* The events its writes would fire, if it commits as is. */
 	struct event *ev;
 	size_t nev, evcap, ev_mark;
-	size_t jbytes; /* about what its commit will journal */
+	size_t jbytes;  /* about what its commit will journal */
+	size_t opbytes; /* what its ops hold: paths, data, entries */
 	/* Its ops' paths and data, its notes and books: freed together. */
 	struct txn_chunk *chunks;
 };
@@ -88,6 +89,9 @@ int txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
 	       const void *data, size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);
 struct txn *txn_find(struct conn *c, uint32_t id);
+/* 0 if the connection's transaction t may log one more change of len bytes. */
+int txn_log_room(struct engine *e, struct conn *c, const struct txn *t,
+		 size_t len);
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */
 int txn_end(struct engine *e, struct txn *t, bool commit);
 void txn_abort_all(struct engine *e, struct conn *c);

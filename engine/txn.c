@@ -233,7 +233,30 @@ txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
 	/* A node's record: header, permissions, path, data (or none). */
 	t->jbytes += 32 + bytes + plen + (type == XS_RM ? 0 : 8);
 	journal_expect(e, t->jbytes);
+	t->opbytes += sizeof(*op) + bytes + 1 + plen;
 	t->nops++;
+	return 0;
+}
+
+/*
+ * A change in a transaction stays in its log until it ends, to be replayed
+ * at commit. Rewriting one node touches no new node, so without a bound of
+ * their own an unprivileged connection's logs would grow without end: each
+ * transaction logs no more changes than it may touch nodes, and the logs of
+ * all its transactions no more bytes than the domain may own (C xenstored
+ * charges a transaction's memory to the domain's quota too).
+ */
+int
+txn_log_room(struct engine *e, struct conn *c, const struct txn *t, size_t len)
+{
+	const struct txn *u;
+	size_t bytes = sizeof(struct txn_op) + len;
+
+	for (u = c->txns; u != NULL; u = u->next)
+		bytes += u->opbytes;
+	if (quota_exceeded(e, c, Q_TXN_NODES, (long)t->nops + 1) ||
+	    quota_exceeded(e, c, Q_MEMORY, (long)bytes))
+		return ENOSPC;
 	return 0;
 }
 

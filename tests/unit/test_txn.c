@@ -516,6 +516,49 @@ test_transaction_nodes_quota(void **state)
 	h_free(h);
 }
 
+/*
+ * A guest transaction's log of changes: no more changes than it may touch
+ * nodes, even of one node, and no more bytes than the domain may own.
+ */
+static void
+test_transaction_log_quota(void **state)
+{
+	struct harness *h = h_new();
+	char big[2100];
+	uint32_t t;
+	int i;
+
+	h_domain(h, 10, 5);
+	h_expect(h, 1, 0, XS_SET_QUOTA, "5|transaction-nodes|3|", "OK|");
+	t = h_txn(h, 10);
+	for (i = 1; i <= 3; i++) {
+		snprintf(big, sizeof(big), "a|%d", i);
+		h_expect(h, 10, t, XS_WRITE, big, "OK|");
+	}
+	h_expect(h, 10, t, XS_WRITE, "a|4", "ENOSPC|");
+	/* Refused before it changed anything: the third write commits. */
+	h_expect(h, 10, t, XS_TRANSACTION_END, "T|", "OK|");
+	h_expect(h, 10, 0, XS_READ, "a|", "3");
+
+	/* Bytes: 2 KiB values, 12 KiB of logs across two transactions. */
+	h_expect(h, 1, 0, XS_SET_QUOTA, "5|transaction-nodes|100|", "OK|");
+	h_expect(h, 1, 0, XS_SET_QUOTA, "5|memory|12288|", "OK|");
+	memcpy(big, "b|", 2);
+	memset(big + 2, 'v', 2000);
+	big[2002] = '\0';
+	t = h_txn(h, 10);
+	for (i = 0; i < 3; i++)
+		h_expect(h, 10, t, XS_WRITE, big, "OK|");
+	h_expect(h, 10, h_txn(h, 10), XS_WRITE, big, "OK|");
+	h_expect(h, 10, t, XS_WRITE, big, "OK|");
+	h_expect(h, 10, t, XS_WRITE, big, "ENOSPC|");
+	/* dom0's transactions have no such limit (1024 by default). */
+	t = h_txn(h, 1);
+	for (i = 0; i < 1100; i++)
+		h_expect(h, 1, t, XS_WRITE, "/local/domain/5/a|x", "OK|");
+	h_free(h);
+}
+
 static void
 test_reset_watches_ends_transactions(void **state)
 {
@@ -688,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_start_end_errors),
 		cmocka_unit_test(test_transaction_quota),
 		cmocka_unit_test(test_transaction_nodes_quota),
+		cmocka_unit_test(test_transaction_log_quota),
 		cmocka_unit_test(test_reset_watches_ends_transactions),
 		cmocka_unit_test(test_commit_events),
 		cmocka_unit_test(test_commit_events_permissions),
