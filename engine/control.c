@@ -103,6 +103,7 @@ ctl_quota(struct req *r, bool soft)
 	addf(&t, "%-18s %10ld / %u\n", "watches", d->watches,
 	     d->quota[Q_WATCHES]);
 	addf(&t, "%-18s %10ld / %u\n", "memory", d->memory, d->quota[Q_MEMORY]);
+	addf(&t, "%-18s %10ld\n", "watch memory", d->watch_memory);
 	r->outlen = t.len + 1;
 	return 0;
 }

@@ -59,6 +59,7 @@ struct domain {
 	long nodes;
 	long watches;
 	long memory;
+	long watch_memory; /* what its watches hold (watch_cost()) */
 	uint32_t quota[Q_COUNT];
 	bool quota_warned[Q_COUNT];
 };

@@ -62,7 +62,8 @@ hmap_get(const struct hmap *m, const void *key, size_t len)
 static int
 grow(struct hmap *m)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 16, i, j;
+	size_t ncap = m->cap ? m->cap * 2 : m->first_cap ? m->first_cap : 16;
+	size_t i, j;
 	struct hmap_ent *ne, *old = m->ent;
 
 	/* Rehash in place of growing when tombstones are most of the fill. */

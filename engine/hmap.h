@@ -21,10 +21,11 @@ struct hmap_ent {
 
 struct hmap {
 	struct hmap_ent *ent;
-	size_t cap;  /* power of two or 0 */
-	size_t used; /* live entries */
-	size_t fill; /* live + tombstones */
-	bool borrow; /* keys are the caller's: not copied, not freed */
+	size_t cap;       /* power of two or 0 */
+	size_t used;      /* live entries */
+	size_t fill;      /* live + tombstones */
+	bool borrow;      /* keys are the caller's: not copied, not freed */
+	size_t first_cap; /* a power of two: the first table's size (0: 16) */
 };
 
 uint64_t hmap_hash(const void *key, size_t len);

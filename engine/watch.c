@@ -33,6 +33,7 @@ struct watch {
 	int depth;           /* levels below path that match; -1: any */
 	unsigned int pdepth; /* components in path */
 	uint64_t seq;        /* registration order */
+	size_t cost;         /* charged to its domain's memory */
 };
 
 /*
@@ -224,6 +225,8 @@ wnode_new(struct wnode *parent, const char *name, size_t len)
 	}
 	w->nlen = len;
 	w->parent = parent;
+	/* Most index nodes have one child: a path's next component. */
+	w->kids.first_cap = 2;
 	return w;
 }
 
@@ -396,11 +399,26 @@ events_drop(struct engine *e)
 	e->nev = 0;
 }
 
+/*
+ * What a watch holds: itself, its path and token, and an index node for
+ * each component of its path (with a small table of children), counted as
+ * if it shared none with other watches.
+ */
+#define WNODE_COST (sizeof(struct wnode) + 2 * sizeof(struct hmap_ent) + 2 * 24)
+
+static size_t
+watch_cost(const char *wpath, const char *token)
+{
+	return sizeof(struct watch) + strlen(wpath) + strlen(token) + 2 +
+	       (wpath[0] == '@' ? 0 : path_depth(wpath)) * WNODE_COST;
+}
+
 int
 watch_add(struct engine *e, struct conn *c, const char *wpath,
 	  const char *token, bool relative, int depth)
 {
 	struct watch *w;
+	size_t cost;
 
 	for (w = c->watches; w; w = w->cnext)
 		if (strcmp(w->path, wpath) == 0 && strcmp(w->token, token) == 0)
@@ -409,6 +427,16 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	 * quota; the same limit here. */
 	if (c->dom && quota_exceeded(e, c, Q_WATCHES, c->dom->watches))
 		return E2BIG;
+	/*
+	 * Watches count against the domain's memory quota with its nodes,
+	 * as in C xenstored: a watch on a deep path has an index node per
+	 * component, and 128 of them would otherwise hold tens of MB.
+	 */
+	cost = watch_cost(wpath, token);
+	if (c->dom &&
+	    quota_exceeded(e, c, Q_MEMORY,
+			   c->dom->memory + c->dom->watch_memory + (long)cost))
+		return ENOMEM;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return ENOMEM;
@@ -435,8 +463,11 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	w->cnext = c->watches;
 	c->watches = w;
 	c->nwatch++;
-	if (c->dom)
+	w->cost = cost;
+	if (c->dom) {
 		c->dom->watches++;
+		c->dom->watch_memory += (long)cost;
+	}
 	return 0;
 nomem:
 	free(w->path);
@@ -460,7 +491,9 @@ watch_unlink(struct engine *e, struct watch *w)
 		wnode_prune(e, w->wn);
 	if (w->c->dom) {
 		w->c->dom->watches--;
+		w->c->dom->watch_memory -= (long)w->cost;
 		w->c->dom->quota_warned[Q_WATCHES] = false;
+		w->c->dom->quota_warned[Q_MEMORY] = false;
 	}
 	w->c->nwatch--;
 	free(w->path);

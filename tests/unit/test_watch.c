@@ -285,6 +285,47 @@ test_events_need_read_permission(void **state)
 	h_free(h);
 }
 
+/*
+ * Watches count against the domain's memory quota: a watch on a deep path
+ * holds an index node per component. Released when the watch goes.
+ */
+static void
+test_watch_memory_quota(void **state)
+{
+	struct harness *h = h_new();
+	char req[600];
+	struct h_msg *m;
+	size_t n = 0;
+	int i;
+
+	h_domain(h, 10, 5);
+	h_expect(h, 1, 0, XS_SET_QUOTA, "5|memory|50000|", "OK|");
+	/* 200 components below the domain's home: about 38 KB. */
+	for (i = 0; i < 200; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "a/");
+	snprintf(req + n - 1, sizeof(req) - n + 1, "|t1|");
+	h_expect(h, 10, 0, XS_WATCH, req, "OK|");
+	h_flush(h);
+	req[n + 1] = '2';
+	h_expect(h, 10, 0, XS_WATCH, req, "ENOMEM|");
+	assert_non_null(strstr(h->lastlog, "domain 5 hit quota memory"));
+	/* A shallow one still fits. */
+	h_expect(h, 10, 0, XS_WATCH, "x|t|", "OK|");
+	h_flush(h);
+	m = h_req(h, 1, 0, XS_CONTROL, "quota|5|");
+	assert_non_null(strstr(m->payload, "watch memory"));
+	/* Gone with the watch. */
+	req[n + 1] = '1';
+	h_expect(h, 10, 0, XS_UNWATCH, req, "OK|");
+	req[n + 1] = '2';
+	h_expect(h, 10, 0, XS_WATCH, req, "OK|");
+	h_flush(h);
+	/* dom0's are not counted. */
+	h_expect(h, 1, 0, XS_SET_QUOTA, "memory|1|", "OK|");
+	h_expect(h, 1, 0, XS_WATCH, "/local/domain/5/x|t|", "OK|");
+	h_free(h);
+}
+
 /* 128 watches per guest by default; the 129th is E2BIG. */
 static void
 test_watch_quota(void **state)
@@ -428,6 +469,7 @@ main(void)
 		cmocka_unit_test(test_release_domain_paths),
 		cmocka_unit_test(test_events_need_read_permission),
 		cmocka_unit_test(test_watch_quota),
+		cmocka_unit_test(test_watch_memory_quota),
 		cmocka_unit_test(test_duplicates_and_unwatch),
 		cmocka_unit_test(test_closed_connection),
 		cmocka_unit_test(test_event_order),
