@@ -353,8 +353,13 @@ do_set_perms(struct req *r)
 		return err;
 	/*
 	 * Every domain named must be known before this write's generation
-	 * is taken, or its entry would look older than the domain.
+	 * is taken, or its entry would look older than the domain. A record
+	 * lasts: only for a request that may go on, so that requests refused
+	 * for their permissions or quota leave none behind.
 	 */
+	ctx(r, &x);
+	if ((err = op_may_set_perms(&x, path, (unsigned int)n)) != 0)
+		return err;
 	for (i = 0; i < n; i++)
 		if (domain_get(r->e, perms[i].id, true) == NULL)
 			return ENOMEM;

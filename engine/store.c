@@ -435,6 +435,20 @@ out:
 }
 
 int
+op_may_set_perms(struct opctx *x, const char *path, unsigned int np)
+{
+	uint32_t idx[TREE_MAX_DEPTH];
+	struct walk w;
+	int r;
+
+	r = lookup(x, path, PERM_WRITE | PERM_OWNER, &w, idx);
+	if (r == 0 && quota_exceeded(x->e, x->c, Q_PERMS, (long)np - 1))
+		r = ENOSPC;
+	tree_path_done(&w.tp);
+	return r;
+}
+
+int
 op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 	     unsigned int np)
 {

@@ -30,6 +30,11 @@ int op_write(struct opctx *x, const char *path, const void *data, size_t len,
 int op_rm(struct opctx *x, const char *path);
 int op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 		 unsigned int n);
+/*
+ * 0 if the caller may give path n permission entries; checked before the
+ * domains they name are recorded, which lasts.
+ */
+int op_may_set_perms(struct opctx *x, const char *path, unsigned int n);
 
 /* Transactions (txn.c). */
 enum { NOTE_ABSENT = 1, NOTE_GEN = 2, NOTE_CGEN = 4 };

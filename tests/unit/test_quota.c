@@ -172,6 +172,37 @@ test_perms_per_node(void **state)
 	h_free(h);
 }
 
+/*
+ * The domains a SET_PERMS names are recorded for good (their generation
+ * says which entries are theirs): not for a request refused for its quota
+ * or its permissions.
+ */
+static void
+test_perms_refused_record_nothing(void **state)
+{
+	struct harness *h = h_new();
+	static const struct h_row rows[] = {
+		{10, 0, XS_WRITE, "p|", "OK|"},
+		{10, 0, XS_SET_PERMS, "p|n5|r101|r102|r103|r104|r105|r106|",
+		 "ENOSPC|"},
+		{1, 0, XS_CONTROL, "quota|101|", "ENOENT|"},
+		{1, 0, XS_CONTROL, "quota|106|", "ENOENT|"},
+		{1, 0, XS_WRITE, "/dom0|", "OK|"},
+		{10, 0, XS_SET_PERMS, "/dom0|n5|r107|", "EACCES|"},
+		{1, 0, XS_CONTROL, "quota|107|", "ENOENT|"},
+		/* Allowed: recorded. */
+		{10, 0, XS_SET_PERMS, "p|n5|r108|", "OK|"},
+		{1, 0, XS_CONTROL, "quota|108|", NULL},
+	};
+	struct h_msg *m;
+
+	h_domain(h, 10, 5);
+	H_ROWS(h, rows);
+	m = h_req(h, 1, 0, XS_CONTROL, "quota|108|");
+	assert_non_null(strstr(m->payload, "Domain 108"));
+	h_free(h);
+}
+
 /* Global values are the defaults of domains; each has its own. */
 static void
 test_get_set_quota(void **state)
@@ -340,6 +371,7 @@ main(void)
 		cmocka_unit_test(test_node_size_quota_children),
 		cmocka_unit_test(test_node_size_quota_set),
 		cmocka_unit_test(test_perms_per_node),
+		cmocka_unit_test(test_perms_refused_record_nothing),
 		cmocka_unit_test(test_get_set_quota),
 		cmocka_unit_test(test_control_quota_set_applies),
 		cmocka_unit_test(test_quota_hits_logged),
