@@ -285,9 +285,13 @@ gen_conn(const struct audit_conn *ac)
 	audit_json_raw(&out.w, ac->ident, ac->ident_len);
 }
 
-/* A note about the audit itself, or the broker's life. */
+/*
+ * A note about the audit itself, or the broker's life; with_key names the
+ * key the values that follow are hashed under, when there is one, so that
+ * a reader knows which key to check them with.
+ */
 static void
-audit_note(const char *kind, const char *event, const char *detail)
+note(const char *kind, const char *event, const char *detail, int with_key)
 {
 	if (!enabled)
 		return;
@@ -295,23 +299,21 @@ audit_note(const char *kind, const char *event, const char *detail)
 	gen_cstr("event", event);
 	if (detail != NULL)
 		gen_cstr("detail", detail);
+	if (with_key && hash.keyed)
+		audit_json_lit(&out.w, "key_id", hash.id);
 	rec_end();
 }
 
-/*
- * The same, naming the key the values that follow are hashed under, when
- * there is one, so that a reader knows which key to check them with.
- */
+static void
+audit_note(const char *kind, const char *event, const char *detail)
+{
+	note(kind, event, detail, 0);
+}
+
 static void
 audit_note_key(const char *kind, const char *event, const char *detail)
 {
-	rec_begin(kind, NULL);
-	gen_cstr("event", event);
-	if (detail != NULL)
-		gen_cstr("detail", detail);
-	if (hash.keyed)
-		audit_json_lit(&out.w, "key_id", hash.id);
-	rec_end();
+	note(kind, event, detail, 1);
 }
 
 /*
@@ -413,10 +415,6 @@ policy_load(char *err, size_t errsz)
 	free(text);
 	return p;
 }
-
-/* The key file's bounds: a key shorter than this is too easily guessed. */
-#define AUDIT_KEY_MIN 16
-#define AUDIT_KEY_MAX 4096
 
 /*
  * The --audit-key file: at least AUDIT_KEY_MIN bytes, used as they are, in

@@ -124,6 +124,10 @@ void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
 		struct audit_args *);
 size_t audit_escape(char *dst, const uint8_t *src, size_t len);
 size_t audit_escape_json(char *dst, const uint8_t *src, size_t len);
+/* An --audit-key's bounds: a key shorter than this is too easily guessed. */
+#define AUDIT_KEY_MIN 16
+#define AUDIT_KEY_MAX 4096
+
 /* How values kept out of the log are hashed: SHA-256, or HMAC-SHA256. */
 struct audit_hash {
 	int keyed;

@@ -14,16 +14,27 @@
 #define XS_NOTE_DESC "xs-engine"
 #define XS_NOTE_TYPE 1
 
-/* In the engine's main.c, once: the note as its own SHT_NOTE section. */
-#define XS_ENGINE_NOTE                                                        \
+/* XS_NOTE_TYPE as the assembler wants it: "1". */
+#define XS_NOTE_STR_(x) #x
+#define XS_NOTE_STR(x) XS_NOTE_STR_(x)
+
+/*
+ * In the engine's main.c, once: the note as a section of its own of type
+ * SHT_NOTE, which the linker puts in a PT_NOTE segment. The sizes are the
+ * assembler's, from labels around the name and the description.
+ */
+#define XS_ENGINE_NOTE                                                         \
 	__asm__(".pushsection .note.split-xenstored,\"a\",@note\n"             \
 		".balign 4\n"                                                  \
-		".long 16\n"                                                   \
-		".long 10\n"                                                   \
-		".long 1\n"                                                    \
-		".asciz \"split-xenstored\"\n"                                 \
-		".asciz \"xs-engine\"\n"                                       \
-		".balign 4\n"                                                  \
-		".popsection\n")
+		".long 2f - 1f\n"                                              \
+		".long 4f - 3f\n"                                              \
+		".long " XS_NOTE_STR(XS_NOTE_TYPE) "\n"                        \
+						   "1: .asciz \"" XS_NOTE_NAME \
+						   "\"\n"                      \
+						   "2: .balign 4\n"            \
+						   "3: .asciz \"" XS_NOTE_DESC \
+						   "\"\n"                      \
+						   "4: .balign 4\n"            \
+						   ".popsection\n")
 
 #endif

@@ -230,7 +230,7 @@ xalloc(void *p)
 static void
 key_read(const char *name)
 {
-	uint8_t key[4097];
+	uint8_t key[AUDIT_KEY_MAX + 1];
 	ssize_t n;
 	size_t len = 0;
 	int kfd;
@@ -242,10 +242,14 @@ key_read(const char *name)
 	while ((n = read(kfd, key + len, sizeof(key) - len)) > 0)
 		len += (size_t)n;
 	close(kfd);
-	if (n == -1 || len < 16 || len > 4096) {
-		fprintf(stderr, "xs-audit: %s: %s\n", name,
-			n == -1 ? strerror(errno)
-				: "a key is 16 to 4096 bytes");
+	if (n == -1 || len < AUDIT_KEY_MIN || len > AUDIT_KEY_MAX) {
+		if (n == -1)
+			fprintf(stderr, "xs-audit: %s: %s\n", name,
+				strerror(errno));
+		else
+			fprintf(stderr,
+				"xs-audit: %s: a key is %d to %d bytes\n", name,
+				AUDIT_KEY_MIN, AUDIT_KEY_MAX);
 		exit(2);
 	}
 	audit_hash_init(&f_value.key, key, len);
@@ -256,14 +260,11 @@ key_read(const char *name)
 static void
 value_prepare(void)
 {
-	struct audit_hash plain;
-
 	f_value.len = strlen(f_value.raw);
 	f_value.esc = xalloc(malloc(AUDIT_ESC_MAX(f_value.len)));
 	audit_escape(f_value.esc, (const uint8_t *)f_value.raw, f_value.len);
-	audit_hash_init(&plain, NULL, 0);
-	audit_hash_hex(&plain, (const uint8_t *)f_value.raw, f_value.len,
-		       f_value.sha);
+	audit_sha256_hex((const uint8_t *)f_value.raw, f_value.len,
+			 f_value.sha);
 	if (f_value.keyed)
 		audit_hash_hex(&f_value.key, (const uint8_t *)f_value.raw,
 			       f_value.len, f_value.hmac);
