@@ -213,6 +213,7 @@ do_directory(struct req *r)
 	for (i = 0; i < n->nchild; i++) {
 		const struct node *c = n->child[i];
 
+		node_child_prefetch(n, i);
 		if (off + c->namelen + 1 > XS_PAYLOAD_MAX)
 			return E2BIG;
 		memcpy(r->out + off, node_name(c), c->namelen + 1u);
@@ -261,6 +262,7 @@ do_directory_part(struct req *r)
 		const struct node *c = n->child[i];
 		size_t cl = c->namelen + 1u;
 
+		node_child_prefetch(n, i);
 		if (pos + cl <= off) {
 			pos += cl;
 			continue;

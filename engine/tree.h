@@ -83,6 +83,18 @@ node_ref(struct node *n)
 	n->ref++;
 	return n;
 }
+/*
+ * Walks over children read each child's header and name, and in a big store
+ * each is a cache miss of its own: asking for the one a few places ahead
+ * lets those misses overlap (a 10k-child listing at 1M nodes is mostly that).
+ */
+#define NODE_PREFETCH_AHEAD 8
+static inline void
+node_child_prefetch(const struct node *n, uint32_t i)
+{
+	if (i + NODE_PREFETCH_AHEAD < n->nchild)
+		__builtin_prefetch(n->child[i + NODE_PREFETCH_AHEAD]);
+}
 /* Drops a reference and frees what nobody else holds, without recursion. */
 void node_unref(struct node *n);
 
