@@ -302,6 +302,19 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			r = ENOSPC;
 			goto out;
 		}
+		/* Growing a node costs its owner as creating one does. */
+		if (!x->replay && len > n->datalen) {
+			struct domain *o =
+				domain_get(x->e, n->perm[0].id, false);
+
+			if (o &&
+			    quota_exceeded(x->e, x->c, Q_MEMORY,
+					   o->memory +
+						   (long)(len - n->datalen))) {
+				r = ENOMEM;
+				goto out;
+			}
+		}
 		depth = tree_mut_path_idx(x->rootp, idx, k, slots);
 		if (depth < 0) {
 			r = ENOMEM;

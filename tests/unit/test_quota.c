@@ -203,6 +203,42 @@ test_perms_refused_record_nothing(void **state)
 	h_free(h);
 }
 
+/* Growing a node counts against its owner's memory quota, as creating one
+ * does; the refused write leaves the node as it was. */
+static void
+test_memory_quota_growth(void **state)
+{
+	struct harness *h = h_new();
+	struct h_msg *m;
+	char big[1500], req[1600], quota[64];
+	long used;
+
+	h_domain(h, 10, 5);
+	h_expect(h, 10, 0, XS_WRITE, "a|x", "OK|");
+	m = h_req(h, 1, 0, XS_CONTROL, "quota|5|");
+	assert_int_equal(m->type, XS_CONTROL);
+	assert_non_null(strstr(m->payload, "memory"));
+	used = strtol(strstr(m->payload, "memory") + strlen("memory"), NULL,
+		      10);
+	assert_true(used > 0);
+	/* Room for 1000 more bytes, not for 1500. */
+	snprintf(quota, sizeof(quota), "5|memory|%ld|", used + 1000);
+	h_expect(h, 1, 0, XS_SET_QUOTA, quota, "OK|");
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	snprintf(req, sizeof(req), "a|%s", big);
+	h_expect(h, 10, 0, XS_WRITE, req, "ENOMEM|");
+	h_expect(h, 10, 0, XS_READ, "a|", "x");
+	snprintf(req, sizeof(req), "a|%.900s", big);
+	h_expect(h, 10, 0, XS_WRITE, req, "OK|");
+	/* Shrinking always may; dom0 is not held to it. */
+	h_expect(h, 10, 0, XS_WRITE, "a|y", "OK|");
+	snprintf(req, sizeof(req), "/local/domain/5/a|%s", big);
+	h_expect(h, 1, 0, XS_WRITE, req, "OK|");
+	h_expect(h, 1, 0, XS_CONTROL, "check|", "OK|");
+	h_free(h);
+}
+
 /* Global values are the defaults of domains; each has its own. */
 static void
 test_get_set_quota(void **state)
@@ -372,6 +408,7 @@ main(void)
 		cmocka_unit_test(test_node_size_quota_set),
 		cmocka_unit_test(test_perms_per_node),
 		cmocka_unit_test(test_perms_refused_record_nothing),
+		cmocka_unit_test(test_memory_quota_growth),
 		cmocka_unit_test(test_get_set_quota),
 		cmocka_unit_test(test_control_quota_set_applies),
 		cmocka_unit_test(test_quota_hits_logged),
