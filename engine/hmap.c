@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Open-addressing hash map with linear probing and tombstones. */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,22 +9,91 @@
 static char tomb;
 #define HMAP_TOMB (&tomb)
 
+/*
+ * Keys are paths and tokens that guests choose. With an unkeyed hash a
+ * guest could pick watch paths whose hashes share their low bits and make
+ * one long probe sequence that every lookup through that index node walks.
+ * SipHash (Aumasson and Bernstein) under a secret key drawn at start makes
+ * such keys impossible to find without the key. 1-3 rounds: these are
+ * table lookups, not MACs.
+ */
+static uint64_t sip_k0, sip_k1;
+
+void
+hmap_set_key(const uint8_t key[16])
+{
+	memcpy(&sip_k0, key, 8);
+	memcpy(&sip_k1, key + 8, 8);
+}
+
+static inline uint64_t
+rotl(uint64_t x, unsigned int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIP_ROUND(v0, v1, v2, v3)                                              \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = rotl(v1, 13);                                             \
+		v1 ^= v0;                                                      \
+		v0 = rotl(v0, 32);                                             \
+		v2 += v3;                                                      \
+		v3 = rotl(v3, 16);                                             \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = rotl(v3, 21);                                             \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = rotl(v1, 17);                                             \
+		v1 ^= v2;                                                      \
+		v2 = rotl(v2, 32);                                             \
+	} while (0)
+
+static inline uint64_t
+le64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+uint64_t
+hmap_siphash(uint64_t k0, uint64_t k1, unsigned int c, unsigned int d,
+	     const void *key, size_t len)
+{
+	const unsigned char *p = key, *end = p + (len & ~(size_t)7);
+	uint64_t v0 = k0 ^ 0x736f6d6570736575ull;
+	uint64_t v1 = k1 ^ 0x646f72616e646f6dull;
+	uint64_t v2 = k0 ^ 0x6c7967656e657261ull;
+	uint64_t v3 = k1 ^ 0x7465646279746573ull;
+	uint64_t m, b = (uint64_t)len << 56;
+	unsigned int i;
+
+	for (; p != end; p += 8) {
+		m = le64(p);
+		v3 ^= m;
+		for (i = 0; i < c; i++)
+			SIP_ROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	for (i = 0; i < (len & 7); i++)
+		b |= (uint64_t)p[i] << (8 * i);
+	v3 ^= b;
+	for (i = 0; i < c; i++)
+		SIP_ROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	for (i = 0; i < d; i++)
+		SIP_ROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 uint64_t
 hmap_hash(const void *key, size_t len)
 {
-	/* FNV-1a with a final mix: keys are paths and small integers. */
-	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
+	return hmap_siphash(sip_k0, sip_k1, 1, 3, key, len);
 }
 
 static struct hmap_ent *

@@ -28,7 +28,13 @@ struct hmap {
 	size_t first_cap; /* a power of two: the first table's size (0: 16) */
 };
 
+/* The secret key of hmap_hash(); set before any map holds a key. Until
+ * then it is all zeros (tests). */
+void hmap_set_key(const uint8_t key[16]);
 uint64_t hmap_hash(const void *key, size_t len);
+/* SipHash-c-d of key under (k0, k1), hmap_hash()'s function. */
+uint64_t hmap_siphash(uint64_t k0, uint64_t k1, unsigned int c, unsigned int d,
+		      const void *key, size_t len);
 void *hmap_get(const struct hmap *m, const void *key, size_t len);
 /* Inserts or replaces; returns 0, or -1 when out of memory. */
 int hmap_put(struct hmap *m, const void *key, size_t len, void *val);

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include "chan.h"
 #include "dump_tool.h"
 #include "engine_note.h"
+#include "hmap.h"
 #include "journal.h"
 #include "sandbox.h"
 #include "spin.h"
@@ -184,8 +186,15 @@ main(int argc, char **argv)
 	long broker = 0;
 	struct engine *e;
 	const char *why;
+	uint8_t hkey[16];
 	int c, r;
 
+	/* Before any map holds a key: their hashes depend on it. */
+	if (getrandom(hkey, sizeof(hkey), 0) != (ssize_t)sizeof(hkey)) {
+		perror("xs-engine: getrandom");
+		return 1;
+	}
+	hmap_set_key(hkey);
 	e = engine_new(chan_emit, chan_log, &ch);
 	if (e == NULL)
 		return 1;
