@@ -360,7 +360,9 @@ conn_read(struct conn *c)
 			conn_update(c);
 		return;
 	}
-	n = read(c->fd, c->in + c->inlen, CONN_INBUF - c->inlen);
+	/* recv, not read: the socket call skips the file layer (as send does
+	 * for replies, conn_write()). */
+	n = recv(c->fd, c->in + c->inlen, CONN_INBUF - c->inlen, 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
