@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "hmap.h"
 #include "xs_proto.h"
@@ -186,7 +187,8 @@ struct engine {
 		bool active;               /* -f accepted by the broker */
 		char args[XS_PAYLOAD_MAX]; /* -c: NUL-separated words */
 		size_t argslen;
-		unsigned int busy; /* -s answered BUSY so far */
+		bool waiting; /* -s answered BUSY: since when */
+		struct timespec since;
 	} lu;
 	/* Accounting changes of a commit being applied, to revert it. */
 	struct acct_undo *undo;

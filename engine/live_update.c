@@ -16,6 +16,7 @@
 #include "dispatch.h"
 #include "journal.h"
 #include "lu_options.h"
+#include "mono.h"
 
 /* Splits -c's command line into words, NUL-separated in the engine. */
 static const char *
@@ -93,19 +94,25 @@ lu_start(struct req *r)
 	if (!e->lu.active)
 		return reply_str(r, "live-update session not active");
 	/*
-	 * Open transactions would end with EAGAIN: wait for them. The engine
-	 * keeps no clock; xenstore-control asks again once a second, so the
-	 * timeout counts its attempts.
+	 * Open transactions would end with EAGAIN: wait for them, -t seconds
+	 * from the first -s that found them (xenstore-control asks again
+	 * once a second; another client may ask more often).
 	 */
 	if (transactions_open(e)) {
-		if (e->lu.busy++ < timeout)
+		if (!e->lu.waiting) {
+			e->lu.waiting = true;
+			clock_gettime(CLOCK_MONOTONIC, &e->lu.since);
+		}
+		if ((unsigned long long)mono_us_since(&e->lu.since) <
+		    (unsigned long long)timeout * 1000000ull)
 			return reply_str(r, "BUSY");
 		if (!force) {
-			e->lu.busy = 0;
+			e->lu.waiting = false;
 			return reply_str(
 				r, "timeout reached, transactions still open");
 		}
 	}
+	e->lu.waiting = false;
 	if (journal_answer(e, XS_CONTROL | REPLY_LIVE_UPDATE, ok, sizeof(ok)) ==
 	    -1)
 		return reply_str(r,
@@ -140,7 +147,7 @@ ctl_live_update(struct req *r)
 			return reply_str(r, strerror(a.err));
 		e->lu.active = true;
 		e->lu.argslen = 0;
-		e->lu.busy = 0;
+		e->lu.waiting = false;
 		return reply_str(r, "OK");
 	}
 	if (strcmp(opt, "-c") == 0 && r->argc == 3) {

@@ -580,9 +580,19 @@ live_update(bool failed)
 		"option not allowed on the command line|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E --uid|",
 		"option value not allowed|");
-	/* An open transaction: BUSY until it ends or the time is up. */
+	/*
+	 * An open transaction: BUSY until it ends or -t seconds have passed
+	 * since the first -s that found it, however often -s asks.
+	 */
 	t = h_txn(f.h, 1);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|100|", "BUSY|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|100|", "BUSY|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|0|",
+		"timeout reached, transactions still open|");
+	/* A new wait starts over. */
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
+	nanosleep(&(struct timespec){1, 100000000}, NULL);
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|",
 		"timeout reached, transactions still open|");
 	jexpect(&f, 1, t, XS_TRANSACTION_END, "F|", "OK|");
