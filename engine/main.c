@@ -143,6 +143,29 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 		     journal_boots(*ep) + 1);
 }
 
+#ifndef GRND_INSECURE
+#define GRND_INSECURE 0x0004
+#endif
+
+/*
+ * The hash maps' key. xenstored starts early in a dom0's boot, maybe before
+ * the kernel's random pool is ready, and must not wait for it: a key that
+ * nobody outside can read is enough against chosen collisions, so the
+ * pool's not-yet-ready output will do (GRND_INSECURE, Linux 5.6), and only
+ * a kernel without that waits.
+ */
+static int
+hash_key(uint8_t *key, size_t len)
+{
+	ssize_t n = getrandom(key, len, GRND_NONBLOCK);
+
+	if (n == -1 && errno == EAGAIN)
+		n = getrandom(key, len, GRND_INSECURE);
+	if (n == -1 && errno == EINVAL)
+		n = getrandom(key, len, 0);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -190,7 +213,7 @@ main(int argc, char **argv)
 	int c, r;
 
 	/* Before any map holds a key: their hashes depend on it. */
-	if (getrandom(hkey, sizeof(hkey), 0) != (ssize_t)sizeof(hkey)) {
+	if (hash_key(hkey, sizeof(hkey)) == -1) {
 		perror("xs-engine: getrandom");
 		return 1;
 	}
