@@ -301,21 +301,12 @@ send_event(const char *name, uint32_t p)
 	return -1;
 }
 
-void
-xs_deliver(struct xs_ctx *c, uint32_t p)
+/* Sends port p's event to the socket name the caller read under the lock,
+ * unless one is pending already. */
+static void
+deliver_to(struct xs_ctx *c, uint32_t p, const char *name)
 {
-	char name[XS_SOCK_NAME];
-	if (p == 0 || p >= XS_MAX_PORTS)
-		return;
 	struct xs_port *pt = &c->st->ports[p];
-	xs_lock(c);
-	int ok = pt->state != XS_PORT_FREE && pt->sock[0];
-	if (ok)
-		memcpy(name, pt->sock, XS_SOCK_NAME);
-	xs_unlock(c);
-	if (!ok)
-		return; /* nobody listens: the receiver looks at its ring when
-			   it binds */
 	uint32_t ev = __atomic_load_n(&pt->ev, __ATOMIC_SEQ_CST);
 	for (;;) {
 		uint32_t want = ev == XS_EV_IDLE ? XS_EV_SENT : XS_EV_AGAIN;
@@ -328,6 +319,33 @@ xs_deliver(struct xs_ctx *c, uint32_t p)
 	}
 	if (ev == XS_EV_IDLE && send_event(name, p) < 0)
 		__atomic_store_n(&pt->ev, XS_EV_IDLE, __ATOMIC_SEQ_CST);
+}
+
+/* Under the lock: whether port p has a receiver, and its socket's name. */
+static int
+receiver_locked(struct xs_ctx *c, uint32_t p, char *name)
+{
+	struct xs_port *pt = &c->st->ports[p];
+	if (p == 0 || p >= XS_MAX_PORTS || pt->state == XS_PORT_FREE ||
+	    !pt->sock[0])
+		return 0;
+	memcpy(name, pt->sock, XS_SOCK_NAME);
+	return 1;
+}
+
+void
+xs_deliver(struct xs_ctx *c, uint32_t p)
+{
+	char name[XS_SOCK_NAME];
+	if (p == 0 || p >= XS_MAX_PORTS)
+		return;
+	xs_lock(c);
+	int ok = receiver_locked(c, p, name);
+	xs_unlock(c);
+	if (!ok)
+		return; /* nobody listens: the receiver looks at its ring when
+			   it binds */
+	deliver_to(c, p, name);
 }
 
 void
@@ -344,21 +362,26 @@ xs_unmask(struct xs_ctx *c, uint32_t p)
 int
 xs_notify(struct xs_ctx *c, uint32_t p)
 {
+	char name[XS_SOCK_NAME];
 	if (p == 0 || p >= XS_MAX_PORTS) {
 		errno = EINVAL;
 		return -1;
 	}
+	/* One lock for the sender's port and its peer's receiver: Xen takes
+	 * no lock that all domains share to send an event. */
 	xs_lock(c);
 	struct xs_port *pt = &c->st->ports[p];
 	int state = pt->state;
 	uint32_t peer = pt->peer;
+	int ok = state == XS_PORT_INTERDOMAIN && peer &&
+		 receiver_locked(c, peer, name);
 	xs_unlock(c);
 	if (state == XS_PORT_FREE) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (state == XS_PORT_INTERDOMAIN && peer)
-		xs_deliver(c, peer);
+	if (ok)
+		deliver_to(c, peer, name);
 	return 0; /* Xen drops events sent on an unconnected port */
 }
 
