@@ -103,8 +103,8 @@ lu_start(struct req *r)
 			e->lu.waiting = true;
 			clock_gettime(CLOCK_MONOTONIC, &e->lu.since);
 		}
-		if ((unsigned long long)mono_us_since(&e->lu.since) <
-		    (unsigned long long)timeout * 1000000ull)
+		if ((unsigned long long)mono_us_since(&e->lu.since) / 1000000 <
+		    timeout)
 			return reply_str(r, "BUSY");
 		if (!force) {
 			e->lu.waiting = false;

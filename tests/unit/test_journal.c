@@ -589,10 +589,15 @@ live_update(bool failed)
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|100|", "BUSY|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|0|",
 		"timeout reached, transactions still open|");
-	/* A new wait starts over. */
+	/* A new wait starts over; a timeout of any size is no overflow. */
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|18446744073709551615|",
+		"BUSY|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|", "BUSY|");
 	nanosleep(&(struct timespec){1, 100000000}, NULL);
+	/* 18446744073710 s are 448384 us once multiplied in 64 bits. */
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|18446744073710|",
+		"BUSY|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-s|-t|1|",
 		"timeout reached, transactions still open|");
 	jexpect(&f, 1, t, XS_TRANSACTION_END, "F|", "OK|");
