@@ -302,8 +302,10 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			r = ENOSPC;
 			goto out;
 		}
-		/* Growing a node costs its owner as creating one does. */
-		if (!x->replay && len > n->datalen) {
+		/* Growing a node costs its owner as creating one does (dom0
+		 * has no quota: no lookup for it). */
+		if (!x->replay && len > n->datalen && x->c != NULL &&
+		    !x->c->priv) {
 			struct domain *o =
 				domain_get(x->e, n->perm[0].id, false);
 

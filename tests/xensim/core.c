@@ -325,9 +325,10 @@ deliver_to(struct xs_ctx *c, uint32_t p, const char *name)
 static int
 receiver_locked(struct xs_ctx *c, uint32_t p, char *name)
 {
+	if (p == 0 || p >= XS_MAX_PORTS)
+		return 0;
 	struct xs_port *pt = &c->st->ports[p];
-	if (p == 0 || p >= XS_MAX_PORTS || pt->state == XS_PORT_FREE ||
-	    !pt->sock[0])
+	if (pt->state == XS_PORT_FREE || !pt->sock[0])
 		return 0;
 	memcpy(name, pt->sock, XS_SOCK_NAME);
 	return 1;
@@ -337,8 +338,6 @@ void
 xs_deliver(struct xs_ctx *c, uint32_t p)
 {
 	char name[XS_SOCK_NAME];
-	if (p == 0 || p >= XS_MAX_PORTS)
-		return;
 	xs_lock(c);
 	int ok = receiver_locked(c, p, name);
 	xs_unlock(c);
