@@ -20,7 +20,7 @@ CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
 LDLIBS_PB := -lprotobuf-c
 # The engine's compressed snapshots (engine/zsnap.c).
 LDLIBS_ZSTD := -lzstd
-LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab -lxenforeignmemory
+LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
 LDLIBS_YAJL := -lyajl
 # The audit log's SHA-256.

@@ -192,6 +192,10 @@ struct replay_req {
 	struct xs_hdr hdr;
 	unsigned int deaths; /* engines that died with it in flight */
 	int sent;            /* handed to the current engine */
+	/* What a privileged client asks the engine to have done (ASK_*). */
+	uint8_t ask;
+	uint8_t ask_used; /* the current engine acted on it */
+	TAILQ_ENTRY(replay_req) asks;
 	uint8_t payload[];
 };
 struct replay_conn {
@@ -199,7 +203,8 @@ struct replay_conn {
 };
 struct replay {
 	TAILQ_HEAD(, replay_req) all;
-	struct replay_req *unsent; /* the first not yet handed over */
+	TAILQ_HEAD(, replay_req) asks; /* those with an ask, in seq order */
+	struct replay_req *unsent;     /* the first not yet handed over */
 	size_t count, bytes;
 };
 enum { REPLAY_OK, REPLAY_UNASKED, REPLAY_MISMATCH };
@@ -215,6 +220,15 @@ void replay_conn_drop(struct replay *, struct replay_conn *);
 size_t replay_engine_gone(struct replay *, int died);
 struct replay_req *replay_first(struct replay *);
 struct replay_req *replay_after(struct replay_req *);
+void replay_set_ask(struct replay *, struct replay_req *, uint8_t ask);
+struct replay_req *replay_asks_first(struct replay *);
+struct replay_req *replay_ask_after(struct replay_req *);
+
+/* authority.c: what the engine may ask, on whose word. */
+enum { ASK_NONE, ASK_INTRODUCE, ASK_RELEASE, ASK_LU_FILE, ASK_LU_EXEC };
+uint8_t authority_ask(int privileged, int readonly, const struct xs_hdr *,
+		      const uint8_t *payload);
+const char *authority_check(struct replay *, const Xsp__PrivRequest *);
 
 /* backoff.c: when to restart a dead engine, and whether to, pure. */
 #define ENGINE_RESTARTS_DEFAULT 10u
@@ -268,7 +282,8 @@ void engine_send_open(uint32_t conn, uint32_t domid, int privileged,
 		      int readonly);
 void engine_send_close(uint32_t conn);
 void engine_send_request(struct replay_conn *, uint32_t conn, uint32_t domid,
-			 const struct xs_hdr *hdr, const uint8_t *payload);
+			 uint8_t ask, const struct xs_hdr *hdr,
+			 const uint8_t *payload);
 int engine_answered(struct replay_conn *, uint32_t req_id);
 void engine_conn_gone(struct replay_conn *);
 void engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
@@ -293,7 +308,6 @@ void privs_print(FILE *, const struct engine_opts *);
 struct xen_handles {
 	struct xenevtchn_handle *evtchn;
 	struct xengntdev_handle *gnttab;
-	struct xenforeignmemory_handle *fmem;
 	struct xc_interface_core *xc;
 };
 
@@ -326,5 +340,6 @@ int guest_has_room(struct guest *);
 void guest_ring_error(struct guest *, uint32_t error);
 void guest_conn_closed(struct guest *, struct conn *);
 void guest_domains_changed(void);
+int guest_may_unmap(uint32_t domid);
 
 #endif

@@ -330,8 +330,11 @@ conn_parse(struct conn *c)
 			conn_close(c, "oversized message");
 			return -1;
 		}
-		engine_send_request(&c->rq, c->id, c->domid, &hdr,
-				    c->in + off + XS_HDR_SIZE);
+		engine_send_request(&c->rq, c->id, c->domid,
+				    authority_ask(c->privileged, c->readonly,
+						  &hdr,
+						  c->in + off + XS_HDR_SIZE),
+				    &hdr, c->in + off + XS_HDR_SIZE);
 		audit_request(c->audit, &hdr, c->in + off + XS_HDR_SIZE);
 		c->inflight++;
 		off += (size_t)n;

@@ -52,6 +52,8 @@ static struct bevent chan_ev;
 static struct frame_in fin;
 static struct frame_out fout;
 static int congested;
+/* The engine on the channel said Ready: it may say so once. */
+static int ready_seen;
 
 /* This iteration's batch. Payloads sit in the arena until packed. */
 static struct pending *pend;
@@ -69,6 +71,7 @@ static uint64_t next_seq = 1;
 /* Every request not yet answered, across engines. */
 struct replay engine_replay = {
 	.all = TAILQ_HEAD_INITIALIZER(engine_replay.all),
+	.asks = TAILQ_HEAD_INITIALIZER(engine_replay.asks),
 };
 
 /* The ConnSync being sent: its arrays live until the next one. */
@@ -145,6 +148,7 @@ engine_violation(const Xsp__Violation *v)
 static const char *
 engine_dispatch(const Xsp__EngineFrame *f)
 {
+	const char *why;
 	char text[4097];
 	const Xsp__Log *l;
 	const Xsp__PrivRequest *p;
@@ -196,11 +200,15 @@ engine_dispatch(const Xsp__EngineFrame *f)
 			engine_violation(f->msgs[i]->violation);
 			break;
 		case XSP__TO_BROKER__MSG_READY:
+			if (ready_seen++)
+				return "said it was ready twice";
 			life_ready(f->msgs[i]->ready->nodes,
 				   f->msgs[i]->ready->recovered);
 			break;
 		case XSP__TO_BROKER__MSG_PRIV:
 			p = f->msgs[i]->priv;
+			if ((why = authority_check(&engine_replay, p)) != NULL)
+				return why;
 			if (p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE ||
 			    p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC)
 				life_live_update(p);
@@ -559,11 +567,15 @@ queue_request(const struct replay_req *q)
  */
 void
 engine_send_request(struct replay_conn *rc, uint32_t conn, uint32_t domid,
-		    const struct xs_hdr *hdr, const uint8_t *payload)
+		    uint8_t ask, const struct xs_hdr *hdr,
+		    const uint8_t *payload)
 {
-	if (replay_add(&engine_replay, rc, next_seq++, conn, domid, hdr,
-		       payload) == NULL)
+	struct replay_req *q;
+
+	if ((q = replay_add(&engine_replay, rc, next_seq++, conn, domid, hdr,
+			    payload)) == NULL)
 		fatal("engine request");
+	replay_set_ask(&engine_replay, q, ask);
 	if (chan_state == CHAN_OPEN)
 		chan_pump();
 	else
@@ -671,6 +683,7 @@ chan_open(int fd, int update_failed)
 		fatal("fcntl");
 	loop_add(&chan_ev, chan, EPOLLIN, engine_event, NULL);
 	chan_state = CHAN_OPEN;
+	ready_seen = 0;
 	queue_sync(update_failed);
 	congestion_update();
 }

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Guests' rings: mapping a domain's ring page (a grant of
- * GNTTAB_RESERVED_XENSTORE, or its gfn by foreign mapping), binding its
+ * Guests' rings: mapping a domain's ring page (its grant of
+ * GNTTAB_RESERVED_XENSTORE, never a frame by foreign mapping), binding its
  * event channel, and turning event channel notifications into reads and
  * writes of its connection. Also dom0's own ring (/proc/xen/xsd_kva), the
  * reconnection and error fields of the page, and VIRQ_DOM_EXC: when a
  * domain shuts down or dies, the engine is told.
  *
  * The engine decides which domains are introduced; this file only does
- * what it asks, after checking it: a domain must exist to be mapped, and
- * only its xenstore grant is ever mapped.
+ * what it asks once authority.c found a privileged client's word for it: a
+ * domain must exist to be mapped, and only its xenstore grant is ever
+ * mapped. A frame number comes from the engine and could name any page of
+ * a domain being built; a grant is what the domain itself offers.
  */
 
 /* Xen's headers use anonymous structs that strict ISO C refuses. */
@@ -26,13 +28,12 @@
 
 #include <xenctrl.h>
 #include <xenevtchn.h>
-#include <xenforeignmemory.h>
 #include <xengnttab.h>
 #include <xen/grant_table.h>
 
 #include "broker.h"
 
-enum { MAPPED_GRANT = 1, MAPPED_FOREIGN, MAPPED_FILE };
+enum { MAPPED_GRANT = 1, MAPPED_FILE };
 
 struct guest {
 	uint32_t domid;
@@ -43,6 +44,7 @@ struct guest {
 	struct conn *conn;
 	int privileged; /* dom0's own ring */
 	int broken;     /* the error field is set: no more service */
+	int told_gone;  /* the engine was told the domain is dying or gone */
 	int owed;       /* on owed_list: the ring changed, no event sent yet */
 	int owed_now;   /* that event may not wait (guest_notify_flush()) */
 	struct timespec owed_since;
@@ -134,9 +136,6 @@ guest_unmap(struct guest *g)
 	case MAPPED_GRANT:
 		xengnttab_unmap(xh->gnttab, (void *)g->ring, 1);
 		break;
-	case MAPPED_FOREIGN:
-		xenforeignmemory_unmap(xh->fmem, (void *)g->ring, 1);
-		break;
 	case MAPPED_FILE:
 		munmap((void *)g->ring, XC_PAGE_SIZE);
 		break;
@@ -201,10 +200,9 @@ guest_free(struct guest *g)
 
 /* The engine introduces a domain: map its ring, bind its channel. */
 static int
-guest_map(uint32_t domid, uint64_t gfn, uint32_t port)
+guest_map(uint32_t domid, uint32_t port)
 {
 	struct guest *g = guests[domid];
-	xen_pfn_t pfn = (xen_pfn_t)gfn;
 	void *ring;
 
 	if (g != NULL) {
@@ -242,14 +240,8 @@ guest_map(uint32_t domid, uint64_t gfn, uint32_t port)
 				       GNTTAB_RESERVED_XENSTORE,
 				       PROT_READ | PROT_WRITE);
 	g->mapped = MAPPED_GRANT;
-	if (ring == NULL && xh->fmem != NULL) {
-		/* Guests that did not grant the page: map it by its gfn. */
-		ring = xenforeignmemory_map(
-			xh->fmem, domid, PROT_READ | PROT_WRITE, 1, &pfn, NULL);
-		g->mapped = MAPPED_FOREIGN;
-	}
 	if (ring == NULL) {
-		log_warn("domain %u: cannot map its ring", domid);
+		log_warn("domain %u: cannot map its ring's grant", domid);
 		free(g);
 		return EINVAL;
 	}
@@ -280,7 +272,7 @@ guest_priv(const Xsp__PrivRequest *p)
 	case XSP__PRIV_REQUEST__OP__MAP:
 		/* Without Xen the store keeps its books, with no ring. */
 		if (!socket_only)
-			err = guest_map(p->domid, p->gfn, p->port);
+			err = guest_map(p->domid, p->port);
 		break;
 	case XSP__PRIV_REQUEST__OP__UNMAP:
 		if (!socket_only && guests[p->domid] != NULL)
@@ -315,6 +307,8 @@ guest_domains_changed(void)
 		if (guests[d] == NULL)
 			continue;
 		flags = domain_flags(d);
+		if (flags < 0 || (flags & XEN_DOMINF_dying))
+			guests[d]->told_gone = 1;
 		if (flags < 0 ||
 		    (flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown)))
 			engine_send_domain(
@@ -322,6 +316,18 @@ guest_domains_changed(void)
 				flags >= 0 && (flags & XEN_DOMINF_shutdown),
 				flags < 0);
 	}
+}
+
+/*
+ * Whether the engine may unmap domid on its own word: it is not mapped, or
+ * the hypervisor said it is dying or gone (the engine then releases it).
+ * Any other unmapping needs a privileged client's RELEASE (authority.c).
+ */
+int
+guest_may_unmap(uint32_t domid)
+{
+	return domid >= XS_DOMID_FIRST_RESERVED || guests[domid] == NULL ||
+	       guests[domid]->told_gone;
 }
 
 /*

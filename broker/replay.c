@@ -24,6 +24,7 @@ void
 replay_init(struct replay *r)
 {
 	TAILQ_INIT(&r->all);
+	TAILQ_INIT(&r->asks);
 	r->unsent = NULL;
 	r->count = 0;
 	r->bytes = 0;
@@ -51,6 +52,8 @@ replay_add(struct replay *r, struct replay_conn *rc, uint64_t seq,
 	q->hdr = *hdr;
 	q->deaths = 0;
 	q->sent = 0;
+	q->ask = 0;
+	q->ask_used = 0;
 	if (hdr->len > 0)
 		memcpy(q->payload, payload, hdr->len);
 	TAILQ_INSERT_TAIL(&r->all, q, all);
@@ -69,6 +72,8 @@ replay_remove(struct replay *r, struct replay_req *q)
 		r->unsent = TAILQ_NEXT(q, all);
 	TAILQ_REMOVE(&r->all, q, all);
 	TAILQ_REMOVE(&q->rc->q, q, per);
+	if (q->ask)
+		TAILQ_REMOVE(&r->asks, q, asks);
 	r->count--;
 	r->bytes -= sizeof(*q) + q->hdr.len;
 	free(q);
@@ -140,6 +145,8 @@ replay_engine_gone(struct replay *r, int died)
 		if (q->sent && died && ++q->deaths >= REPLAY_POISON)
 			poisoned++;
 		q->sent = 0;
+		/* Whatever the next engine does for it is asked anew. */
+		q->ask_used = 0;
 	}
 	r->unsent = TAILQ_FIRST(&r->all);
 	return poisoned;
@@ -155,4 +162,29 @@ struct replay_req *
 replay_after(struct replay_req *q)
 {
 	return TAILQ_NEXT(q, all);
+}
+
+/*
+ * Marks q as asking for something only the broker can grant (ASK_* of
+ * broker/authority.c); found again by replay_asks_first() until answered.
+ */
+void
+replay_set_ask(struct replay *r, struct replay_req *q, uint8_t ask)
+{
+	if (q->ask || !ask)
+		return;
+	q->ask = ask;
+	TAILQ_INSERT_TAIL(&r->asks, q, asks);
+}
+
+struct replay_req *
+replay_asks_first(struct replay *r)
+{
+	return TAILQ_FIRST(&r->asks);
+}
+
+struct replay_req *
+replay_ask_after(struct replay_req *q)
+{
+	return TAILQ_NEXT(q, asks);
 }

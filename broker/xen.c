@@ -17,7 +17,6 @@
 
 #include <xenctrl.h>
 #include <xenevtchn.h>
-#include <xenforeignmemory.h>
 #include <xengnttab.h>
 
 #include "broker.h"
@@ -44,8 +43,6 @@ xen_open(struct xen_handles *xh)
 		xen_close(xh);
 		return -1;
 	}
-	/* Only a fallback for guests that did not grant their ring. */
-	xh->fmem = xenforeignmemory_open(NULL, 0);
 	if ((xh->xc = xc_interface_open(NULL, NULL, 0)) == NULL) {
 		xen_fail("the hypervisor control interface "
 			 "(xc_interface_open)");
@@ -62,8 +59,6 @@ xen_close(struct xen_handles *xh)
 		xc_interface_close(xh->xc);
 	if (xh->gnttab != NULL)
 		xengnttab_close(xh->gnttab);
-	if (xh->fmem != NULL)
-		xenforeignmemory_close(xh->fmem);
 	if (xh->evtchn != NULL)
 		xenevtchn_close(xh->evtchn);
 	memset(xh, 0, sizeof(*xh));

@@ -13,6 +13,7 @@
 #include "dispatch.h"
 #include "journal.h"
 #include "store.h"
+#include "xs_args.h"
 
 #define F_PRIV 1u   /* dom0 only */
 #define F_NOTID 2u  /* the tx_id is ignored */
@@ -518,21 +519,7 @@ static const struct wire_op wire_ops[XS_TYPE_COUNT] = {
 static void
 split_args(struct req *r)
 {
-	const char *p = r->payload, *end = p + r->len;
-	size_t l;
-
-	r->argc = 0;
-	while (p < end && r->argc < MAX_ARGS) {
-		l = strnlen(p, (size_t)(end - p));
-		if (p + l == end) {
-			r->argc = -1;
-			return;
-		}
-		r->argv[r->argc++] = p;
-		p += l + 1;
-	}
-	if (p < end)
-		r->argc = -1; /* more strings than any request takes */
+	r->argc = xs_args_split(r->payload, r->len, r->argv, MAX_ARGS);
 }
 
 /* A request's state: the spare one, unless a request is being run. */

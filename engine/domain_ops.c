@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "journal.h"
 #include "store.h"
+#include "xs_args.h"
 
 static int
 arg_domid(struct req *r, int i, uint32_t *d)
@@ -63,21 +64,14 @@ do_introduce(struct req *r)
 {
 	struct priv_answer a;
 	uint32_t id;
-	unsigned long gfn, port;
+	unsigned long gfn;
+	uint32_t port;
 	struct domain *d;
-	char *end;
 	int err;
 
-	if (r->argc < 3 || arg_domid(r, 0, &id) ||
+	/* The broker reads it the same way before it maps anything. */
+	if (xs_introduce_parse(r->argc, r->argv, &id, &gfn, &port) == -1 ||
 	    id >= XS_DOMID_FIRST_RESERVED)
-		return EINVAL;
-	errno = 0;
-	gfn = strtoul(r->argv[1], &end, 10);
-	if (*end || errno || r->argv[1][0] == '\0')
-		return EINVAL;
-	port = strtoul(r->argv[2], &end, 10);
-	if (*end || errno || r->argv[2][0] == '\0' || port == 0 ||
-	    port > UINT32_MAX)
 		return EINVAL;
 	/*
 	 * dom0's ring is set up by the broker at start; introducing dom0

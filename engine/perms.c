@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "xs_args.h"
+
 #include "engine.h"
 
 bool
@@ -56,19 +58,7 @@ perm_for_conn(struct engine *e, const struct conn *c, const struct node *n)
 int
 domid_parse(const char *s, uint32_t *out)
 {
-	uint32_t v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (uint32_t)(*s - '0');
-		if (v > 65535)
-			return -1;
-	}
-	*out = v;
-	return 0;
+	return xs_domid_parse(s, out);
 }
 
 int
