@@ -24,6 +24,8 @@
 
 /* Stop reading a client whose unsent replies exceed this. */
 #define CONN_OUTQ_MAX (1u << 20)
+/* Watch events past this, unread by a privileged client, are dropped. */
+#define CONN_OUTQ_PRIV_MAX (16u * CONN_OUTQ_MAX)
 /*
  * Log.level on the engine channel, as the engine numbers it
  * (engine/engine.h LOG_LVL_*). Anything above ENGINE_LOG_DEBUG is invalid.

@@ -454,13 +454,17 @@ conn_write(struct conn *c)
  * than CONN_OUTQ_MAX bytes of it, as C xenstored charges a guest's events
  * to its memory quota, and the rest are dropped; otherwise a guest could
  * have another write events to it until the broker runs out of memory.
- * Replies are never dropped.
+ * dom0's own connections get far more, but not without end: events come
+ * from the engine, which a guest may have subverted. Replies are never
+ * dropped (each answers a request, which the client sent).
  */
 static int
 event_no_room(struct conn *c, size_t len)
 {
-	if ((c->privileged && !c->readonly) ||
-	    c->out.bytes + len <= CONN_OUTQ_MAX)
+	size_t max = c->privileged && !c->readonly ? CONN_OUTQ_PRIV_MAX
+						   : CONN_OUTQ_MAX;
+
+	if (c->out.bytes + len <= max)
 		return 0;
 	if (c->events_dropped++ == 0)
 		log_warnx("conn %u (domain %u): does not read its watch "

@@ -20,6 +20,13 @@
 
 /* Stop reading clients while this much is queued for an engine that lags. */
 #define ENGINE_BACKLOG_MAX (16u << 20)
+/*
+ * More than this queued for the engine, past the clients' bound above, is
+ * what the engine itself caused (answers to its own requests) and did not
+ * read: it is stuck or subverted, and is replaced rather than let grow the
+ * broker without end.
+ */
+#define ENGINE_QUEUE_MAX (2u * ENGINE_BACKLOG_MAX)
 /* Send a frame early rather than let one batch approach FRAME_MAX. */
 #define BATCH_MAX (FRAME_MAX / 2)
 /* Overhead of one ToEngine message beyond its payload, generously. */
@@ -52,6 +59,8 @@ static struct bevent chan_ev;
 static struct frame_in fin;
 static struct frame_out fout;
 static int congested;
+/* More than ENGINE_QUEUE_MAX waits for the engine. */
+static int overfull;
 /* The engine on the channel said Ready: it may say so once. */
 static int ready_seen;
 
@@ -80,6 +89,8 @@ static Xsp__ConnOpen **sync_ptrs;
 static size_t sync_nopen, sync_cap;
 static uint64_t *sync_resend;
 static size_t sync_nresend, sync_resend_cap;
+
+#define ENGINE_OVERFULL "it does not read what it asked for"
 
 static void engine_pack(void);
 static void engine_write(void);
@@ -236,6 +247,8 @@ engine_frames(void)
 	int r;
 
 	while ((r = frame_in_next(&fin, &data, &len)) == 1) {
+		if (overfull)
+			return ENGINE_OVERFULL;
 		if (engine_frame_check(data, len, conn_next_id(), &f, &why) ==
 		    -1)
 			return why;
@@ -316,6 +329,8 @@ chan_pump(void)
 void
 engine_flush(void)
 {
+	if (overfull && chan_state == CHAN_OPEN)
+		life_broken(ENGINE_OVERFULL);
 	life_flush();
 	chan_pump();
 	/*
@@ -429,6 +444,7 @@ engine_pack(void)
 	npend = 0;
 	arena_len = 0;
 	congested = fout.len - fout.off > ENGINE_BACKLOG_MAX;
+	overfull = fout.len - fout.off > ENGINE_QUEUE_MAX;
 }
 
 /* A slot in the batch, or NULL when there is no engine to send it to. */
@@ -732,6 +748,7 @@ chan_close(int drain)
 	chan_state = CHAN_CLOSED;
 	fin.off = fin.len = 0;
 	fout.off = fout.len = 0;
+	overfull = 0;
 	npend = 0;
 	arena_len = 0;
 	congestion_update();

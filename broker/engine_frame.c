@@ -203,8 +203,10 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 		*why = "frame too large";
 		return -1;
 	}
-	if (arena.pb.alloc == NULL)
+	if (arena.pb.alloc == NULL) {
 		frame_arena_init(&arena);
+		arena.limit = FRAME_DECODE_MAX;
+	}
 	if ((f = xsp__engine_frame__unpack(&arena.pb, len, data)) == NULL) {
 		frame_arena_reset(&arena);
 		*why = "frame does not decode";

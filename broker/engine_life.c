@@ -574,13 +574,15 @@ live_update(void)
 void
 life_live_update(const Xsp__PrivRequest *p)
 {
-	char **args;
+	char **args, shown[256];
 	size_t i;
 	int fd;
 
 	if (p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE) {
+		log_sanitize(shown, sizeof(shown), (const uint8_t *)p->path,
+			     strlen(p->path));
 		if ((fd = liveupdate_open(p->path, ENGINE_FD_LAST + 1)) == -1) {
-			log_warn("live update: %s refused", p->path);
+			log_warn("live update: %s refused", shown);
 			if (p->id != 0)
 				engine_send_priv_reply(p->id, errno, 0, 0, 0);
 			return;
@@ -590,7 +592,7 @@ life_live_update(const Xsp__PrivRequest *p)
 		next.fd = fd;
 		if ((next_path = strdup(p->path)) == NULL)
 			fatal("live update");
-		log_info("live update: next engine binary %s", next_path);
+		log_info("live update: next engine binary %s", shown);
 		if (p->id != 0)
 			engine_send_priv_reply(p->id, 0, 0, 0, 0);
 		return;

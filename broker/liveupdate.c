@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -92,39 +93,52 @@ is_engine(int fd)
 /*
  * Opens path as the next engine binary, at fd min_fd or above. Returns the
  * fd, or -1 with the errno the engine is told: ENOENT (no such file),
- * EINVAL (not a regular file), EACCES (not executable, or someone other
- * than root or us owns it or may write it), ENOEXEC (not an engine).
+ * EINVAL (not a regular file, or a symbolic link), EACCES (not executable,
+ * or someone other than root or us owns it or may write it), ENOEXEC (not
+ * an engine).
+ *
+ * The path is first opened without being opened: O_PATH reads nothing and
+ * has no effect on a FIFO (whose open would block the broker) or a device
+ * (a watchdog that reboots the host when closed without its magic write).
+ * Only a regular file is then opened for reading, through /proc/self/fd, so
+ * that it is the very file that was checked.
  */
 int
 liveupdate_open(const char *path, int min_fd)
 {
+	char self[64];
 	struct stat st;
-	int fd, nfd, err;
+	int pfd, fd = -1, nfd, err;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		err = errno;
 		errno = err == ENOENT || err == ENOTDIR ? ENOENT
 			: err == EACCES || err == EPERM ? EACCES
 							: EINVAL;
 		return -1;
 	}
-	if (fstat(fd, &st) == -1)
-		err = EINVAL;
-	else if (!S_ISREG(st.st_mode))
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	if (fstat(pfd, &st) == -1 || !S_ISREG(st.st_mode))
 		err = EINVAL;
 	else if ((st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) == 0 ||
 		 (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
 		 (st.st_uid != 0 && st.st_uid != geteuid()))
 		err = EACCES;
+	else if ((fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY |
+					  O_CLOEXEC)) == -1)
+		err = EINVAL;
 	else if (!is_engine(fd))
 		err = ENOEXEC;
 	else if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, min_fd)) == -1)
 		err = errno == EMFILE ? EMFILE : EINVAL;
 	else {
 		close(fd);
+		close(pfd);
 		return nfd;
 	}
-	close(fd);
+	if (fd != -1)
+		close(fd);
+	close(pfd);
 	errno = err;
 	return -1;
 }

@@ -82,7 +82,15 @@ struct frame_arena {
 	size_t used;                /* of the newest */
 	size_t total;               /* taken by this frame */
 	size_t hint;                /* the chunk size the last frame needed */
+	size_t limit;               /* most one frame may take; 0: none */
 };
+
+/*
+ * Most the broker lets one engine frame take decoded. Honest frames take
+ * about their own size (packed arrays and bytes); a frame of millions of
+ * tiny messages would take tens of times its size, a message struct each.
+ */
+#define FRAME_DECODE_MAX (8u * FRAME_MAX)
 
 void frame_arena_init(struct frame_arena *);
 void frame_arena_reset(struct frame_arena *);

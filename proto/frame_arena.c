@@ -55,6 +55,9 @@ arena_alloc(void *arg, size_t size)
 	size = (size + al - 1) & ~(al - 1);
 	if (size == 0)
 		size = al;
+	/* The decoder then fails, as if out of memory: the frame is bad. */
+	if (a->limit != 0 && size > a->limit - a->total)
+		return NULL;
 	if (c == NULL || c->cap - a->used < size) {
 		cap = a->hint > ARENA_MIN ? a->hint : ARENA_MIN;
 		if (c != NULL && c->cap * 2 > cap)
@@ -90,6 +93,7 @@ frame_arena_init(struct frame_arena *a)
 	a->pb.allocator_data = a;
 	a->chunks = NULL;
 	a->used = a->total = a->hint = 0;
+	a->limit = 0;
 }
 
 /*
