@@ -201,7 +201,8 @@ main(int argc, char **argv)
 	static const char *const tmo[] = {"watch-event", NULL};
 	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
 	struct chan ch = {.fd = -1};
-	struct sandbox_cfg sb = {.channel = -1, .state = {-1, -1}};
+	struct sandbox_cfg sb = {
+		.channel = -1, .state = {-1, -1}, .output = -1};
 	bool have_uid = false, have_gid = false, no_sandbox = false;
 	int nstate = 0;
 	bool attached = false;
