@@ -298,8 +298,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (dump != NULL && optind == argc) {
-		engine_free(e); /* the tool builds its own from the state */
-		return dump_tool(dump, broker);
+		bool verbose = e->verbose;
+
+		engine_free(e); /* the tool's parser builds its own */
+		return dump_tool(dump, broker, verbose);
 	}
 	if (ch.fd < 0 || optind != argc || nstate == 1 ||
 	    (!no_sandbox && !(have_uid && have_gid)))
