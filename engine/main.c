@@ -39,7 +39,7 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--spin-us N] [--unsafe-no-sandbox]\n"
-		"       xs-engine --dump FILE|- [--broker PID]\n"
+		"       xs-engine --dump FILE|- [--broker PID] [-V]\n"
 		"It is started by xs-broker, not by hand; --dump writes the "
 		"store of the\nrunning broker (or of PID) as a xenstore "
 		"migration stream, for xs-broker --restore.\n");
