@@ -39,7 +39,7 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--spin-us N] [--unsafe-no-sandbox]\n"
-		"       xs-engine --dump FILE|- [--broker PID]\n"
+		"       xs-engine --dump FILE|- [--broker PID] [-V]\n"
 		"It is started by xs-broker, not by hand; --dump writes the "
 		"store of the\nrunning broker (or of PID) as a xenstore "
 		"migration stream, for xs-broker --restore.\n");
@@ -201,7 +201,8 @@ main(int argc, char **argv)
 	static const char *const tmo[] = {"watch-event", NULL};
 	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
 	struct chan ch = {.fd = -1};
-	struct sandbox_cfg sb = {.channel = -1, .state = {-1, -1}};
+	struct sandbox_cfg sb = {
+		.channel = -1, .state = {-1, -1}, .output = -1};
 	bool have_uid = false, have_gid = false, no_sandbox = false;
 	int nstate = 0;
 	bool attached = false;
@@ -297,8 +298,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (dump != NULL && optind == argc) {
-		engine_free(e); /* the tool builds its own from the state */
-		return dump_tool(dump, broker);
+		bool verbose = e->verbose;
+
+		engine_free(e); /* the tool's parser builds its own */
+		return dump_tool(dump, broker, verbose);
 	}
 	if (ch.fd < 0 || optind != argc || nstate == 1 ||
 	    (!no_sandbox && !(have_uid && have_gid)))

@@ -2,7 +2,7 @@
 /*
  * The engine's sandbox, applied once before the first request:
  *
- *  1. close every fd but the channel and the state memfds;
+ *  1. close every fd but the channel, the state memfds and --dump's output;
  *  2. new mount, net, ipc and uts namespaces, and an empty read-only root
  *     (where the kernel permits; the PID namespace is made by the broker);
  *  3. an unprivileged uid and gid, no supplementary groups, no capabilities
@@ -110,7 +110,8 @@ fail(char *why, size_t len, const char *step, int err)
 static bool
 kept(const struct sandbox_cfg *cfg, int fd)
 {
-	return fd == cfg->channel || fd == cfg->state[0] || fd == cfg->state[1];
+	return fd == cfg->channel || fd == cfg->state[0] ||
+	       fd == cfg->state[1] || fd == cfg->output;
 }
 
 /* The highest fd the engine keeps. */
@@ -123,6 +124,8 @@ top_fd(const struct sandbox_cfg *cfg)
 		top = cfg->state[0];
 	if (cfg->state[1] > top)
 		top = cfg->state[1];
+	if (cfg->output > top)
+		top = cfg->output;
 	return top;
 }
 
@@ -211,7 +214,9 @@ limits(const struct sandbox_cfg *cfg, char *why, size_t len)
 		/*
 		 * No file can be written: there is none in reach. The state
 		 * memfds can, up to the address-space limit each, so that a
-		 * broken engine cannot fill the broker's memory without end.
+		 * broken engine cannot fill the broker's memory without end
+		 * (--dump, which has them, sets no limit: its output grows
+		 * with the store).
 		 */
 		{RLIMIT_FSIZE,
 		 cfg->state[0] < 0 ? 0
@@ -257,7 +262,8 @@ filter(const struct sandbox_cfg *cfg, char *why, size_t len)
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (ctx == NULL)
 		return fail(why, len, "seccomp_init", ENOMEM);
-	r = seccomp_policy_add(ctx, cfg->channel, cfg->state[0], cfg->state[1]);
+	r = seccomp_policy_add(ctx, cfg->channel, cfg->state[0], cfg->state[1],
+			       cfg->output);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

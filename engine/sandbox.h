@@ -14,6 +14,7 @@
 struct sandbox_cfg {
 	int channel;  /* the channel to the broker stays open */
 	int state[2]; /* and the broker's state memfds (-1: none) */
+	int output;   /* and --dump's output (-1: none, as in the engine) */
 	uid_t uid;    /* unprivileged user and group to become */
 	gid_t gid;
 	uint64_t as_limit; /* address-space limit in bytes; 0: none */

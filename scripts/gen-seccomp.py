@@ -54,11 +54,12 @@ def parse(path):
     return rules
 
 
-FDS = {"CHANNEL": "channel", "STATE_A": "state_a", "STATE_B": "state_b"}
+FDS = {"CHANNEL": "channel", "STATE_A": "state_a", "STATE_B": "state_b",
+       "OUTPUT": "output"}
 
 
 def cval(v):
-    # An absent state fd is -1: a rule on it never matches.
+    # An absent state or output fd is -1: a rule on it never matches.
     return "(scmp_datum_t)(%s)" % FDS.get(v, v)
 
 
@@ -78,9 +79,9 @@ def main():
     lines += ["\tNULL,", "};", "", "#ifdef SECCOMP_POLICY_RULES",
               "static int",
               "seccomp_policy_add(scmp_filter_ctx ctx, int channel, int state_a,",
-              "\t\t   int state_b)",
+              "\t\t   int state_b, int output)",
               "{", "\tint r;", "",
-              "\t(void)channel;", "\t(void)state_a;", "\t(void)state_b;"]
+              "\t(void)channel;", "\t(void)state_a;", "\t(void)state_b;", "\t(void)output;"]
     for name, conds, _ in rules:
         args = ""
         for a, op, mask, val in conds:

@@ -59,6 +59,7 @@ spawn_sandboxed(attempt_fn fn, int *chan)
 	if (pid == 0) {
 		struct sandbox_cfg cfg = {.channel = 3,
 					  .state = {-1, -1},
+					  .output = -1,
 					  .uid = NOBODY,
 					  .gid = NOBODY,
 					  .as_limit = AS_LIMIT};
