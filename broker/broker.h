@@ -77,6 +77,7 @@ void loop_add(struct bevent *, int fd, uint32_t events,
 void loop_set(struct bevent *, uint32_t events);
 void loop_del(struct bevent *);
 const struct timespec *loop_now(void);
+int loop_turn(int timeout);
 void loop_run(void) __attribute__((noreturn));
 
 /* sockmsg.c: framing of the xenstore wire protocol, pure. */

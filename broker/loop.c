@@ -108,56 +108,68 @@ loop_wait(struct epoll_event *evs, int timeout)
 	return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);
 }
 
-void
-loop_run(void)
+/*
+ * One turn: waits up to timeout ms (-1: for ever) for events, acts on them
+ * and on what they left to do. Returns how long the next turn may wait.
+ */
+int
+loop_turn(int timeout)
 {
+	static time_t last_tick;
 	struct epoll_event evs[LOOP_EVENTS];
 	struct bevent *ev;
-	time_t last_tick = now.tv_sec;
-	int i, n, timeout = -1, rings_busy, owed;
+	int i, n, rings_busy, owed;
 
-	for (;;) {
-		n = loop_wait(evs, timeout);
-		if (n == -1 && errno != EINTR)
-			fatal("epoll_wait");
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		for (i = 0; i < n; i++) {
-			ev = evs[i].data.ptr;
-			ev->cb(ev->fd, evs[i].events, ev->arg);
-		}
-		guest_poll();
-		rings_busy = conn_ring_poll();
+	n = loop_wait(evs, timeout);
+	if (n == -1 && errno != EINTR)
+		fatal("epoll_wait");
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < n; i++) {
+		ev = evs[i].data.ptr;
+		ev->cb(ev->fd, evs[i].events, ev->arg);
+	}
+	guest_poll();
+	rings_busy = conn_ring_poll();
+	conn_flush_dirty();
+	engine_flush();
+	owed = guest_notify_flush();
+	audit_flush();
+	conn_reap();
+
+	/*
+	 * Once a second while there is anything to age: stale watch
+	 * events in the queues of clients that do not read, and the
+	 * listeners paused when we ran out of descriptors.
+	 */
+	timeout = -1;
+	if (now.tv_sec != last_tick) {
+		last_tick = now.tv_sec;
+		listen_resume();
+		guest_tick();
+		conn_sweep();
 		conn_flush_dirty();
 		engine_flush();
 		owed = guest_notify_flush();
 		audit_flush();
 		conn_reap();
-
-		/*
-		 * Once a second while there is anything to age: stale watch
-		 * events in the queues of clients that do not read, and the
-		 * listeners paused when we ran out of descriptors.
-		 */
-		timeout = -1;
-		if (now.tv_sec != last_tick) {
-			last_tick = now.tv_sec;
-			listen_resume();
-			guest_tick();
-			conn_sweep();
-			conn_flush_dirty();
-			engine_flush();
-			owed = guest_notify_flush();
-			audit_flush();
-			conn_reap();
-		}
-		if (conn_sweep_needed() || listen_paused() ||
-		    audit_retry_needed() || guest_tick_needed())
-			timeout = 1000;
-		/* Events owed to guests wait for replies only that long. */
-		if (owed && (timeout == -1 || timeout > NOTIFY_DEFER_MS))
-			timeout = NOTIFY_DEFER_MS;
-		/* Rings with input left get their next turn at once. */
-		if (rings_busy)
-			timeout = 0;
 	}
+	if (conn_sweep_needed() || listen_paused() || audit_retry_needed() ||
+	    guest_tick_needed())
+		timeout = 1000;
+	/* Events owed to guests wait for replies only that long. */
+	if (owed && (timeout == -1 || timeout > NOTIFY_DEFER_MS))
+		timeout = NOTIFY_DEFER_MS;
+	/* Rings with input left get their next turn at once. */
+	if (rings_busy)
+		timeout = 0;
+	return timeout;
+}
+
+void
+loop_run(void)
+{
+	int timeout = -1;
+
+	for (;;)
+		timeout = loop_turn(timeout);
 }
