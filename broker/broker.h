@@ -216,7 +216,7 @@ size_t replay_engine_gone(struct replay *, int died);
 struct replay_req *replay_first(struct replay *);
 struct replay_req *replay_after(struct replay_req *);
 
-/* backoff.c: when to restart a dead engine, and whether to, pure. */
+/* backoff.c: when to restart a dead engine, pure. */
 #define ENGINE_RESTARTS_DEFAULT 10u
 #define ENGINE_RESTARTS_MAX 100000
 #define BACKOFF_WINDOW_MS 60000
@@ -224,17 +224,23 @@ struct replay_req *replay_after(struct replay_req *);
 #define BACKOFF_CALM_MS 10000
 #define BACKOFF_FIRST_MS 10
 #define BACKOFF_MAX_MS 1000
+/* Past the limit: at worst one restart every this long. */
+#define BACKOFF_SLOW_MS 5000
 struct backoff {
-	unsigned int max; /* restarts allowed in any window */
+	unsigned int max; /* restarts in any window before they slow down */
 	int64_t *times;   /* the last max restarts, a ring */
 	unsigned int n, head;
 	unsigned int streak; /* deaths in a row close together */
 	int64_t last_death;
 	int any_death;
+	int limited;        /* the last death was past the limit */
+	int64_t limit_said; /* when that was last reported, if any_said */
+	int any_said;
 };
 int backoff_init(struct backoff *, unsigned int max);
 void backoff_free(struct backoff *);
 long backoff_death(struct backoff *, int64_t now_ms);
+int backoff_limit_news(struct backoff *, int64_t now_ms);
 
 /* liveupdate.c: the binary of the next engine, and its command line. */
 #define LIVEUPDATE_PATH_MAX 4096u

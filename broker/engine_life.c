@@ -72,6 +72,7 @@ static int exec_asked;
 static const char *restoring;
 
 static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
+static void engine_died(void);
 static void live_update_start(void);
 
 static void
@@ -273,8 +274,12 @@ engine_restart(void)
 
 	restart_due = 0;
 	if ((err = engine_run(update_failed)) != 0) {
+		/* Out of memory or processes, say: tried again, backing off. */
 		errno = err;
-		fatal("cannot execute %s", cur.argv[0]);
+		log_warn("cannot execute %s", cur.argv[0]);
+		clock_gettime(CLOCK_MONOTONIC, &noticed);
+		engine_died();
+		return;
 	}
 	update_failed = 0;
 	ms = mono_us_since(&noticed) / 1000;
@@ -332,15 +337,35 @@ drop_poisoned(void)
 }
 
 /*
+ * Engines die past --engine-restarts in a window: restarts slow down to
+ * BACKOFF_SLOW_MS, and an operator hears of it once a window.
+ */
+static void
+restart_limit_news(int64_t now_ms)
+{
+	char detail[128];
+
+	if (!backoff_limit_news(&backoff, now_ms))
+		return;
+	snprintf(detail, sizeof(detail),
+		 "more than %u restarts within %d s: one every %d s at most",
+		 backoff.max, BACKOFF_WINDOW_MS / 1000, BACKOFF_SLOW_MS / 1000);
+	log_warnx("engine died again: %s (--engine-restarts); every socket "
+		  "and ring stays open",
+		  detail);
+	audit_engine_event("restart-limit", detail);
+}
+
+/*
  * The engine is gone and reaped. Clients stay; a new engine follows at
- * once, or after a back-off if engines die in quick succession, or never
- * if they die too often.
+ * once, or after a back-off if engines die in quick succession, however
+ * often they die.
  */
 static void
 engine_died(void)
 {
 	struct itimerspec it = {{0, 0}, {0, 0}};
-	char detail[128];
+	int64_t now_ms;
 	long delay;
 
 	if (restoring != NULL) {
@@ -362,18 +387,9 @@ engine_died(void)
 		prev.argv = NULL;
 		update_failed = 1;
 	}
-	delay = backoff_death(&backoff, (int64_t)noticed.tv_sec * 1000 +
-						noticed.tv_nsec / 1000000);
-	if (delay < 0) {
-		snprintf(detail, sizeof(detail),
-			 "more than %u restarts within %d s", backoff.max,
-			 BACKOFF_WINDOW_MS / 1000);
-		log_warnx("engine died again: %s (--engine-restarts): giving "
-			  "up",
-			  detail);
-		audit_engine_event("restart-limit", detail);
-		exit(1);
-	}
+	now_ms = (int64_t)noticed.tv_sec * 1000 + noticed.tv_nsec / 1000000;
+	delay = backoff_death(&backoff, now_ms);
+	restart_limit_news(now_ms);
 	if (delay == 0) {
 		restart_due = 1;
 		return;

@@ -212,11 +212,21 @@ test_backoff(void **state)
 	assert_int_equal(backoff_death(&b, t += 100), 40);
 	/* After a calm spell, at once again. */
 	assert_int_equal(backoff_death(&b, t += BACKOFF_CALM_MS), 0);
-	/* Six restarts within the window are one too many. */
-	assert_int_equal(backoff_death(&b, t += 100), -1);
-	/* A window later, restarts are allowed again. */
+	/* Six restarts within the window: the slowest pace, said once. */
+	assert_int_equal(backoff_death(&b, t += 100), BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_limit_news(&b, t), 1);
+	assert_int_equal(backoff_death(&b, t += BACKOFF_SLOW_MS),
+			 BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_limit_news(&b, t), 0);
+	/* Dying that often keeps it at the limit, said again a window on. */
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(backoff_death(&b, t += BACKOFF_SLOW_MS),
+				 BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_limit_news(&b, t), 1);
+	/* A window without deaths: restarts are quick again. */
 	t += BACKOFF_WINDOW_MS;
 	assert_int_equal(backoff_death(&b, t), 0);
+	assert_int_equal(backoff_limit_news(&b, t), 0);
 	backoff_free(&b);
 }
 
@@ -240,8 +250,10 @@ test_backoff_never(void **state)
 {
 	struct backoff b;
 
+	/* No quick restart at all, but still a restart. */
 	assert_int_equal(backoff_init(&b, 0), 0);
-	assert_int_equal(backoff_death(&b, 5), -1);
+	assert_int_equal(backoff_death(&b, 5), BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_death(&b, 100000), BACKOFF_SLOW_MS);
 	backoff_free(&b);
 }
 
