@@ -22,7 +22,7 @@ import time
 import pytest
 
 import xsraw
-from conftest import REFERENCE, XS_BUILD, Daemon, _children, wait_until
+from conftest import REFERENCE, XS_BUILD, Daemon, _children, tool, wait_until
 
 pytestmark = pytest.mark.skipif(REFERENCE, reason="the split daemon's own "
                                 "engine supervision")
@@ -342,3 +342,62 @@ def test_live_update_refuses_writable_binary(xsd_factory, lu_tmp):
     assert "live update: %s refused" % copy in d.stderr()
 
 
+
+
+@pytest.fixture
+def wrap_dir():
+    """Links to tests/tools/engine_wrap.c's binary under the names that
+    choose what it does."""
+    tmp = tempfile.mkdtemp(prefix="xsit-wrap-")
+    for name in ("engine-slow", "engine-wait-sync", "engine-crash-on"):
+        os.symlink(tool("engine_wrap"), os.path.join(tmp, name))
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def engine_exe(d):
+    pid = engine_pid(d)
+    try:
+        return os.readlink("/proc/%d/exe" % pid) if pid else None
+    except OSError:
+        return None
+
+
+def test_client_of_a_slow_engine_is_served(xsd_factory, wrap_dir):
+    """Daemon.start's client connects while the engine still sleeps: it is
+    answered once the engine runs."""
+    d = xsd_factory(["--engine", os.path.join(wrap_dir, "engine-slow")],
+                    name="slow")
+    with d.raw(timeout=TIMEOUT) as c:
+        c.write("/slow/a", b"1")
+        assert c.read("/slow/a") == b"1"
+
+
+def test_engine_gets_its_sync_unasked(wrap_dir):
+    """An engine that says nothing before its ConnSync gets it at once,
+    with no client to wake the broker up."""
+    d = Daemon(["--engine", os.path.join(wrap_dir, "engine-wait-sync")],
+               name="waitsync")
+    real = os.path.join(XS_BUILD, "bin", "xs-engine")
+    try:
+        d.cmd = [os.path.join(XS_BUILD, "bin", "xs-broker"), "-N",
+                 "--socket-only"] + d.args + \
+            os.environ.get("XS_EXTRA", "").split()
+        env = dict(os.environ, XENSTORED_RUNDIR=d.rundir)
+        d._err = open(d.stderr_path, "wb")
+        d._out = open(d.stdout_path, "wb")
+        d.proc = subprocess.Popen(d.cmd, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=d._out, stderr=d._err,
+                                  start_new_session=True)
+        wait_until(lambda: engine_exe(d) == real or not d.alive()
+                   or "engine exited" in d.stderr(), timeout=TIMEOUT,
+                   what="the engine behind the wrapper")
+        assert engine_exe(d) == real, d.stderr()[-2000:]
+        assert "engine exited" not in d.stderr(), d.stderr()[-2000:]
+        d.engine_pids = _children(d.proc.pid)
+        assert serving(d)
+        problems = d.stop()
+        assert not problems, problems
+    finally:
+        d.kill()
+        d.cleanup()
