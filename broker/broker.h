@@ -157,6 +157,18 @@ void conn_reap(void);
 void conn_sweep(void);
 int conn_sweep_needed(void);
 
+/* quarantine.c: guest domains whose requests crash engines. */
+int quarantine_has(uint32_t domid);
+void quarantine_clear(uint32_t domid);
+void quarantine_domain(uint32_t domid, uint32_t conn, const struct xs_hdr *);
+int quarantine_lift(uint32_t domid, uint32_t by_conn);
+size_t quarantine_list(char *buf, size_t size);
+
+/* control.c: XS_CONTROL quarantine, answered by the broker itself. */
+int control_is_ours(const struct xs_hdr *, const uint8_t *payload);
+size_t control_answer(const struct xs_hdr *, const uint8_t *payload,
+		      uint32_t conn, uint32_t *type, char *out, size_t size);
+
 /* audit.c: the audit log (policy/audit.policy); broker/audit.h inside. */
 struct audit_conn;
 void audit_init(const char *path, int to_syslog, const char *policy,
@@ -332,5 +344,7 @@ int guest_has_room(struct guest *);
 void guest_ring_error(struct guest *, uint32_t error);
 void guest_conn_closed(struct guest *, struct conn *);
 void guest_domains_changed(void);
+void guest_set_aside(uint32_t domid, const char *why);
+void guest_resume(uint32_t domid);
 
 #endif

@@ -314,12 +314,15 @@ binary_free(struct binary *b)
 /*
  * Connections whose request was in flight at REPLAY_POISON deaths in a
  * row go: whoever sent it would otherwise crash every engine that follows.
+ * A guest's ring would only send it again, so its domain is quarantined;
+ * dom0's ring and the sockets lose only the connection.
  */
 static void
 drop_poisoned(void)
 {
 	struct replay_req *q;
-	uint32_t id;
+	struct xs_hdr hdr;
+	uint32_t id, domid;
 
 	for (q = replay_first(&engine_replay); q != NULL;) {
 		if (q->deaths < REPLAY_POISON) {
@@ -327,11 +330,18 @@ drop_poisoned(void)
 			continue;
 		}
 		id = q->conn;
-		log_warnx("conn %u: request %u (type %u) was being handled at "
-			  "%u engine deaths in a row: dropping the connection",
-			  id, q->hdr.req_id, q->hdr.type, q->deaths);
-		/* Dropping it frees its requests: start over. */
+		domid = q->domid;
+		hdr = q->hdr;
+		if (domid != 0)
+			quarantine_domain(domid, id, &hdr);
+		else
+			log_warnx("conn %u: request %u (type %u) was being "
+				  "handled at %u engine deaths in a row: "
+				  "dropping the connection",
+				  id, hdr.req_id, hdr.type, q->deaths);
+		/* Quarantine dropped a ring's; a socket's goes here. */
 		conn_drop_id(id, "request crashed the engine");
+		/* Dropping it freed its requests: start over. */
 		q = replay_first(&engine_replay);
 	}
 }

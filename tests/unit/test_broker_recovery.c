@@ -694,6 +694,53 @@ test_frame_live_update_options(void **state)
 	assert_false(lu_args_frame_ok("-E5"));
 }
 
+/* CONTROL quarantine's answer to payload (len bytes), as a string. */
+static const char *
+quarantine_control(const char *payload, size_t len, uint32_t *type)
+{
+	static char out[XS_PAYLOAD_MAX];
+	struct xs_hdr hdr = {XS_CONTROL, 1, 0, (uint32_t)len};
+	size_t n;
+
+	assert_true(control_is_ours(&hdr, (const uint8_t *)payload));
+	n = control_answer(&hdr, (const uint8_t *)payload, 9, type, out,
+			   sizeof(out));
+	assert_int_equal(n, strlen(out) + 1);
+	return out;
+}
+
+static void
+test_control_quarantine(void **state)
+{
+	struct xs_hdr other = {XS_CONTROL, 1, 0, 10};
+	uint32_t type;
+
+/* The literal's bytes, without the NUL the compiler adds. */
+#define QC(lit) quarantine_control(lit, sizeof(lit) - 1, &type)
+
+	/* Only the quarantine command, with its NUL, is the broker's. */
+	assert_false(control_is_ours(&other, (const uint8_t *)"quarantine"));
+	other.len = 12;
+	assert_false(control_is_ours(&other, (const uint8_t *)"memreport\0ab"));
+	other.type = XS_READ;
+	other.len = 11;
+	assert_false(control_is_ours(&other, (const uint8_t *)"quarantine"));
+
+	assert_string_equal(QC("quarantine\0"), "");
+	assert_int_equal(type, XS_CONTROL);
+	/* The last argument's NUL may be missing. */
+	assert_string_equal(QC("quarantine\0lift\0005"), "ENOENT");
+	assert_int_equal(type, XS_ERROR);
+	assert_string_equal(QC("quarantine\0lift\0005\0"), "ENOENT");
+	assert_string_equal(QC("quarantine\0lift\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\0x5\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\0000\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\00032752\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\0005\0x\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0drop\0005\0"), "EINVAL");
+#undef QC
+}
+
 int
 main(void)
 {
@@ -707,6 +754,7 @@ main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_backoff_cap),
 		cmocka_unit_test(test_backoff_never),
+		cmocka_unit_test(test_control_quarantine),
 		cmocka_unit_test(test_liveupdate_open),
 		cmocka_unit_test(test_liveupdate_argv),
 		cmocka_unit_test(test_frame_live_update),
