@@ -41,7 +41,6 @@ struct binary {
 	char **argv;
 };
 
-static pid_t engine_pid = -1;
 static int sandboxed;
 static struct binary cur = {-1, NULL};
 /*
@@ -92,41 +91,6 @@ engine_describe(int status)
 			log_warnx("engine killed by signal %d",
 				  WTERMSIG(status));
 	}
-}
-
-/* Waits up to ms for the engine to exit. Returns 1 once it is reaped. */
-static int
-engine_wait(int ms, int *status)
-{
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(engine_pid, status, WNOHANG);
-		if (r == engine_pid || (r == -1 && errno == ECHILD)) {
-			engine_pid = -1;
-			return r == -1 ? -1 : 1;
-		}
-		if (ms <= 0)
-			return 0;
-		nanosleep(&tick, NULL);
-		ms -= 10;
-	}
-}
-
-/* Returns the status, or -1 if there was no engine to reap. */
-static int
-engine_kill(void)
-{
-	int status;
-
-	if (engine_pid == -1)
-		return -1;
-	kill(engine_pid, SIGKILL);
-	while (waitpid(engine_pid, &status, 0) == -1 && errno == EINTR)
-		;
-	engine_pid = -1;
-	return status;
 }
 
 /*
@@ -219,6 +183,7 @@ engine_run(int sync_update_failed)
 {
 	int sv[2], ep[2], err, status;
 	ssize_t n;
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
@@ -227,7 +192,7 @@ engine_run(int sync_update_failed)
 		fatal("pipe2");
 	/* Keep the child's error pipe clear of the fds it rearranges. */
 	ep[1] = fd_above(ep[1]);
-	switch ((engine_pid = engine_spawn())) {
+	switch ((pid = engine_spawn())) {
 	case -1:
 		fatal("starting the engine");
 	case 0:
@@ -244,13 +209,15 @@ engine_run(int sync_update_failed)
 	while (n == -1 && errno == EINTR);
 	close(ep[0]);
 	if (n == (ssize_t)sizeof(err)) {
-		if (engine_wait(ENGINE_STOP_MS, &status) == 0)
-			engine_kill();
+		/* It said why, and exits at once (engine_exec()). */
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
 		close(sv[0]);
 		return err;
 	}
+	proc_started(pid);
 	chan_open(sv[0], sync_update_failed);
-	log_debug("engine %s started, pid %ld", cur.argv[0], (long)engine_pid);
+	log_debug("engine %s started, pid %ld", cur.argv[0], (long)pid);
 	return 0;
 }
 
@@ -415,14 +382,14 @@ engine_died(void)
 
 /*
  * The engine is gone, reaped (status is -1 if someone else reaped it).
- * One that asked for a live update and left before it was ended made way
- * for the new binary; any other died.
+ * One that asked for a live update made way for the new binary, whether it
+ * left by itself or was ended; any other died.
  */
 static void
 engine_gone(int status)
 {
 	if (exec_asked) {
-		log_info("engine left for the live update");
+		log_debug("engine left for the live update");
 		live_update_start();
 		return;
 	}
@@ -431,18 +398,26 @@ engine_gone(int status)
 	engine_died();
 }
 
+/*
+ * The channel hit its end: the engine is leaving. It gets ENGINE_GONE_MS
+ * to be gone, without the loop waiting for it; what comes next waits for
+ * its exit (life_exited()), so that no two engines share the state.
+ */
 void
 life_channel_end(void)
 {
-	int status = -1;
-
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	chan_close(1);
-	if (engine_pid != -1 && engine_wait(ENGINE_GONE_MS, &status) != 1) {
-		log_warnx("engine closed its channel but did not exit: "
-			  "killing it");
-		audit_engine_broken("it closed its channel");
-		status = engine_kill();
+	proc_end_within(ENGINE_GONE_MS, "closed its channel but did not exit");
+}
+
+void
+life_exited(int status)
+{
+	/* Dead before its channel said so: act on what it left there. */
+	if (chan_is_open()) {
+		clock_gettime(CLOCK_MONOTONIC, &noticed);
+		chan_close(1);
 	}
 	engine_gone(status);
 }
@@ -451,30 +426,20 @@ life_channel_end(void)
 void
 engine_reap(void)
 {
-	int status;
-
-	if (engine_pid == -1 || engine_wait(0, &status) != 1)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &noticed);
-	chan_close(1);
-	engine_gone(status);
+	proc_check();
 }
 
 /* A broken engine is not worth another word: kill it and replace it. */
 void
 life_broken(const char *why)
 {
-	int status;
-
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	log_warnx("engine is broken (%s): killing it", why);
 	audit_engine_broken(why);
 	/* Not even a live update it asked for counts any more. */
 	exec_asked = 0;
 	chan_close(0);
-	if ((status = engine_kill()) != -1)
-		engine_describe(status);
-	engine_died();
+	proc_kill();
 }
 
 void
@@ -512,16 +477,11 @@ life_first_reply(void)
 static void
 engine_end(void)
 {
-	int status;
-
-	if (engine_pid == -1)
+	if (proc_pid() == -1)
 		return;
 	chan_shutdown();
-	kill(engine_pid, SIGTERM);
-	if (engine_wait(ENGINE_STOP_MS, &status) == 0) {
-		log_warnx("engine ignored SIGTERM, killing it");
-		engine_kill();
-	}
+	kill(proc_pid(), SIGTERM);
+	proc_wait_end(ENGINE_STOP_MS);
 }
 
 /*
@@ -588,13 +548,21 @@ live_update_start(void)
 	engine_takeover();
 }
 
+/*
+ * The engine is ended as engine_end() does, but the loop goes on: the new
+ * one starts once the old one is gone (engine_gone()).
+ */
 static void
 live_update(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	chan_close(1);
-	engine_end();
-	live_update_start();
+	if (proc_pid() == -1) {
+		live_update_start();
+		return;
+	}
+	kill(proc_pid(), SIGTERM);
+	proc_end_within(ENGINE_STOP_MS, "ignored SIGTERM");
 }
 
 void

@@ -349,7 +349,7 @@ def wrap_dir():
     """Links to tests/tools/engine_wrap.c's binary under the names that
     choose what it does."""
     tmp = tempfile.mkdtemp(prefix="xsit-wrap-")
-    for name in ("engine-slow", "engine-wait-sync", "engine-crash-on"):
+    for name in ("engine-slow", "engine-wait-sync", "engine-hang-on"):
         os.symlink(tool("engine_wrap"), os.path.join(tmp, name))
     yield tmp
     shutil.rmtree(tmp, ignore_errors=True)
@@ -401,3 +401,28 @@ def test_engine_gets_its_sync_unasked(wrap_dir):
     finally:
         d.kill()
         d.cleanup()
+
+
+def test_lingering_engine_does_not_stall_the_broker(xsd_factory, wrap_dir):
+    """An engine that closes its channel and does not exit has a second
+    (ENGINE_GONE_MS) before it is killed, and meanwhile the broker serves:
+    here the one request it answers itself, the quarantine list."""
+    engine = os.path.join(wrap_dir, "engine-hang-on")
+    d = xsd_factory(["--engine", engine], name="linger")
+    with d.raw(timeout=TIMEOUT) as b:
+        b.write("/linger/a", b"1")
+        a = d.raw(timeout=TIMEOUT)
+        a.send(xsraw.WRITE, xsraw.z("/engine-wrap-crash-here", "x"))
+        wait_until(lambda: os.path.exists(engine + ".closed"),
+                   timeout=TIMEOUT, what="the engine to close its channel")
+        m = b.request(xsraw.CONTROL, xsraw.z("quarantine"))
+        assert m.type == xsraw.CONTROL, m
+        assert "did not exit" not in d.stderr(), d.stderr()[-2000:]
+        wait_until(lambda: "engine closed its channel but did not exit: "
+                   "killing it" in d.stderr(), timeout=TIMEOUT,
+                   what="the lingering engine to be killed")
+        # The request went to the next engine, which lingered too: its
+        # connection goes, and the store is served by the one after.
+        assert b.read("/linger/a") == b"1"
+        a.close()
+    settle(d)

@@ -9,12 +9,16 @@
  *                     engine, and exits 3 if none comes within 10 s;
  *   engine-crash-on   sits between broker and engine, and dies with the
  *                     engine when the broker sends CRASH_MARK (as an engine
- *                     that some guest request crashes every time).
+ *                     that some guest request crashes every time);
+ *   engine-hang-on    the same, but instead of dying it closes the channel,
+ *                     makes the file <its name>.closed and waits to be
+ *                     killed (as an engine stuck on its way out).
  *
  * It runs as the engine does, sandboxed by the broker with an empty
  * environment: all it needs is in its name and its own path.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -88,8 +92,23 @@ marked(char *tail, size_t *tlen, const char *buf, size_t n)
 	return 0;
 }
 
+/* The engine has no channel any more; its stand-in lingers. */
 static void
-crash_on(char **argv)
+linger(const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	close(CHAN_FD);
+	snprintf(path, sizeof(path), "%s.closed", name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) != -1)
+		close(fd);
+	for (;;)
+		pause();
+}
+
+static void
+crash_on(char **argv, int hang)
 {
 	char buf[65536], tail[sizeof(CRASH_MARK)];
 	struct pollfd p[2];
@@ -125,8 +144,12 @@ crash_on(char **argv)
 			if ((n = read(from, buf, sizeof(buf))) <= 0)
 				goto out;
 			if (from == CHAN_FD &&
-			    marked(tail, &tlen, buf, (size_t)n))
+			    marked(tail, &tlen, buf, (size_t)n)) {
+				close(sv[0]);
+				if (hang)
+					linger(argv[0]);
 				goto out;
+			}
 			if (write(to, buf, (size_t)n) != n)
 				goto out;
 		}
@@ -150,7 +173,9 @@ main(int argc, char **argv)
 	if (strcmp(name, "engine-wait-sync") == 0)
 		wait_sync(argv);
 	if (strcmp(name, "engine-crash-on") == 0)
-		crash_on(argv);
+		crash_on(argv, 0);
+	if (strcmp(name, "engine-hang-on") == 0)
+		crash_on(argv, 1);
 	fprintf(stderr, "engine_wrap: called as %s, which it is not\n", name);
 	return 2;
 }
