@@ -408,7 +408,11 @@ life_channel_end(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	chan_close(1);
-	proc_end_within(ENGINE_GONE_MS, "closed its channel but did not exit");
+	if (proc_pid() == -1)
+		engine_gone(-1);
+	else
+		proc_end_within(ENGINE_GONE_MS,
+				"closed its channel but did not exit");
 }
 
 void
@@ -439,7 +443,10 @@ life_broken(const char *why)
 	/* Not even a live update it asked for counts any more. */
 	exec_asked = 0;
 	chan_close(0);
-	proc_kill();
+	if (proc_pid() == -1)
+		engine_gone(-1);
+	else
+		proc_kill();
 }
 
 void
