@@ -2,8 +2,9 @@
 /*
  * The broker's pure pieces of engine recovery: the list of unanswered
  * requests (what is sent again, in which order, and which request is
- * blamed for a crash), the restart back-off and limit, and the checks of a
- * live update's binary.
+ * blamed for a crash), the restart back-off and limit, the quarantine of
+ * guests whose requests crash engines and its control command, and the
+ * checks of a live update's binary.
  */
 #include <elf.h>
 #include <errno.h>
@@ -741,6 +742,39 @@ test_control_quarantine(void **state)
 #undef QC
 }
 
+static void
+test_quarantine_set(void **state)
+{
+	struct xs_hdr hdr = {XS_WRITE, 3, 0, 0};
+	char buf[64];
+	uint32_t type;
+
+#define QC(lit) quarantine_control(lit, sizeof(lit) - 1, &type)
+	/* No guest is mapped here: only the bookkeeping is seen. */
+	quarantine_domain(9, 7, &hdr);
+	quarantine_domain(5, 8, &hdr);
+	quarantine_domain(5, 8, &hdr);
+	assert_true(quarantine_has(5));
+	assert_false(quarantine_has(6));
+	assert_false(quarantine_has(XS_DOMID_FIRST_RESERVED));
+	assert_int_equal(quarantine_list(buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "5\n9");
+	/* Too small a buffer holds whole lines only. */
+	assert_int_equal(quarantine_list(buf, 3), 1);
+	assert_string_equal(buf, "5");
+	assert_string_equal(QC("quarantine\0"), "5\n9");
+	assert_string_equal(QC("quarantine\0lift\0009\0"), "OK");
+	assert_int_equal(type, XS_CONTROL);
+	assert_false(quarantine_has(9));
+	assert_string_equal(QC("quarantine\0lift\0009\0"), "ENOENT");
+	/* Introduced or released again. */
+	quarantine_clear(5);
+	quarantine_clear(5);
+	assert_int_equal(quarantine_list(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+#undef QC
+}
+
 int
 main(void)
 {
@@ -755,6 +789,7 @@ main(void)
 		cmocka_unit_test(test_backoff_cap),
 		cmocka_unit_test(test_backoff_never),
 		cmocka_unit_test(test_control_quarantine),
+		cmocka_unit_test(test_quarantine_set),
 		cmocka_unit_test(test_liveupdate_open),
 		cmocka_unit_test(test_liveupdate_argv),
 		cmocka_unit_test(test_frame_live_update),
