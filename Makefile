@@ -204,7 +204,7 @@ fuzz:
 		clang-14 $(CPPFLAGS) -Ibuild-fuzz/gen -Iengine -Ibroker $(FUZZ_FLAGS) \
 			-o build-fuzz/$$n $$s build-fuzz/lib/libengine.a \
 			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_ZSTD) \
-			$(LDLIBS_XEN) \
+			$(LDLIBS_XEN) $(LDLIBS_SANDBOX) \
 			$(LDLIBS_YAJL) $(LDLIBS_CRYPTO); done
 
 # Each target runs from its seeds for FUZZ_SECONDS; a finding fails the

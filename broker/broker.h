@@ -160,6 +160,18 @@ void conn_reap(void);
 void conn_sweep(void);
 int conn_sweep_needed(void);
 
+/* quarantine.c: guest domains whose requests crash engines. */
+int quarantine_has(uint32_t domid);
+void quarantine_clear(uint32_t domid);
+void quarantine_domain(uint32_t domid, uint32_t conn, const struct xs_hdr *);
+int quarantine_lift(uint32_t domid, uint32_t by_conn);
+size_t quarantine_list(char *buf, size_t size);
+
+/* control.c: XS_CONTROL quarantine, answered by the broker itself. */
+int control_is_ours(const struct xs_hdr *, const uint8_t *payload);
+size_t control_answer(const struct xs_hdr *, const uint8_t *payload,
+		      uint32_t conn, uint32_t *type, char *out, size_t size);
+
 /* audit.c: the audit log (policy/audit.policy); broker/audit.h inside. */
 struct audit_conn;
 void audit_init(const char *path, int to_syslog, const char *policy,
@@ -233,7 +245,7 @@ uint8_t authority_ask(int privileged, int readonly, const struct xs_hdr *,
 		      const uint8_t *payload);
 const char *authority_check(struct replay *, const Xsp__PrivRequest *);
 
-/* backoff.c: when to restart a dead engine, and whether to, pure. */
+/* backoff.c: when to restart a dead engine, pure. */
 #define ENGINE_RESTARTS_DEFAULT 10u
 #define ENGINE_RESTARTS_MAX 100000
 #define BACKOFF_WINDOW_MS 60000
@@ -241,17 +253,23 @@ const char *authority_check(struct replay *, const Xsp__PrivRequest *);
 #define BACKOFF_CALM_MS 10000
 #define BACKOFF_FIRST_MS 10
 #define BACKOFF_MAX_MS 1000
+/* Past the limit: at worst one restart every this long. */
+#define BACKOFF_SLOW_MS 5000
 struct backoff {
-	unsigned int max; /* restarts allowed in any window */
+	unsigned int max; /* restarts in any window before they slow down */
 	int64_t *times;   /* the last max restarts, a ring */
 	unsigned int n, head;
 	unsigned int streak; /* deaths in a row close together */
 	int64_t last_death;
 	int any_death;
+	int limited;        /* the last death was past the limit */
+	int64_t limit_said; /* when that was last reported, if any_said */
+	int any_said;
 };
 int backoff_init(struct backoff *, unsigned int max);
 void backoff_free(struct backoff *);
 long backoff_death(struct backoff *, int64_t now_ms);
+int backoff_limit_news(struct backoff *, int64_t now_ms);
 
 /* liveupdate.c: the binary of the next engine, and its command line. */
 #define LIVEUPDATE_PATH_MAX 4096u
@@ -344,5 +362,7 @@ void guest_ring_error(struct guest *, uint32_t error);
 void guest_conn_closed(struct guest *, struct conn *);
 void guest_domains_changed(void);
 int guest_may_unmap(uint32_t domid);
+void guest_set_aside(uint32_t domid, const char *why);
+void guest_resume(uint32_t domid);
 
 #endif

@@ -34,6 +34,7 @@ struct conn {
 	int ready; /* on ready_list: its ring has input to read */
 	TAILQ_ENTRY(conn) ready_entry;
 	int readonly;
+	int held; /* a request the broker answers waits for the engine's */
 	int dead;
 	int dirty; /* on the dirty list: has unwritten replies */
 	uint8_t *in;
@@ -174,7 +175,7 @@ conn_update(struct conn *c)
 		}
 		return;
 	}
-	if (conn_may_read(c))
+	if (conn_may_read(c) && !c->held)
 		events |= EPOLLIN;
 	if (c->out.n > 0)
 		events |= EPOLLOUT;
@@ -306,6 +307,42 @@ conn_id(const struct conn *c)
 	return c->id;
 }
 
+static int conn_queue(struct conn *, const struct xs_hdr *,
+		      const uint8_t *payload);
+
+/* XS_CONTROL quarantine from dom0's privileged socket: the broker's own. */
+static int
+conn_is_control(const struct conn *c, const struct xs_hdr *hdr,
+		const uint8_t *payload)
+{
+	return c->guest == NULL && !c->readonly && c->privileged &&
+	       control_is_ours(hdr, payload);
+}
+
+/* Answers it, audited as the engine's answers are. Returns -1 if dropped. */
+static int
+conn_control(struct conn *c, const struct xs_hdr *hdr, const uint8_t *payload)
+{
+	char out[XS_PAYLOAD_MAX];
+	struct xs_hdr rh = *hdr;
+	Xsp__Reply r;
+
+	audit_request(c->audit, hdr, payload);
+	rh.len = (uint32_t)control_answer(hdr, payload, c->id, &rh.type, out,
+					  sizeof(out));
+	if (c->audit != NULL) {
+		xsp__reply__init(&r);
+		r.conn = c->id;
+		r.type = rh.type;
+		r.req_id = rh.req_id;
+		r.tx_id = rh.tx_id;
+		r.payload.len = rh.len;
+		r.payload.data = (uint8_t *)out;
+		audit_reply(c->audit, &r, NULL);
+	}
+	return conn_queue(c, &rh, (const uint8_t *)out);
+}
+
 /*
  * Passes every whole message in the input buffer to the engine, unless the
  * client's replies or the engine channel are backed up. Returns -1 when the
@@ -318,6 +355,7 @@ conn_parse(struct conn *c)
 	size_t off = 0;
 	long n;
 
+	c->held = 0;
 	while (conn_may_read(c)) {
 		n = sockmsg_parse(c->in + off, c->inlen - off, &hdr);
 		if (n == SOCKMSG_MORE)
@@ -329,6 +367,18 @@ conn_parse(struct conn *c)
 				guest_ring_error(c->guest, XS_RING_ERROR_PROTO);
 			conn_close(c, "oversized message");
 			return -1;
+		}
+		if (conn_is_control(c, &hdr, c->in + off + XS_HDR_SIZE)) {
+			/* Its answer goes after those the engine owes. */
+			if (c->inflight > 0) {
+				c->held = 1;
+				break;
+			}
+			if (conn_control(c, &hdr, c->in + off + XS_HDR_SIZE) ==
+			    -1)
+				return -1;
+			off += (size_t)n;
+			continue;
 		}
 		engine_send_request(&c->rq, c->id, c->domid,
 				    authority_ask(c->privileged, c->readonly,
@@ -516,7 +566,6 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 {
 	Xsp__Reply r;
 	struct conn *c;
-	uint8_t *at;
 	int dropped;
 
 	/* Replies to a client that is gone are no one's business. */
@@ -543,12 +592,22 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 		return 0;
 	if (hdr->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
+	conn_queue(c, hdr, payload);
+	return 0;
+}
+
+/* Queues a message for the client; it goes at the end of the loop's turn. */
+static int
+conn_queue(struct conn *c, const struct xs_hdr *hdr, const uint8_t *payload)
+{
+	uint8_t *at;
+
 	if ((at = outq_push(&c->out, hdr->type, XS_HDR_SIZE + hdr->len,
 			    loop_now()->tv_sec)) == NULL) {
 		/* Losing one reply would desynchronise the client. */
 		log_warn("conn %u: reply", c->id);
 		conn_close(c, "out of memory");
-		return 0;
+		return -1;
 	}
 	memcpy(at, hdr, XS_HDR_SIZE);
 	if (hdr->len > 0)

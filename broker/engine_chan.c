@@ -285,6 +285,9 @@ engine_read(void)
 static void
 engine_event(int fd, uint32_t events, void *arg)
 {
+	/* A new engine's ConnSync is packed here if nothing else woke us. */
+	if (chan_state == CHAN_OPEN && (events & EPOLLOUT) && npend > 0)
+		engine_pack();
 	if (chan_state == CHAN_OPEN && (events & EPOLLOUT))
 		engine_write();
 	if (chan_state == CHAN_OPEN &&
@@ -687,7 +690,11 @@ queue_sync(int update_failed)
 	p->te.msg_case = XSP__TO_ENGINE__MSG_SYNC;
 }
 
-/* A new engine's channel: ConnSync goes first, requests after it. */
+/*
+ * A new engine's channel: ConnSync goes first, requests after it. It goes
+ * on the loop's next turn whatever else happens (EPOLLOUT is armed): an
+ * engine may wait for it before it says anything.
+ */
 void
 chan_open(int fd, int update_failed)
 {
@@ -697,7 +704,7 @@ chan_open(int fd, int update_failed)
 	if ((flags = fcntl(chan, F_GETFL)) == -1 ||
 	    fcntl(chan, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("fcntl");
-	loop_add(&chan_ev, chan, EPOLLIN, engine_event, NULL);
+	loop_add(&chan_ev, chan, EPOLLIN | EPOLLOUT, engine_event, NULL);
 	chan_state = CHAN_OPEN;
 	ready_seen = 0;
 	queue_sync(update_failed);

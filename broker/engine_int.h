@@ -26,7 +26,17 @@ int chan_is_open(void);
 void chan_pump(void);
 void chan_shutdown(void);
 
+/* engine_proc.c: the engine process, watched from the loop. */
+void proc_started(pid_t);
+pid_t proc_pid(void);
+void proc_check(void);
+void proc_end_within(int ms, const char *why);
+void proc_kill(void);
+void proc_wait_end(int ms);
+
 /* engine_life.c */
+/* The engine process exited (status -1: someone else reaped it). */
+void life_exited(int status);
 /* The channel hit its end: the engine is dying or gave up on us. */
 void life_channel_end(void);
 /* The engine said something it may not: it is killed and replaced. */

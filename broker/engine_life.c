@@ -41,7 +41,6 @@ struct binary {
 	char **argv;
 };
 
-static pid_t engine_pid = -1;
 static int sandboxed;
 static struct binary cur = {-1, NULL};
 /*
@@ -72,6 +71,7 @@ static int exec_asked;
 static const char *restoring;
 
 static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
+static void engine_died(void);
 static void live_update_start(void);
 
 static void
@@ -91,41 +91,6 @@ engine_describe(int status)
 			log_warnx("engine killed by signal %d",
 				  WTERMSIG(status));
 	}
-}
-
-/* Waits up to ms for the engine to exit. Returns 1 once it is reaped. */
-static int
-engine_wait(int ms, int *status)
-{
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(engine_pid, status, WNOHANG);
-		if (r == engine_pid || (r == -1 && errno == ECHILD)) {
-			engine_pid = -1;
-			return r == -1 ? -1 : 1;
-		}
-		if (ms <= 0)
-			return 0;
-		nanosleep(&tick, NULL);
-		ms -= 10;
-	}
-}
-
-/* Returns the status, or -1 if there was no engine to reap. */
-static int
-engine_kill(void)
-{
-	int status;
-
-	if (engine_pid == -1)
-		return -1;
-	kill(engine_pid, SIGKILL);
-	while (waitpid(engine_pid, &status, 0) == -1 && errno == EINTR)
-		;
-	engine_pid = -1;
-	return status;
 }
 
 /*
@@ -218,6 +183,7 @@ engine_run(int sync_update_failed)
 {
 	int sv[2], ep[2], err, status;
 	ssize_t n;
+	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal("socketpair");
@@ -226,7 +192,7 @@ engine_run(int sync_update_failed)
 		fatal("pipe2");
 	/* Keep the child's error pipe clear of the fds it rearranges. */
 	ep[1] = fd_above(ep[1]);
-	switch ((engine_pid = engine_spawn())) {
+	switch ((pid = engine_spawn())) {
 	case -1:
 		fatal("starting the engine");
 	case 0:
@@ -243,13 +209,15 @@ engine_run(int sync_update_failed)
 	while (n == -1 && errno == EINTR);
 	close(ep[0]);
 	if (n == (ssize_t)sizeof(err)) {
-		if (engine_wait(ENGINE_STOP_MS, &status) == 0)
-			engine_kill();
+		/* It said why, and exits at once (engine_exec()). */
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
 		close(sv[0]);
 		return err;
 	}
+	proc_started(pid);
 	chan_open(sv[0], sync_update_failed);
-	log_debug("engine %s started, pid %ld", cur.argv[0], (long)engine_pid);
+	log_debug("engine %s started, pid %ld", cur.argv[0], (long)pid);
 	return 0;
 }
 
@@ -273,8 +241,12 @@ engine_restart(void)
 
 	restart_due = 0;
 	if ((err = engine_run(update_failed)) != 0) {
+		/* Out of memory or processes, say: tried again, backing off. */
 		errno = err;
-		fatal("cannot execute %s", cur.argv[0]);
+		log_warn("cannot execute %s", cur.argv[0]);
+		clock_gettime(CLOCK_MONOTONIC, &noticed);
+		engine_died();
+		return;
 	}
 	update_failed = 0;
 	ms = mono_us_since(&noticed) / 1000;
@@ -309,12 +281,15 @@ binary_free(struct binary *b)
 /*
  * Connections whose request was in flight at REPLAY_POISON deaths in a
  * row go: whoever sent it would otherwise crash every engine that follows.
+ * A guest's ring would only send it again, so its domain is quarantined;
+ * dom0's ring and the sockets lose only the connection.
  */
 static void
 drop_poisoned(void)
 {
 	struct replay_req *q;
-	uint32_t id;
+	struct xs_hdr hdr;
+	uint32_t id, domid;
 
 	for (q = replay_first(&engine_replay); q != NULL;) {
 		if (q->deaths < REPLAY_POISON) {
@@ -322,25 +297,52 @@ drop_poisoned(void)
 			continue;
 		}
 		id = q->conn;
-		log_warnx("conn %u: request %u (type %u) was being handled at "
-			  "%u engine deaths in a row: dropping the connection",
-			  id, q->hdr.req_id, q->hdr.type, q->deaths);
-		/* Dropping it frees its requests: start over. */
+		domid = q->domid;
+		hdr = q->hdr;
+		if (domid != 0)
+			quarantine_domain(domid, id, &hdr);
+		else
+			log_warnx("conn %u: request %u (type %u) was being "
+				  "handled at %u engine deaths in a row: "
+				  "dropping the connection",
+				  id, hdr.req_id, hdr.type, q->deaths);
+		/* Quarantine dropped a ring's; a socket's goes here. */
 		conn_drop_id(id, "request crashed the engine");
+		/* Dropping it freed its requests: start over. */
 		q = replay_first(&engine_replay);
 	}
 }
 
 /*
+ * Engines die past --engine-restarts in a window: restarts slow down to
+ * BACKOFF_SLOW_MS, and an operator hears of it once a window.
+ */
+static void
+restart_limit_news(int64_t now_ms)
+{
+	char detail[128];
+
+	if (!backoff_limit_news(&backoff, now_ms))
+		return;
+	snprintf(detail, sizeof(detail),
+		 "more than %u restarts within %d s: one every %d s at most",
+		 backoff.max, BACKOFF_WINDOW_MS / 1000, BACKOFF_SLOW_MS / 1000);
+	log_warnx("engine died again: %s (--engine-restarts); every socket "
+		  "and ring stays open",
+		  detail);
+	audit_engine_event("restart-limit", detail);
+}
+
+/*
  * The engine is gone and reaped. Clients stay; a new engine follows at
- * once, or after a back-off if engines die in quick succession, or never
- * if they die too often.
+ * once, or after a back-off if engines die in quick succession, however
+ * often they die.
  */
 static void
 engine_died(void)
 {
 	struct itimerspec it = {{0, 0}, {0, 0}};
-	char detail[128];
+	int64_t now_ms;
 	long delay;
 
 	if (restoring != NULL) {
@@ -362,18 +364,9 @@ engine_died(void)
 		prev.argv = NULL;
 		update_failed = 1;
 	}
-	delay = backoff_death(&backoff, (int64_t)noticed.tv_sec * 1000 +
-						noticed.tv_nsec / 1000000);
-	if (delay < 0) {
-		snprintf(detail, sizeof(detail),
-			 "more than %u restarts within %d s", backoff.max,
-			 BACKOFF_WINDOW_MS / 1000);
-		log_warnx("engine died again: %s (--engine-restarts): giving "
-			  "up",
-			  detail);
-		audit_engine_event("restart-limit", detail);
-		exit(1);
-	}
+	now_ms = (int64_t)noticed.tv_sec * 1000 + noticed.tv_nsec / 1000000;
+	delay = backoff_death(&backoff, now_ms);
+	restart_limit_news(now_ms);
 	if (delay == 0) {
 		restart_due = 1;
 		return;
@@ -389,14 +382,14 @@ engine_died(void)
 
 /*
  * The engine is gone, reaped (status is -1 if someone else reaped it).
- * One that asked for a live update and left before it was ended made way
- * for the new binary; any other died.
+ * One that asked for a live update made way for the new binary, whether it
+ * left by itself or was ended; any other died.
  */
 static void
 engine_gone(int status)
 {
 	if (exec_asked) {
-		log_info("engine left for the live update");
+		log_debug("engine left for the live update");
 		live_update_start();
 		return;
 	}
@@ -405,18 +398,30 @@ engine_gone(int status)
 	engine_died();
 }
 
+/*
+ * The channel hit its end: the engine is leaving. It gets ENGINE_GONE_MS
+ * to be gone, without the loop waiting for it; what comes next waits for
+ * its exit (life_exited()), so that no two engines share the state.
+ */
 void
 life_channel_end(void)
 {
-	int status = -1;
-
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	chan_close(1);
-	if (engine_pid != -1 && engine_wait(ENGINE_GONE_MS, &status) != 1) {
-		log_warnx("engine closed its channel but did not exit: "
-			  "killing it");
-		audit_engine_broken("it closed its channel");
-		status = engine_kill();
+	if (proc_pid() == -1)
+		engine_gone(-1);
+	else
+		proc_end_within(ENGINE_GONE_MS,
+				"closed its channel but did not exit");
+}
+
+void
+life_exited(int status)
+{
+	/* Dead before its channel said so: act on what it left there. */
+	if (chan_is_open()) {
+		clock_gettime(CLOCK_MONOTONIC, &noticed);
+		chan_close(1);
 	}
 	engine_gone(status);
 }
@@ -425,30 +430,23 @@ life_channel_end(void)
 void
 engine_reap(void)
 {
-	int status;
-
-	if (engine_pid == -1 || engine_wait(0, &status) != 1)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &noticed);
-	chan_close(1);
-	engine_gone(status);
+	proc_check();
 }
 
 /* A broken engine is not worth another word: kill it and replace it. */
 void
 life_broken(const char *why)
 {
-	int status;
-
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	log_warnx("engine is broken (%s): killing it", why);
 	audit_engine_broken(why);
 	/* Not even a live update it asked for counts any more. */
 	exec_asked = 0;
 	chan_close(0);
-	if ((status = engine_kill()) != -1)
-		engine_describe(status);
-	engine_died();
+	if (proc_pid() == -1)
+		engine_gone(-1);
+	else
+		proc_kill();
 }
 
 void
@@ -486,16 +484,11 @@ life_first_reply(void)
 static void
 engine_end(void)
 {
-	int status;
-
-	if (engine_pid == -1)
+	if (proc_pid() == -1)
 		return;
 	chan_shutdown();
-	kill(engine_pid, SIGTERM);
-	if (engine_wait(ENGINE_STOP_MS, &status) == 0) {
-		log_warnx("engine ignored SIGTERM, killing it");
-		engine_kill();
-	}
+	kill(proc_pid(), SIGTERM);
+	proc_wait_end(ENGINE_STOP_MS);
 }
 
 /*
@@ -562,13 +555,21 @@ live_update_start(void)
 	engine_takeover();
 }
 
+/*
+ * The engine is ended as engine_end() does, but the loop goes on: the new
+ * one starts once the old one is gone (engine_gone()).
+ */
 static void
 live_update(void)
 {
 	clock_gettime(CLOCK_MONOTONIC, &noticed);
 	chan_close(1);
-	engine_end();
-	live_update_start();
+	if (proc_pid() == -1) {
+		live_update_start();
+		return;
+	}
+	kill(proc_pid(), SIGTERM);
+	proc_end_within(ENGINE_STOP_MS, "ignored SIGTERM");
 }
 
 void

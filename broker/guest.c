@@ -148,6 +148,8 @@ guest_unmap(struct guest *g)
 static int
 guest_connect(struct guest *g)
 {
+	/* Introduced again: whatever it did before is forgotten. */
+	quarantine_clear(g->domid);
 	g->broken = 0;
 	g->ring->server_features = XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR;
 	g->ring->error = XS_RING_ERROR_NONE;
@@ -193,6 +195,7 @@ guest_free(struct guest *g)
 	guest_unbind(g);
 	guest_unmap(g);
 	guests[g->domid] = NULL;
+	quarantine_clear(g->domid);
 	if (g->rc_deferred)
 		ndeferred--;
 	free(g);
@@ -364,7 +367,7 @@ static void
 guest_event(struct guest *g)
 {
 	/* Introduced again with a channel that could not be bound. */
-	if (!g->bound)
+	if (!g->bound || quarantine_has(g->domid))
 		return;
 	if (g->ring->connection == XS_RING_RECONNECT) {
 		if (!reconnect_allowed(g))
@@ -455,6 +458,8 @@ guest_polled_active(void)
 
 	TAILQ_FOREACH(g, &polled_list, polled_entry)
 	{
+		if (quarantine_has(g->domid))
+			continue;
 		if (g->ring->connection == XS_RING_RECONNECT && !g->rc_deferred)
 			return 1;
 		if (!g->broken && g->conn != NULL && conn_ring_wants(g->conn))
@@ -686,4 +691,35 @@ int
 guest_tick_needed(void)
 {
 	return ndeferred > 0;
+}
+
+/* Quarantined: the ring's connection goes and the ring is read no more. */
+void
+guest_set_aside(uint32_t domid, const char *why)
+{
+	struct guest *g;
+
+	if (domid >= XS_DOMID_FIRST_RESERVED || (g = guests[domid]) == NULL)
+		return;
+	if (g->conn != NULL)
+		conn_drop(g->conn, why);
+}
+
+/*
+ * Out of quarantine: a reconnection the guest asked for meanwhile is made,
+ * else a new connection on the ring as it is.
+ */
+void
+guest_resume(uint32_t domid)
+{
+	struct guest *g;
+
+	if (domid >= XS_DOMID_FIRST_RESERVED || (g = guests[domid]) == NULL)
+		return;
+	guest_event(g);
+	if (g->conn != NULL || !g->bound ||
+	    g->ring->connection == XS_RING_RECONNECT)
+		return;
+	if (guest_connect(g) == 0)
+		guest_notify(g);
 }

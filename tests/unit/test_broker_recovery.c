@@ -2,8 +2,9 @@
 /*
  * The broker's pure pieces of engine recovery: the list of unanswered
  * requests (what is sent again, in which order, and which request is
- * blamed for a crash), the restart back-off and limit, and the checks of a
- * live update's binary.
+ * blamed for a crash), the restart back-off and limit, the quarantine of
+ * guests whose requests crash engines and its control command, and the
+ * checks of a live update's binary.
  */
 #include <elf.h>
 #include <errno.h>
@@ -212,11 +213,21 @@ test_backoff(void **state)
 	assert_int_equal(backoff_death(&b, t += 100), 40);
 	/* After a calm spell, at once again. */
 	assert_int_equal(backoff_death(&b, t += BACKOFF_CALM_MS), 0);
-	/* Six restarts within the window are one too many. */
-	assert_int_equal(backoff_death(&b, t += 100), -1);
-	/* A window later, restarts are allowed again. */
+	/* Six restarts within the window: the slowest pace, said once. */
+	assert_int_equal(backoff_death(&b, t += 100), BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_limit_news(&b, t), 1);
+	assert_int_equal(backoff_death(&b, t += BACKOFF_SLOW_MS),
+			 BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_limit_news(&b, t), 0);
+	/* Dying that often keeps it at the limit, said again a window on. */
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(backoff_death(&b, t += BACKOFF_SLOW_MS),
+				 BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_limit_news(&b, t), 1);
+	/* A window without deaths: restarts are quick again. */
 	t += BACKOFF_WINDOW_MS;
 	assert_int_equal(backoff_death(&b, t), 0);
+	assert_int_equal(backoff_limit_news(&b, t), 0);
 	backoff_free(&b);
 }
 
@@ -240,8 +251,10 @@ test_backoff_never(void **state)
 {
 	struct backoff b;
 
+	/* No quick restart at all, but still a restart. */
 	assert_int_equal(backoff_init(&b, 0), 0);
-	assert_int_equal(backoff_death(&b, 5), -1);
+	assert_int_equal(backoff_death(&b, 5), BACKOFF_SLOW_MS);
+	assert_int_equal(backoff_death(&b, 100000), BACKOFF_SLOW_MS);
 	backoff_free(&b);
 }
 
@@ -682,6 +695,86 @@ test_frame_live_update_options(void **state)
 	assert_false(lu_args_frame_ok("-E5"));
 }
 
+/* CONTROL quarantine's answer to payload (len bytes), as a string. */
+static const char *
+quarantine_control(const char *payload, size_t len, uint32_t *type)
+{
+	static char out[XS_PAYLOAD_MAX];
+	struct xs_hdr hdr = {XS_CONTROL, 1, 0, (uint32_t)len};
+	size_t n;
+
+	assert_true(control_is_ours(&hdr, (const uint8_t *)payload));
+	n = control_answer(&hdr, (const uint8_t *)payload, 9, type, out,
+			   sizeof(out));
+	assert_int_equal(n, strlen(out) + 1);
+	return out;
+}
+
+static void
+test_control_quarantine(void **state)
+{
+	struct xs_hdr other = {XS_CONTROL, 1, 0, 10};
+	uint32_t type;
+
+/* The literal's bytes, without the NUL the compiler adds. */
+#define QC(lit) quarantine_control(lit, sizeof(lit) - 1, &type)
+
+	/* Only the quarantine command, with its NUL, is the broker's. */
+	assert_false(control_is_ours(&other, (const uint8_t *)"quarantine"));
+	other.len = 12;
+	assert_false(control_is_ours(&other, (const uint8_t *)"memreport\0ab"));
+	other.type = XS_READ;
+	other.len = 11;
+	assert_false(control_is_ours(&other, (const uint8_t *)"quarantine"));
+
+	assert_string_equal(QC("quarantine\0"), "");
+	assert_int_equal(type, XS_CONTROL);
+	/* The last argument's NUL may be missing. */
+	assert_string_equal(QC("quarantine\0lift\0005"), "ENOENT");
+	assert_int_equal(type, XS_ERROR);
+	assert_string_equal(QC("quarantine\0lift\0005\0"), "ENOENT");
+	assert_string_equal(QC("quarantine\0lift\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\0x5\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\0000\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\00032752\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0lift\0005\0x\0"), "EINVAL");
+	assert_string_equal(QC("quarantine\0drop\0005\0"), "EINVAL");
+#undef QC
+}
+
+static void
+test_quarantine_set(void **state)
+{
+	struct xs_hdr hdr = {XS_WRITE, 3, 0, 0};
+	char buf[64];
+	uint32_t type;
+
+#define QC(lit) quarantine_control(lit, sizeof(lit) - 1, &type)
+	/* No guest is mapped here: only the bookkeeping is seen. */
+	quarantine_domain(9, 7, &hdr);
+	quarantine_domain(5, 8, &hdr);
+	quarantine_domain(5, 8, &hdr);
+	assert_true(quarantine_has(5));
+	assert_false(quarantine_has(6));
+	assert_false(quarantine_has(XS_DOMID_FIRST_RESERVED));
+	assert_int_equal(quarantine_list(buf, sizeof(buf)), 3);
+	assert_string_equal(buf, "5\n9");
+	/* Too small a buffer holds whole lines only. */
+	assert_int_equal(quarantine_list(buf, 3), 1);
+	assert_string_equal(buf, "5");
+	assert_string_equal(QC("quarantine\0"), "5\n9");
+	assert_string_equal(QC("quarantine\0lift\0009\0"), "OK");
+	assert_int_equal(type, XS_CONTROL);
+	assert_false(quarantine_has(9));
+	assert_string_equal(QC("quarantine\0lift\0009\0"), "ENOENT");
+	/* Introduced or released again. */
+	quarantine_clear(5);
+	quarantine_clear(5);
+	assert_int_equal(quarantine_list(buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+#undef QC
+}
+
 int
 main(void)
 {
@@ -695,6 +788,8 @@ main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_backoff_cap),
 		cmocka_unit_test(test_backoff_never),
+		cmocka_unit_test(test_control_quarantine),
+		cmocka_unit_test(test_quarantine_set),
 		cmocka_unit_test(test_liveupdate_open),
 		cmocka_unit_test(test_liveupdate_argv),
 		cmocka_unit_test(test_frame_live_update),
