@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The audit log: one JSON line per request and its reply, per watch event,
- * per connection opened or closed, and per engine event, written by the
- * broker because the engine is not trusted to report on itself.
+ * The audit log: one JSON line per request as it arrives, per reply, per
+ * watch event, per connection opened or closed, and per engine event,
+ * written by the broker because the engine is not trusted to report on
+ * itself.
  *
  * Records are written as JSON (audit_json.c) into one buffer, which goes to
- * the sink in one write() per loop iteration. A request's record is made
- * after the loop has sent the replies and the engine's next batch
- * (audit_drain()): until then a reply only moves its request to the done
- * queue, so that the JSON and the hash are made while the clients and the
- * engine work, not before they get their bytes. Nothing is ever dropped: when
- * the sink does not take what is buffered (a FIFO nobody reads, a full disk),
- * the buffer grows, and past AUDIT_BACKLOG_MAX the broker stops reading clients
- * (conn_may_read()) until the sink catches up. Replies are matched to their
- * requests through a FIFO per connection, since the engine answers each
- * connection in order.
+ * the sink in one write() per loop iteration. A request's record is made as
+ * the broker reads it, so that what reached the engine is in the log even if
+ * the engine never answers and the broker is then killed; its reply's record
+ * names it by its seq ("req"). A reply's record is made after the loop has
+ * sent the replies and the engine's next batch (audit_drain()): until then
+ * a reply only moves its request to the done queue, so that the JSON and the
+ * hash are made while the clients and the engine work, not before they get
+ * their bytes. Replies are matched to their requests through a FIFO per
+ * connection, since the engine answers each connection in order.
+ *
+ * Nothing is ever dropped: when the sink does not take what is buffered (a
+ * FIFO nobody reads, a full disk), the buffer grows, and past
+ * AUDIT_BACKLOG_MAX the broker stops reading clients (conn_may_read()) until
+ * the sink catches up.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,26 +53,27 @@
 
 struct audit_conn;
 
+/* A request the engine has yet to answer, then (done queue) its reply. */
 struct audit_pending {
 	struct audit_pending *next;
-	uint32_t type, req_id, tx_id;
+	uint32_t type, req_id;
+	unsigned long long seq; /* its record's, or 0: none was made */
 	enum audit_action action;
-	struct timespec wall, mono;
+	struct timespec mono;
 	/* Once answered (on the done queue): */
 	struct audit_conn *ac;
 	uint32_t rtype;       /* the reply's type */
-	uint32_t rlen;        /* its payload, after the request's */
+	uint32_t rlen;        /* its payload's length */
 	long long latency_us; /* arrival to reply */
-	size_t len;           /* payload bytes */
 	size_t cap;           /* room for payload bytes */
-	uint8_t payload[];    /* a copy, only when recorded */
+	uint8_t payload[];    /* what the record shows of the reply */
 };
 
 /*
- * Requests usually fit, with their reply, in a small block. Blocks are kept
- * for reuse: a pipelining client has tens of requests in flight, more than
- * malloc's per-thread cache holds, and its arena path cost as much as the
- * rest of the record.
+ * Replies usually fit in a small block. Blocks are kept for reuse: a
+ * pipelining client has tens of requests in flight, more than malloc's
+ * per-thread cache holds, and its arena path cost as much as the rest of
+ * the record.
  */
 #define PENDING_BLOCK 512
 #define PENDING_CAP (PENDING_BLOCK - sizeof(struct audit_pending))
@@ -317,27 +323,68 @@ audit_note_key(const char *kind, const char *event, const char *detail)
 }
 
 /*
- * The record of a request: what was asked, and what came back (p->rtype
- * and the reply's payload after the request's), or why nothing did
- * (noreply).
+ * The time of a request's arrival or of its reply: the start of the loop
+ * iteration (loop_now()), and the wall clock then, read once per iteration
+ * rather than for each record, which a pipelining client would feel.
  */
 static void
-rec_request(const struct audit_conn *ac, const struct audit_pending *p,
-	    const char *noreply)
+loop_time(struct timespec *wall, struct timespec *mono)
+{
+	static struct timespec iter_mono = {-1, 0}, iter_wall;
+	const struct timespec *now = loop_now();
+
+	if (now->tv_sec != iter_mono.tv_sec ||
+	    now->tv_nsec != iter_mono.tv_nsec) {
+		iter_mono = *now;
+		clock_gettime(CLOCK_REALTIME, &iter_wall);
+	}
+	*wall = iter_wall;
+	*mono = iter_mono;
+}
+
+/*
+ * The record of a request as it arrives: who asked what. Lean, since every
+ * request has one: tx_id only inside a transaction.
+ */
+static void
+rec_arrival(const struct audit_conn *ac, const struct xs_hdr *hdr,
+	    const uint8_t *payload, enum audit_action act,
+	    const struct timespec *wall)
+{
+	rec_begin("request", wall);
+	gen_conn(ac);
+	audit_json_lit(&out.w, "type", audit_type(hdr->type)->name);
+	if (!audit_type_known(hdr->type))
+		gen_int("type_id", hdr->type);
+	gen_int("req_id", hdr->req_id);
+	if (hdr->tx_id != 0)
+		gen_int("tx_id", hdr->tx_id);
+	audit_gen_args(&out.w, hdr->type, payload, hdr->len,
+		       act == AUDIT_LOG_VALUES, &hash);
+	gen_int("bytes_in", XS_HDR_SIZE + (long long)hdr->len);
+	rec_end();
+}
+
+/*
+ * The record of a reply, which names its request's record (req): what came
+ * back (p->rtype and what the record shows of its payload), or why nothing
+ * did (noreply).
+ */
+static void
+rec_reply(const struct audit_conn *ac, const struct audit_pending *p,
+	  const char *noreply)
 {
 	const struct audit_type *t = audit_type(p->type);
 	int values = p->action == AUDIT_LOG_VALUES;
-	const uint8_t *rp = p->payload + p->len;
+	const uint8_t *rp = p->payload;
 	size_t rlen = p->rlen, n;
+	struct timespec wall, mono;
 
-	rec_begin("request", &p->wall);
-	gen_conn(ac);
-	audit_json_lit(&out.w, "type", t->name);
-	if (!audit_type_known(p->type))
-		gen_int("type_id", p->type);
-	gen_int("req_id", p->req_id);
-	gen_int("tx_id", p->tx_id);
-	audit_gen_args(&out.w, p->type, p->payload, p->len, values, &hash);
+	loop_time(&wall, &mono);
+	rec_begin("reply", &wall);
+	if (p->seq != 0)
+		gen_int("req", (long long)p->seq);
+	gen_int("conn", ac->id);
 	if (noreply != NULL) {
 		gen_cstr("result", noreply);
 	} else if (p->rtype == XS_ERROR) {
@@ -358,7 +405,6 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 					       ? rlen - 1
 					       : rlen);
 	}
-	gen_int("bytes_in", XS_HDR_SIZE + (long long)p->len);
 	gen_int("bytes_out",
 		noreply == NULL ? XS_HDR_SIZE + (long long)p->rlen : 0);
 	gen_int("latency_us",
@@ -375,7 +421,7 @@ audit_drain(void)
 	draining = 1;
 	while ((p = done_head) != NULL) {
 		done_head = p->next;
-		rec_request(p->ac, p, NULL);
+		rec_reply(p->ac, p, NULL);
 		pending_put(p);
 	}
 	done_tail = NULL;
@@ -667,7 +713,7 @@ audit_exit(void)
 		while ((p = ac->head) != NULL) {
 			ac->head = p->next;
 			if (p->action != AUDIT_SKIP)
-				rec_request(ac, p, "no reply: broker exited");
+				rec_reply(ac, p, "no reply: broker exited");
 			pending_put(p);
 		}
 	}
@@ -850,7 +896,7 @@ audit_conn_close(struct audit_conn *ac, const char *why)
 	while ((p = ac->head) != NULL) {
 		ac->head = p->next;
 		if (p->action != AUDIT_SKIP)
-			rec_request(ac, p, reason);
+			rec_reply(ac, p, reason);
 		pending_put(p);
 	}
 	rec_begin("conn_close", NULL);
@@ -879,31 +925,12 @@ first_str(uint32_t type, const uint8_t *p, size_t len, const uint8_t **path,
 	}
 }
 
-/*
- * When a request arrived: the start of the loop iteration that read it
- * (loop_now()), and the wall clock then, read once per iteration rather
- * than twice per request, which a pipelining client would feel.
- */
-static void
-arrival(struct timespec *wall, struct timespec *mono)
-{
-	static struct timespec iter_mono = {-1, 0}, iter_wall;
-	const struct timespec *now = loop_now();
-
-	if (now->tv_sec != iter_mono.tv_sec ||
-	    now->tv_nsec != iter_mono.tv_nsec) {
-		iter_mono = *now;
-		clock_gettime(CLOCK_REALTIME, &iter_wall);
-	}
-	*wall = iter_wall;
-	*mono = iter_mono;
-}
-
 void
 audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	      const uint8_t *payload)
 {
 	struct audit_pending *p;
+	struct timespec wall;
 	enum audit_action act;
 	const uint8_t *path;
 	size_t plen;
@@ -912,20 +939,21 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 		return;
 	first_str(hdr->type, payload, hdr->len, &path, &plen);
 	act = audit_policy_match(policy, ac->domid, hdr->type, path, plen);
-	p = pending_get(act == AUDIT_SKIP ? 0 : hdr->len);
+	p = pending_get(0);
 	p->next = NULL;
 	p->type = hdr->type;
 	p->req_id = hdr->req_id;
-	p->tx_id = hdr->tx_id;
 	p->action = act;
 	p->ac = ac;
 	p->rtype = 0;
 	p->rlen = 0;
 	p->latency_us = 0;
-	p->len = act == AUDIT_SKIP ? 0 : hdr->len;
-	if (p->len > 0)
-		memcpy(p->payload, payload, p->len);
-	arrival(&p->wall, &p->mono);
+	p->seq = 0;
+	loop_time(&wall, &p->mono);
+	if (act != AUDIT_SKIP) {
+		rec_arrival(ac, hdr, payload, act, &wall);
+		p->seq = seq;
+	}
 	if (ac->tail != NULL)
 		ac->tail->next = p;
 	else
@@ -960,8 +988,7 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r,
 
 /*
  * What the record needs of the reply: its type, size, time, and the bytes
- * it shows (an error's name, a value to hash or show), kept after the
- * request's.
+ * it shows (an error's name, a value to hash or show).
  */
 static struct audit_pending *
 answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
@@ -973,13 +1000,13 @@ answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
 	if (r->type == XS_ERROR || t->reply != AUDIT_REPLY_NONE)
 		keep = r->payload.len;
 	if (keep > 0) {
-		if (p->len + keep > p->cap) {
-			p = realloc(p, sizeof(*p) + p->len + keep);
+		if (keep > p->cap) {
+			p = realloc(p, sizeof(*p) + keep);
 			if (p == NULL)
 				fatal("audit");
-			p->cap = p->len + keep;
+			p->cap = keep;
 		}
-		memcpy(p->payload + p->len, r->payload.data, keep);
+		memcpy(p->payload, r->payload.data, keep);
 	}
 	p->next = NULL;
 	p->ac = ac;
