@@ -16,10 +16,13 @@
  * their bytes. Replies are matched to their requests through a FIFO per
  * connection, since the engine answers each connection in order.
  *
- * Nothing is ever dropped: when the sink does not take what is buffered (a
- * FIFO nobody reads, a full disk), the buffer grows, and past
- * AUDIT_BACKLOG_MAX the broker stops reading clients (conn_may_read()) until
- * the sink catches up.
+ * When the sink does not take what is buffered (a FIFO nobody reads, a full
+ * disk), past AUDIT_BACKLOG_MAX the broker stops reading clients
+ * (conn_may_read()) until it catches up, so no request reaches the engine
+ * unrecorded. That does not stop the engine's watch events and log lines,
+ * nor replies already on their way: past AUDIT_WAITING_MAX records are
+ * dropped, counted, and one record gives the counts once the backlog is
+ * down to AUDIT_BACKLOG_MAX again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +49,11 @@
 
 /* Hold clients back while this much waits for the sink. */
 #define AUDIT_BACKLOG_MAX (256u << 10)
+/*
+ * Drop records while this much waits: what the engine sends cannot be held
+ * back from the client side, and must not grow the broker without bound.
+ */
+#define AUDIT_WAITING_MAX (4u << 20)
 /* The largest policy file read. */
 #define AUDIT_POLICY_MAX (1u << 20)
 /* How long the last records get to reach a slow sink at exit. */
@@ -157,8 +165,16 @@ static struct timespec batch_since; /* when the batch waiting began */
 
 static int congested, failing, exiting;
 static unsigned long long seq, records_written, bytes_written, stalls,
-	write_errors;
+	write_errors, records_dropped;
 static struct timespec stall_start;
+
+/* Records dropped in this run past AUDIT_WAITING_MAX, by kind. */
+enum rec_class { REC_REQUEST, REC_REPLY, REC_EVENT, REC_OTHER, REC_NCLASS };
+static const char *const rec_class_name[REC_NCLASS] = {
+	"requests", "replies", "watch_events", "others"};
+static int dropping;
+static unsigned long long run_dropped[REC_NCLASS];
+static struct timespec drop_start;
 
 static void audit_write(void);
 
@@ -224,13 +240,10 @@ gen_time(const struct timespec *ts)
 }
 
 static void
-rec_begin(const char *kind, const struct timespec *wall)
+rec_open(const char *kind, const struct timespec *wall)
 {
 	struct timespec now;
 
-	/* What was answered before this happened is recorded before it. */
-	if (!draining)
-		audit_drain();
 	if (wall == NULL) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		wall = &now;
@@ -240,6 +253,25 @@ rec_begin(const char *kind, const struct timespec *wall)
 	gen_time(wall);
 	gen_int("seq", (long long)++seq);
 	audit_json_lit(&out.w, "kind", kind);
+}
+
+static void rec_end(void);
+static int rec_room(enum rec_class);
+
+/*
+ * Starts a record, unless too much waits for the sink: then it is counted
+ * and 0 returned, and the caller makes none.
+ */
+static int
+rec_begin(const char *kind, const struct timespec *wall, enum rec_class cls)
+{
+	/* What was answered before this happened is recorded before it. */
+	if (!draining)
+		audit_drain();
+	if (!rec_room(cls))
+		return 0;
+	rec_open(kind, wall);
+	return 1;
 }
 
 static void
@@ -259,6 +291,60 @@ rec_end(void)
 	}
 	if (!congested && out.w.len - out.off > AUDIT_BACKLOG_MAX)
 		audit_write();
+}
+
+static size_t
+waiting(void)
+{
+	return out.w.len - out.off;
+}
+
+/* The one record of a run of dropped records, with their counts. */
+static void
+rec_dropped(void)
+{
+	unsigned long long total = 0;
+	int i;
+
+	dropping = 0;
+	for (i = 0; i < REC_NCLASS; i++)
+		total += run_dropped[i];
+	log_info("audit: %s took records again: %llu dropped in %lld ms",
+		 log_path, total, mono_us_since(&drop_start) / 1000);
+	rec_open("audit", NULL);
+	gen_cstr("event", "dropped");
+	gen_int("records", (long long)total);
+	for (i = 0; i < REC_NCLASS; i++)
+		if (run_dropped[i] > 0)
+			gen_int(rec_class_name[i], (long long)run_dropped[i]);
+	gen_int("ms", mono_us_since(&drop_start) / 1000);
+	rec_end();
+	memset(run_dropped, 0, sizeof(run_dropped));
+}
+
+/*
+ * Whether a record of class cls may be made. Dropping starts past
+ * AUDIT_WAITING_MAX and ends once no more than AUDIT_BACKLOG_MAX waits, so
+ * that a sink that takes a little at a time gets one record for the run, not
+ * one for every few records dropped.
+ */
+static int
+rec_room(enum rec_class cls)
+{
+	if (dropping && waiting() <= AUDIT_BACKLOG_MAX)
+		rec_dropped();
+	if (!dropping && waiting() > AUDIT_WAITING_MAX) {
+		dropping = 1;
+		clock_gettime(CLOCK_MONOTONIC, &drop_start);
+		log_warnx("audit: %s does not keep up (%zu bytes waiting): "
+			  "dropping records until it does",
+			  log_path, waiting());
+	}
+	if (!dropping)
+		return 1;
+	run_dropped[cls]++;
+	records_dropped++;
+	return 0;
 }
 
 static void
@@ -299,9 +385,8 @@ gen_conn(const struct audit_conn *ac)
 static void
 note(const char *kind, const char *event, const char *detail, int with_key)
 {
-	if (!enabled)
+	if (!enabled || !rec_begin(kind, NULL, REC_OTHER))
 		return;
-	rec_begin(kind, NULL);
 	gen_cstr("event", event);
 	if (detail != NULL)
 		gen_cstr("detail", detail);
@@ -346,12 +431,13 @@ loop_time(struct timespec *wall, struct timespec *mono)
  * The record of a request as it arrives: who asked what. Lean, since every
  * request has one: tx_id only inside a transaction.
  */
-static void
+static int
 rec_arrival(const struct audit_conn *ac, const struct xs_hdr *hdr,
 	    const uint8_t *payload, enum audit_action act,
 	    const struct timespec *wall)
 {
-	rec_begin("request", wall);
+	if (!rec_begin("request", wall, REC_REQUEST))
+		return 0;
 	gen_conn(ac);
 	audit_json_lit(&out.w, "type", audit_type(hdr->type)->name);
 	if (!audit_type_known(hdr->type))
@@ -363,6 +449,7 @@ rec_arrival(const struct audit_conn *ac, const struct xs_hdr *hdr,
 		       act == AUDIT_LOG_VALUES, &hash);
 	gen_int("bytes_in", XS_HDR_SIZE + (long long)hdr->len);
 	rec_end();
+	return 1;
 }
 
 /*
@@ -381,7 +468,8 @@ rec_reply(const struct audit_conn *ac, const struct audit_pending *p,
 	struct timespec wall, mono;
 
 	loop_time(&wall, &mono);
-	rec_begin("reply", &wall);
+	if (!rec_begin("reply", &wall, REC_REPLY))
+		return;
 	if (p->seq != 0)
 		gen_int("req", (long long)p->seq);
 	gen_int("conn", ac->id);
@@ -641,6 +729,9 @@ audit_flush(void)
 	if (!enabled)
 		return;
 	audit_drain();
+	/* The sink took enough: say what was dropped. */
+	if (dropping && waiting() <= AUDIT_BACKLOG_MAX)
+		rec_dropped();
 	if (out.w.len == out.off)
 		return;
 	/*
@@ -677,8 +768,7 @@ audit_stats(void)
 {
 	if (!enabled)
 		return;
-	if (!exiting) {
-		rec_begin("audit", NULL);
+	if (!exiting && rec_begin("audit", NULL, REC_OTHER)) {
 		gen_cstr("event", "stats");
 		gen_int("records_written", (long long)records_written);
 		gen_int("bytes_written", (long long)bytes_written);
@@ -686,12 +776,14 @@ audit_stats(void)
 		gen_int("bytes_waiting", (long long)(rec_start - out.off));
 		gen_int("stalls", (long long)stalls);
 		gen_int("write_errors", (long long)write_errors);
+		gen_int("records_dropped", (long long)records_dropped);
 		rec_end();
 	}
 	log_info("audit: %llu records written (%llu bytes), %zu bytes "
-		 "waiting, %llu stalls, %llu write errors",
+		 "waiting, %llu stalls, %llu write errors, %llu records "
+		 "dropped",
 		 records_written, bytes_written, out.w.len - out.off, stalls,
-		 write_errors);
+		 write_errors, records_dropped);
 }
 
 /* At exit: what is outstanding gets its record, and everything a try. */
@@ -874,10 +966,11 @@ audit_conn_open(uint32_t conn, uint32_t domid, int cfd, const char *transport)
 		ac->has_cred = 1;
 	ident_make(ac);
 	LIST_INSERT_HEAD(&aconns, ac, entry);
-	rec_begin("conn_open", NULL);
-	gen_conn(ac);
-	gen_cstr("transport", transport);
-	rec_end();
+	if (rec_begin("conn_open", NULL, REC_OTHER)) {
+		gen_conn(ac);
+		gen_cstr("transport", transport);
+		rec_end();
+	}
 	return ac;
 }
 
@@ -899,10 +992,11 @@ audit_conn_close(struct audit_conn *ac, const char *why)
 			rec_reply(ac, p, reason);
 		pending_put(p);
 	}
-	rec_begin("conn_close", NULL);
-	gen_conn(ac);
-	gen_cstr("reason", why);
-	rec_end();
+	if (rec_begin("conn_close", NULL, REC_OTHER)) {
+		gen_conn(ac);
+		gen_cstr("reason", why);
+		rec_end();
+	}
 	LIST_REMOVE(ac, entry);
 	free(ac);
 }
@@ -950,10 +1044,8 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	p->latency_us = 0;
 	p->seq = 0;
 	loop_time(&wall, &p->mono);
-	if (act != AUDIT_SKIP) {
-		rec_arrival(ac, hdr, payload, act, &wall);
+	if (act != AUDIT_SKIP && rec_arrival(ac, hdr, payload, act, &wall))
 		p->seq = seq;
-	}
 	if (ac->tail != NULL)
 		ac->tail->next = p;
 	else
@@ -962,8 +1054,7 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 }
 
 static void
-rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r,
-		const char *dropped)
+rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 {
 	const uint8_t *path;
 	size_t plen;
@@ -973,16 +1064,30 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r,
 	if (audit_policy_match(policy, ac->domid, XS_WATCH_EVENT, path, plen) ==
 	    AUDIT_SKIP)
 		return;
-	rec_begin("watch_event", NULL);
+	if (!rec_begin("watch_event", NULL, REC_EVENT))
+		return;
 	gen_conn(ac);
 	gen_cstr("type", "WATCH_EVENT");
 	audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data, r->payload.len,
 		       0, &hash);
-	if (dropped != NULL) {
-		gen_cstr("result", dropped);
-		gen_int("bytes_out", 0);
-	} else
-		gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	rec_end();
+}
+
+/*
+ * A run of watch events dropped for a client that did not read them
+ * (conn.c), as one record when the run ends.
+ */
+void
+audit_events_dropped(struct audit_conn *ac, unsigned long count)
+{
+	if (ac == NULL || !rec_begin("watch_event", NULL, REC_EVENT))
+		return;
+	gen_conn(ac);
+	gen_cstr("type", "WATCH_EVENT");
+	gen_cstr("result", "dropped: the client's queue is full");
+	gen_int("count", (long long)count);
+	gen_int("bytes_out", 0);
 	rec_end();
 }
 
@@ -1018,7 +1123,7 @@ answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
 }
 
 void
-audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
+audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 {
 	struct audit_pending *p, *prev = NULL;
 
@@ -1026,14 +1131,15 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
 		return;
 	/* An event whatever its req_id, as the broker takes it (conn.c). */
 	if (r->type == XS_WATCH_EVENT) {
-		rec_watch_event(ac, r, dropped);
+		rec_watch_event(ac, r);
 		return;
 	}
 	/* In order, so the head; a req_id search only if the engine errs. */
 	for (p = ac->head; p != NULL && p->req_id != r->req_id; p = p->next)
 		prev = p;
 	if (p == NULL) {
-		rec_begin("reply", NULL);
+		if (!rec_begin("reply", NULL, REC_REPLY))
+			return;
 		gen_conn(ac);
 		gen_cstr("type", audit_type(r->type)->name);
 		gen_int("req_id", r->req_id);
@@ -1065,9 +1171,9 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
 void
 audit_engine_log(uint32_t level, const char *text)
 {
-	if (!enabled || level > ENGINE_LOG_WARN)
+	if (!enabled || level > ENGINE_LOG_WARN ||
+	    !rec_begin("engine_log", NULL, REC_OTHER))
 		return;
-	rec_begin("engine_log", NULL);
 	gen_cstr("level", level == ENGINE_LOG_ERR ? "error" : "warning");
 	gen_cstr("text", text);
 	rec_end();

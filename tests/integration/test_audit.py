@@ -5,8 +5,9 @@ Real clients run against a daemon that records to a file (or a FIFO); the
 tests read the file back and check every record field by field, that every
 line is valid JSON and valid UTF-8 whatever a client sent, that rotation
 and back-pressure lose nothing, that a request is on disk before its reply
-(even if none comes and the broker is killed), and that xs-audit filters
-and sums up a known log (data/audit-sample.jsonl) as expected.
+(even if none comes and the broker is killed), that the records waiting
+for a blocked sink stay within their bound, and that xs-audit filters and
+sums up a known log (data/audit-sample.jsonl) as expected.
 """
 
 import hashlib
@@ -14,6 +15,7 @@ import hmac
 import json
 import os
 import re
+import select
 import signal
 import socket
 import stat
@@ -541,6 +543,154 @@ def test_unanswered_request_survives_sigkill(tmp_path):
     finally:
         d.kill()
         d.cleanup()
+
+
+def vm_kb(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for %d" % (field, pid))
+
+
+def opened_by(pid):
+    """The files process pid has open."""
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out.add(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out
+
+
+class FifoReader:
+    """Reads the records from a FIFO while not paused."""
+
+    def __init__(self, path, paused=False):
+        self.seen = []
+        self.go = threading.Event()
+        if not paused:
+            self.go.set()
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        pending = b""
+        while not self.stop:
+            if not self.go.wait(0.1):
+                continue
+            r, _, _ = select.select([self.fd], [], [], 0.1)
+            if not r:
+                continue
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            self.seen.extend(json.loads(l) for l in lines)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        os.close(self.fd)
+
+
+def test_blocked_sink_bounds_memory_and_counts_drops(audited):
+    """Watch events cannot be held back from the client side: with the sink
+    blocked, records past the bound (4 MiB waiting) are dropped, the
+    broker's memory stays within it, and one record counts them once the
+    sink takes records again. The same flood of events first goes to a
+    file, so that the memory the flood takes elsewhere is already counted
+    in the broker's peak when the sink blocks."""
+    d = audited()
+    nconn, nwatch, nwrite = 2, 500, 100
+    watchers = []
+    for k in range(nconn):
+        w = d.raw(ro=True, timeout=30)
+        for i in range(nwatch):
+            w.send(xsraw.WATCH, xsraw.z("/flood", "token-%05d" % i))
+        got = 0
+        while got < nwatch:
+            got += w.recv_msg().type == xsraw.WATCH
+        watchers.append(w)
+    writer = d.raw(timeout=30)
+
+    def flood():
+        # Read-only watchers that do not read: each gets 1 MiB of events
+        # queued, the rest dropped.
+        writer.sock.sendall(b"".join(
+            xsraw.HDR.pack(xsraw.WRITE, i, 0, 10) + b"/flood\0%03d" % i
+            for i in range(nwrite)))
+        for _ in range(nwrite):
+            assert writer.recv_reply().type == xsraw.WRITE
+
+    def drain_watchers(runs):
+        # Until each says it reads again, and then nothing more comes.
+        def caught_up():
+            for w in watchers:
+                w.sock.settimeout(0.05)
+                try:
+                    w.sock.recv(1 << 20)
+                except socket.timeout:
+                    pass
+            return d.stderr().count("it reads again") >= runs
+        wait_until(caught_up, timeout=60, what="the watchers to catch up")
+        for w in watchers:
+            w.sock.settimeout(0.3)
+            try:
+                while w.sock.recv(1 << 20):
+                    pass
+            except socket.timeout:
+                pass
+            w.sock.settimeout(30)
+
+    flood()
+    wait_records(d.audit_log, lambda r: r.get("req_id") == nwrite - 1
+                 and r.get("type") == "WRITE", what="the first flood",
+                 join=False)
+    drain_watchers(nconn)
+    # Each watcher's run of dropped events is one record, with a count.
+    runs = wait_records(d.audit_log, lambda r: r["kind"] == "watch_event"
+                        and r.get("result", "").startswith("dropped"),
+                        n=nconn, what="the runs of dropped events")
+    assert len(runs) == nconn
+    assert all(r["result"] == "dropped: the client's queue is full"
+               and r["count"] > 0 and r["bytes_out"] == 0 for r in runs)
+    # The sink blocks: a FIFO nobody reads, where the file was.
+    os.rename(d.audit_log, d.audit_log + ".1")
+    os.mkfifo(d.audit_log)
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_until(lambda: d.audit_log in opened_by(d.proc.pid), timeout=10,
+               what="the FIFO opened")
+    peak = vm_kb(d.proc.pid, "VmHWM")
+    sink = FifoReader(d.audit_log, paused=True)
+    # Every event is with the broker once the writer has every reply.
+    flood()
+    wait_until(lambda: "does not keep up" in d.stderr(), timeout=30,
+               what="the sink to block")
+    grown = vm_kb(d.proc.pid, "VmHWM") - peak
+    assert grown < (4 << 10) + (3 << 10), grown
+    assert "dropping records until it does" in d.stderr()
+
+    sink.go.set()
+    drain_watchers(2 * nconn)
+    (drop,) = wait_until(lambda: [r for r in list(sink.seen)
+                                  if r.get("event") == "dropped"],
+                         timeout=30, what="the record of the drops")
+    assert drop["kind"] == "audit" and drop["watch_events"] > 0
+    assert drop["records"] == sum(drop.get(k, 0) for k in (
+        "requests", "replies", "watch_events", "others"))
+    sink.close()
+    before = records(d.audit_log + ".1")
+    seqs = [r["seq"] for r in before + sink.seen]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert [r for r in sink.seen if r.get("event") == "dropped"] == [drop]
+    wait_until(lambda: "took records again" in d.stderr(), timeout=10,
+               what="recovery log")
 
 
 def test_ring_error_style_close_reason(audited):
