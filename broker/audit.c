@@ -331,8 +331,11 @@ rec_dropped(void)
 static int
 rec_room(enum rec_class cls)
 {
-	if (dropping && waiting() <= AUDIT_BACKLOG_MAX)
+	/* At exit the last records are few, and the file is to say it all. */
+	if (dropping && (waiting() <= AUDIT_BACKLOG_MAX || exiting))
 		rec_dropped();
+	if (exiting)
+		return 1;
 	if (!dropping && waiting() > AUDIT_WAITING_MAX) {
 		dropping = 1;
 		clock_gettime(CLOCK_MONOTONIC, &drop_start);

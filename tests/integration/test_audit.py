@@ -599,13 +599,17 @@ class FifoReader:
         os.close(self.fd)
 
 
-def test_blocked_sink_bounds_memory_and_counts_drops(audited):
+def test_blocked_sink_bounds_memory_and_counts_drops(audited, monkeypatch):
     """Watch events cannot be held back from the client side: with the sink
     blocked, records past the bound (4 MiB waiting) are dropped, the
     broker's memory stays within it, and one record counts them once the
     sink takes records again. The same flood of events first goes to a
     file, so that the memory the flood takes elsewhere is already counted
     in the broker's peak when the sink blocks."""
+    # Under AddressSanitizer, freed memory is held in quarantine rather
+    # than used again, which would count the flood's twice.
+    monkeypatch.setenv("ASAN_OPTIONS", ":".join(
+        filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=0"])))
     d = audited()
     nconn, nwatch, nwrite = 2, 500, 100
     watchers = []
@@ -673,7 +677,10 @@ def test_blocked_sink_bounds_memory_and_counts_drops(audited):
     wait_until(lambda: "does not keep up" in d.stderr(), timeout=30,
                what="the sink to block")
     grown = vm_kb(d.proc.pid, "VmHWM") - peak
-    assert grown < (4 << 10) + (3 << 10), grown
+    # The margin: a record past the bound, and the sanitizers' allocator,
+    # whose realloc holds the old buffer and the new at once. Without the
+    # bound, this flood takes some 20 MB more.
+    assert grown < (4 << 10) + (6 << 10), grown
     assert "dropping records until it does" in d.stderr()
 
     sink.go.set()
