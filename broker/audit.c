@@ -439,8 +439,14 @@ rec_arrival(const struct audit_conn *ac, const struct xs_hdr *hdr,
 	    const uint8_t *payload, enum audit_action act,
 	    const struct timespec *wall)
 {
-	if (!rec_begin("request", wall, REC_REQUEST))
+	/*
+	 * Not rec_begin(): the replies waiting for their records are made
+	 * once the replies are out (audit_flush()), and a request that comes
+	 * in meanwhile does not hurry them.
+	 */
+	if (!rec_room(REC_REQUEST))
 		return 0;
+	rec_open("request", wall);
 	gen_conn(ac);
 	audit_json_lit(&out.w, "type", audit_type(hdr->type)->name);
 	if (!audit_type_known(hdr->type))
