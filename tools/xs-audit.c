@@ -562,8 +562,7 @@ put_line(const char *line, size_t len)
 	putchar('\n');
 }
 
-/* A record, or a request (line1) with its reply (line2), through the filters.
- */
+/* A record, or a request (line1) and its reply (line2), filtered. */
 static void
 consider(const struct rec *r, const char *line1, size_t len1, const char *line2,
 	 size_t len2, enum mode mode)
@@ -687,6 +686,10 @@ handle_line(char *line, size_t len, enum mode mode)
 		free(log_key_id);
 		log_key_id = xalloc(strdup(str(&r, "key_id")));
 	}
+	/*
+	 * A request with its latency is whole: a log from before replies
+	 * had records of their own.
+	 */
 	if (kind != NULL && strcmp(kind, "request") == 0 && s >= 1 &&
 	    num(&r, "latency_us") < 0) {
 		pend_add(s, line, len, mode);
