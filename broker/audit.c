@@ -1,20 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The audit log: one JSON line per request and its reply, per watch event,
- * per connection opened or closed, and per engine event, written by the
- * broker because the engine is not trusted to report on itself.
+ * The audit log: one JSON line per request as it arrives, per reply, per
+ * watch event, per connection opened or closed, and per engine event,
+ * written by the broker because the engine is not trusted to report on
+ * itself.
  *
  * Records are written as JSON (audit_json.c) into one buffer, which goes to
- * the sink in one write() per loop iteration. A request's record is made
- * after the loop has sent the replies and the engine's next batch
- * (audit_drain()): until then a reply only moves its request to the done
- * queue, so that the JSON and the hash are made while the clients and the
- * engine work, not before they get their bytes. Nothing is ever dropped: when
- * the sink does not take what is buffered (a FIFO nobody reads, a full disk),
- * the buffer grows, and past AUDIT_BACKLOG_MAX the broker stops reading clients
- * (conn_may_read()) until the sink catches up. Replies are matched to their
- * requests through a FIFO per connection, since the engine answers each
- * connection in order.
+ * the sink in one write() per loop iteration. A request's record is made as
+ * the broker reads it, so that what reached the engine is in the log even if
+ * the engine never answers and the broker is then killed; its reply's record
+ * names it by its seq ("req"). A reply's record is made after the loop has
+ * sent the replies and the engine's next batch (audit_drain()): until then
+ * a reply only moves its request to the done queue, so that the JSON and the
+ * hash are made while the clients and the engine work, not before they get
+ * their bytes. Replies are matched to their requests through a FIFO per
+ * connection, since the engine answers each connection in order.
+ *
+ * When the sink does not take what is buffered (a FIFO nobody reads, a full
+ * disk), past AUDIT_BACKLOG_MAX the broker stops reading clients
+ * (conn_may_read()) until it catches up, so no request reaches the engine
+ * unrecorded. That does not stop the engine's watch events and log lines,
+ * nor replies already on their way: past AUDIT_WAITING_MAX records are
+ * dropped, counted, and one record gives the counts once the backlog is
+ * down to AUDIT_BACKLOG_MAX again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +49,11 @@
 
 /* Hold clients back while this much waits for the sink. */
 #define AUDIT_BACKLOG_MAX (256u << 10)
+/*
+ * Drop records while this much waits: what the engine sends cannot be held
+ * back from the client side, and must not grow the broker without bound.
+ */
+#define AUDIT_WAITING_MAX (4u << 20)
 /* The largest policy file read. */
 #define AUDIT_POLICY_MAX (1u << 20)
 /* How long the last records get to reach a slow sink at exit. */
@@ -48,26 +61,27 @@
 
 struct audit_conn;
 
+/* A request the engine has yet to answer, then (done queue) its reply. */
 struct audit_pending {
 	struct audit_pending *next;
-	uint32_t type, req_id, tx_id;
+	uint32_t type, req_id;
+	unsigned long long seq; /* its record's, or 0: none was made */
 	enum audit_action action;
-	struct timespec wall, mono;
+	struct timespec mono;
 	/* Once answered (on the done queue): */
 	struct audit_conn *ac;
 	uint32_t rtype;       /* the reply's type */
-	uint32_t rlen;        /* its payload, after the request's */
+	uint32_t rlen;        /* its payload's length */
 	long long latency_us; /* arrival to reply */
-	size_t len;           /* payload bytes */
 	size_t cap;           /* room for payload bytes */
-	uint8_t payload[];    /* a copy, only when recorded */
+	uint8_t payload[];    /* what the record shows of the reply */
 };
 
 /*
- * Requests usually fit, with their reply, in a small block. Blocks are kept
- * for reuse: a pipelining client has tens of requests in flight, more than
- * malloc's per-thread cache holds, and its arena path cost as much as the
- * rest of the record.
+ * Replies usually fit in a small block. Blocks are kept for reuse: a
+ * pipelining client has tens of requests in flight, more than malloc's
+ * per-thread cache holds, and its arena path cost as much as the rest of
+ * the record.
  */
 #define PENDING_BLOCK 512
 #define PENDING_CAP (PENDING_BLOCK - sizeof(struct audit_pending))
@@ -151,8 +165,16 @@ static struct timespec batch_since; /* when the batch waiting began */
 
 static int congested, failing, exiting;
 static unsigned long long seq, records_written, bytes_written, stalls,
-	write_errors;
+	write_errors, records_dropped;
 static struct timespec stall_start;
+
+/* Records dropped in this run past AUDIT_WAITING_MAX, by kind. */
+enum rec_class { REC_REQUEST, REC_REPLY, REC_EVENT, REC_OTHER, REC_NCLASS };
+static const char *const rec_class_name[REC_NCLASS] = {
+	"requests", "replies", "watch_events", "others"};
+static int dropping;
+static unsigned long long run_dropped[REC_NCLASS];
+static struct timespec drop_start;
 
 static void audit_write(void);
 
@@ -218,13 +240,10 @@ gen_time(const struct timespec *ts)
 }
 
 static void
-rec_begin(const char *kind, const struct timespec *wall)
+rec_open(const char *kind, const struct timespec *wall)
 {
 	struct timespec now;
 
-	/* What was answered before this happened is recorded before it. */
-	if (!draining)
-		audit_drain();
 	if (wall == NULL) {
 		clock_gettime(CLOCK_REALTIME, &now);
 		wall = &now;
@@ -234,6 +253,25 @@ rec_begin(const char *kind, const struct timespec *wall)
 	gen_time(wall);
 	gen_int("seq", (long long)++seq);
 	audit_json_lit(&out.w, "kind", kind);
+}
+
+static void rec_end(void);
+static int rec_room(enum rec_class);
+
+/*
+ * Starts a record, unless too much waits for the sink: then it is counted
+ * and 0 returned, and the caller makes none.
+ */
+static int
+rec_begin(const char *kind, const struct timespec *wall, enum rec_class cls)
+{
+	/* What was answered before this happened is recorded before it. */
+	if (!draining)
+		audit_drain();
+	if (!rec_room(cls))
+		return 0;
+	rec_open(kind, wall);
+	return 1;
 }
 
 static void
@@ -253,6 +291,63 @@ rec_end(void)
 	}
 	if (!congested && out.w.len - out.off > AUDIT_BACKLOG_MAX)
 		audit_write();
+}
+
+static size_t
+waiting(void)
+{
+	return out.w.len - out.off;
+}
+
+/* The one record of a run of dropped records, with their counts. */
+static void
+rec_dropped(void)
+{
+	unsigned long long total = 0;
+	int i;
+
+	dropping = 0;
+	for (i = 0; i < REC_NCLASS; i++)
+		total += run_dropped[i];
+	log_info("audit: %s took records again: %llu dropped in %lld ms",
+		 log_path, total, mono_us_since(&drop_start) / 1000);
+	rec_open("audit", NULL);
+	gen_cstr("event", "dropped");
+	gen_int("records", (long long)total);
+	for (i = 0; i < REC_NCLASS; i++)
+		if (run_dropped[i] > 0)
+			gen_int(rec_class_name[i], (long long)run_dropped[i]);
+	gen_int("ms", mono_us_since(&drop_start) / 1000);
+	rec_end();
+	memset(run_dropped, 0, sizeof(run_dropped));
+}
+
+/*
+ * Whether a record of class cls may be made. Dropping starts past
+ * AUDIT_WAITING_MAX and ends once no more than AUDIT_BACKLOG_MAX waits, so
+ * that a sink that takes a little at a time gets one record for the run, not
+ * one for every few records dropped.
+ */
+static int
+rec_room(enum rec_class cls)
+{
+	/* At exit the last records are few, and the file is to say it all. */
+	if (dropping && (waiting() <= AUDIT_BACKLOG_MAX || exiting))
+		rec_dropped();
+	if (exiting)
+		return 1;
+	if (!dropping && waiting() > AUDIT_WAITING_MAX) {
+		dropping = 1;
+		clock_gettime(CLOCK_MONOTONIC, &drop_start);
+		log_warnx("audit: %s does not keep up (%zu bytes waiting): "
+			  "dropping records until it does",
+			  log_path, waiting());
+	}
+	if (!dropping)
+		return 1;
+	run_dropped[cls]++;
+	records_dropped++;
+	return 0;
 }
 
 static void
@@ -293,9 +388,8 @@ gen_conn(const struct audit_conn *ac)
 static void
 note(const char *kind, const char *event, const char *detail, int with_key)
 {
-	if (!enabled)
+	if (!enabled || !rec_begin(kind, NULL, REC_OTHER))
 		return;
-	rec_begin(kind, NULL);
 	gen_cstr("event", event);
 	if (detail != NULL)
 		gen_cstr("detail", detail);
@@ -317,27 +411,77 @@ audit_note_key(const char *kind, const char *event, const char *detail)
 }
 
 /*
- * The record of a request: what was asked, and what came back (p->rtype
- * and the reply's payload after the request's), or why nothing did
- * (noreply).
+ * The time of a request's arrival or of its reply: the start of the loop
+ * iteration (loop_now()), and the wall clock then, read once per iteration
+ * rather than for each record, which a pipelining client would feel.
  */
 static void
-rec_request(const struct audit_conn *ac, const struct audit_pending *p,
-	    const char *noreply)
+loop_time(struct timespec *wall, struct timespec *mono)
+{
+	static struct timespec iter_mono = {-1, 0}, iter_wall;
+	const struct timespec *now = loop_now();
+
+	if (now->tv_sec != iter_mono.tv_sec ||
+	    now->tv_nsec != iter_mono.tv_nsec) {
+		iter_mono = *now;
+		clock_gettime(CLOCK_REALTIME, &iter_wall);
+	}
+	*wall = iter_wall;
+	*mono = iter_mono;
+}
+
+/*
+ * The record of a request as it arrives: who asked what. Lean, since every
+ * request has one: tx_id only inside a transaction.
+ */
+static int
+rec_arrival(const struct audit_conn *ac, const struct xs_hdr *hdr,
+	    const uint8_t *payload, enum audit_action act,
+	    const struct timespec *wall)
+{
+	/*
+	 * Not rec_begin(): the replies waiting for their records are made
+	 * once the replies are out (audit_flush()), and a request that comes
+	 * in meanwhile does not hurry them.
+	 */
+	if (!rec_room(REC_REQUEST))
+		return 0;
+	rec_open("request", wall);
+	gen_conn(ac);
+	audit_json_lit(&out.w, "type", audit_type(hdr->type)->name);
+	if (!audit_type_known(hdr->type))
+		gen_int("type_id", hdr->type);
+	gen_int("req_id", hdr->req_id);
+	if (hdr->tx_id != 0)
+		gen_int("tx_id", hdr->tx_id);
+	audit_gen_args(&out.w, hdr->type, payload, hdr->len,
+		       act == AUDIT_LOG_VALUES, &hash);
+	gen_int("bytes_in", XS_HDR_SIZE + (long long)hdr->len);
+	rec_end();
+	return 1;
+}
+
+/*
+ * The record of a reply, which names its request's record (req): what came
+ * back (p->rtype and what the record shows of its payload), or why nothing
+ * did (noreply).
+ */
+static void
+rec_reply(const struct audit_conn *ac, const struct audit_pending *p,
+	  const char *noreply)
 {
 	const struct audit_type *t = audit_type(p->type);
 	int values = p->action == AUDIT_LOG_VALUES;
-	const uint8_t *rp = p->payload + p->len;
+	const uint8_t *rp = p->payload;
 	size_t rlen = p->rlen, n;
+	struct timespec wall, mono;
 
-	rec_begin("request", &p->wall);
-	gen_conn(ac);
-	audit_json_lit(&out.w, "type", t->name);
-	if (!audit_type_known(p->type))
-		gen_int("type_id", p->type);
-	gen_int("req_id", p->req_id);
-	gen_int("tx_id", p->tx_id);
-	audit_gen_args(&out.w, p->type, p->payload, p->len, values, &hash);
+	loop_time(&wall, &mono);
+	if (!rec_begin("reply", &wall, REC_REPLY))
+		return;
+	if (p->seq != 0)
+		gen_int("req", (long long)p->seq);
+	gen_int("conn", ac->id);
 	if (noreply != NULL) {
 		gen_cstr("result", noreply);
 	} else if (p->rtype == XS_ERROR) {
@@ -358,7 +502,6 @@ rec_request(const struct audit_conn *ac, const struct audit_pending *p,
 					       ? rlen - 1
 					       : rlen);
 	}
-	gen_int("bytes_in", XS_HDR_SIZE + (long long)p->len);
 	gen_int("bytes_out",
 		noreply == NULL ? XS_HDR_SIZE + (long long)p->rlen : 0);
 	gen_int("latency_us",
@@ -375,7 +518,7 @@ audit_drain(void)
 	draining = 1;
 	while ((p = done_head) != NULL) {
 		done_head = p->next;
-		rec_request(p->ac, p, NULL);
+		rec_reply(p->ac, p, NULL);
 		pending_put(p);
 	}
 	done_tail = NULL;
@@ -595,6 +738,9 @@ audit_flush(void)
 	if (!enabled)
 		return;
 	audit_drain();
+	/* The sink took enough: say what was dropped. */
+	if (dropping && waiting() <= AUDIT_BACKLOG_MAX)
+		rec_dropped();
 	if (out.w.len == out.off)
 		return;
 	/*
@@ -631,8 +777,7 @@ audit_stats(void)
 {
 	if (!enabled)
 		return;
-	if (!exiting) {
-		rec_begin("audit", NULL);
+	if (!exiting && rec_begin("audit", NULL, REC_OTHER)) {
 		gen_cstr("event", "stats");
 		gen_int("records_written", (long long)records_written);
 		gen_int("bytes_written", (long long)bytes_written);
@@ -640,12 +785,14 @@ audit_stats(void)
 		gen_int("bytes_waiting", (long long)(rec_start - out.off));
 		gen_int("stalls", (long long)stalls);
 		gen_int("write_errors", (long long)write_errors);
+		gen_int("records_dropped", (long long)records_dropped);
 		rec_end();
 	}
 	log_info("audit: %llu records written (%llu bytes), %zu bytes "
-		 "waiting, %llu stalls, %llu write errors",
+		 "waiting, %llu stalls, %llu write errors, %llu records "
+		 "dropped",
 		 records_written, bytes_written, out.w.len - out.off, stalls,
-		 write_errors);
+		 write_errors, records_dropped);
 }
 
 /* At exit: what is outstanding gets its record, and everything a try. */
@@ -667,7 +814,7 @@ audit_exit(void)
 		while ((p = ac->head) != NULL) {
 			ac->head = p->next;
 			if (p->action != AUDIT_SKIP)
-				rec_request(ac, p, "no reply: broker exited");
+				rec_reply(ac, p, "no reply: broker exited");
 			pending_put(p);
 		}
 	}
@@ -828,10 +975,11 @@ audit_conn_open(uint32_t conn, uint32_t domid, int cfd, const char *transport)
 		ac->has_cred = 1;
 	ident_make(ac);
 	LIST_INSERT_HEAD(&aconns, ac, entry);
-	rec_begin("conn_open", NULL);
-	gen_conn(ac);
-	gen_cstr("transport", transport);
-	rec_end();
+	if (rec_begin("conn_open", NULL, REC_OTHER)) {
+		gen_conn(ac);
+		gen_cstr("transport", transport);
+		rec_end();
+	}
 	return ac;
 }
 
@@ -850,13 +998,14 @@ audit_conn_close(struct audit_conn *ac, const char *why)
 	while ((p = ac->head) != NULL) {
 		ac->head = p->next;
 		if (p->action != AUDIT_SKIP)
-			rec_request(ac, p, reason);
+			rec_reply(ac, p, reason);
 		pending_put(p);
 	}
-	rec_begin("conn_close", NULL);
-	gen_conn(ac);
-	gen_cstr("reason", why);
-	rec_end();
+	if (rec_begin("conn_close", NULL, REC_OTHER)) {
+		gen_conn(ac);
+		gen_cstr("reason", why);
+		rec_end();
+	}
 	LIST_REMOVE(ac, entry);
 	free(ac);
 }
@@ -879,31 +1028,12 @@ first_str(uint32_t type, const uint8_t *p, size_t len, const uint8_t **path,
 	}
 }
 
-/*
- * When a request arrived: the start of the loop iteration that read it
- * (loop_now()), and the wall clock then, read once per iteration rather
- * than twice per request, which a pipelining client would feel.
- */
-static void
-arrival(struct timespec *wall, struct timespec *mono)
-{
-	static struct timespec iter_mono = {-1, 0}, iter_wall;
-	const struct timespec *now = loop_now();
-
-	if (now->tv_sec != iter_mono.tv_sec ||
-	    now->tv_nsec != iter_mono.tv_nsec) {
-		iter_mono = *now;
-		clock_gettime(CLOCK_REALTIME, &iter_wall);
-	}
-	*wall = iter_wall;
-	*mono = iter_mono;
-}
-
 void
 audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 	      const uint8_t *payload)
 {
 	struct audit_pending *p;
+	struct timespec wall;
 	enum audit_action act;
 	const uint8_t *path;
 	size_t plen;
@@ -912,20 +1042,19 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 		return;
 	first_str(hdr->type, payload, hdr->len, &path, &plen);
 	act = audit_policy_match(policy, ac->domid, hdr->type, path, plen);
-	p = pending_get(act == AUDIT_SKIP ? 0 : hdr->len);
+	p = pending_get(0);
 	p->next = NULL;
 	p->type = hdr->type;
 	p->req_id = hdr->req_id;
-	p->tx_id = hdr->tx_id;
 	p->action = act;
 	p->ac = ac;
 	p->rtype = 0;
 	p->rlen = 0;
 	p->latency_us = 0;
-	p->len = act == AUDIT_SKIP ? 0 : hdr->len;
-	if (p->len > 0)
-		memcpy(p->payload, payload, p->len);
-	arrival(&p->wall, &p->mono);
+	p->seq = 0;
+	loop_time(&wall, &p->mono);
+	if (act != AUDIT_SKIP && rec_arrival(ac, hdr, payload, act, &wall))
+		p->seq = seq;
 	if (ac->tail != NULL)
 		ac->tail->next = p;
 	else
@@ -934,8 +1063,7 @@ audit_request(struct audit_conn *ac, const struct xs_hdr *hdr,
 }
 
 static void
-rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r,
-		const char *dropped)
+rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r)
 {
 	const uint8_t *path;
 	size_t plen;
@@ -945,23 +1073,36 @@ rec_watch_event(const struct audit_conn *ac, const Xsp__Reply *r,
 	if (audit_policy_match(policy, ac->domid, XS_WATCH_EVENT, path, plen) ==
 	    AUDIT_SKIP)
 		return;
-	rec_begin("watch_event", NULL);
+	if (!rec_begin("watch_event", NULL, REC_EVENT))
+		return;
 	gen_conn(ac);
 	gen_cstr("type", "WATCH_EVENT");
 	audit_gen_args(&out.w, XS_WATCH_EVENT, r->payload.data, r->payload.len,
 		       0, &hash);
-	if (dropped != NULL) {
-		gen_cstr("result", dropped);
-		gen_int("bytes_out", 0);
-	} else
-		gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	gen_int("bytes_out", XS_HDR_SIZE + (long long)r->payload.len);
+	rec_end();
+}
+
+/*
+ * A run of watch events dropped for a client that did not read them
+ * (conn.c), as one record when the run ends.
+ */
+void
+audit_events_dropped(struct audit_conn *ac, unsigned long count)
+{
+	if (ac == NULL || !rec_begin("watch_event", NULL, REC_EVENT))
+		return;
+	gen_conn(ac);
+	gen_cstr("type", "WATCH_EVENT");
+	gen_cstr("result", "dropped: the client's queue is full");
+	gen_int("count", (long long)count);
+	gen_int("bytes_out", 0);
 	rec_end();
 }
 
 /*
  * What the record needs of the reply: its type, size, time, and the bytes
- * it shows (an error's name, a value to hash or show), kept after the
- * request's.
+ * it shows (an error's name, a value to hash or show).
  */
 static struct audit_pending *
 answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
@@ -973,13 +1114,13 @@ answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
 	if (r->type == XS_ERROR || t->reply != AUDIT_REPLY_NONE)
 		keep = r->payload.len;
 	if (keep > 0) {
-		if (p->len + keep > p->cap) {
-			p = realloc(p, sizeof(*p) + p->len + keep);
+		if (keep > p->cap) {
+			p = realloc(p, sizeof(*p) + keep);
 			if (p == NULL)
 				fatal("audit");
-			p->cap = p->len + keep;
+			p->cap = keep;
 		}
-		memcpy(p->payload + p->len, r->payload.data, keep);
+		memcpy(p->payload, r->payload.data, keep);
 	}
 	p->next = NULL;
 	p->ac = ac;
@@ -991,7 +1132,7 @@ answered(struct audit_conn *ac, struct audit_pending *p, const Xsp__Reply *r)
 }
 
 void
-audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
+audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 {
 	struct audit_pending *p, *prev = NULL;
 
@@ -999,14 +1140,15 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
 		return;
 	/* An event whatever its req_id, as the broker takes it (conn.c). */
 	if (r->type == XS_WATCH_EVENT) {
-		rec_watch_event(ac, r, dropped);
+		rec_watch_event(ac, r);
 		return;
 	}
 	/* In order, so the head; a req_id search only if the engine errs. */
 	for (p = ac->head; p != NULL && p->req_id != r->req_id; p = p->next)
 		prev = p;
 	if (p == NULL) {
-		rec_begin("reply", NULL);
+		if (!rec_begin("reply", NULL, REC_REPLY))
+			return;
 		gen_conn(ac);
 		gen_cstr("type", audit_type(r->type)->name);
 		gen_int("req_id", r->req_id);
@@ -1038,9 +1180,9 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r, const char *dropped)
 void
 audit_engine_log(uint32_t level, const char *text)
 {
-	if (!enabled || level > ENGINE_LOG_WARN)
+	if (!enabled || level > ENGINE_LOG_WARN ||
+	    !rec_begin("engine_log", NULL, REC_OTHER))
 		return;
-	rec_begin("engine_log", NULL);
 	gen_cstr("level", level == ENGINE_LOG_ERR ? "error" : "warning");
 	gen_cstr("text", text);
 	rec_end();

@@ -183,7 +183,8 @@ struct audit_conn *audit_conn_open(uint32_t conn, uint32_t domid, int fd,
 void audit_conn_close(struct audit_conn *, const char *why);
 void audit_request(struct audit_conn *, const struct xs_hdr *,
 		   const uint8_t *payload);
-void audit_reply(struct audit_conn *, const Xsp__Reply *, const char *dropped);
+void audit_reply(struct audit_conn *, const Xsp__Reply *);
+void audit_events_dropped(struct audit_conn *, unsigned long count);
 void audit_engine_log(uint32_t level, const char *text);
 void audit_engine_exit(int status);
 void audit_engine_broken(const char *why);

@@ -193,6 +193,8 @@ conn_close(struct conn *c, const char *why)
 		log_debug("conn %u: closed: %s", c->id, strerror(saved));
 	else
 		log_debug("conn %u: closed: %s", c->id, why);
+	if (c->events_dropped > 0)
+		audit_events_dropped(c->audit, c->events_dropped);
 	audit_conn_close(c->audit, why != NULL ? why : strerror(saved));
 	c->audit = NULL;
 	engine_send_close(c->id);
@@ -338,7 +340,7 @@ conn_control(struct conn *c, const struct xs_hdr *hdr, const uint8_t *payload)
 		r.tx_id = rh.tx_id;
 		r.payload.len = rh.len;
 		r.payload.data = (uint8_t *)out;
-		audit_reply(c->audit, &r, NULL);
+		audit_reply(c->audit, &r);
 	}
 	return conn_queue(c, &rh, (const uint8_t *)out);
 }
@@ -485,6 +487,7 @@ conn_write(struct conn *c)
 		log_info("conn %u (domain %u): dropped %lu watch events it "
 			 "did not read; it reads again",
 			 c->id, c->domid, c->events_dropped);
+		audit_events_dropped(c->audit, c->events_dropped);
 		c->events_dropped = 0;
 	}
 	/*
@@ -566,7 +569,6 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 {
 	Xsp__Reply r;
 	struct conn *c;
-	int dropped;
 
 	/* Replies to a client that is gone are no one's business. */
 	if ((c = conn_find(conn)) == NULL)
@@ -574,8 +576,9 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 	if (hdr->type != XS_WATCH_EVENT &&
 	    engine_answered(&c->rq, hdr->req_id) == -1)
 		return -1;
-	dropped = hdr->type == XS_WATCH_EVENT &&
-		  event_no_room(c, XS_HDR_SIZE + hdr->len);
+	if (hdr->type == XS_WATCH_EVENT &&
+	    event_no_room(c, XS_HDR_SIZE + hdr->len))
+		return 0;
 	if (c->audit != NULL) {
 		xsp__reply__init(&r);
 		r.conn = conn;
@@ -584,12 +587,8 @@ conn_reply_hdr(uint32_t conn, const struct xs_hdr *hdr, const uint8_t *payload)
 		r.tx_id = hdr->tx_id;
 		r.payload.len = hdr->len;
 		r.payload.data = hdr->len > 0 ? (uint8_t *)payload : NULL;
-		audit_reply(c->audit, &r,
-			    dropped ? "dropped: the client's queue is full"
-				    : NULL);
+		audit_reply(c->audit, &r);
 	}
-	if (dropped)
-		return 0;
 	if (hdr->type != XS_WATCH_EVENT && c->inflight > 0)
 		c->inflight--;
 	conn_queue(c, hdr, payload);

@@ -6,6 +6,11 @@
  * object is counted and reported, never trusted. Values are escaped and
  * hashed for --value as the broker does it, by the same code
  * (broker/audit_fmt.c).
+ *
+ * The broker records a request as it arrives and its reply later, naming
+ * the request's seq (req). A request waits here for its reply, and the two
+ * are filtered as one: the request's fields (who, what, when) and the
+ * reply's (result, value, latency).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +28,11 @@
 
 #define SLOWEST_DEFAULT 10
 #define MAX_LIST 64
+/*
+ * Requests waiting for their replies, by seq modulo this: one whose reply
+ * is further on in the log is taken alone.
+ */
+#define PEND_MAX 16384
 
 static void usage(FILE *, int) __attribute__((noreturn));
 
@@ -52,9 +62,10 @@ usage(FILE *f, int status)
 	      "                        'error' for every result but OK\n"
 	      "  -k, --kind LIST       record kinds: request, watch_event, "
 	      "conn_open,\n"
-	      "                        conn_close, reply (unmatched), "
-	      "engine_log, engine,\n"
-	      "                        audit, broker\n"
+	      "                        conn_close, reply (one whose "
+	      "request is not in\n"
+	      "                        the log), engine_log, engine, audit, "
+	      "broker\n"
 	      "      --since TIME      records at or after TIME, --until "
 	      "TIME: before it.\n"
 	      "      --until TIME      TIME is RFC 3339 in UTC as the log "
@@ -87,17 +98,27 @@ usage(FILE *f, int status)
 	      "come\n"
 	      "  -h, --help            this text\n"
 	      "\n"
-	      "Records (fields present as they apply): time (when the "
-	      "request arrived),\n"
-	      "seq (1, 2, ... from each broker start), kind, conn, domid, "
-	      "pid/uid/gid (of a\n"
-	      "socket client), type, req_id, tx_id, path and arguments "
-	      "(token, perms,\n"
-	      "domid, ...), value or reply ({len, sha256} or {len, "
-	      "hmac_sha256} unless\n"
-	      "the policy logs values in clear), result, bytes_in, "
-	      "bytes_out, latency_us,\n"
-	      "reason (of a closed connection). Strings are escaped by the "
+	      "Records (fields present as they apply): time, seq (1, 2, ... "
+	      "from each\n"
+	      "broker start), kind, conn, domid, pid/uid/gid (of a socket "
+	      "client).\n"
+	      "A request is recorded as it arrives (kind request: type, "
+	      "req_id, tx_id\n"
+	      "inside a transaction, path and arguments (token, perms, "
+	      "domid, ...), value,\n"
+	      "bytes_in), its reply when it comes (kind reply: req, the "
+	      "request's seq;\n"
+	      "result, value or reply, bytes_out, latency_us). Values are "
+	      "{len, sha256}\n"
+	      "or {len, hmac_sha256} unless the policy logs them in clear. "
+	      "xs-audit\n"
+	      "filters and prints a request with its reply, as one, once "
+	      "the reply is\n"
+	      "read (a request without one at the end of the log, alone). "
+	      "A run of\n"
+	      "records dropped is one record (kind audit, event dropped) "
+	      "with counts.\n"
+	      "reason is a closed connection's. Strings are escaped by the "
 	      "broker:\n"
 	      "\\\\ is a backslash, \\xNN a byte that is not printable "
 	      "UTF-8, \\uNNNN a\n"
@@ -115,7 +136,9 @@ usage(FILE *f, int status)
 	      "records and\n"
 	      "gaps in seq (records missing from the file, e.g. cut out or "
 	      "lost in a\n"
-	      "rotation). Both should be 0.\n"
+	      "rotation). Both should be 0. Records the broker dropped "
+	      "(its sink blocked)\n"
+	      "are not gaps: an audit/dropped record counts them.\n"
 	      "\n"
 	      "Exit status: 0 if any record matched, 1 if none did, 2 on "
 	      "error.\n",
@@ -179,20 +202,42 @@ list_has(const struct list *l, const char *s)
 	return 0;
 }
 
-static const char *
-str(yajl_val rec, const char *key)
+/* A request and its reply, or either alone. */
+struct rec {
+	yajl_val req, rep;
+};
+
+/*
+ * A field of the pair: when, what kind and which seq from the request,
+ * the rest from the reply first.
+ */
+static yajl_val
+get(const struct rec *r, const char *key, yajl_type t)
 {
 	const char *path[] = {key, NULL};
+	int own = strcmp(key, "time") == 0 || strcmp(key, "kind") == 0 ||
+		  strcmp(key, "seq") == 0;
+	yajl_val first = own ? r->req : r->rep, then = own ? r->rep : r->req;
+	yajl_val v = NULL;
 
-	return YAJL_GET_STRING(yajl_tree_get(rec, path, yajl_t_string));
+	if (first != NULL)
+		v = yajl_tree_get(first, path, t);
+	if (v == NULL && then != NULL)
+		v = yajl_tree_get(then, path, t);
+	return v;
+}
+
+static const char *
+str(const struct rec *r, const char *key)
+{
+	return YAJL_GET_STRING(get(r, key, yajl_t_string));
 }
 
 /* An integer field, or -1. */
 static long long
-num(yajl_val rec, const char *key)
+num(const struct rec *r, const char *key)
 {
-	const char *path[] = {key, NULL};
-	yajl_val v = yajl_tree_get(rec, path, yajl_t_number);
+	yajl_val v = get(r, key, yajl_t_number);
 
 	return YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : -1;
 }
@@ -299,9 +344,8 @@ value_is(yajl_val v)
 }
 
 static int
-matches(yajl_val rec)
+matches(const struct rec *rec)
 {
-	const char *vp[] = {"value", NULL}, *rp[] = {"reply", NULL};
 	const char *t = str(rec, "time"), *s;
 	char dom[24];
 	long long d = num(rec, "domid");
@@ -331,9 +375,8 @@ matches(yajl_val rec)
 	if (f_path != NULL &&
 	    ((s = str(rec, "path")) == NULL || !under(f_path, s, d)))
 		return 0;
-	if (f_value.raw != NULL &&
-	    !value_is(yajl_tree_get(rec, vp, yajl_t_any)) &&
-	    !value_is(yajl_tree_get(rec, rp, yajl_t_any)))
+	if (f_value.raw != NULL && !value_is(get(rec, "value", yajl_t_any)) &&
+	    !value_is(get(rec, "reply", yajl_t_any)))
 		return 0;
 	return 1;
 }
@@ -375,7 +418,7 @@ static long long last_seq = -1;
 static char *first_time, *last_time;
 
 static void
-summarise(yajl_val rec)
+summarise(const struct rec *rec)
 {
 	const char *kind = str(rec, "kind"), *type = str(rec, "type");
 	const char *res = str(rec, "result"), *t = str(rec, "time");
@@ -513,11 +556,108 @@ print_summary(void)
 enum mode { PRINT, COUNT, SUMMARY };
 
 static void
+put_line(const char *line, size_t len)
+{
+	fwrite(line, 1, len, stdout);
+	putchar('\n');
+}
+
+/* A record, or a request (line1) and its reply (line2), filtered. */
+static void
+consider(const struct rec *r, const char *line1, size_t len1, const char *line2,
+	 size_t len2, enum mode mode)
+{
+	if (!matches(r))
+		return;
+	nmatch++;
+	if (mode == PRINT) {
+		put_line(line1, len1);
+		if (line2 != NULL)
+			put_line(line2, len2);
+	} else if (mode == SUMMARY)
+		summarise(r);
+}
+
+static struct {
+	long long seq;
+	char *line; /* NULL: free */
+	size_t len;
+} pend[PEND_MAX];
+
+/* A request that waited for its reply, considered with it (or alone). */
+static void
+pend_take(size_t i, yajl_val rep, const char *line, size_t len, enum mode mode)
+{
+	struct rec r = {.rep = rep};
+	char err[128];
+
+	/* It parsed when it was read. */
+	r.req = yajl_tree_parse(pend[i].line, err, sizeof(err));
+	consider(&r, pend[i].line, pend[i].len, line, len, mode);
+	yajl_tree_free(r.req);
+	free(pend[i].line);
+	pend[i].line = NULL;
+}
+
+static int
+cmp_pend(const void *a, const void *b)
+{
+	long long x = pend[*(const size_t *)a].seq;
+	long long y = pend[*(const size_t *)b].seq;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Requests without replies (the log ends, the broker started again). */
+static void
+pend_flush(enum mode mode)
+{
+	static size_t idx[PEND_MAX];
+	size_t i, n = 0;
+
+	for (i = 0; i < PEND_MAX; i++)
+		if (pend[i].line != NULL)
+			idx[n++] = i;
+	qsort(idx, n, sizeof(*idx), cmp_pend);
+	for (i = 0; i < n; i++)
+		pend_take(idx[i], NULL, NULL, 0, mode);
+}
+
+/* A request waits for its reply; one in its slot goes alone. */
+static void
+pend_add(long long s, const char *line, size_t len, enum mode mode)
+{
+	size_t i = (size_t)s % PEND_MAX;
+
+	if (pend[i].line != NULL)
+		pend_take(i, NULL, NULL, 0, mode);
+	pend[i].seq = s;
+	pend[i].line = xalloc(malloc(len + 1));
+	memcpy(pend[i].line, line, len + 1);
+	pend[i].len = len;
+}
+
+/* The slot of the request a reply names, or -1. */
+static long
+pend_find(long long req)
+{
+	size_t i;
+
+	if (req < 1)
+		return -1;
+	i = (size_t)req % PEND_MAX;
+	return pend[i].line != NULL && pend[i].seq == req ? (long)i : -1;
+}
+
+static void
 handle_line(char *line, size_t len, enum mode mode)
 {
 	char err[128];
+	struct rec r = {0};
+	const char *kind;
 	yajl_val rec;
 	long long s;
+	long at;
 
 	if (len > 0 && line[len - 1] == '\n')
 		line[--len] = '\0';
@@ -532,23 +672,32 @@ handle_line(char *line, size_t len, enum mode mode)
 		yajl_tree_free(rec);
 		return;
 	}
-	s = num(rec, "seq");
+	r.req = rec;
+	s = num(&r, "seq");
+	kind = str(&r, "kind");
 	/* seq starts at 1 with each broker start. */
 	if (s >= 0 && last_seq >= 0 && s != last_seq + 1 && s != 1)
 		ngaps++;
+	if (s == 1)
+		pend_flush(mode);
 	if (s >= 0)
 		last_seq = s;
-	if (str(rec, "key_id") != NULL) {
+	if (str(&r, "key_id") != NULL) {
 		free(log_key_id);
-		log_key_id = xalloc(strdup(str(rec, "key_id")));
+		log_key_id = xalloc(strdup(str(&r, "key_id")));
 	}
-	if (matches(rec)) {
-		nmatch++;
-		if (mode == PRINT) {
-			fwrite(line, 1, len, stdout);
-			putchar('\n');
-		} else if (mode == SUMMARY)
-			summarise(rec);
+	/*
+	 * A request with its latency is whole: a log from before replies
+	 * had records of their own.
+	 */
+	if (kind != NULL && strcmp(kind, "request") == 0 && s >= 1 &&
+	    num(&r, "latency_us") < 0) {
+		pend_add(s, line, len, mode);
+	} else if (kind != NULL && strcmp(kind, "reply") == 0 &&
+		   (at = pend_find(num(&r, "req"))) >= 0) {
+		pend_take((size_t)at, rec, line, len, mode);
+	} else {
+		consider(&r, line, len, NULL, 0, mode);
 	}
 	yajl_tree_free(rec);
 }
@@ -619,6 +768,7 @@ read_log(const char *name, int follow, enum mode mode)
 	}
 	if (plen > 0)
 		handle_line(part, plen, mode);
+	pend_flush(mode);
 	free(part);
 	free(line);
 	if (f != stdin)
