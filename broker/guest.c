@@ -42,11 +42,12 @@ struct guest {
 	evtchn_port_t lport;
 	int bound; /* lport is bound (else the ring is not served) */
 	struct conn *conn;
-	int privileged; /* dom0's own ring */
-	int broken;     /* the error field is set: no more service */
-	int told_gone;  /* the engine was told the domain is dying or gone */
-	int owed;       /* on owed_list: the ring changed, no event sent yet */
-	int owed_now;   /* that event may not wait (guest_notify_flush()) */
+	int privileged;    /* dom0's own ring */
+	int broken;        /* the error field is set: no more service */
+	int told_gone;     /* the engine was told the domain is dying or gone */
+	uint32_t features; /* advertised on the ring (XS_FEATURE_*) */
+	int owed;     /* on owed_list: the ring changed, no event sent yet */
+	int owed_now; /* that event may not wait (guest_notify_flush()) */
 	struct timespec owed_since;
 	TAILQ_ENTRY(guest) owed_entry;
 	int polled; /* on polled_list: its port stays masked, we look instead */
@@ -151,7 +152,7 @@ guest_connect(struct guest *g)
 	/* Introduced again: whatever it did before is forgotten. */
 	quarantine_clear(g->domid);
 	g->broken = 0;
-	g->ring->server_features = XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR;
+	g->ring->server_features = g->features;
 	g->ring->error = XS_RING_ERROR_NONE;
 	g->ring->connection = XS_RING_CONNECTED;
 	g->conn = conn_new_ring(g, g->domid, g->privileged);
@@ -203,7 +204,7 @@ guest_free(struct guest *g)
 
 /* The engine introduces a domain: map its ring, bind its channel. */
 static int
-guest_map(uint32_t domid, uint32_t port)
+guest_map(uint32_t domid, uint32_t port, uint32_t features)
 {
 	struct guest *g = guests[domid];
 	void *ring;
@@ -217,6 +218,7 @@ guest_map(uint32_t domid, uint32_t port)
 			conn_drop(g->conn, "domain introduced again");
 		guest_unbind(g);
 		ring_reset(g->ring);
+		g->features = features;
 		if (guest_bind(g, port) == -1) {
 			/*
 			 * The domain stays introduced, as the engine keeps
@@ -239,6 +241,7 @@ guest_map(uint32_t domid, uint32_t port)
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return ENOMEM;
 	g->domid = domid;
+	g->features = features;
 	ring = xengnttab_map_grant_ref(xh->gnttab, domid,
 				       GNTTAB_RESERVED_XENSTORE,
 				       PROT_READ | PROT_WRITE);
@@ -275,7 +278,11 @@ guest_priv(const Xsp__PrivRequest *p)
 	case XSP__PRIV_REQUEST__OP__MAP:
 		/* Without Xen the store keeps its books, with no ring. */
 		if (!socket_only)
-			err = guest_map(p->domid, p->port);
+			err = guest_map(p->domid, p->port,
+					p->has_features
+						? p->features &
+							  XS_FEATURES_SUPPORTED
+						: XS_FEATURES_SUPPORTED);
 		break;
 	case XSP__PRIV_REQUEST__OP__UNMAP:
 		if (!socket_only && guests[p->domid] != NULL)
@@ -524,6 +531,7 @@ guest_dom0(const struct guest_opts *o)
 	g->ring = ring;
 	g->mapped = MAPPED_FILE;
 	g->privileged = 1;
+	g->features = XS_FEATURES_SUPPORTED;
 	if (guest_bind(g, port) == -1)
 		fatal("binding dom0's event channel %u", port);
 	guests[0] = g;

@@ -12,10 +12,12 @@ enum { OUT_REPLY, OUT_LOG, OUT_PRIV, OUT_READY };
 
 /*
  * A message for the next frame. Log: type is the level. Priv: conn is the
- * request id, type the op, req_id the domid, tx_id the port.
+ * request id, type the op, req_id the domid, tx_id the port, features
+ * MAP's.
  */
 struct out_msg {
 	uint32_t conn, type, req_id, tx_id;
+	uint32_t features;
 	uint64_t gfn;
 	size_t off, len;
 	int kind;
@@ -49,8 +51,13 @@ queue(struct chan *ch, int kind, uint32_t conn, uint32_t type, uint32_t req_id,
 		ch->bcap = ncap;
 	}
 	m = &ch->msgs[ch->nmsg++];
-	*m = (struct out_msg){conn, type,     req_id, tx_id,
-			      0,    ch->blen, len,    kind};
+	*m = (struct out_msg){.conn = conn,
+			      .type = type,
+			      .req_id = req_id,
+			      .tx_id = tx_id,
+			      .off = ch->blen,
+			      .len = len,
+			      .kind = kind};
 	if (len)
 		memcpy(ch->bytes + ch->blen, data, len);
 	ch->blen += len;
@@ -94,14 +101,16 @@ chan_ready(struct chan *ch, uint64_t nodes, bool recovered)
 
 void
 chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	  uint32_t port, const char *str, size_t len)
+	  uint32_t port, uint32_t features, const char *str, size_t len)
 {
 	struct chan *ch = arg;
 
 	if (queue(ch, OUT_PRIV, id, (uint32_t)op, domid, port, str, len) == -1)
 		ch->oom = true;
-	else
+	else {
 		ch->msgs[ch->nmsg - 1].gfn = gfn;
+		ch->msgs[ch->nmsg - 1].features = features;
+	}
 }
 
 static const char *
@@ -539,6 +548,10 @@ pack(struct chan *ch, size_t from, size_t to)
 			sc.pq[i].has_gfn = sc.pq[i].has_port = 1;
 			sc.pq[i].gfn = m->gfn;
 			sc.pq[i].port = m->tx_id;
+			if (m->type == PRIV_MAP) {
+				sc.pq[i].has_features = 1;
+				sc.pq[i].features = m->features;
+			}
 			if (m->type == PRIV_LU_FILE)
 				sc.pq[i].path = (char *)ch->bytes + m->off;
 			if (m->type == PRIV_LU_EXEC &&

@@ -35,7 +35,7 @@ void chan_log(void *arg, int level, const char *text);
 /* Tells the broker the store is loaded and served (Ready). */
 void chan_ready(struct chan *ch, uint64_t nodes, bool recovered);
 void chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	       uint32_t port, const char *str, size_t len);
+	       uint32_t port, uint32_t features, const char *str, size_t len);
 
 /* Decodes and checks a frame; NULL (and *why) if it is malformed. */
 Xsp__BrokerFrame *chan_decode(const uint8_t *data, size_t len,

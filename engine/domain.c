@@ -38,6 +38,8 @@ domain_get(struct engine *e, uint32_t domid, bool create)
 	/* Permission entries older than this are not for this domain. */
 	d->gen = ++e->gen;
 	memcpy(d->quota, e->quota, sizeof(d->quota));
+	/* Until SET_FEATURE says otherwise (Xen 4.22's default). */
+	d->features = XS_FEATURES_SUPPORTED;
 	if (hmap_put(&e->doms, &domid, sizeof(domid), d) == -1) {
 		free(d);
 		return NULL;

@@ -79,8 +79,13 @@ do_introduce(struct req *r)
 	 */
 	if (id == 0)
 		return 0;
-	/* The broker maps the ring and binds the channel, or says why not. */
-	err = priv_ask(r->e, PRIV_MAP, id, gfn, (uint32_t)port, &a);
+	/*
+	 * The broker maps the ring, binds the channel and advertises the
+	 * features SET_FEATURE left, or says why not.
+	 */
+	d = domain_get(r->e, id, false);
+	err = priv_ask(r->e, PRIV_MAP, id, gfn, port,
+		       d != NULL ? d->features : XS_FEATURES_SUPPORTED, &a);
 	if (err)
 		return err;
 	if (a.err)
@@ -148,7 +153,7 @@ domain_release(struct engine *e, struct domain *d)
 {
 	d->introduced = false;
 	d->has_target = false;
-	d->features = 0;
+	d->features = XS_FEATURES_SUPPORTED;
 	domain_remove_nodes(e, d->domid);
 	/* Whatever still names this id was meant for this incarnation. */
 	d->gen = ++e->gen;
@@ -193,7 +198,7 @@ domain_check_exists(struct engine *e, uint32_t domid)
 
 	if (domain_exists(e, domid))
 		return 0;
-	if ((err = priv_ask(e, PRIV_DOMAIN_INFO, domid, 0, 0, &a)) != 0)
+	if ((err = priv_ask(e, PRIV_DOMAIN_INFO, domid, 0, 0, 0, &a)) != 0)
 		return err;
 	return a.exists && !a.dying ? 0 : ENOENT;
 }
@@ -235,14 +240,12 @@ do_set_target(struct req *r)
 	return 0;
 }
 
-#define SUPPORTED_FEATURES (XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR)
-
 int
 do_get_feature(struct req *r)
 {
 	struct domain *d;
 	char buf[16];
-	uint32_t id, f = SUPPORTED_FEATURES;
+	uint32_t id, f = XS_FEATURES_SUPPORTED;
 
 	if (r->len > 0 && r->argc != 1)
 		return EINVAL;
@@ -271,7 +274,7 @@ do_set_feature(struct req *r)
 	errno = 0;
 	v = strtoul(r->argv[1], &end, 10);
 	if (*end || errno || r->argv[1][0] == '\0' ||
-	    (v & ~(unsigned long)SUPPORTED_FEATURES))
+	    (v & ~(unsigned long)XS_FEATURES_SUPPORTED))
 		return EINVAL;
 	d = domain_get(r->e, id, true);
 	if (d == NULL)

@@ -117,9 +117,10 @@ struct priv_answer {
 
 struct parked;
 
+/* features: MAP's, what the ring is to advertise (XS_FEATURE_*). */
 typedef void (*priv_fn)(void *arg, uint32_t id, int op, uint32_t domid,
-			uint64_t gfn, uint32_t port, const char *str,
-			size_t len);
+			uint64_t gfn, uint32_t port, uint32_t features,
+			const char *str, size_t len);
 typedef void (*emit_fn)(void *arg, uint32_t conn, uint32_t type,
 			uint32_t req_id, uint32_t tx_id, const void *payload,
 			size_t len);
@@ -179,6 +180,7 @@ struct engine {
 		uint32_t domid;
 		uint64_t gfn;
 		uint32_t port;
+		uint32_t features;
 		char str[XS_PAYLOAD_MAX + 1];
 		size_t len;
 	} need; /* what the request that just parked asked for */
@@ -260,7 +262,7 @@ int request_dispatch(struct engine *e, struct conn *c, uint32_t type,
  * Returns 0 with the answer, or EPARK: return that from the handler.
  */
 int priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn,
-	     uint32_t port, struct priv_answer *out);
+	     uint32_t port, uint32_t features, struct priv_answer *out);
 /* The same with a string for the broker (PRIV_LU_*). */
 int priv_ask_str(struct engine *e, int op, const char *str, size_t len,
 		 struct priv_answer *out);

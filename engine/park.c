@@ -47,7 +47,7 @@ parked_new(uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
 
 int
 priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
-	 struct priv_answer *out)
+	 uint32_t features, struct priv_answer *out)
 {
 	struct domain *d;
 
@@ -64,6 +64,7 @@ priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
 		e->need.domid = domid;
 		e->need.gfn = gfn;
 		e->need.port = port;
+		e->need.features = features;
 		e->need.len = 0;
 		return EPARK;
 	}
@@ -92,6 +93,7 @@ priv_ask_str(struct engine *e, int op, const char *str, size_t len,
 	e->need.domid = 0;
 	e->need.gfn = 0;
 	e->need.port = 0;
+	e->need.features = 0;
 	memcpy(e->need.str, str, len);
 	e->need.len = len;
 	return EPARK;
@@ -102,14 +104,14 @@ priv_tell(struct engine *e, int op, uint32_t domid)
 {
 	/* Id 0: no request waits for this answer. */
 	if (e->priv)
-		e->priv(e->cb_arg, 0, op, domid, 0, 0, "", 0);
+		e->priv(e->cb_arg, 0, op, domid, 0, 0, 0, "", 0);
 }
 
 void
 priv_tell_str(struct engine *e, int op, const char *str, size_t len)
 {
 	if (e->priv)
-		e->priv(e->cb_arg, 0, op, 0, 0, 0, str, len);
+		e->priv(e->cb_arg, 0, op, 0, 0, 0, 0, str, len);
 }
 
 static uint32_t
@@ -126,7 +128,7 @@ park_ask(struct engine *e, struct conn *c, struct parked *p)
 	p->op = e->need.op;
 	p->domid = e->need.domid;
 	e->priv(e->cb_arg, id, e->need.op, e->need.domid, e->need.gfn,
-		e->need.port, e->need.str, e->need.len);
+		e->need.port, e->need.features, e->need.str, e->need.len);
 	return id;
 }
 

@@ -57,6 +57,8 @@ struct xs_hdr {
 #define XS_RING_SIZE 1024u
 #define XS_FEATURE_RECONNECTION 1u
 #define XS_FEATURE_ERROR 2u
+/* Every feature both halves know; a domain has them unless SET_FEATURE. */
+#define XS_FEATURES_SUPPORTED (XS_FEATURE_RECONNECTION | XS_FEATURE_ERROR)
 
 #define XS_DOMID_FIRST_RESERVED 0x7ff0u
 #define XS_DOMID_SELF 0x7ff0u

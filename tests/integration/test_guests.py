@@ -1029,6 +1029,32 @@ def test_domain_requests(sim):
     c.close()
 
 
+def test_set_feature_reaches_the_ring(sim):
+    """SET_FEATURE before INTRODUCE decides what the guest's ring
+    advertises; a domain nobody set keeps every feature, and a released one
+    gets them all back."""
+    d = ours(sim)
+    c = dom0(d)
+    c.ok(SET_FEATURE, z("7", "1"))
+    assert c.request(GET_FEATURE, z("7")).payload == b"1\0"
+    g7 = sim.introduce(d, 7)
+    assert g7.server_features == X.FEATURE_RECONNECTION
+    assert c.err(SET_FEATURE, z("7", "3")) == "EBUSY"
+    g8 = sim.introduce(d, 8)
+    assert g8.server_features == 3
+    assert c.request(GET_FEATURE, z("8")).payload == b"3\0"
+    # The feature set lasts for the domain's incarnation, reconnection
+    # included.
+    g7.reconnect()
+    assert g7.server_features == X.FEATURE_RECONNECTION
+    g7.write("data", "x")
+    c.ok(xsraw.RELEASE, z("7"))
+    assert c.request(GET_FEATURE, z("7")).payload == b"3\0"
+    g7.close()
+    g8.close()
+    c.close()
+
+
 def test_guest_traffic_is_audited(sim, tmp_path):
     """The broker records a guest's ring traffic like a socket client's:
     its domid, the ring transport, its requests and their results, its

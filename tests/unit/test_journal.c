@@ -504,7 +504,7 @@ static struct {
 
 static void
 fake_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	  uint32_t port, const char *str, size_t len)
+	  uint32_t port, uint32_t features, const char *str, size_t len)
 {
 	asked.id = id;
 	asked.op = op;

@@ -21,7 +21,7 @@ static size_t ncalls;
 
 static void
 record_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
-	    uint32_t port, const char *str, size_t len)
+	    uint32_t port, uint32_t features, const char *str, size_t len)
 {
 	assert_true(ncalls < 16);
 	calls[ncalls++] = (struct priv_call){id, op, domid, gfn, port};
