@@ -134,9 +134,20 @@ outq_unwritten(const struct outq *q, const uint8_t **data)
 	return q->len - q->off;
 }
 
+/* connid.c: connection ids, given again once the engine forgot them. */
+void connid_init(uint32_t first, int (*in_use)(uint32_t));
+int connid_wrapped(void);
+uint32_t connid_limit(void);
+uint32_t connid_take(void);
+void connid_retire(uint32_t);
+uint64_t connid_fence_due(void);
+int connid_fence_echoed(uint64_t);
+void connid_engine_gone(void);
+
 /* conn.c */
 struct conn;
 struct guest;
+void conn_init(uint32_t first_id);
 void conn_new(int fd, int readonly);
 struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged);
 uint32_t conn_id(const struct conn *);

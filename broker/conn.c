@@ -45,10 +45,9 @@ struct conn {
 	TAILQ_ENTRY(conn) dead_entry;
 };
 
-/* Live connections, sorted by id since ids only grow. */
+/* Live connections, sorted by id (connid.c gives them). */
 static struct conn **conns;
 static size_t nconns, conns_cap;
-static uint32_t next_id = 1;
 
 static TAILQ_HEAD(, conn) dirty_list = TAILQ_HEAD_INITIALIZER(dirty_list);
 static TAILQ_HEAD(, conn) dead_list = TAILQ_HEAD_INITIALIZER(dead_list);
@@ -76,7 +75,21 @@ conn_set_outstanding(unsigned int n)
 uint32_t
 conn_next_id(void)
 {
-	return next_id;
+	return connid_limit();
+}
+
+static struct conn *conn_find(uint32_t id);
+
+static int
+conn_id_in_use(uint32_t id)
+{
+	return conn_find(id) != NULL;
+}
+
+void
+conn_init(uint32_t first_id)
+{
+	connid_init(first_id, conn_id_in_use);
 }
 
 /*
@@ -198,6 +211,7 @@ conn_close(struct conn *c, const char *why)
 	audit_conn_close(c->audit, why != NULL ? why : strerror(saved));
 	c->audit = NULL;
 	engine_send_close(c->id);
+	connid_retire(c->id);
 	engine_conn_gone(&c->rq);
 	if (c->guest != NULL) {
 		ready_remove(c);
@@ -234,11 +248,11 @@ static struct conn *
 conn_alloc(void)
 {
 	struct conn *c, **nc;
-	size_t ncap;
+	size_t ncap, at;
+	uint32_t id;
 
-	if (next_id == 0) {
-		/* 2^32 - 1 connections: ids must never be reused. */
-		log_warnx("out of connection ids");
+	if ((id = connid_take()) == 0) {
+		log_warnx("no connection id free yet: connection refused");
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
@@ -258,10 +272,15 @@ conn_alloc(void)
 		conns = nc;
 		conns_cap = ncap;
 	}
-	c->id = next_id++;
+	c->id = id;
 	c->fd = -1;
 	replay_conn_init(&c->rq);
-	conns[nconns++] = c;
+	/* At the end while ids only grow; in its place once they come back. */
+	for (at = nconns; at > 0 && conns[at - 1]->id > id; at--)
+		;
+	memmove(&conns[at + 1], &conns[at], (nconns - at) * sizeof(*conns));
+	conns[at] = c;
+	nconns++;
 	return c;
 }
 

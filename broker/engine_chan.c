@@ -41,6 +41,7 @@ struct pending {
 		Xsp__PrivReply priv;
 		Xsp__DomainEvent dom;
 		Xsp__ConnSync sync;
+		Xsp__Fence fence;
 	} u;
 	size_t off; /* of the request payload in the arena */
 	/* A run of requests from here on goes as one Requests. */
@@ -210,6 +211,10 @@ engine_dispatch(const Xsp__EngineFrame *f)
 		case XSP__TO_BROKER__MSG_VIOLATION:
 			engine_violation(f->msgs[i]->violation);
 			break;
+		case XSP__TO_BROKER__MSG_FENCE:
+			if (connid_fence_echoed(f->msgs[i]->fence->id) == -1)
+				return "echoed a fence it was not sent";
+			break;
 		case XSP__TO_BROKER__MSG_READY:
 			if (ready_seen++)
 				return "said it was ready twice";
@@ -314,6 +319,22 @@ engine_write(void)
 }
 
 static void queue_request(const struct replay_req *q);
+static struct pending *engine_queue(size_t payload_len);
+
+/* After the ConnCloses of ids to be given again (connid.c). */
+static void
+fence_send(void)
+{
+	struct pending *p;
+	uint64_t n;
+
+	if (chan_state != CHAN_OPEN || (n = connid_fence_due()) == 0)
+		return;
+	p = engine_queue(0);
+	xsp__fence__init(&p->u.fence);
+	p->u.fence.id = n;
+	p->te.msg_case = XSP__TO_ENGINE__MSG_FENCE;
+}
 
 /* Hands the engine every request that may go now (replay_next()). */
 void
@@ -336,6 +357,7 @@ engine_flush(void)
 		life_broken(ENGINE_OVERFULL);
 	life_flush();
 	chan_pump();
+	fence_send();
 	/*
 	 * A write that ends congestion lets clients queue requests again;
 	 * send those too rather than leave them until some other wake-up.
@@ -424,6 +446,9 @@ engine_pack(void)
 			break;
 		case XSP__TO_ENGINE__MSG_SYNC:
 			p->te.sync = &p->u.sync;
+			break;
+		case XSP__TO_ENGINE__MSG_FENCE:
+			p->te.fence = &p->u.fence;
 			break;
 		case XSP__TO_ENGINE__MSG_REQUEST:
 			while (k < npend &&
@@ -753,6 +778,7 @@ chan_close(int drain)
 	close(chan);
 	chan = -1;
 	chan_state = CHAN_CLOSED;
+	connid_engine_gone();
 	fin.off = fin.len = 0;
 	fout.off = fout.len = 0;
 	overfull = 0;

@@ -238,6 +238,9 @@ engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
 			/* Any number and arch: the broker only names it. */
 			bad = m->violation == NULL ? "empty violation" : NULL;
 			break;
+		case XSP__TO_BROKER__MSG_FENCE:
+			bad = m->fence == NULL ? "empty fence" : NULL;
+			break;
 		case XSP__TO_BROKER__MSG_READY:
 			/* Only logged: any count will do. */
 			bad = m->ready == NULL ? "empty ready" : NULL;

@@ -35,6 +35,7 @@ enum {
 	OPT_XSD_KVA,
 	OPT_XSD_PORT,
 	OPT_SPIN_US,
+	OPT_CONN_ID_START,
 	OPT_ENGINE_USER,
 	OPT_ENGINE_AS_LIMIT,
 	OPT_UNSAFE_NO_SANDBOX,
@@ -69,6 +70,7 @@ static const struct option longopts[] = {
 	{"xsd-kva", required_argument, NULL, OPT_XSD_KVA},
 	{"xsd-port", required_argument, NULL, OPT_XSD_PORT},
 	{"spin-us", required_argument, NULL, OPT_SPIN_US},
+	{"conn-id-start", required_argument, NULL, OPT_CONN_ID_START},
 	{"engine-user", required_argument, NULL, OPT_ENGINE_USER},
 	{"engine-as-limit", required_argument, NULL, OPT_ENGINE_AS_LIMIT},
 	{"unsafe-no-sandbox", no_argument, NULL, OPT_UNSAFE_NO_SANDBOX},
@@ -152,6 +154,8 @@ usage(FILE *f, int status)
 		"corrupt\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
 		"                            (development only)\n"
+		"      --conn-id-start N     the first connection id (tests of "
+		"their reuse)\n"
 		"      --print-policy        print what each process runs "
 		"with\n"
 		"      --audit-log FILE      record every request, reply, "
@@ -451,6 +455,7 @@ main(int argc, char *argv[])
 	int socket_only = 0, ready_fd = -1, print_policy = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
+	uint32_t conn_id_start = 1;
 	const char *restore = NULL;
 
 	/*
@@ -577,6 +582,20 @@ main(int argc, char *argv[])
 		case OPT_RESTORE:
 			restore = optarg;
 			break;
+		case OPT_CONN_ID_START: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '1' || optarg[0] > '9' ||
+			    *end != '\0' || errno != 0 || v >= UINT32_MAX)
+				bad_option("--conn-id-start: \"%s\" is not a "
+					   "number from 1 to %u",
+					   optarg, UINT32_MAX - 1);
+			conn_id_start = (uint32_t)v;
+			break;
+		}
 		case OPT_ENGINE_RESTARTS: {
 			char *end;
 			long v;
@@ -653,6 +672,7 @@ main(int argc, char *argv[])
 	if (!no_fork)
 		ready_fd = daemonise(verbose);
 	loop_init();
+	conn_init(conn_id_start);
 	signal_setup();
 	if (atexit(cleanup) != 0)
 		fatalx("atexit");

@@ -8,7 +8,7 @@
 #include "journal.h"
 #include "xs_proto.h"
 
-enum { OUT_REPLY, OUT_LOG, OUT_PRIV, OUT_READY };
+enum { OUT_REPLY, OUT_LOG, OUT_PRIV, OUT_READY, OUT_FENCE };
 
 /*
  * A message for the next frame. Log: type is the level. Priv: conn is the
@@ -78,6 +78,17 @@ chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 
 	if (queue(ch, OUT_REPLY, conn, type, req_id, tx_id, payload, len) == -1)
 		ch->oom = true;
+}
+
+void
+chan_fence(void *arg, uint64_t id)
+{
+	struct chan *ch = arg;
+
+	if (queue(ch, OUT_FENCE, 0, 0, 0, 0, "", 0) == -1)
+		ch->oom = true;
+	else
+		ch->msgs[ch->nmsg - 1].gfn = id;
 }
 
 void
@@ -175,6 +186,7 @@ chan_decode(const uint8_t *data, size_t len, const char **why)
 			break;
 		case XSP__TO_ENGINE__MSG_PRIV_REPLY:
 		case XSP__TO_ENGINE__MSG_DOMAIN:
+		case XSP__TO_ENGINE__MSG_FENCE:
 			break;
 		case XSP__TO_ENGINE__MSG_SYNC: {
 			size_t k;
@@ -385,6 +397,11 @@ chan_apply(struct engine *e, const Xsp__BrokerFrame *f, const char **why)
 				return -1;
 			}
 			break;
+		case XSP__TO_ENGINE__MSG_FENCE:
+			/* After every reply and event that came before it. */
+			if (e->fence != NULL)
+				e->fence(e->cb_arg, m->fence->id);
+			break;
 		case XSP__TO_ENGINE__MSG_DOMAIN:
 			if (m->domain->domid >= XS_DOMID_FIRST_RESERVED) {
 				*why = "domain event for no domain";
@@ -494,6 +511,7 @@ static struct {
 	Xsp__Log *lg;
 	Xsp__PrivRequest *pq;
 	Xsp__Ready *rd;
+	Xsp__Fence *fc;
 	size_t cap;
 } sc;
 
@@ -519,6 +537,7 @@ scratch_reserve(size_t n)
 	GROW(lg, 1);
 	GROW(pq, 1);
 	GROW(rd, 1);
+	GROW(fc, 1);
 #undef GROW
 	sc.cap = n;
 	return 0;
@@ -560,6 +579,11 @@ pack(struct chan *ch, size_t from, size_t to)
 				goto out;
 			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_PRIV;
 			sc.tb[nt].priv = &sc.pq[i];
+		} else if (m->kind == OUT_FENCE) {
+			xsp__fence__init(&sc.fc[i]);
+			sc.fc[i].id = m->gfn;
+			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_FENCE;
+			sc.tb[nt].fence = &sc.fc[i];
 		} else if (m->kind == OUT_READY) {
 			xsp__ready__init(&sc.rd[i]);
 			sc.rd[i].nodes = m->gfn;

@@ -34,6 +34,7 @@ void chan_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 void chan_log(void *arg, int level, const char *text);
 /* Tells the broker the store is loaded and served (Ready). */
 void chan_ready(struct chan *ch, uint64_t nodes, bool recovered);
+void chan_fence(void *arg, uint64_t id);
 void chan_priv(void *arg, uint32_t id, int op, uint32_t domid, uint64_t gfn,
 	       uint32_t port, uint32_t features, const char *str, size_t len);
 

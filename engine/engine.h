@@ -171,6 +171,8 @@ struct engine {
 	emit_fn emit;
 	log_fn log;
 	priv_fn priv; /* NULL: no broker behind us (socket-only answers) */
+	/* Echoes a Fence, after what came before it (NULL: no broker). */
+	void (*fence)(void *arg, uint64_t id);
 	void *cb_arg;
 	uint32_t priv_next;
 	struct hmap priv_waiting;         /* priv id -> conn id */

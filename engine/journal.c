@@ -614,6 +614,7 @@ restore(struct engine *like, const uint8_t *b, size_t len,
 	}
 	*end += h->snap_len;
 	e->priv = like->priv;
+	e->fence = like->fence;
 	e->keep_orphans = like->keep_orphans;
 	e->verbose = like->verbose;
 	e->logging = like->logging;

@@ -223,6 +223,7 @@ main(int argc, char **argv)
 	if (e == NULL)
 		return 1;
 	e->priv = chan_priv;
+	e->fence = chan_fence;
 	e->defer_free = true;
 	while ((c = getopt_long(argc, argv, "E:S:W:t:A:M:Q:q:w:KV", longopts,
 				NULL)) != -1) {

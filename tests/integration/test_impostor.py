@@ -379,3 +379,12 @@ def test_watch_events_to_dom0_that_does_not_read(sim, imp):
         assert rss_kb(d.proc.pid) < 128 * 1024
     s.close()
     d.stop()
+
+
+def test_fence_it_was_not_sent(sim, imp):
+    d = daemon(sim, imp)
+    imp.engine(1).send({"fence": {"id": "12345"}})
+    broken(d, "echoed a fence it was not sent")
+    imp.engine(2)
+    served(d)
+    d.stop()
