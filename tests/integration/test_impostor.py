@@ -388,3 +388,55 @@ def test_fence_it_was_not_sent(sim, imp):
     imp.engine(2)
     served(d)
     d.stop()
+
+
+def test_engine_at_full_rate_with_clients_that_read_nothing(sim, imp,
+                                                            tmp_path):
+    """The broker's memory stays within its documented bound for N
+    connections while an engine sends, at full rate and for a while, all
+    it may: watch events to clients that read none, log lines (audited),
+    questions whose answers it reads. IMPOSTOR_SECONDS sets how long
+    (15 s; IMPOSTOR_SECONDS=60 for a minute)."""
+    seconds = float(os.environ.get("IMPOSTOR_SECONDS", "15"))
+    n_dom0, n_ro = 4, 16
+    d = daemon(sim, imp, "--audit-log", str(tmp_path / "audit.log"))
+    e = imp.engine(1)
+    with e.lock:
+        known = {o["conn"] for m in e.seen for o in
+                 ([m["open"]] if "open" in m else [])}
+    socks = []
+    for ro in [False] * n_dom0 + [True] * n_ro:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d.socket + "_ro" if ro else d.socket)
+        socks.append(s)
+    conns = []
+    for s in socks:
+        o = e.opened(lambda o: o["conn"] not in known and
+                     o["conn"] not in conns)
+        conns.append(o["conn"])
+    payload = b"/local/domain/0/x\0" + b"t" * 4000 + b"\0"
+    hdr = []
+    for c in conns:
+        hdr += [c, WATCH_EVENT, 0, 0, len(payload)] * 10
+    events = {"repliesFixed": {"hdr": hdr, "payloads": base64.b64encode(
+        payload * (len(hdr) // 5)).decode()}}
+    log = {"log": {"level": 3, "text": "x" * 4000}}
+    ask = priv("DOMAIN_INFO", 1, id_=INJECTED_ID)
+    # Per connection: 16 MiB for dom0's, 1 MiB for others; the engine's
+    # queue, a frame and its decoding; the audit's 4 MiB; the rest.
+    bound = (n_dom0 * 16 + n_ro * 1 + 32 + 8 + 64 + 4 + 40) * 1024
+    peak = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        e.tell(flood={"msgs": [events, log, ask] * 4, "frames": 10})
+        peak = max(peak, rss_kb(d.proc.pid))
+        if not SANITIZED:
+            assert peak < bound, "broker RSS %d kB over %d kB" % (peak,
+                                                                 bound)
+        time.sleep(0.05)
+    served(d)
+    assert len(imp.engines) == 1, d.stderr()[-3000:]
+    assert "does not read its watch events" in d.stderr()
+    for s in socks:
+        s.close()
+    d.stop()
