@@ -635,7 +635,11 @@ sink_open(void)
 		close(fd);
 	}
 	fd = nfd;
-	fd_polled = !S_ISREG(st.st_mode);
+	/*
+	 * A pipe or a socket may fill and says when it has room again; a file
+	 * or a device (/dev/null) cannot be polled, and takes what it takes.
+	 */
+	fd_polled = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
 	if (fd_polled)
 		loop_add(&fd_ev, fd, 0, audit_fd_event, NULL);
 	return 0;

@@ -295,7 +295,7 @@ setup(void)
 	loop_init();
 	loop_set_spin(0);
 	guest_init(NULL, &go);
-	audit_init(NULL, 0, NULL, NULL);
+	audit_init("/dev/null", 0, NULL, NULL);
 	for (i = 0; i < CLIENTS; i++)
 		clients[i] = -1;
 	channel_new();

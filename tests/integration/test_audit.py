@@ -1008,3 +1008,12 @@ def test_xs_audit_help():
                  "--summary", "--follow", "Integrity", "sha256", "\\xNN",
                  "--value", "--key", "hmac_sha256", "key_id"):
         assert word in out, word
+
+
+def test_audit_to_dev_null(xsd_factory):
+    """/dev/null is a device epoll cannot watch: the broker writes to it as
+    to a file instead of refusing to start."""
+    d = xsd_factory(args=["--audit-log", "/dev/null"], name="null")
+    with d.raw() as c:
+        c.write("/null", "x")
+        assert c.read("/null") == b"x"
