@@ -277,6 +277,9 @@ void elog(struct engine *e, int level, const char *fmt, ...)
 /* Domains (domain.c). */
 struct domain *domain_get(struct engine *e, uint32_t domid, bool create);
 void domain_free_all(struct engine *e);
+/* Every domain the store knows, by id, in an array to free (NULL: no
+ * memory). */
+struct domain **domain_list(struct engine *e, size_t *n);
 /* Accounting of a commit: recorded, then kept or taken back. */
 void domain_undo_begin(struct engine *e);
 void domain_undo_end(struct engine *e, bool revert);

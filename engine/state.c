@@ -367,7 +367,8 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	uint32_t ver[2] = {htobe32(ST_VERSION),
 			   htobe32(BYTE_ORDER == BIG_ENDIAN)};
 	int ids[Q_COUNT], nq = named_quotas(ids), i, ret;
-	size_t it = 0;
+	struct domain **doms = NULL;
+	size_t it = 0, ndom;
 	void *v;
 
 	if ((ret = out(arg, &ident, 8)) != 0 || (ret = out(arg, ver, 8)) != 0)
@@ -381,8 +382,12 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	if ((ret = emit_rec(out, arg, REC_GLOBAL_QUOTA_DATA, &d.r)) != 0 ||
 	    (exact && (ret = state_rec_quota(e, out, arg)) != 0))
 		goto out;
-	while (hmap_next(&e->doms, &it, NULL, NULL, &v)) {
-		struct domain *dom = v;
+	if ((doms = domain_list(e, &ndom)) == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (it = 0; it < ndom; it++) {
+		struct domain *dom = doms[it];
 
 		put16(&d.r, (uint16_t)dom->domid);
 		put16(&d.r, (uint16_t)nq);
@@ -437,6 +442,7 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	if (ret == 0)
 		ret = emit_rec(out, arg, REC_END, &d.r);
 out:
+	free(doms);
 	free(d.r.b);
 	return ret;
 }
