@@ -617,6 +617,23 @@ builder_add(struct engine *e, const char *path, const struct perm *perms,
 	return 1;
 }
 
+/*
+ * An entry that was not stale meant the domain the store knew then, and
+ * the node is made after this: the domain must be known before it, as
+ * SET_PERMS makes sure, or its entries would look older than the domain
+ * and grant nothing. A journal records a domain when it is introduced or
+ * released, not when a node first names it; a dump file need not list
+ * every domain its nodes name. A reserved id is no domain's (a stale
+ * entry restored earlier has one): no record is made for it.
+ */
+int
+state_domain_named(struct engine *e, uint32_t domid)
+{
+	if (domid >= XS_DOMID_FIRST_RESERVED)
+		return 0;
+	return domain_get(e, domid, true) ? 0 : -1;
+}
+
 static int
 restore_node(struct engine *e, struct cur *c, const char **bad)
 {
@@ -669,8 +686,12 @@ restore_node(struct engine *e, struct cur *c, const char **bad)
 		}
 		perms[i].id = id;
 		/* A stale entry gets the id of no domain: it grants nothing. */
-		if (pm[1] & PERM_FLAG_STALE)
+		if (pm[1] & PERM_FLAG_STALE) {
 			perms[i].id = DOMID_INVALID;
+		} else if (state_domain_named(e, id) == -1) {
+			*bad = "out of memory";
+			return -1;
+		}
 	}
 	if ((path = take_str(c, plen)) == NULL || c->left < vlen ||
 	    !path_chars_ok(path) || strlen(path) > XS_ABS_PATH_MAX) {

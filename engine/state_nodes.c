@@ -272,6 +272,10 @@ add_node(struct engine *e, struct xcur *c, const char **bad)
 		perms[i] = (struct perm){
 			(uint16_t)(*mode & XMODE_STALE ? DOMID_INVALID : id),
 			(uint16_t)(*mode & 3)};
+		if (!(*mode & XMODE_STALE) && state_domain_named(e, id) == -1) {
+			*bad = "out of memory";
+			return -1;
+		}
 	}
 	if (get_varint(c, &dlen) || dlen > 0xffff ||
 	    (data = get_bytes(c, dlen)) == NULL) {

@@ -1099,3 +1099,26 @@ def test_guest_ring_survives_engine_death(sim):
     assert g.wait_watch() == ["data/by-dom0", "tok"]
     assert memreport(d)["domains"] >= 2
     g.close()
+
+
+def test_idle_domain_keeps_its_home_after_engine_death(sim):
+    """A domain introduced but silent before the engine died is still the
+    owner of its home after the recovery: its incarnation came back with
+    the store, not a fresh one that makes its permissions look older."""
+    d = ours(sim)
+    g5 = sim.introduce(d, 5)
+    g6 = sim.introduce(d, 6)
+    g5.write("data/a", "x")
+    old = _children(d.proc.pid)
+    os.kill(old[0], signal.SIGKILL)
+    assert gok(g5, X.READ, b"data/a\0").payload == b"x"
+    sim.engines[d] = wait_for(lambda: (lambda k: k if k and k != old else None)(
+        _children(d.proc.pid)), "a new engine")
+    g6.write("data/b", "y")
+    assert g6.read("data/b") == b"y"
+    g5.write("data/c", "z")
+    with dom0(d) as c:
+        assert c.get_perms("/local/domain/6") == ["n6"]
+        assert c.read("/local/domain/6/data/b") == b"y"
+    g5.close()
+    g6.close()
