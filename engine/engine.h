@@ -296,8 +296,11 @@ void domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 /* Permissions (perms.c). */
 unsigned int perm_for_conn(struct engine *e, const struct conn *c,
 			   const struct node *n);
-/* Was this entry meant for an earlier domain with the same id? */
-bool perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid);
+/* Was this entry of n meant for an earlier domain with the same id? */
+bool perm_entry_stale(struct engine *e, const struct node *n,
+		      const struct perm *p);
+/* n's entries for a node made from it, each stale one marked so. */
+void perms_carry(struct engine *e, const struct node *n, struct perm *out);
 /*
  * Parses "b0\0r1\0" (bytes after the last NUL ignored); returns count or -1
  * if malformed.

@@ -42,7 +42,8 @@ int state_rec_unwatch(uint32_t cid, const char *path, const char *token,
 int state_rec_domain(const struct domain *d, bool released, state_out_fn out,
 		     void *arg);
 int state_rec_quota(const struct engine *e, state_out_fn out, void *arg);
-int state_rec_special(const struct node *n, state_out_fn out, void *arg);
+int state_rec_special(struct engine *e, const struct node *n, state_out_fn out,
+		      void *arg);
 int state_rec_reply(uint64_t seq, uint32_t type, const void *payload,
 		    size_t len, state_out_fn out, void *arg);
 

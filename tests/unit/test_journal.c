@@ -321,10 +321,11 @@ close_on(struct harness *h, uint32_t conn)
 /*
  * Entries naming domain 6 before its INTRODUCE mean it; of those naming
  * 7, the ones from before its RELEASE mean nothing, the later ones the
- * domain 7 is now.
+ * domain 7 is now. The same for @releaseDomain's, where the store has
+ * them (a dump file has not).
  */
 static void
-incarnations_hold(struct harness *h)
+incarnations_hold(struct harness *h, bool specials)
 {
 	open_on(h, 3, 6);
 	open_on(h, 4, 7);
@@ -332,6 +333,15 @@ incarnations_hold(struct harness *h)
 	h_expect(h, 4, 0, XS_WRITE, "/old/x|y", "EACCES|");
 	h_expect(h, 4, 0, XS_WRITE, "/new/x|y", "OK|");
 	h_expect(h, 1, 0, XS_GET_PERMS, "/local/domain/6|", "n0|b6|");
+	h_expect(h, 1, 0, XS_GET_PERMS, "/old|", "n0|b7|");
+	h_expect(h, 3, 0, XS_WATCH, "@releaseDomain|r|", "OK|");
+	h_expect(h, 4, 0, XS_WATCH, "@releaseDomain|r|", "OK|");
+	h_flush(h);
+	h_expect(h, 1, 0, XS_INTRODUCE, "9|103|10|", "OK|");
+	h_expect(h, 1, 0, XS_RELEASE, "9|", "OK|");
+	assert_string_equal(h_events(h, 3),
+			    specials ? "@releaseDomain|r|" : "");
+	assert_string_equal(h_events(h, 4), "");
 	close_on(h, 3);
 	close_on(h, 4);
 }
@@ -372,6 +382,7 @@ test_domain_incarnations(void **state)
 	jexpect(&f, 1, 0, XS_SET_PERMS, "/local/domain/6|n0|b6|", "OK|");
 	jexpect(&f, 1, 0, XS_WRITE, "/old|", "OK|");
 	jexpect(&f, 1, 0, XS_SET_PERMS, "/old|n0|b7|", "OK|");
+	jexpect(&f, 1, 0, XS_SET_PERMS, "@releaseDomain|n0|r6|r7|", "OK|");
 	jexpect(&f, 1, 0, XS_INTRODUCE, "6|101|8|", "OK|");
 	jexpect(&f, 1, 0, XS_INTRODUCE, "7|102|9|", "OK|");
 	jexpect(&f, 1, 0, XS_RELEASE, "7|", "OK|");
@@ -381,18 +392,20 @@ test_domain_incarnations(void **state)
 	flush(&f);
 	h2 = start(&f);
 	same_store(f.h->e, h2->e);
-	incarnations_hold(h2);
+	incarnations_hold(h2, true);
 	snapshot_now(&f, h2);
 	h3 = start(&f);
-	incarnations_hold(h3);
+	same_store(h2->e, h3->e);
+	incarnations_hold(h3, true);
 	dump(h3->e, &d);
 	setup(&g);
 	h_free(g.h);
 	assert_int_equal(pwrite(g.fd[0], d.p, d.len, 0), (ssize_t)d.len);
 	h4 = start(&g);
 	assert_true(journal_restored(h4->e));
-	incarnations_hold(h4);
-	incarnations_hold(f.h);
+	same_store(h3->e, h4->e);
+	incarnations_hold(h4, false);
+	incarnations_hold(f.h, true);
 	h_free(h4);
 	h_free(h3);
 	h_free(h2);
@@ -533,7 +546,7 @@ test_legacy_slot(void **state)
 	assert_int_equal(pwrite(g.fd[1], d.p, d.len, 32), (ssize_t)d.len);
 	g.h = start(&g);
 	assert_true(journal_restored(g.h->e));
-	/* (Not same_store(): a restored stale entry has no domain's id.) */
+	same_store(f.h->e, g.h->e);
 	h_expect(g.h, 1, 0, XS_READ, "/a/b/c|", "two");
 	h_expect(g.h, 1, 0, XS_GET_PERMS, "/t|", "n0|r5|");
 	h_expect(g.h, 1, 0, XS_GET_QUOTA, "5|nodes|", "50|");
