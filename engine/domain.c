@@ -89,6 +89,35 @@ domain_exists(struct engine *e, uint32_t domid)
 	return d && (d->introduced || d->hv_exists);
 }
 
+static int
+domid_cmp(const void *a, const void *b)
+{
+	const struct domain *x = *(struct domain *const *)a;
+	const struct domain *y = *(struct domain *const *)b;
+
+	return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+/*
+ * The map's order follows a key each engine draws for itself: by id, two
+ * engines that know the same domains list them alike.
+ */
+struct domain **
+domain_list(struct engine *e, size_t *n)
+{
+	struct domain **v = malloc((e->doms.used + 1) * sizeof(*v));
+	size_t i = 0;
+	void *d;
+
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	while (hmap_next(&e->doms, &i, NULL, NULL, &d))
+		v[(*n)++] = d;
+	qsort(v, *n, sizeof(*v), domid_cmp);
+	return v;
+}
+
 void
 domain_free_all(struct engine *e)
 {

@@ -281,6 +281,9 @@ void elog(struct engine *e, int level, const char *fmt, ...)
 /* Domains (domain.c). */
 struct domain *domain_get(struct engine *e, uint32_t domid, bool create);
 void domain_free_all(struct engine *e);
+/* Every domain the store knows, by id, in an array to free (NULL: no
+ * memory). */
+struct domain **domain_list(struct engine *e, size_t *n);
 /* Accounting of a commit: recorded, then kept or taken back. */
 void domain_undo_begin(struct engine *e);
 void domain_undo_end(struct engine *e, bool revert);
@@ -297,8 +300,11 @@ void domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 /* Permissions (perms.c). */
 unsigned int perm_for_conn(struct engine *e, const struct conn *c,
 			   const struct node *n);
-/* Was this entry meant for an earlier domain with the same id? */
-bool perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid);
+/* Was this entry of n meant for an earlier domain with the same id? */
+bool perm_entry_stale(struct engine *e, const struct node *n,
+		      const struct perm *p);
+/* n's entries for a node made from it, each stale one marked so. */
+void perms_carry(struct engine *e, const struct node *n, struct perm *out);
 /*
  * Parses "b0\0r1\0" (bytes after the last NUL ignored); returns count or -1
  * if malformed.

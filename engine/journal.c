@@ -343,7 +343,7 @@ journal_special(struct engine *e, const struct node *n)
 	struct journal *j = target(e);
 
 	if (j)
-		state_rec_special(n, append, j);
+		state_rec_special(e, n, append, j);
 }
 
 static int

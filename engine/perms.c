@@ -11,7 +11,7 @@
 #include "engine.h"
 
 bool
-perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid)
+perm_entry_stale(struct engine *e, const struct node *n, const struct perm *p)
 {
 	struct domain *d;
 
@@ -21,18 +21,38 @@ perm_entry_stale(struct engine *e, const struct node *n, uint32_t domid)
 	 * the previous holder was released) was meant for an earlier domain
 	 * and grants nothing (XSA-322).
 	 */
-	if (domid == 0)
+	if (p->mode & PERM_STALE)
+		return true;
+	if (p->id == 0)
 		return false;
-	d = domain_get(e, domid, false);
+	d = domain_get(e, p->id, false);
 	return d && d->gen > n->gen;
+}
+
+/*
+ * A write makes a new version of a node, and a new node takes its
+ * parent's entries: either is younger than any domain, so an entry that
+ * was stale in n says so itself from now on, or it would grant a later
+ * domain with the id what was meant for an earlier one.
+ */
+void
+perms_carry(struct engine *e, const struct node *n, struct perm *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < n->nperm; i++) {
+		out[i] = n->perm[i];
+		if (perm_entry_stale(e, n, &n->perm[i]))
+			out[i].mode |= PERM_STALE;
+	}
 }
 
 /* Does this permission entry still mean the domain the connection is? */
 static bool
-entry_is(struct engine *e, const struct node *n, uint32_t entry_id,
+entry_is(struct engine *e, const struct node *n, const struct perm *p,
 	 uint32_t domid)
 {
-	return entry_id == domid && !perm_entry_stale(e, n, domid);
+	return p->id == domid && !perm_entry_stale(e, n, p);
 }
 
 unsigned int
@@ -45,14 +65,14 @@ perm_for_conn(struct engine *e, const struct conn *c, const struct node *n)
 
 	if (c->priv)
 		return all;
-	if (entry_is(e, n, n->perm[0].id, c->domid) ||
-	    (tgt && entry_is(e, n, n->perm[0].id, t)))
+	if (entry_is(e, n, &n->perm[0], c->domid) ||
+	    (tgt && entry_is(e, n, &n->perm[0], t)))
 		return all;
 	for (i = 1; i < n->nperm; i++)
-		if (entry_is(e, n, n->perm[i].id, c->domid) ||
-		    (tgt && entry_is(e, n, n->perm[i].id, t)))
-			return n->perm[i].mode;
-	return n->perm[0].mode;
+		if (entry_is(e, n, &n->perm[i], c->domid) ||
+		    (tgt && entry_is(e, n, &n->perm[i], t)))
+			return n->perm[i].mode & (PERM_READ | PERM_WRITE);
+	return n->perm[0].mode & (PERM_READ | PERM_WRITE);
 }
 
 int

@@ -163,7 +163,7 @@ dump_node(const struct node *n, const char *path, size_t plen, void *arg)
 		uint8_t pm[2] = {(uint8_t)modes[n->perm[i].mode & 3], 0};
 
 		/* An entry older than its domain grants nothing (XSA-322). */
-		if (perm_entry_stale(d->e, n, n->perm[i].id))
+		if (perm_entry_stale(d->e, n, &n->perm[i]))
 			pm[1] = PERM_FLAG_STALE;
 		put(&d->r, pm, 2);
 		put16(&d->r, (uint16_t)n->perm[i].id);
@@ -218,7 +218,8 @@ state_rec_node_put(struct engine *e, const char *path, size_t plen,
 
 		p[0] = (uint8_t)modes[n->perm[i].mode & 3];
 		/* An entry older than its domain grants nothing (XSA-322). */
-		p[1] = perm_entry_stale(e, n, id) ? PERM_FLAG_STALE : 0;
+		p[1] = perm_entry_stale(e, n, &n->perm[i]) ? PERM_FLAG_STALE
+							   : 0;
 		memcpy(p + 2, &id, 2);
 	}
 	memcpy(p, path, plen + 1);
@@ -312,14 +313,18 @@ state_rec_quota(const struct engine *e, state_out_fn out, void *arg)
 }
 
 int
-state_rec_special(const struct node *n, state_out_fn out, void *arg)
+state_rec_special(struct engine *e, const struct node *n, state_out_fn out,
+		  void *arg)
 {
 	unsigned int i;
 
 	put16(&scratch, n->nperm);
 	put16(&scratch, n->namelen);
 	for (i = 0; i < n->nperm; i++) {
-		put16(&scratch, n->perm[i].mode);
+		put16(&scratch, (uint16_t)(n->perm[i].mode |
+					   (perm_entry_stale(e, n, &n->perm[i])
+						    ? PERM_STALE
+						    : 0)));
 		put16(&scratch, n->perm[i].id);
 	}
 	put(&scratch, node_name(n), n->namelen + 1u);
@@ -347,7 +352,7 @@ dump_exact(struct engine *e, state_out_fn out, void *arg)
 	int r = 0;
 
 	for (i = 0; r == 0 && i < e->special->nchild; i++)
-		r = state_rec_special(e->special->child[i], out, arg);
+		r = state_rec_special(e, e->special->child[i], out, arg);
 	i = 0;
 	while (r == 0 && hmap_next(&e->replies, &i, &key, NULL, &v)) {
 		const struct stored_reply *sr = v;
@@ -367,7 +372,8 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	uint32_t ver[2] = {htobe32(ST_VERSION),
 			   htobe32(BYTE_ORDER == BIG_ENDIAN)};
 	int ids[Q_COUNT], nq = named_quotas(ids), i, ret;
-	size_t it = 0;
+	struct domain **doms = NULL;
+	size_t it = 0, ndom;
 	void *v;
 
 	if ((ret = out(arg, &ident, 8)) != 0 || (ret = out(arg, ver, 8)) != 0)
@@ -381,8 +387,12 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	if ((ret = emit_rec(out, arg, REC_GLOBAL_QUOTA_DATA, &d.r)) != 0 ||
 	    (exact && (ret = state_rec_quota(e, out, arg)) != 0))
 		goto out;
-	while (hmap_next(&e->doms, &it, NULL, NULL, &v)) {
-		struct domain *dom = v;
+	if ((doms = domain_list(e, &ndom)) == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (it = 0; it < ndom; it++) {
+		struct domain *dom = doms[it];
 
 		put16(&d.r, (uint16_t)dom->domid);
 		put16(&d.r, (uint16_t)nq);
@@ -437,6 +447,7 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	if (ret == 0)
 		ret = emit_rec(out, arg, REC_END, &d.r);
 out:
+	free(doms);
 	free(d.r.b);
 	return ret;
 }
@@ -611,6 +622,23 @@ builder_add(struct engine *e, const char *path, const struct perm *perms,
 	return 1;
 }
 
+/*
+ * An entry that was not stale meant the domain the store knew then, and
+ * the node is made after this: the domain must be known before it, as
+ * SET_PERMS makes sure, or its entries would look older than the domain
+ * and grant nothing. A journal records a domain when it is introduced or
+ * released, not when a node first names it; a dump file need not list
+ * every domain its nodes name. A reserved id is no domain's (stale entries
+ * restored by earlier engines have one): no record is made for it.
+ */
+int
+state_domain_named(struct engine *e, uint32_t domid)
+{
+	if (domid >= XS_DOMID_FIRST_RESERVED)
+		return 0;
+	return domain_get(e, domid, true) ? 0 : -1;
+}
+
 static int
 restore_node(struct engine *e, struct cur *c, const char **bad)
 {
@@ -662,9 +690,13 @@ restore_node(struct engine *e, struct cur *c, const char **bad)
 			return -1;
 		}
 		perms[i].id = id;
-		/* A stale entry gets the id of no domain: it grants nothing. */
-		if (pm[1] & PERM_FLAG_STALE)
-			perms[i].id = DOMID_INVALID;
+		/* A stale entry keeps its id, and grants nothing. */
+		if (pm[1] & PERM_FLAG_STALE) {
+			perms[i].mode |= PERM_STALE;
+		} else if (state_domain_named(e, id) == -1) {
+			*bad = "out of memory";
+			return -1;
+		}
 	}
 	if ((path = take_str(c, plen)) == NULL || c->left < vlen ||
 	    !path_chars_ok(path) || strlen(path) > XS_ABS_PATH_MAX) {
@@ -959,11 +991,15 @@ restore_x_special(struct engine *e, struct cur *c, const char **bad)
 	}
 	for (i = 0; i < np; i++) {
 		if (take16(c, &mode) || take16(c, &id) ||
-		    mode > (PERM_READ | PERM_WRITE)) {
+		    (mode & ~PERM_STALE) > (PERM_READ | PERM_WRITE)) {
 			*bad = "bad special node record";
 			return -1;
 		}
 		perms[i] = (struct perm){id, mode};
+		if (!(mode & PERM_STALE) && state_domain_named(e, id) == -1) {
+			*bad = "out of memory";
+			return -1;
+		}
 	}
 	if ((name = take_str(c, (size_t)nlen + 1)) == NULL || name[0] != '@') {
 		*bad = "bad special node record";

@@ -42,7 +42,8 @@ int state_rec_unwatch(uint32_t cid, const char *path, const char *token,
 int state_rec_domain(const struct domain *d, bool released, state_out_fn out,
 		     void *arg);
 int state_rec_quota(const struct engine *e, state_out_fn out, void *arg);
-int state_rec_special(const struct node *n, state_out_fn out, void *arg);
+int state_rec_special(struct engine *e, const struct node *n, state_out_fn out,
+		      void *arg);
 int state_rec_reply(uint64_t seq, uint32_t type, const void *payload,
 		    size_t len, state_out_fn out, void *arg);
 
@@ -61,6 +62,8 @@ void state_reply_filter(const uint64_t *seqs, size_t n);
 /* Keeps a request's reply for when it comes again (if filtered in). */
 int state_keep_reply(struct engine *e, uint64_t seq, uint32_t type,
 		     const void *payload, size_t len);
+/* A restored node names domid in an entry that is not stale (0, or -1). */
+int state_domain_named(struct engine *e, uint32_t domid);
 
 /*
  * The nodes of a snapshot in the engine's compact records (state_nodes.c):

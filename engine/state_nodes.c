@@ -25,7 +25,6 @@
 /* Nodes are sent in records of about this size. */
 #define XNODES_CHUNK (64u << 10)
 #define XMODE_STALE 4u
-#define DOMID_INVALID 0x7ff4u
 
 struct xout {
 	state_out_fn out;
@@ -93,7 +92,7 @@ put_node(struct xout *o, struct engine *e, const struct node *n,
 		p = put_varint(p, n->perm[i].id);
 		/* An entry older than its domain grants nothing (XSA-322). */
 		*p++ = (uint8_t)((n->perm[i].mode & 3) |
-				 (perm_entry_stale(e, n, n->perm[i].id)
+				 (perm_entry_stale(e, n, &n->perm[i])
 					  ? XMODE_STALE
 					  : 0));
 	}
@@ -268,10 +267,15 @@ add_node(struct engine *e, struct xcur *c, const char **bad)
 			*bad = "bad permission";
 			return -1;
 		}
-		/* A stale entry gets the id of no domain: it grants nothing. */
+		/* A stale entry keeps its id, and grants nothing. */
 		perms[i] = (struct perm){
-			(uint16_t)(*mode & XMODE_STALE ? DOMID_INVALID : id),
-			(uint16_t)(*mode & 3)};
+			(uint16_t)id,
+			(uint16_t)((*mode & 3) |
+				   (*mode & XMODE_STALE ? PERM_STALE : 0))};
+		if (!(*mode & XMODE_STALE) && state_domain_named(e, id) == -1) {
+			*bad = "out of memory";
+			return -1;
+		}
 	}
 	if (get_varint(c, &dlen) || dlen > 0xffff ||
 	    (data = get_bytes(c, dlen)) == NULL) {

@@ -212,6 +212,23 @@ journal_chain(struct opctx *x, const char *path, const struct tree_path *tp,
 	}
 }
 
+/* New data in *slot's node, with its entries as they stand. */
+static int
+set_data(struct opctx *x, struct node **slot, const void *data, size_t len)
+{
+	struct perm perms[64], *p = perms;
+	unsigned int np = (*slot)->nperm;
+	int r;
+
+	if (np > 64 && (p = malloc(np * sizeof(*p))) == NULL)
+		return -1;
+	perms_carry(x->e, *slot, p);
+	r = node_set(slot, data, len, p, np, x->gen);
+	if (p != perms)
+		free(p);
+	return r;
+}
+
 /*
  * Creates the missing components k.. of tp, the last with data, under
  * *slots[k], where idx[k] says they go; *leaf gets the last one.
@@ -232,10 +249,12 @@ create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
 		if (p == NULL)
 			return ENOMEM;
 	}
-	memcpy(p, deep->perm, np * sizeof(*p));
+	perms_carry(x->e, deep, p);
 	/* What an unprivileged domain creates, it owns. */
-	if (!x->c->priv)
+	if (!x->c->priv) {
 		p[0].id = x->c->domid;
+		p[0].mode &= ~PERM_STALE;
+	}
 	for (i = tp->depth; i-- > k;) {
 		bool is_leaf = i == tp->depth - 1;
 
@@ -323,8 +342,7 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 			goto out;
 		}
 		account(x, (*slots[depth])->perm[0].id, *slots[depth], -1);
-		if (node_set(slots[depth], data, len, (*slots[depth])->perm,
-			     (*slots[depth])->nperm, x->gen) == -1) {
+		if (set_data(x, slots[depth], data, len) == -1) {
 			r = ENOMEM;
 			goto out;
 		}
@@ -575,8 +593,9 @@ domain_remove_nodes(struct engine *e, uint32_t domid)
 		/* -K: the node stays, with dom0 as its owner. */
 		if (op_get(&x, o.paths[i], 0, &n) != 0 || n->nperm > 1024)
 			continue;
-		memcpy(p, n->perm, n->nperm * sizeof(*p));
+		perms_carry(e, n, p);
 		p[0].id = 0;
+		p[0].mode &= ~PERM_STALE;
 		r = op_set_perms(&x, o.paths[i], p, n->nperm);
 	}
 	if (r)

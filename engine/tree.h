@@ -17,11 +17,16 @@
 #define PERM_READ 1u
 #define PERM_WRITE 2u
 #define PERM_OWNER 4u
+/*
+ * In an entry: it was meant for an earlier domain with its id, and grants
+ * nothing in any later version of its node either (perms.c).
+ */
+#define PERM_STALE 8u
 
 /* Domain ids are 16 bits: the pair fits in 4 bytes, a million nodes count. */
 struct perm {
 	uint16_t id;
-	uint16_t mode; /* PERM_READ | PERM_WRITE */
+	uint16_t mode; /* PERM_READ | PERM_WRITE, PERM_STALE */
 };
 
 /*

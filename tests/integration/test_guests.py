@@ -14,8 +14,12 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
+import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -34,6 +38,8 @@ from conftest import rss_kb, wait_until  # noqa: E402
 XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
                                           os.path.join(REPO, "build")))
 BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
+ENGINE = os.path.join(XS_BUILD, "bin", "xs-engine")
+XENSTORE_CONTROL = "/usr/lib/xen-4.17/bin/xenstore-control"
 DEADLINE = 30.0
 
 GET_FEATURE, SET_FEATURE, GET_QUOTA, SET_QUOTA = 23, 24, 25, 26
@@ -1125,4 +1131,86 @@ def test_guest_ring_survives_engine_death(sim):
         c.write("/local/domain/5/data/by-dom0", "y")
     assert g.wait_watch() == ["data/by-dom0", "tok"]
     assert memreport(d)["domains"] >= 2
+    g.close()
+
+
+def replace_engine(sim, d, how):
+    """Kills the engine (the broker starts another) or live-updates it
+    with a copy of its binary; the new engine becomes the daemon's."""
+    old = _children(d.proc.pid)
+    if how == "kill":
+        os.kill(old[0], signal.SIGKILL)
+    else:
+        tmp = tempfile.mkdtemp(prefix="xsit-lu-")
+        try:
+            copy = os.path.join(tmp, "xs-engine-next")
+            shutil.copy(ENGINE, copy)
+            os.chmod(copy, 0o755)
+            r = subprocess.run([XENSTORE_CONTROL, "live-update", copy],
+                               env=d.env(), capture_output=True, text=True,
+                               timeout=DEADLINE)
+            assert r.returncode == 0, r.stdout + r.stderr + d.stderr()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    sim.engines[d] = wait_for(
+        lambda: (lambda k: k if k and k != old else None)(
+            _children(d.proc.pid)), "a new engine")
+
+
+@pytest.mark.parametrize("how", ["kill", "live-update"])
+def test_idle_domain_keeps_its_home_with_a_new_engine(sim, how):
+    """A domain introduced but silent before the engine was replaced is
+    still the owner of its home after the recovery: its incarnation came
+    back with the store, not a fresh one that makes its permissions look
+    older."""
+    if how == "live-update" and not os.access(XENSTORE_CONTROL, os.X_OK):
+        pytest.skip("no %s" % XENSTORE_CONTROL)
+    d = ours(sim)
+    g5 = sim.introduce(d, 5)
+    g6 = sim.introduce(d, 6)
+    g5.write("data/a", "x")
+    replace_engine(sim, d, how)
+    assert g5.read("data/a") == b"x"
+    g6.write("data/b", "y")
+    assert g6.read("data/b") == b"y"
+    g5.write("data/c", "z")
+    with dom0(d) as c:
+        assert c.get_perms("/local/domain/6") == ["n6"]
+        assert c.read("/local/domain/6/data/b") == b"y"
+    g5.close()
+    g6.close()
+
+
+def node_perms(stream, path):
+    """(mode, flags, domid) of each entry of a node in a migration stream;
+    flags 1: the entry was meant for an earlier domain with the id."""
+    off = 16
+    while off + 8 <= len(stream):
+        rtype, rlen = struct.unpack_from("<II", stream, off)
+        body = stream[off + 8:off + 8 + rlen]
+        off += 8 + ((rlen + 7) & ~7)
+        if rtype != 5:  # NODE_DATA
+            continue
+        plen, _, _, nperm = struct.unpack_from("<HHHH", body, 8)
+        perms = [struct.unpack_from("<cBH", body, 16 + 4 * i)
+                 for i in range(nperm)]
+        p = body[16 + 4 * nperm:16 + 4 * nperm + plen - 1]
+        if p == path:
+            return [(m.decode(), f, i) for m, f, i in perms]
+    return None
+
+
+def test_dump_keeps_the_home_of_an_idle_domain(sim, tmp_path):
+    """xs-engine --dump recovers the store from the engine's state as a
+    new engine would: the home the toolstack gave a domain before
+    INTRODUCE is the domain's in the dump too, not an entry for an earlier
+    domain with its id."""
+    d = ours(sim)
+    g = sim.introduce(d, 6)
+    path = str(tmp_path / "store.xs")
+    r = subprocess.run([ENGINE, "--dump", path], env=d.env(),
+                       capture_output=True, timeout=DEADLINE)
+    assert r.returncode == 0, r.stderr.decode()
+    with open(path, "rb") as f:
+        assert node_perms(f.read(), b"/local/domain/6") == [("n", 0, 6)]
     g.close()

@@ -161,7 +161,10 @@ test_release_removes_owned_nodes(void **state)
 	h_free(h);
 }
 
-/* With -K they stay, given to dom0. */
+/*
+ * With -K they stay, given to dom0; an entry already meant for an
+ * earlier domain 6 still grants the one now called 6 nothing.
+ */
 static void
 test_release_keep_orphans(void **state)
 {
@@ -171,14 +174,19 @@ test_release_keep_orphans(void **state)
 		{1, 0, XS_SET_PERMS, "/shared|n0|b5|", "OK|"},
 		{10, 0, XS_WRITE, "/shared/by5|1", "OK|"},
 		{1, 0, XS_GET_PERMS, "/shared/by5|", "n5|b5|"},
+		{1, 0, XS_SET_PERMS, "/shared/by5|n5|b5|r6|", "OK|"},
+		{1, 0, XS_RELEASE, "6|", "OK|"},
+		{1, 0, XS_INTRODUCE, "6|101|8|", "OK|"},
 		{1, 0, XS_RELEASE, "5|", "OK|"},
 		{1, 0, XS_READ, "/shared/by5|", "1"},
-		{1, 0, XS_GET_PERMS, "/shared/by5|", "n0|b5|"},
+		{1, 0, XS_GET_PERMS, "/shared/by5|", "n0|b5|r6|"},
+		{11, 0, XS_READ, "/shared/by5|", "EACCES|"},
 		{1, 0, XS_CONTROL, "check|", "OK|"},
 	};
 
 	h->e->keep_orphans = true;
 	h_domain(h, 10, 5);
+	h_domain(h, 11, 6);
 	H_ROWS(h, rows);
 	h_free(h);
 }

@@ -301,6 +301,120 @@ test_corrupt(void **state)
 	teardown(&f);
 }
 
+/* A connection of a guest opened on an engine, as the broker opens one. */
+static void
+open_on(struct harness *h, uint32_t conn, uint32_t domid)
+{
+	journal_begin(h->e, 0, 0);
+	assert_int_equal(engine_conn_open(h->e, conn, domid, false, false), 0);
+	journal_end(h->e);
+}
+
+static void
+close_on(struct harness *h, uint32_t conn)
+{
+	journal_begin(h->e, 0, 0);
+	engine_conn_close(h->e, conn);
+	journal_end(h->e);
+}
+
+/*
+ * Entries naming domain 6 before its INTRODUCE mean it; of those naming
+ * 7, the ones from before its RELEASE mean nothing, the later ones the
+ * domain 7 is now. The same for @releaseDomain's, where the store has
+ * them (a dump file has not).
+ */
+static void
+incarnations_hold(struct harness *h, bool specials)
+{
+	open_on(h, 3, 6);
+	open_on(h, 4, 7);
+	h_expect(h, 3, 0, XS_WRITE, "/local/domain/6/x|y", "OK|");
+	h_expect(h, 4, 0, XS_WRITE, "/old/x|y", "EACCES|");
+	h_expect(h, 4, 0, XS_WRITE, "/new/x|y", "OK|");
+	h_expect(h, 1, 0, XS_GET_PERMS, "/local/domain/6|", "n0|b6|");
+	h_expect(h, 1, 0, XS_GET_PERMS, "/old|", "n0|b7|");
+	h_expect(h, 3, 0, XS_WATCH, "@releaseDomain|r|", "OK|");
+	h_expect(h, 4, 0, XS_WATCH, "@releaseDomain|r|", "OK|");
+	h_flush(h);
+	h_expect(h, 1, 0, XS_INTRODUCE, "9|103|10|", "OK|");
+	h_expect(h, 1, 0, XS_RELEASE, "9|", "OK|");
+	assert_string_equal(h_events(h, 3),
+			    specials ? "@releaseDomain|r|" : "");
+	assert_string_equal(h_events(h, 4), "");
+	close_on(h, 3);
+	close_on(h, 4);
+}
+
+/* Grows the journal past what a snapshot replaces, and has one made. */
+static void
+snapshot_now(struct fix *f, struct harness *h)
+{
+	static char spec[4100];
+	off_t size;
+	int i, n, was = live_slot(f, &size);
+
+	for (i = 0; i < 300; i++) {
+		n = snprintf(spec, sizeof(spec), "/pad/%d|", i % 10);
+		memset(spec + n, 'v', 4000);
+		spec[n + 4000] = '\0';
+		h_expect(h, 1, 0, XS_WRITE, spec, "OK|");
+	}
+	assert_int_equal(journal_flush(h->e), 0);
+	assert_int_equal(journal_compact(h->e), 0);
+	assert_int_not_equal(live_slot(f, &size), was);
+}
+
+/*
+ * What a domain's incarnation allows is the same for the engine that
+ * recovers the store from its journal, from its snapshot, and from a dump
+ * file (xs-broker --restore).
+ */
+static void
+test_domain_incarnations(void **state)
+{
+	struct fix f, g;
+	struct harness *h2, *h3, *h4;
+	struct buf d = {0};
+
+	setup(&f);
+	jexpect(&f, 1, 0, XS_WRITE, "/local/domain/6|", "OK|");
+	jexpect(&f, 1, 0, XS_SET_PERMS, "/local/domain/6|n0|b6|", "OK|");
+	jexpect(&f, 1, 0, XS_WRITE, "/old|", "OK|");
+	jexpect(&f, 1, 0, XS_SET_PERMS, "/old|n0|b7|", "OK|");
+	jexpect(&f, 1, 0, XS_SET_PERMS, "@releaseDomain|n0|r6|r7|", "OK|");
+	jexpect(&f, 1, 0, XS_INTRODUCE, "6|101|8|", "OK|");
+	jexpect(&f, 1, 0, XS_INTRODUCE, "7|102|9|", "OK|");
+	jexpect(&f, 1, 0, XS_RELEASE, "7|", "OK|");
+	jexpect(&f, 1, 0, XS_WRITE, "/new|", "OK|");
+	jexpect(&f, 1, 0, XS_SET_PERMS, "/new|n0|b7|", "OK|");
+	jexpect(&f, 1, 0, XS_INTRODUCE, "7|102|9|", "OK|");
+	flush(&f);
+	h2 = start(&f);
+	same_store(f.h->e, h2->e);
+	incarnations_hold(h2, true);
+	snapshot_now(&f, h2);
+	h3 = start(&f);
+	same_store(h2->e, h3->e);
+	incarnations_hold(h3, true);
+	dump(h3->e, &d);
+	setup(&g);
+	h_free(g.h);
+	assert_int_equal(pwrite(g.fd[0], d.p, d.len, 0), (ssize_t)d.len);
+	h4 = start(&g);
+	assert_true(journal_restored(h4->e));
+	same_store(h3->e, h4->e);
+	incarnations_hold(h4, false);
+	incarnations_hold(f.h, true);
+	h_free(h4);
+	h_free(h3);
+	h_free(h2);
+	free(d.p);
+	teardown(&f);
+	close(g.fd[0]);
+	close(g.fd[1]);
+}
+
 static void
 test_compact(void **state)
 {
@@ -432,7 +546,7 @@ test_legacy_slot(void **state)
 	assert_int_equal(pwrite(g.fd[1], d.p, d.len, 32), (ssize_t)d.len);
 	g.h = start(&g);
 	assert_true(journal_restored(g.h->e));
-	/* (Not same_store(): a restored stale entry has no domain's id.) */
+	same_store(f.h->e, g.h->e);
 	h_expect(g.h, 1, 0, XS_READ, "/a/b/c|", "two");
 	h_expect(g.h, 1, 0, XS_GET_PERMS, "/t|", "n0|r5|");
 	h_expect(g.h, 1, 0, XS_GET_QUOTA, "5|nodes|", "50|");
@@ -822,6 +936,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_recover),
 		cmocka_unit_test(test_reply_once),
+		cmocka_unit_test(test_domain_incarnations),
 		cmocka_unit_test(test_reply_filter_sorted),
 		cmocka_unit_test(test_reply_filter_unsorted),
 		cmocka_unit_test(test_torn_group),

@@ -287,10 +287,27 @@ test_domid_reuse(void **state)
 		{12, 0, XS_WRITE, "/old|w", "OK|"},
 		{1, 0, XS_READ, "/old|", "w"},
 	};
+	/*
+	 * A later version of the node, or a node made under it, is younger
+	 * than the new domain: the old entry still grants it nothing.
+	 */
+	static const struct h_row rewritten[] = {
+		{1, 0, XS_RELEASE, "5|", "OK|"},
+		{1, 0, XS_INTRODUCE, "5|100|7|", "OK|"},
+		{1, 0, XS_WRITE, "/old|z", "OK|"},
+		{12, 0, XS_READ, "/old|", "EACCES|"},
+		{1, 0, XS_WRITE, "/old/kid|k", "OK|"},
+		{12, 0, XS_READ, "/old/kid|", "EACCES|"},
+		{12, 0, XS_WRITE, "/old/kid|x", "EACCES|"},
+		{1, 0, XS_GET_PERMS, "/old/kid|", "n0|b5|"},
+		{1, 0, XS_SET_PERMS, "/old/kid|n0|b5|", "OK|"},
+		{12, 0, XS_READ, "/old/kid|", "k"},
+	};
 
 	H_ROWS(h, before);
 	h_guest(h, 12, 5);
 	H_ROWS(h, after);
+	H_ROWS(h, rewritten);
 	h_free(h);
 }
 
