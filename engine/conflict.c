@@ -8,9 +8,9 @@
  *  - each change of a guest that makes commits fail costs it
  *    CONFLICT_COST_MS, during which its next changes (outside a
  *    transaction, or a commit) wait; its debt is capped at
- *    CONFLICT_DEBT_MAX_MS. So such a guest gets 1000 / CONFLICT_COST_MS
- *    changes a second through, and one whose changes break nothing is
- *    never held back;
+ *    CONFLICT_DEBT_MAX_MS. So a guest gets at most 1000 /
+ *    CONFLICT_COST_MS changes that break commits through a second, and
+ *    one whose changes break nothing is never held back;
  *  - a privileged connection whose commit a guest made fail has its next
  *    transactions protected: while one is open, for CONFLICT_PRIO_MS at
  *    most, the changes of every guest charged since its run of failures
@@ -154,13 +154,11 @@ conflict_hold_until(struct engine *e, struct domain *d)
 bool
 conflict_hold(struct engine *e, struct conn *c)
 {
-	struct domain *d;
 	uint64_t until;
 
-	if (c->priv || c->domid == 0 ||
-	    (d = domain_get(e, c->domid, false)) == NULL)
+	if (c->priv || c->domid == 0 || c->dom == NULL)
 		return false;
-	if ((until = conflict_hold_until(e, d)) == 0)
+	if ((until = conflict_hold_until(e, c->dom)) == 0)
 		return false;
 	if (e->hold_wake == 0 || until < e->hold_wake)
 		e->hold_wake = until;
