@@ -138,6 +138,8 @@ modify_done(struct req *r, const struct opctx *x, int err, const char *path,
 {
 	if (r->t)
 		txn_events_leave(r->e, r->t, err == 0);
+	if (err == 0)
+		conflict_note_write(r->e, r->c, x->gen);
 	if (err == 0 && r->t)
 		err = txn_log_op(r->e, r->t, r->type, path, data, len, x->gen);
 	if (r->t == NULL) {
@@ -522,6 +524,18 @@ split_args(struct req *r)
 	r->argc = xs_args_split(r->payload, r->len, r->argv, MAX_ARGS);
 }
 
+/*
+ * A change to the committed store: one outside a transaction, or a
+ * commit. What a transaction does before its commit breaks nobody's.
+ */
+static bool
+is_change(const struct wire_op *op, const struct req *r)
+{
+	if (r->type == XS_TRANSACTION_END)
+		return r->t != NULL && r->len > 0 && r->payload[0] == 'T';
+	return (op->flags & F_TXN) && r->t == NULL;
+}
+
 /* A request's state: the spare one, unless a request is being run. */
 static struct req *
 req_get(struct engine *e)
@@ -602,6 +616,11 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 		if ((op->flags & F_TXN) &&
 		    (err = txn_log_room(e, c, r->t, len)) != 0)
 			goto error;
+	}
+	if (is_change(op, r) && conflict_hold(e, c)) {
+		/* Nothing was changed or sent: it runs again once paid. */
+		req_put(e, r);
+		return EHOLD;
 	}
 	err = op->fn(r);
 	if (err == EPARK) {

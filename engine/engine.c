@@ -132,6 +132,7 @@ engine_free(struct engine *e)
 	domain_free_all(e);
 	free(e->undo);
 	free(e->req_spare);
+	free(e->writers);
 	free(e);
 }
 

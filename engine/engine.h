@@ -63,6 +63,11 @@ struct domain {
 	long watch_memory; /* what its watches hold (watch_cost()) */
 	uint32_t quota[Q_COUNT];
 	bool quota_warned[Q_COUNT];
+	/*
+	 * Its changes made others' commits fail (conflict.c): until when its
+	 * changes wait, the last change it paid for, and when it last paid.
+	 */
+	uint64_t conflict_until, conflict_gen, conflict_seq;
 };
 
 struct conn {
@@ -83,6 +88,9 @@ struct conn {
 	unsigned int nwatch;
 	/* A request waiting for the broker, and those that came after it. */
 	struct parked *park_head, *park_tail;
+	/* Its commits that failed in a row, since conflict_seq (conflict.c). */
+	unsigned int conflict_run;
+	uint64_t conflict_seq;
 };
 
 /* A pending watch event (committed changes fire them after the commit). */
@@ -107,6 +115,8 @@ enum priv_op {
 	PRIV_LU_EXEC = 5, /* str: arguments to add, each ending in NUL */
 };
 #define EPARK 0x10000
+/* A guest's change that waits for its conflicts to be paid (conflict.c). */
+#define EHOLD 0x20000
 
 struct priv_answer {
 	int op;
@@ -230,6 +240,16 @@ struct engine {
 		uint32_t i;
 		const struct node *child;
 	} dirpart;
+	/*
+	 * Transaction conflicts (conflict.c): who made the last changes of
+	 * guests, the protected transactions that are open, when held
+	 * changes are next looked at (0: none waits), and a clock for tests.
+	 */
+	struct conflict_writer *writers;
+	struct txn *prio_txns;
+	uint64_t conflict_seq;
+	uint64_t hold_wake;
+	uint64_t test_now_ms;
 };
 
 /* Life of the engine (engine.c). */
@@ -272,6 +292,8 @@ int priv_ask_str(struct engine *e, int op, const char *str, size_t len,
 void priv_tell(struct engine *e, int op, uint32_t domid);
 void priv_tell_str(struct engine *e, int op, const char *str, size_t len);
 void park_drop(struct engine *e, struct conn *c);
+/* Runs again the held changes of every connection. */
+void park_resume_held(struct engine *e);
 /* Parses "-E 100", "transaction-nodes=5" style option values. */
 int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);
 
@@ -296,6 +318,21 @@ bool quota_exceeded(struct engine *e, struct conn *c, enum quota_id q,
 		    long value);
 void domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 			 int sign);
+
+/* Transaction conflicts (conflict.c). */
+#define CONFLICT_COST_MS 50u /* what a change that broke commits costs */
+#define CONFLICT_DEBT_MAX_MS 1000u
+#define CONFLICT_PRIO_MS 1000u /* a protected transaction's protection */
+#define CONFLICT_RUN_ALL 5u    /* failures in a row that protect from all */
+#define CONFLICT_RING 4096u    /* generations whose writer is known */
+/* The connection's change gave a node generation gen. */
+void conflict_note_write(struct engine *e, const struct conn *c, uint64_t gen);
+/* The connection's change waits (EHOLD) rather than runs now. */
+bool conflict_hold(struct engine *e, struct conn *c);
+/* Milliseconds until held changes are to be looked at again, or -1. */
+int conflict_wait_ms(struct engine *e);
+/* Runs the held changes whose time came. */
+void conflict_tick(struct engine *e);
 
 /* Permissions (perms.c). */
 unsigned int perm_for_conn(struct engine *e, const struct conn *c,

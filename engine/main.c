@@ -323,8 +323,14 @@ main(int argc, char **argv)
 		 * woken each time the broker drains our replies (the socket's
 		 * write space), poll only when there is something to read.
 		 */
-		if (spin_wait(&spin, &pfd, ch.flushed) == -1 && errno != EINTR)
+		n = spin_wait(&spin, &pfd, ch.flushed, conflict_wait_ms(e));
+		if (n == -1 && errno != EINTR)
 			return 1;
+		if (n == 0) {
+			/* Only the time of held changes came. */
+			conflict_tick(e);
+			goto flush;
+		}
 		n = frame_in_fill(&ch.in, ch.fd);
 
 		if (n == 0)
@@ -352,6 +358,9 @@ main(int argc, char **argv)
 		}
 		if (r == -1)
 			fatal_chan(&ch, "frame larger than the limit");
+		/* Changes a protected transaction held back, now it ended. */
+		conflict_tick(e);
+	flush:
 		if (ch.oom)
 			fatal_chan(&ch, "out of memory queueing replies");
 		/* Changes are in the broker's memory before their replies. */

@@ -5,6 +5,8 @@
  * exists) returns EPARK before it has changed anything; the request is kept,
  * the broker is asked, and the connection's later requests queue behind it
  * so that its replies stay in order. The answer runs the request again.
+ * A guest's change held back for its conflicts (conflict.c) waits the same
+ * way, for no answer: conflict_tick() runs it again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -147,6 +149,10 @@ park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 		journal_end(e);
 		e->answer = NULL;
 		a = NULL; /* the answer was for the first one only */
+		if (r == EHOLD) {
+			p->op = 0; /* the next tick or release runs it again */
+			return;
+		}
 		if (r == EPARK) {
 			if (park_ask(e, c, p) == 0) {
 				static const char nomem[] = "ENOMEM";
@@ -171,6 +177,7 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 	struct conn *c = engine_conn(e, cid);
 	struct stored_reply *sr;
 	struct parked *p;
+	int r = EPARK;
 
 	if (c == NULL)
 		return; /* the broker checked; a closed connection's leftover */
@@ -183,7 +190,8 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 		return;
 	}
 	if (c->park_head == NULL &&
-	    request_dispatch(e, c, type, req_id, tx_id, payload, len) != EPARK)
+	    (r = request_dispatch(e, c, type, req_id, tx_id, payload, len)) ==
+		    0)
 		return;
 	p = parked_new(type, req_id, tx_id, payload, len);
 	if (p == NULL) {
@@ -200,6 +208,8 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 		return;
 	}
 	c->park_head = c->park_tail = p;
+	if (r == EHOLD)
+		return; /* waits for no answer: conflict_tick runs it */
 	if (park_ask(e, c, p) == 0) {
 		c->park_head = c->park_tail = NULL;
 		free(p);
@@ -218,7 +228,7 @@ engine_priv_reply(struct engine *e, uint32_t id, const struct priv_answer *a)
 	if (v == NULL)
 		return; /* one nobody waits for (priv_tell), or a closed conn */
 	c = engine_conn(e, (uint32_t)(uintptr_t)v);
-	if (c == NULL || c->park_head == NULL)
+	if (c == NULL || c->park_head == NULL || c->park_head->op == 0)
 		return;
 	ans.op = c->park_head->op;
 	ans.domid = c->park_head->domid;
@@ -235,4 +245,18 @@ park_drop(struct engine *e, struct conn *c)
 		free(p);
 	}
 	c->park_tail = NULL;
+}
+
+void
+park_resume_held(struct engine *e)
+{
+	size_t i = 0;
+	void *v;
+
+	while (hmap_next(&e->conns, &i, NULL, NULL, &v)) {
+		struct conn *c = v;
+
+		if (c->park_head != NULL && c->park_head->op == 0)
+			park_run(e, c, NULL);
+	}
 }

@@ -47,7 +47,7 @@ spin_result(struct spin *s, bool found)
 }
 
 int
-spin_wait(struct spin *s, struct pollfd *pfd, size_t sent)
+spin_wait(struct spin *s, struct pollfd *pfd, size_t sent, int timeout_ms)
 {
 	struct timespec t0;
 	int n;
@@ -63,5 +63,5 @@ spin_wait(struct spin *s, struct pollfd *pfd, size_t sent)
 		} while (mono_us_since(&t0) < s->us);
 		spin_result(s, false);
 	}
-	return poll(pfd, 1, -1);
+	return poll(pfd, 1, timeout_ms);
 }

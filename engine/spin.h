@@ -27,7 +27,7 @@ struct spin {
 bool spin_should(struct spin *, size_t sent);
 /* What a look found: a frame (found) or nothing in s->us. */
 void spin_result(struct spin *, bool found);
-/* Waits until pfd is readable, as poll(pfd, 1, -1) does. */
-int spin_wait(struct spin *, struct pollfd *pfd, size_t sent);
+/* Waits until pfd is readable, as poll(pfd, 1, timeout_ms) does. */
+int spin_wait(struct spin *, struct pollfd *pfd, size_t sent, int timeout_ms);
 
 #endif

@@ -75,6 +75,10 @@ struct txn {
 	size_t opbytes; /* what its ops hold: paths, data, entries */
 	/* Its ops' paths and data, its notes and books: freed together. */
 	struct txn_chunk *chunks;
+	/* Protected (conflict.c): guests charged since prio_seq wait. */
+	struct txn *prio_next;
+	uint64_t prio_seq, prio_until;
+	bool prio_all;
 };
 
 /* Books a node for or against its owner in the transaction. */
@@ -100,5 +104,13 @@ int txn_log_room(struct engine *e, struct conn *c, const struct txn *t,
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */
 int txn_end(struct engine *e, struct txn *t, bool commit);
 void txn_abort_all(struct engine *e, struct conn *c);
+
+/*
+ * Conflicts (conflict.c): a commit failed on a node of generation gen; a
+ * transaction starts; one ends (r: its commit's result, -1 if aborted).
+ */
+void conflict_failed(struct engine *e, struct txn *t, uint64_t gen);
+void conflict_txn_start(struct engine *e, struct txn *t);
+void conflict_txn_end(struct engine *e, struct txn *t, int r);
 
 #endif

@@ -299,6 +299,7 @@ txn_start(struct engine *e, struct conn *c, int *err)
 	c->txns = t;
 	c->ntxn++;
 	e->ntxn_total++;
+	conflict_txn_start(e, t);
 	return t;
 }
 
@@ -351,13 +352,30 @@ common_depth(const struct tree_path *a, const struct tree_path *b)
 }
 
 /*
+ * The generation of the change that broke a note: the node's own, that
+ * of its child list, or, where it is gone, the child list of what is left
+ * of its path.
+ */
+static uint64_t
+broken_gen(const struct read_note *rn, const struct node *n,
+	   const struct node *deepest)
+{
+	if (n == NULL)
+		return deepest->cgen;
+	if ((rn->what & NOTE_CGEN) && n->cgen != rn->cgen)
+		return n->cgen;
+	return n->gen;
+}
+
+/*
  * Do all its notes still hold in the committed tree? Notes come in the
  * order they were taken, so neighbours mostly share a parent: each walk
  * starts where the previous one can be reused instead of at the root, and
  * below a component the previous walk found missing, nothing is there.
+ * If not, *gen is the generation of a change that broke one.
  */
 static bool
-txn_valid(struct engine *e, struct txn *t)
+txn_valid(struct engine *e, struct txn *t, uint64_t *gen)
 {
 	const struct node *at[TREE_MAX_DEPTH + 1];
 	struct tree_path tp[2];
@@ -402,6 +420,8 @@ txn_valid(struct engine *e, struct txn *t)
 		if ((rn->what & NOTE_CGEN) &&
 		    (n == NULL || n->cgen != rn->cgen))
 			ok = false;
+		if (!ok)
+			*gen = broken_gen(rn, n, at[found]);
 	}
 	tree_path_done(&tp[0]);
 	tree_path_done(&tp[1]);
@@ -429,6 +449,7 @@ txn_replay(struct engine *e, struct txn *t)
 
 		opctx_init(&x, e, t->c, NULL);
 		x.replay = true;
+		conflict_note_write(e, t->c, x.gen);
 		switch (op->type) {
 		case XS_WRITE:
 		case XS_MKDIR:
@@ -683,6 +704,7 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 	 */
 	bool removed = commit && txn_removed(t);
 	struct node *before = removed ? node_ref(e->root) : NULL;
+	uint64_t gen = 0;
 	int r = 0;
 
 	txn_unlink(t->c, t);
@@ -691,17 +713,20 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		/* adopted, or refused over the node quota */
 	} else if (commit && t->nops > 0) {
 		r = 0;
-		if (e->root != t->base && !txn_valid(e, t)) {
+		if (e->root != t->base && !txn_valid(e, t, &gen)) {
 			e->nconflicts++;
+			conflict_failed(e, t, gen);
 			r = EAGAIN;
 		} else {
 			r = txn_replay(e, t);
 		}
-	} else if (commit && e->root != t->base && !txn_valid(e, t)) {
+	} else if (commit && e->root != t->base && !txn_valid(e, t, &gen)) {
 		/* Read-only, but what it read changed under it. */
 		e->nconflicts++;
+		conflict_failed(e, t, gen);
 		r = EAGAIN;
 	}
+	conflict_txn_end(e, t, commit ? r : -1);
 	if (r == 0 && commit) {
 		if (removed)
 			events_drop_transient(e, before);

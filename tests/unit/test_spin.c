@@ -97,13 +97,13 @@ test_wait(void **state)
 	pfd = (struct pollfd){sv[0], POLLIN, 0};
 	/* Something there: the look finds it. */
 	assert_int_equal(write(sv[1], "x", 1), 1);
-	assert_int_equal(spin_wait(&s, &pfd, 1), 1);
+	assert_int_equal(spin_wait(&s, &pfd, 1, -1), 1);
 	assert_true(pfd.revents & POLLIN);
 	assert_int_equal(read(sv[0], &c, 1), 1);
 	assert_int_equal(s.backoff, 0);
 	/* The peer gone: the look ends in POLLHUP, not in a sleep. */
 	close(sv[1]);
-	assert_int_equal(spin_wait(&s, &pfd, 1), 1);
+	assert_int_equal(spin_wait(&s, &pfd, 1, -1), 1);
 	assert_true(pfd.revents & (POLLIN | POLLHUP));
 	close(sv[0]);
 }

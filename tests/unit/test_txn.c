@@ -714,6 +714,223 @@ test_guest_transaction_accounting(void **state)
 	h_free(h);
 }
 
+/* Sends a request without waiting for its reply; returns its id. */
+static uint32_t
+c_send(struct harness *h, uint32_t conn, uint32_t tx, uint32_t type,
+       const char *spec)
+{
+	char buf[256];
+	size_t len = strlen(spec), i;
+	uint32_t id = ++h->req_id;
+
+	assert_true(len < sizeof(buf));
+	for (i = 0; i < len; i++)
+		buf[i] = spec[i] == '|' ? '\0' : spec[i];
+	engine_request(h->e, conn, type, id, tx, buf, len);
+	return id;
+}
+
+/* Whether request id of conn was answered with want ("OK|"). */
+static bool
+c_answered(struct harness *h, uint32_t conn, uint32_t id, const char *want)
+{
+	size_t i;
+
+	for (i = h->next; i < h->nout; i++)
+		if (h->out[i].conn == conn && h->out[i].req_id == id &&
+		    h->out[i].type != XS_WATCH_EVENT) {
+			assert_string_equal(h_show(&h->out[i]), want);
+			return true;
+		}
+	return false;
+}
+
+/* dom0 (conn 1) reads path in a transaction, and while it is open, run. */
+static uint32_t
+c_dom0_reads(struct harness *h, const char *path)
+{
+	char buf[128];
+	uint32_t t = h_txn(h, 1);
+
+	snprintf(buf, sizeof(buf), "%s|", path);
+	assert_int_equal(h_req(h, 1, t, XS_READ, buf)->type, XS_READ);
+	h_expect(h, 1, t, XS_WRITE, "/be/state|4", "OK|");
+	return t;
+}
+
+/* A flooding guest (5) against a backend transaction of dom0. */
+static struct harness *
+c_new(void)
+{
+	struct harness *h = h_new();
+
+	h->e->test_now_ms = 1000;
+	h_domain(h, 10, 5);
+	h_domain(h, 11, 6);
+	h_expect(h, 10, 0, XS_WRITE, "state|1", "OK|");
+	h_expect(h, 10, 0, XS_SET_PERMS, "state|n5|r6|", "OK|");
+	return h;
+}
+
+/*
+ * The guest whose change made dom0's commit fail pays: its changes wait
+ * for CONFLICT_COST_MS and while dom0's retry is open; another guest's and
+ * dom0's do not, and the retry commits.
+ */
+static void
+test_conflict_writer_pays(void **state)
+{
+	struct harness *h = c_new();
+	uint32_t t, w, r;
+
+	t = c_dom0_reads(h, "/local/domain/5/state");
+	h_expect(h, 10, 0, XS_WRITE, "state|2", "OK|");
+	h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	w = c_send(h, 10, 0, XS_WRITE, "state|3");
+	r = c_send(h, 10, 0, XS_READ, "state|");
+	assert_false(c_answered(h, 10, w, "OK|"));
+	assert_false(c_answered(h, 10, r, "3")); /* its replies stay in order */
+	h_expect(h, 11, 0, XS_WRITE, "x|1", "OK|");
+	h_expect(h, 1, 0, XS_WRITE, "/local/domain/5/by-dom0|1", "OK|");
+	assert_int_equal(conflict_wait_ms(h->e), CONFLICT_COST_MS);
+
+	/* Paid, but dom0's retry is open: it still waits. */
+	t = c_dom0_reads(h, "/local/domain/5/state");
+	h->e->test_now_ms += CONFLICT_COST_MS;
+	conflict_tick(h->e);
+	assert_false(c_answered(h, 10, w, "OK|"));
+	h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "OK|");
+	conflict_tick(h->e);
+	assert_true(c_answered(h, 10, w, "OK|"));
+	assert_true(c_answered(h, 10, r, "3"));
+	assert_int_equal(conflict_wait_ms(h->e), -1);
+
+	/* A commit that went through ends the protection. */
+	t = c_dom0_reads(h, "/local/domain/5/state");
+	h_expect(h, 10, 0, XS_WRITE, "state|4", "OK|");
+	h_expect(h, 1, t, XS_TRANSACTION_END, "F|", "OK|");
+	h_expect(h, 1, 0, XS_CONTROL, "check|", "OK|");
+	h_free(h);
+}
+
+/*
+ * Between two guests the one whose change broke the other's commits pays,
+ * once per change however many commits it broke; a guest's retry is not
+ * protected.
+ */
+static void
+test_conflict_between_guests(void **state)
+{
+	struct harness *h = c_new();
+	uint32_t t1, t2, w;
+
+	t1 = h_txn(h, 11);
+	t2 = h_txn(h, 11);
+	h_expect(h, 11, t1, XS_READ, "/local/domain/5/state|", "1");
+	h_expect(h, 11, t2, XS_READ, "/local/domain/5/state|", "1");
+	h_expect(h, 11, t1, XS_WRITE, "seen|1", "OK|");
+	h_expect(h, 10, 0, XS_WRITE, "state|2", "OK|");
+	h_expect(h, 11, t1, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	h_expect(h, 11, t2, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	w = c_send(h, 10, 0, XS_WRITE, "state|3");
+	h_expect(h, 11, 0, XS_WRITE, "seen|2", "OK|");
+	t1 = h_txn(h, 11);
+	h_expect(h, 11, t1, XS_READ, "/local/domain/5/state|", "2");
+	h->e->test_now_ms += CONFLICT_COST_MS - 1;
+	conflict_tick(h->e);
+	assert_false(c_answered(h, 10, w, "OK|"));
+	h->e->test_now_ms += 1;
+	conflict_tick(h->e);
+	assert_true(c_answered(h, 10, w, "OK|"));
+	h_expect(h, 11, t1, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	w = c_send(h, 10, 0, XS_WRITE, "state|4");
+	assert_false(c_answered(h, 10, w, "OK|"));
+	h->e->test_now_ms += CONFLICT_COST_MS;
+	conflict_tick(h->e);
+	assert_true(c_answered(h, 10, w, "OK|"));
+	/* A guest that breaks its own transactions does not pay for it. */
+	t1 = h_txn(h, 10);
+	h_expect(h, 10, t1, XS_READ, "state|", "4");
+	h_expect(h, 10, 0, XS_WRITE, "state|5", "OK|");
+	h_expect(h, 10, t1, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	h_expect(h, 10, 0, XS_WRITE, "state|6", "OK|");
+	h_free(h);
+}
+
+/* dom0's protection lasts CONFLICT_PRIO_MS at most. */
+static void
+test_conflict_protection_bound(void **state)
+{
+	struct harness *h = c_new();
+	uint32_t t, w;
+
+	t = c_dom0_reads(h, "/local/domain/5/state");
+	h_expect(h, 10, 0, XS_WRITE, "state|2", "OK|");
+	h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	t = c_dom0_reads(h, "/local/domain/5/state");
+	w = c_send(h, 10, 0, XS_WRITE, "state|3");
+	h->e->test_now_ms += CONFLICT_PRIO_MS - 1;
+	conflict_tick(h->e);
+	assert_false(c_answered(h, 10, w, "OK|"));
+	assert_int_equal(conflict_wait_ms(h->e), 1);
+	h->e->test_now_ms += 1;
+	conflict_tick(h->e);
+	assert_true(c_answered(h, 10, w, "OK|"));
+	h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	h_free(h);
+}
+
+/* Makes enough changes that who made the earlier ones is forgotten. */
+static void
+c_forget(struct harness *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONFLICT_RING; i++) {
+		if (h->nout + 2 >= H_MAX_OUT)
+			h_flush(h);
+		h_expect(h, 1, 0, XS_WRITE, "/y|", "OK|");
+	}
+}
+
+/*
+ * Commits that dom0's own connections make fail protect nothing. After
+ * CONFLICT_RUN_ALL failures in a row on changes whose writer is forgotten,
+ * dom0's retry holds back every guest; before, only those that broke its
+ * commits.
+ */
+static void
+test_conflict_protects_from_all(void **state)
+{
+	struct harness *h = c_new();
+	unsigned int i;
+	uint32_t t, w;
+
+	h_expect(h, 1, 0, XS_WRITE, "/x|0", "OK|");
+	for (i = 0; i < 2 * CONFLICT_RUN_ALL; i++) {
+		t = c_dom0_reads(h, "/x");
+		h_expect(h, 1, 0, XS_WRITE, "/x|0", "OK|");
+		h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	}
+	t = c_dom0_reads(h, "/x");
+	h_expect(h, 11, 0, XS_WRITE, "seen|1", "OK|");
+	h_expect(h, 1, t, XS_TRANSACTION_END, "F|", "OK|");
+	for (i = 0; i < CONFLICT_RUN_ALL; i++) {
+		t = c_dom0_reads(h, "/local/domain/6/seen");
+		/* Protected from nobody it failed on. */
+		h_expect(h, 11, 0, XS_WRITE, "seen|1", "OK|");
+		c_forget(h);
+		h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	}
+	t = c_dom0_reads(h, "/local/domain/6/seen");
+	w = c_send(h, 11, 0, XS_WRITE, "seen|2");
+	assert_false(c_answered(h, 11, w, "OK|"));
+	h_expect(h, 1, t, XS_TRANSACTION_END, "T|", "OK|");
+	conflict_tick(h->e);
+	assert_true(c_answered(h, 11, w, "OK|"));
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -737,6 +954,10 @@ main(void)
 		cmocka_unit_test(test_commit_events_permissions),
 		cmocka_unit_test(test_node_quota_at_commit),
 		cmocka_unit_test(test_guest_transaction_accounting),
+		cmocka_unit_test(test_conflict_writer_pays),
+		cmocka_unit_test(test_conflict_between_guests),
+		cmocka_unit_test(test_conflict_protection_bound),
+		cmocka_unit_test(test_conflict_protects_from_all),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
