@@ -24,11 +24,26 @@ XS_CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(B)/gen
 XS_CFLAGS := -std=c11 $(WARN)
 # Each object's headers, as the compiler saw them, in a .d file beside it.
 DEPFLAGS := -MMD -MP
-ALL_CPPFLAGS = $(XS_CPPFLAGS) $(CPPFLAGS)
-ALL_CFLAGS = $(XS_CFLAGS) $(CFLAGS)
-ALL_LDFLAGS = $(LDFLAGS)
+ALL_CPPFLAGS = $(XS_CPPFLAGS) $(HARDEN_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = $(XS_CFLAGS) $(HARDEN_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 # What a link takes from its prerequisites: the .d files add headers.
 LINK_IN = $(filter %.c %.o %.a,$^)
+
+# xs-broker starts as root and reads what guests write: stack canaries,
+# checked string and memory calls, a randomised base and a read-only GOT.
+# _FORTIFY_SOURCE needs the optimiser (glibc warns, and -Werror stops the
+# build, without it) and gives way to the user's own choice of it. The
+# sanitizer and fuzz builds go without: ASan replaces the same calls and
+# checks more.
+HARDEN ?= 1
+ifeq ($(HARDEN),1)
+HARDEN_CFLAGS := -fstack-protector-strong -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+HARDEN_OPT = $(lastword $(filter -O%,$(CFLAGS)))
+HARDEN_FORTIFY = $(if $(filter-out -O0,$(HARDEN_OPT)),-D_FORTIFY_SOURCE=2)
+HARDEN_CPPFLAGS = $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,$(HARDEN_FORTIFY))
+endif
 LDLIBS_PB := -lprotobuf-c
 # The engine's compressed snapshots (engine/zsnap.c).
 LDLIBS_ZSTD := -lzstd
@@ -111,8 +126,8 @@ $(B)/gen/audit_policy.h: policy/audit.policy
 # was compiled from.
 $(B)/obj/gen/xsp.pb-c.o: $(GEN_C)
 	@mkdir -p $(@D)
-	$(CC) -I$(B)/gen $(CPPFLAGS) -std=c11 \
-		$(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CC) -I$(B)/gen $(HARDEN_CPPFLAGS) $(CPPFLAGS) -std=c11 \
+		$(HARDEN_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(B)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(@D)
@@ -169,13 +184,13 @@ XENSIM_BIN := $(B)/xensim/libxensim.so $(B)/xensim/libxsguest.so \
 
 $(B)/xensim/libxensim.so: tests/xensim/preload.c $(XENSIM_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(XS_CFLAGS) $(XENSIM_CFLAGS) \
+	$(CC) $(ALL_CPPFLAGS) $(XS_CFLAGS) $(HARDEN_CFLAGS) $(XENSIM_CFLAGS) \
 		-fPIC -shared $(LDFLAGS) -o $@ \
 		tests/xensim/preload.c tests/xensim/core.c -ldl
 
 $(B)/xensim/libxsguest.so: tests/xensim/guest.c tests/xensim/guest.h $(XENSIM_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(XS_CFLAGS) $(XENSIM_CFLAGS) \
+	$(CC) $(ALL_CPPFLAGS) $(XS_CFLAGS) $(HARDEN_CFLAGS) $(XENSIM_CFLAGS) \
 		-fPIC -shared $(LDFLAGS) -o $@ \
 		tests/xensim/guest.c tests/xensim/core.c
 
@@ -197,7 +212,7 @@ run: deps all
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer.
 san:
-	$(MAKE) B=build-san CC=clang-14 \
+	$(MAKE) B=build-san CC=clang-14 HARDEN=0 \
 		SECCOMP_POLICY="policy/engine.seccomp policy/engine-sanitizer.seccomp" \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN) $(XENSIM_BIN))
@@ -219,7 +234,7 @@ $(B)/fuzz_%: tests/fuzz/fuzz_%.c $(B)/lib/libengine.a $(B)/lib/libbroker.a
 		$(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
 
 fuzz:
-	$(MAKE) B=build-fuzz CC=clang-14 \
+	$(MAKE) B=build-fuzz CC=clang-14 HARDEN=0 \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
 		$(FUZZ_BIN)
 
