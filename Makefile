@@ -4,6 +4,7 @@
 # make run        install what is missing, build, run in the foreground
 # make check      install what is missing, build, run every test
 # make format-check  fail if a C file is not as clang-format has it
+# make man-check  fail if mandoc finds a warning in a manual page
 # make san        the same binaries with ASan+UBSan in build-san/
 # make fuzz       the libFuzzer targets in build-fuzz/
 # make format     clang-format every C file
@@ -77,7 +78,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 
 .PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
-	format format-check clean install bench bench-smoke FORCE
+	format format-check man-check clean install bench bench-smoke FORCE
 
 PREFIX ?= /usr/local
 ENGINE_USER ?= xs-engine
@@ -254,12 +255,20 @@ check-fuzz: fuzz
 
 check: deps all
 	$(MAKE) format-check
+	$(MAKE) man-check
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) check-san
 	$(MAKE) check-fuzz
 	$(MAKE) bench-smoke
 	@echo "check: all suites passed"
+
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
+
+man-check:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN8)
 
 # The broker looks for xs-engine beside itself; the engine runs as its own
 # system user, which is created here if it is missing.
@@ -268,6 +277,11 @@ install: all
 	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/bin/xs-audit $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd $(ENGINE_USER) >/dev/null; then \
 		echo "creating system user $(ENGINE_USER)"; \
 		useradd --system --no-create-home --home-dir /nonexistent \
