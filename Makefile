@@ -32,14 +32,15 @@ ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
 LINK_IN = $(filter %.c %.o %.a,$^)
 
 # xs-broker starts as root and reads what guests write: stack canaries,
-# checked string and memory calls, a randomised base and a read-only GOT.
+# probes that keep the stack from jumping over its guard page, checked
+# string and memory calls, a randomised base and a read-only GOT.
 # _FORTIFY_SOURCE needs the optimiser (glibc warns, and -Werror stops the
 # build, without it) and gives way to the user's own choice of it. The
 # sanitizer and fuzz builds go without: ASan replaces the same calls and
 # checks more.
 HARDEN ?= 1
 ifeq ($(HARDEN),1)
-HARDEN_CFLAGS := -fstack-protector-strong -fPIE
+HARDEN_CFLAGS := -fstack-protector-strong -fstack-clash-protection -fPIE
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
 HARDEN_OPT = $(lastword $(filter -O%,$(CFLAGS)))
 HARDEN_FORTIFY = $(if $(filter-out -O0,$(HARDEN_OPT)),-D_FORTIFY_SOURCE=2)
