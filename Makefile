@@ -3,6 +3,8 @@
 # make            build build/bin/xs-broker and build/bin/xs-engine
 # make run        install what is missing, build, run in the foreground
 # make check      install what is missing, build, run every test
+# make format-check  fail if a C file is not as clang-format has it
+# make man-check  fail if mandoc finds a warning in a manual page
 # make san        the same binaries with ASan+UBSan in build-san/
 # make fuzz       the libFuzzer targets in build-fuzz/
 # make format     clang-format every C file
@@ -16,7 +18,34 @@ OPT ?= -O2
 CFLAGS ?= $(OPT) -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
-CPPFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -I$(B)/gen $(WARN)
+# The project's own flags come first and the user's CPPFLAGS, CFLAGS and
+# LDFLAGS after them, so that a user's flags add to ours (a later -O wins)
+# instead of replacing the include paths and the warnings.
+XS_CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(B)/gen
+XS_CFLAGS := -std=c11 $(WARN)
+# Each object's headers, as the compiler saw them, in a .d file beside it.
+DEPFLAGS := -MMD -MP
+ALL_CPPFLAGS = $(XS_CPPFLAGS) $(HARDEN_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS = $(XS_CFLAGS) $(HARDEN_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(HARDEN_LDFLAGS) $(LDFLAGS)
+# What a link takes from its prerequisites: the .d files add headers.
+LINK_IN = $(filter %.c %.o %.a,$^)
+
+# xs-broker starts as root and reads what guests write: stack canaries,
+# probes that keep the stack from jumping over its guard page, checked
+# string and memory calls, a randomised base and a read-only GOT.
+# _FORTIFY_SOURCE needs the optimiser (glibc warns, and -Werror stops the
+# build, without it) and gives way to the user's own choice of it. The
+# sanitizer and fuzz builds go without: ASan replaces the same calls and
+# checks more.
+HARDEN ?= 1
+ifeq ($(HARDEN),1)
+HARDEN_CFLAGS := -fstack-protector-strong -fstack-clash-protection -fPIE
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+HARDEN_OPT = $(lastword $(filter -O%,$(CFLAGS)))
+HARDEN_FORTIFY = $(if $(filter-out -O0,$(HARDEN_OPT)),-D_FORTIFY_SOURCE=2)
+HARDEN_CPPFLAGS = $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,$(HARDEN_FORTIFY))
+endif
 LDLIBS_PB := -lprotobuf-c
 # The engine's compressed snapshots (engine/zsnap.c).
 LDLIBS_ZSTD := -lzstd
@@ -36,7 +65,8 @@ ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 PROTO_SRC := $(wildcard proto/*.c)
 GEN_C := $(B)/gen/xsp.pb-c.c
-GEN_H := $(B)/gen/xsp.pb-c.h $(B)/gen/seccomp_policy.h
+GEN_H := $(B)/gen/xsp.pb-c.h $(B)/gen/seccomp_policy.h \
+	$(B)/gen/broker_caps.h $(B)/gen/audit_policy.h
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
@@ -49,7 +79,7 @@ TOOL_SRC := $(wildcard tests/tools/*.c)
 TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 
 .PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
-	format clean install bench bench-smoke FORCE
+	format format-check man-check clean install bench bench-smoke FORCE
 
 PREFIX ?= /usr/local
 ENGINE_USER ?= xs-engine
@@ -85,8 +115,6 @@ $(B)/gen/broker_caps.h: policy/broker.caps
 	awk '/^[ \t]*(#|$$)/ { next } /^CAP_[A-Z_]+[ \t]+#[ \t]*[^ \t]/ && !/["\\]/ { n = $$1; sub(/^[^#]*#[ \t]*/, ""); printf "{\"%s\", \"%s\"},\n", n, $$0; next } { print FILENAME ":" FNR ": want CAP_NAME # reason" > "/dev/stderr"; exit 1 }' $< > $@.tmp
 	mv $@.tmp $@
 
-$(B)/obj/broker/privs.o: $(B)/gen/broker_caps.h
-
 # policy/audit.policy as a C string, the broker's built-in audit policy.
 $(B)/gen/audit_policy.h: policy/audit.policy
 	@mkdir -p $(B)/gen
@@ -95,15 +123,17 @@ $(B)/gen/audit_policy.h: policy/audit.policy
 	  echo ';'; } > $@.tmp
 	mv $@.tmp $@
 
-$(B)/obj/broker/audit.o: $(B)/gen/audit_policy.h
-
+# The generated headers are made before anything is compiled; after that
+# each object's .d file says which of them, and which other headers, it
+# was compiled from.
 $(B)/obj/gen/xsp.pb-c.o: $(GEN_C)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -I$(B)/gen -c -o $@ $<
+	$(CC) -I$(B)/gen $(HARDEN_CPPFLAGS) $(CPPFLAGS) -std=c11 \
+		$(HARDEN_CFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
-$(B)/obj/%.o: %.c $(GEN_H) $(wildcard include/*.h engine/*.h broker/*.h)
+$(B)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(B)/lib/libengine.a: $(ENGINE_OBJ) $(PROTO_OBJ)
 	@mkdir -p $(@D)
@@ -115,34 +145,36 @@ $(B)/lib/libbroker.a: $(BROKER_OBJ) $(PROTO_OBJ)
 
 $(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_ZSTD) \
 		$(LDLIBS_SANDBOX)
 
 $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_CRYPTO)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) \
+		$(LDLIBS_SANDBOX) $(LDLIBS_CRYPTO)
 
 # Escapes and hashes --value as the broker does: its audit_fmt.c.
 $(B)/bin/xs-audit: tools/xs-audit.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ibroker $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_YAJL) \
-		$(LDLIBS_CRYPTO)
+	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
+		-o $@ $(LINK_IN) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Iengine $(CFLAGS) $(LDFLAGS) -o $@ $^ \
-		-lcmocka $(LDLIBS_PB) $(LDLIBS_ZSTD) $(LDLIBS_SANDBOX)
+	$(CC) $(ALL_CPPFLAGS) -Iengine $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
+		-o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_ZSTD) $(LDLIBS_SANDBOX)
 
 # The broker's pure pieces, from its library.
 $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Ibroker $(CFLAGS) $(LDFLAGS) -o $@ $^ \
-		-lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL) \
-		$(LDLIBS_CRYPTO)
+	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
+		-o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) \
+		$(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
 
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lxenstore
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) \
+		-lxenstore
 
 # The simulated hypervisor of the integration tests (tests/xensim/). The two
 # shared libraries are loaded into programs without a sanitizer runtime
@@ -154,17 +186,19 @@ XENSIM_BIN := $(B)/xensim/libxensim.so $(B)/xensim/libxsguest.so \
 
 $(B)/xensim/libxensim.so: tests/xensim/preload.c $(XENSIM_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(XENSIM_CFLAGS) -fPIC -shared -o $@ \
+	$(CC) $(ALL_CPPFLAGS) $(XS_CFLAGS) $(HARDEN_CFLAGS) $(XENSIM_CFLAGS) \
+		-fPIC -shared $(LDFLAGS) -o $@ \
 		tests/xensim/preload.c tests/xensim/core.c -ldl
 
 $(B)/xensim/libxsguest.so: tests/xensim/guest.c tests/xensim/guest.h $(XENSIM_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(XENSIM_CFLAGS) -fPIC -shared -o $@ \
+	$(CC) $(ALL_CPPFLAGS) $(XS_CFLAGS) $(HARDEN_CFLAGS) $(XENSIM_CFLAGS) \
+		-fPIC -shared $(LDFLAGS) -o $@ \
 		tests/xensim/guest.c tests/xensim/core.c
 
 $(B)/xensim/xensim: tests/xensim/ctl.c $(XENSIM_CORE)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ \
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ \
 		tests/xensim/ctl.c tests/xensim/core.c
 
 unit: $(UNIT_BIN)
@@ -180,7 +214,7 @@ run: deps all
 
 # The whole suite again with AddressSanitizer and UndefinedBehaviorSanitizer.
 san:
-	$(MAKE) B=build-san CC=clang-14 \
+	$(MAKE) B=build-san CC=clang-14 HARDEN=0 \
 		SECCOMP_POLICY="policy/engine.seccomp policy/engine-sanitizer.seccomp" \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN) $(XENSIM_BIN))
@@ -193,19 +227,18 @@ check-san: san
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+# Made by the sub-make below, whose B is build-fuzz: the targets find
+# build-fuzz/gen's headers, made with the libraries they link.
+$(B)/fuzz_%: tests/fuzz/fuzz_%.c $(B)/lib/libengine.a $(B)/lib/libbroker.a
+	$(CC) $(ALL_CPPFLAGS) -Iengine -Ibroker $(ALL_CFLAGS) -fsanitize=fuzzer \
+		$(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+		$(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
 
 fuzz:
-	$(MAKE) B=build-fuzz CC=clang-14 \
+	$(MAKE) B=build-fuzz CC=clang-14 HARDEN=0 \
 		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
-		build-fuzz/lib/libengine.a build-fuzz/lib/libbroker.a
-	@set -e; for s in $(FUZZ_SRC); do \
-		n=$$(basename $$s .c); \
-		clang-14 $(CPPFLAGS) -Ibuild-fuzz/gen -Iengine -Ibroker $(FUZZ_FLAGS) \
-			-o build-fuzz/$$n $$s build-fuzz/lib/libengine.a \
-			build-fuzz/lib/libbroker.a $(LDLIBS_PB) $(LDLIBS_ZSTD) \
-			$(LDLIBS_XEN) $(LDLIBS_SANDBOX) \
-			$(LDLIBS_YAJL) $(LDLIBS_CRYPTO); done
+		$(FUZZ_BIN)
 
 # Each target runs from its seeds for FUZZ_SECONDS; a finding fails the
 # check and leaves the reproducer in build-fuzz/.
@@ -222,12 +255,21 @@ check-fuzz: fuzz
 		done
 
 check: deps all
+	$(MAKE) format-check
+	$(MAKE) man-check
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) check-san
 	$(MAKE) check-fuzz
 	$(MAKE) bench-smoke
 	@echo "check: all suites passed"
+
+MAN1 := $(wildcard man/*.1)
+MAN5 := $(wildcard man/*.5)
+MAN8 := $(wildcard man/*.8)
+
+man-check:
+	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN8)
 
 # The broker looks for xs-engine beside itself; the engine runs as its own
 # system user, which is created here if it is missing.
@@ -236,6 +278,11 @@ install: all
 	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/bin/xs-audit $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
 	@if [ -z "$(DESTDIR)" ] && ! getent passwd $(ENGINE_USER) >/dev/null; then \
 		echo "creating system user $(ENGINE_USER)"; \
 		useradd --system --no-create-home --home-dir /nonexistent \
@@ -247,8 +294,8 @@ install: all
 # to bench/results/ (not in git); BENCH_ARGS passes options to run.py.
 $(B)/bench/xsload: bench/xsload.c tests/xensim/guest.h $(B)/xensim/libxsguest.so
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/xensim $(CFLAGS) $(LDFLAGS) -o $@ $< \
-		-L$(B)/xensim -lxsguest -Wl,-rpath,$(CURDIR)/$(B)/xensim -lpthread
+	$(CC) $(ALL_CPPFLAGS) -Itests/xensim $(ALL_CFLAGS) $(DEPFLAGS) \
+		$(ALL_LDFLAGS) -o $@ $< -L$(B)/xensim -lxsguest -Wl,-rpath,$(CURDIR)/$(B)/xensim -lpthread
 
 bench: deps all $(XENSIM_BIN) $(B)/bench/xsload
 	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 bench/run.py $(BENCH_ARGS)
@@ -259,5 +306,11 @@ bench-smoke: all $(XENSIM_BIN) $(B)/bench/xsload
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
 clean:
 	rm -rf build build-san build-fuzz
+
+-include $(wildcard $(B)/obj/*/*.d $(B)/bin/*.d $(B)/tests/*.d \
+	$(B)/bench/*.d $(B)/fuzz_*.d)
