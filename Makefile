@@ -205,7 +205,7 @@ unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: all $(TOOL_BIN) $(XENSIM_BIN)
-	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 -m pytest -q tests/integration
+	XS_BUILD=$(CURDIR)/$(B) /usr/bin/python3 -m pytest -q tests/integration tests/xsa
 
 run: deps all
 	@mkdir -p $(RUNDIR)
@@ -223,7 +223,7 @@ check-san: san
 	@set -e; for t in $(patsubst $(B)/%,build-san/%,$(UNIT_BIN)); do \
 		echo "== $$t"; $$t; done
 	XS_BUILD=$(CURDIR)/build-san XS_EXTRA="--engine-as-limit 0" \
-		/usr/bin/python3 -m pytest -q tests/integration
+		/usr/bin/python3 -m pytest -q tests/integration tests/xsa
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
