@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,12 @@ static char *next_path;
 static char **exec_args;
 static size_t exec_nargs;
 static int exec_asked;
+/*
+ * Whether the engine on the channel said Ready, and how many engines in a
+ * row died before they did: they could not load the store.
+ */
+static int ready_said;
+static unsigned int unready_deaths;
 /* xs-broker --restore: until the first engine is ready, its death is ours. */
 static const char *restoring;
 
@@ -217,6 +224,7 @@ engine_run(int sync_update_failed)
 	}
 	proc_started(pid);
 	chan_open(sv[0], sync_update_failed);
+	ready_said = 0;
 	log_debug("engine %s started, pid %ld", cur.argv[0], (long)pid);
 	return 0;
 }
@@ -334,6 +342,31 @@ restart_limit_news(int64_t now_ms)
 }
 
 /*
+ * An engine died before it said Ready: it could not load the store from
+ * the state memfds (or died of something else first). Said loudly, at the
+ * first death and at every tenth, and recorded; the memfds are kept as
+ * they are and the next engine tries again: the broker never gives up the
+ * store, and `xs-engine --dump` can still take what is in them.
+ */
+static void
+unready_news(void)
+{
+	char detail[96];
+
+	unready_deaths++;
+	if (unready_deaths != 1 && unready_deaths % 10 != 0)
+		return;
+	snprintf(detail, sizeof(detail),
+		 "%u engines in a row died before they had the store",
+		 unready_deaths);
+	log_prio(LOG_ERR,
+		 "%s: the store may not load; it is kept, and the next engine "
+		 "tries again",
+		 detail);
+	audit_engine_event("store-not-loaded", detail);
+}
+
+/*
  * The engine is gone and reaped. Clients stay; a new engine follows at
  * once, or after a back-off if engines die in quick succession, however
  * often they die.
@@ -352,6 +385,8 @@ engine_died(void)
 	}
 	if (replay_engine_gone(&engine_replay, 1) > 0)
 		drop_poisoned();
+	if (!ready_said)
+		unready_news();
 	if (prev.fd != -1) {
 		/* The updated engine never answered: back to the old one. */
 		log_warnx("live update: the new engine %s died before it "
@@ -452,6 +487,12 @@ life_broken(const char *why)
 void
 life_ready(uint64_t nodes, int recovered)
 {
+	ready_said = 1;
+	if (unready_deaths > 0)
+		log_info("engine ready after %u engines died before they had "
+			 "the store",
+			 unready_deaths);
+	unready_deaths = 0;
 	if (restoring != NULL) {
 		log_info("store restored from %s: %llu nodes", restoring,
 			 (unsigned long long)nodes);

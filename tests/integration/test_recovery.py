@@ -426,3 +426,40 @@ def test_lingering_engine_does_not_stall_the_broker(xsd_factory, wrap_dir):
         assert b.read("/linger/a") == b"1"
         a.close()
     settle(d)
+
+
+def test_store_that_does_not_load_is_kept_and_tried_again(xsd_factory,
+                                                          tmp_path):
+    """Engines that die before they have the store (here: its memfds were
+    overwritten) are said loudly and recorded, the broker keeps the state
+    and every connection, and the first engine that can load it serves
+    the store as it was."""
+    from test_dump import state_memfds
+    log = str(tmp_path / "audit.jsonl")
+    d = xsd_factory(["--audit-log", log], name="unloadable")
+    c = d.raw(timeout=TIMEOUT)
+    c.write("/kept/a", b"1")
+    saved = []
+    for path in state_memfds(d):
+        with open(path, "r+b") as f:
+            data = f.read()
+            saved.append((path, data))
+            if data:
+                f.seek(0)
+                f.write(b"garbage!" * 8)
+    os.kill(engine_pid(d), signal.SIGKILL)
+    wait_until(lambda: "engines in a row died before they had the store"
+               in d.stderr(), timeout=TIMEOUT, what="the loud word")
+    assert d.alive()
+    for path, data in saved:
+        with open(path, "r+b") as f:
+            f.truncate(len(data))
+            f.write(data)
+    wait_until(lambda: serving(d), timeout=TIMEOUT, what="an engine again")
+    assert c.read("/kept/a") == b"1"
+    events = wait_until(lambda: [e for e in audit_engine_events(log)
+                                 if e[0] == "store-not-loaded"],
+                        timeout=TIMEOUT, what="the audit record")
+    assert events[0][1].startswith("1 engines in a row"), events
+    c.close()
+    settle(d)
