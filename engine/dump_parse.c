@@ -38,8 +38,9 @@ quiet_log(void *arg, int level, const char *text)
 {
 }
 
-static int
-write_all(int fd, const void *buf, size_t len)
+/* Returns 0, or the errno of the write that failed (EIO: none). */
+int
+dump_write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *b = buf;
 	ssize_t n;
@@ -72,14 +73,14 @@ say(int chan, const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	write_all(chan, line, (size_t)n);
+	dump_write_all(chan, line, (size_t)n);
 }
 
 static int
 out_flush(struct out *o)
 {
 	if (o->err == 0 && o->len > 0)
-		o->err = write_all(o->fd, o->buf, o->len);
+		o->err = dump_write_all(o->fd, o->buf, o->len);
 	o->len = 0;
 	return o->err ? -EIO : 0;
 }
@@ -92,7 +93,7 @@ out_put(void *arg, const void *buf, size_t len)
 	if (len > sizeof(o->buf) - o->len && out_flush(o) != 0)
 		return -EIO;
 	if (len > sizeof(o->buf)) {
-		o->err = write_all(o->fd, buf, len);
+		o->err = dump_write_all(o->fd, buf, len);
 		return o->err ? -EIO : 0;
 	}
 	memcpy(o->buf + o->len, buf, len);
@@ -158,8 +159,8 @@ dump_parse(const struct dump_child *c)
 	}
 	/* The parent looks at what the kernel says we are before we start. */
 	go = DUMP_SANDBOXED;
-	if (write_all(c->chan, &go, 1) != 0 || read(c->chan, &go, 1) != 1 ||
-	    go != DUMP_GO)
+	if (dump_write_all(c->chan, &go, 1) != 0 ||
+	    read(c->chan, &go, 1) != 1 || go != DUMP_GO)
 		_exit(1);
 	/* _exit: nothing of the parent's may run here, flushing or at exit. */
 	_exit(parse(c));

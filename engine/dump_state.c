@@ -99,23 +99,6 @@ state_fds(long pid, int fd[2])
 	return 0;
 }
 
-static int
-write_all(int fd, const uint8_t *b, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, b, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		b += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * A sealed copy of the slot in from: the parser reads bytes that nobody
  * changes under it, and holds nothing of the broker's.
@@ -134,7 +117,7 @@ slot_copy(int from, const char *name)
 		n = pread(from, buf, sizeof(buf), off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || (n > 0 && write_all(to, buf, (size_t)n) == -1))
+		if (n < 0 || (n > 0 && dump_write_all(to, buf, (size_t)n) != 0))
 			goto fail;
 		if (n == 0)
 			break;

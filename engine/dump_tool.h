@@ -27,6 +27,8 @@ int dump_tool(const char *file, long pid, bool verbose);
 int dump_state(long pid, int copy[2]);
 
 /* dump_parse.c */
+/* All of buf to fd. Returns 0, or the errno of the write that failed. */
+int dump_write_all(int fd, const void *buf, size_t len);
 struct dump_child {
 	int chan;     /* to the parent: "sandboxed", "go", what went wrong */
 	int state[2]; /* the copies of the state */
