@@ -223,6 +223,7 @@ check-san: san
 	@set -e; for t in $(patsubst $(B)/%,build-san/%,$(UNIT_BIN)); do \
 		echo "== $$t"; $$t; done
 	XS_BUILD=$(CURDIR)/build-san XS_EXTRA="--engine-as-limit 0" \
+		XS_XSA_KINDS=ours \
 		/usr/bin/python3 -m pytest -q tests/integration tests/xsa
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

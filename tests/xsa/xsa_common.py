@@ -52,7 +52,12 @@ def start(sim, kind, *args):
     return sim.start_xenstored(list(args), timeout=DEADLINE)
 
 
-@pytest.fixture(params=["ours", "c"])
+# XS_XSA_KINDS=ours leaves C xenstored out: the sanitizer pass checks our
+# daemon, and the test itself was checked against C xenstored already.
+KINDS = os.environ.get("XS_XSA_KINDS", "ours,c").split(",")
+
+
+@pytest.fixture(params=KINDS)
 def kind(request):
     return request.param
 
