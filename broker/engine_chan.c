@@ -140,6 +140,44 @@ engine_log_prio(uint32_t level)
 	}
 }
 
+/*
+ * Whether the next line of the engine goes to the log and the audit: at
+ * most ENGINE_LOG_PER_S a second, with a burst of twice that. A guest can
+ * make the engine warn (every quota it hits) and a subverted engine can say
+ * anything: neither may fill the host's disk through syslog. What is left
+ * out is counted and said once the rate allows a line again.
+ */
+#define ENGINE_LOG_PER_S 100u
+static int
+engine_log_allowed(uint32_t level)
+{
+	static unsigned long dropped;
+	static double tokens = 2.0 * ENGINE_LOG_PER_S;
+	static struct timespec last;
+	const struct timespec *now = loop_now();
+	double dt;
+
+	dt = (double)(now->tv_sec - last.tv_sec) +
+	     (double)(now->tv_nsec - last.tv_nsec) / 1e9;
+	last = *now;
+	if (dt > 0)
+		tokens += dt * ENGINE_LOG_PER_S;
+	if (tokens > 2.0 * ENGINE_LOG_PER_S)
+		tokens = 2.0 * ENGINE_LOG_PER_S;
+	if (tokens < 1.0) {
+		dropped++;
+		return 0;
+	}
+	tokens -= 1.0;
+	if (dropped > 0) {
+		log_warnx(ENGINE_NAME ": %lu lines not logged: more than %u a "
+				      "second",
+			  dropped, ENGINE_LOG_PER_S);
+		dropped = 0;
+	}
+	return 1;
+}
+
 /* The engine's seccomp filter caught a call; it dies of SIGSYS next. */
 static void
 engine_violation(const Xsp__Violation *v)
@@ -202,6 +240,8 @@ engine_dispatch(const Xsp__EngineFrame *f)
 			break;
 		case XSP__TO_BROKER__MSG_LOG:
 			l = f->msgs[i]->log;
+			if (!engine_log_allowed(l->level))
+				break;
 			log_sanitize(text, sizeof(text),
 				     (const uint8_t *)l->text, strlen(l->text));
 			log_prio(engine_log_prio(l->level), ENGINE_NAME ": %s",

@@ -440,3 +440,23 @@ def test_engine_at_full_rate_with_clients_that_read_nothing(sim, imp,
     for s in socks:
         s.close()
     d.stop()
+
+
+def test_log_flood_does_not_fill_the_host_log(sim, imp):
+    """What the engine logs reaches syslog at a bounded rate, the rest
+    counted: a guest can make the engine warn, a subverted engine can say
+    anything."""
+    d = daemon(sim, imp)
+    t0 = time.monotonic()
+    imp.engine(1).tell(flood={"msgs": [{"log": {"level": 1,
+                                                "text": "flood"}}] * 1000,
+                              "frames": 50})
+    wait_for(lambda: "lines not logged" in d.stderr() or
+             d.stderr().count("xs-engine: flood") >= 50000,
+             "the flood to be over")
+    served(d)
+    logged = d.stderr().count("xs-engine: flood")
+    # A burst of 200, then 100 a second.
+    assert logged <= 200 + 100 * (time.monotonic() - t0 + 1), logged
+    assert len(imp.engines) == 1
+    d.stop()
