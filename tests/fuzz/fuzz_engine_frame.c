@@ -124,6 +124,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (m->ready == NULL)
 				abort();
 			break;
+		case XSP__TO_BROKER__MSG_FENCE:
+			if (m->fence == NULL)
+				abort();
+			break;
 		case XSP__TO_BROKER__MSG_PRIV:
 			if (check_priv(m->priv) == -1)
 				abort();
