@@ -364,6 +364,56 @@ conn_control(struct conn *c, const struct xs_hdr *hdr, const uint8_t *payload)
 	return conn_queue(c, &rh, (const uint8_t *)out);
 }
 
+static int conn_parse(struct conn *);
+
+/* The bytes that complete the message c->in begins, or 0 if it is whole. */
+static size_t
+ring_want(const struct conn *c)
+{
+	struct xs_hdr hdr;
+
+	if (c->inlen < XS_HDR_SIZE)
+		return XS_HDR_SIZE - c->inlen;
+	memcpy(&hdr, c->in, XS_HDR_SIZE);
+	/* An oversized header is conn_parse()'s to refuse. */
+	if (hdr.len > XS_PAYLOAD_MAX || XS_HDR_SIZE + hdr.len <= c->inlen)
+		return 0;
+	return XS_HDR_SIZE + hdr.len - c->inlen;
+}
+
+/*
+ * A ring is read one message at a time, and only while the guest may have
+ * another served: what it sends beyond its outstanding quota (or while the
+ * engine or the audit is backed up) stays in its ring, as C xenstored
+ * leaves it. The guest then finds its ring full and waits, and the broker
+ * holds nothing for it.
+ */
+static void
+conn_read_ring(struct conn *c)
+{
+	size_t want;
+	ssize_t n;
+
+	while (conn_may_read(c)) {
+		if ((want = ring_want(c)) > 0) {
+			n = guest_read(c->guest, c->in + c->inlen, want);
+			if (n == -1) {
+				conn_close(c, "broken ring indexes");
+				return;
+			}
+			c->inlen += (size_t)n;
+			if ((size_t)n < want)
+				break; /* the rest is not written yet */
+		}
+		if (conn_parse(c) == -1)
+			return;
+		/* A message the broker answers waits for the engine's. */
+		if (c->held)
+			break;
+	}
+	conn_update(c);
+}
+
 /*
  * Passes every whole message in the input buffer to the engine, unless the
  * client's replies or the engine channel are backed up. Returns -1 when the
@@ -423,15 +473,7 @@ conn_read(struct conn *c)
 	ssize_t n;
 
 	if (c->guest != NULL) {
-		n = guest_read(c->guest, c->in + c->inlen,
-			       CONN_INBUF - c->inlen);
-		if (n == -1) {
-			conn_close(c, "broken ring indexes");
-			return;
-		}
-		c->inlen += (size_t)n;
-		if (conn_parse(c) == 0)
-			conn_update(c);
+		conn_read_ring(c);
 		return;
 	}
 	/* recv, not read: the socket call skips the file layer (as send does

@@ -607,6 +607,39 @@ def test_default_outstanding_quota(sim):
     greedy_guest(sim, d, 17, 20).close()
 
 
+def test_requests_past_the_quota_stay_in_the_ring(sim):
+    """What a guest sends beyond its outstanding quota stays in its ring,
+    as C xenstored leaves it: the guest finds its ring full, and the broker
+    holds none of it."""
+    d = ours(sim, "-Q", "outstanding=5")
+    g = sim.introduce(d, 15)
+    g.write("big", b"B" * 900)
+    msgs = [X.HDR.pack(X.READ, 1000, 0, 4) + b"big\0"]
+    for i in range(1, 30):
+        p = b"w%02d\0vvv" % i
+        msgs.append(X.HDR.pack(X.WRITE, 1000 + i, 0, len(p)) + p)
+    sent = 0
+    for m in msgs:
+        if g.req_space() < len(m):
+            break
+        assert g.put(m) == len(m)
+        g.notify()
+        sent += 1
+    with dom0(d) as c:
+        # Turns of the broker's loop enough to read all it would.
+        for i in range(50):
+            c.write("/busy/n%d" % i, "v")
+        done = [n for n in c.directory("/local/domain/15") if n[0] == "w"]
+    left = (g.ring.req_prod - g.ring.req_cons) & 0xffffffff
+    # The quota, plus what replies the response ring took (the big one
+    # and a few OK): the rest is in the ring, none in the broker.
+    assert len(done) < sent - 1, (len(done), sent)
+    assert left == sum(len(m) for m in msgs[len(done) + 1:sent]), left
+    for i in range(sent):
+        assert g.recv().req_id == 1000 + i
+    g.close()
+
+
 def test_watcher_not_reading_events_is_capped(sim, tmp_path):
     """A guest watches its node with 64 watches of 4 KB tokens, lets another
     guest write it, and reads nothing: the broker keeps at most 1 MiB of its
