@@ -4,10 +4,13 @@ connection's transactions, left C xenstored's bookkeeping of them
 inconsistent and tripped an assertion. Here a guest with every transaction
 it may open sends it inside one of them: the daemon lives, and afterwards
 the guest has no transaction and no watch left, and may open as many
-transactions as before."""
+transactions as before. A guest dropped for a bad request sent inside a
+transaction leaves the daemon running too."""
 
-from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
-                        survived)
+import time
+
+from xsa_common import (DEADLINE, X, dom0, host, kind, sim,  # noqa: F401
+                        start, survived, z)
 
 MAX_TX = 3
 
@@ -57,7 +60,20 @@ def test_xsa484_reset_watches_inside_a_transaction(sim, kind):
         assert not g.watch_events
         g.watch("data", "tok")
         assert g.wait_watch() == ["data", "tok"]
+    # The other way there: a connection dropped for a bad request sent
+    # inside a transaction, with others open.
+    bad = sim.introduce(d, 7)
+    tids = open_all(bad)
+    bad.write("intx", "1", tx_id=tids[-1])
+    bad.send(X.WRITE, b"intx\0y", tx_id=tids[-1], length=X.PAYLOAD_MAX + 1)
+    deadline = time.monotonic() + DEADLINE
+    while bad.error == 0:
+        assert time.monotonic() < deadline, "dom7 not marked"
+        bad.wait_event(0.05)
+    bad.close()
     survived(d, ("/xsa/keep", b"k"), ("/local/domain/6/mine", b"m"),
              ("/local/domain/5/data", b"1"))
+    with dom0(d) as c:
+        assert c.err(X.READ, z("/local/domain/7/intx")) == "ENOENT"
     g.close()
     other.close()
