@@ -252,6 +252,14 @@ guest_map(uint32_t domid, uint32_t port, uint32_t features)
 		return EINVAL;
 	}
 	g->ring = ring;
+	/*
+	 * Whatever an earlier connection on this page left in it (requests
+	 * it did not take, replies the guest did not read, before a RELEASE)
+	 * is not this connection's: it starts on an empty ring, as in C
+	 * xenstored. Left there, the new connection would answer the old
+	 * requests, or start reading in the middle of one.
+	 */
+	ring_reset(g->ring);
 	if (guest_bind(g, port) == -1) {
 		log_warn("domain %u: cannot bind event channel %u", domid,
 			 port);
