@@ -6,7 +6,7 @@ with a 4000-byte token, a long child of the watched node changes, and
 the guest gets no oversized message, its ring stays in step and the
 events that fit still arrive."""
 
-from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
+from xsa_common import (dom0, host, kind, sim, start,  # noqa: F401
                         survived)
 
 TOKEN = "T" * 4000
