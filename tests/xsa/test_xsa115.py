@@ -3,8 +3,8 @@
 so a guest watching "/" saw every change to the store, and any guest
 could watch the special @introduceDomain/@releaseDomain nodes. A guest's
 watch must report only nodes it may read: checked by a guest watching
-"/" and @releaseDomain while dom0 writes a private node and another
-domain comes and goes."""
+"/" and @releaseDomain while dom0 writes, removes and commits private
+nodes and another domain comes and goes."""
 
 from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
                         survived)
@@ -34,6 +34,11 @@ def test_xsa115_watch_events_only_for_readable_nodes(sim, kind):
     other.write("secret", "s")
     with dom0(d) as c:
         c.write("/xsa/private", "p")
+        c.write("/xsa/gone", "g")
+        c.rm("/xsa/gone")
+        tid = c.tx_start()
+        c.write("/xsa/intx", "t", tid)
+        assert c.tx_end(tid) is None
         c.write("/xsa/public", "visible")
     sim.destroy(6)
     other.close()
@@ -53,5 +58,6 @@ def test_xsa115_watch_events_only_for_readable_nodes(sim, kind):
     assert ["/xsa/public", "root"] in seen, seen
     for path, token in seen:
         assert path == "/xsa/public", seen
-    survived(d, ("/xsa/keep", b"k"), ("/xsa/private", b"p"))
+    survived(d, ("/xsa/keep", b"k"), ("/xsa/private", b"p"),
+             ("/xsa/intx", b"t"))
     spy.close()
