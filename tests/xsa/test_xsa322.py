@@ -2,8 +2,9 @@
 """XSA-322: permissions name domains by domid, and a destroyed domain's
 entries stayed in them (and its nodes stayed its own), so the next domain
 given the same domid inherited its access. A guest is given read access
-to one dom0 node and owns another; once it is destroyed, a new domain with
-its domid may neither read nor write either."""
+to one dom0 node and to the special node @releaseDomain, and owns another
+node; once it is destroyed, a new domain with its domid may neither read
+nor write either node, nor hear of other domains' deaths."""
 
 import time
 
@@ -16,10 +17,34 @@ def err(g, type_, payload):
     return m.strings[0] if m.is_error else None
 
 
+def wait_released(d, domid):
+    with dom0(d) as c:
+        deadline = time.monotonic() + DEADLINE
+        while c.request(X.IS_DOMAIN_INTRODUCED,
+                        z(str(domid))).payload != b"F\0":
+            assert time.monotonic() < deadline, "dom%d introduced" % domid
+            time.sleep(0.01)
+
+
+def releases_seen(sim, d, g):
+    """@releaseDomain events g gets while another domain dies."""
+    g.watch_events.clear()
+    other = sim.introduce(d, 9)
+    sim.destroy(9)
+    other.close()
+    wait_released(d, 9)
+    # Events the death fired come before the reply to this.
+    g.write("sync", "")
+    seen = [m.strings for m in g.watch_events]
+    g.watch_events.clear()
+    return seen
+
+
 def test_xsa322_domid_reuse_inherits_no_access(sim, kind):
     d = start(sim, kind)
     old = sim.introduce(d, 7)
     with dom0(d) as c:
+        c.set_perms("@releaseDomain", ["n0", "r7"])
         c.write("/xsa/keep", "k")
         c.write("/xsa/shared", "for old 7")
         c.set_perms("/xsa/shared", ["n0", "r7"])
@@ -27,18 +52,20 @@ def test_xsa322_domid_reuse_inherits_no_access(sim, kind):
         c.set_perms("/xsa/owned", ["n7"])
     assert old.read("/xsa/shared") == b"for old 7"
     old.write("/xsa/owned", "by old 7")
+    old.watch("@releaseDomain", "rel")
+    assert old.wait_watch() == ["@releaseDomain", "rel"]
+    assert releases_seen(sim, d, old) == [["@releaseDomain", "rel"]]
     sim.destroy(7)
     old.close()
-    with dom0(d) as c:
-        deadline = time.monotonic() + DEADLINE
-        while c.request(X.IS_DOMAIN_INTRODUCED, z("7")).payload != b"F\0":
-            assert time.monotonic() < deadline, "dom7 still introduced"
-            time.sleep(0.01)
+    wait_released(d, 7)
     new = sim.introduce(d, 7)
+    new.watch("@releaseDomain", "rel")
+    assert new.wait_watch() == ["@releaseDomain", "rel"]
+    assert releases_seen(sim, d, new) == []
     assert err(new, X.READ, b"/xsa/shared\0") == "EACCES"
     assert err(new, X.WRITE, b"/xsa/shared\0mine") == "EACCES"
-    # The node it owned is gone (C xenstored) or dom0's (ours keeps it):
-    # either way not the new domain's.
+    # The node it owned is gone, or dom0's where orphans are kept: either
+    # way not the new domain's.
     assert err(new, X.READ, b"/xsa/owned\0") in ("EACCES", "ENOENT")
     assert err(new, X.WRITE, b"/xsa/owned\0mine") == "EACCES"
     assert err(new, X.SET_PERMS, b"/xsa/owned\0n7\0") in ("EACCES", "ENOENT")
