@@ -6,7 +6,7 @@ with a 4000-byte token, a long child of the watched node changes, and
 the guest gets no oversized message, its ring stays in step and the
 events that fit still arrive."""
 
-from xsa_common import (dom0, host, kind, sim, start,  # noqa: F401
+from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
                         survived)
 
 TOKEN = "T" * 4000
@@ -31,4 +31,23 @@ def test_xsa324_oversized_watch_event_is_dropped(sim, kind):
     assert g.read("w") == b"fits"
     assert not g.watch_events
     survived(d, ("/xsa/keep", b"k"), ("/local/domain/5/" + long_child, b"x"))
+    g.close()
+
+
+def test_xsa324_only_what_does_not_fit_is_dropped(sim, kind):
+    """The longest token a WATCH can carry: the events on the node itself
+    fit exactly, as the guest names it (relative), and arrive; a child's
+    do not and are dropped."""
+    d = start(sim, kind)
+    g = sim.introduce(d, 5)
+    g.write("w", "")
+    token = "T" * (X.PAYLOAD_MAX - len("w\0") - 1)
+    g.watch("w", token)
+    assert g.wait_watch() == ["w", token]
+    g.write("w/c", "")
+    g.write("w", "again")
+    assert g.wait_watch() == ["w", token]
+    assert g.read("w") == b"again"
+    assert not g.watch_events
+    survived(d, ("/local/domain/5/w/c", b""))
     g.close()
