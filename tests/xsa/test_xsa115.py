@@ -4,7 +4,8 @@ so a guest watching "/" saw every change to the store, and any guest
 could watch the special @introduceDomain/@releaseDomain nodes. A guest's
 watch must report only nodes it may read: checked by a guest watching
 "/" and @releaseDomain while dom0 writes, removes and commits private
-nodes and another domain comes and goes."""
+nodes and another domain comes and goes; nor may it ask whether a domain
+is introduced."""
 
 from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
                         survived)
@@ -32,6 +33,9 @@ def test_xsa115_watch_events_only_for_readable_nodes(sim, kind):
         pass
     other = sim.introduce(d, 6)
     other.write("secret", "s")
+    # Nor may it ask whether a domain exists.
+    m = spy.request(X.IS_DOMAIN_INTRODUCED, b"6\0")
+    assert m.is_error and m.strings == ["EACCES"], m
     with dom0(d) as c:
         c.write("/xsa/private", "p")
         c.write("/xsa/gone", "g")
