@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """XSA-326: a guest could make xenstored use unbounded memory in many ways;
-the fix bounds each. Checked here, the first two bounds of C xenstored's
-fix: a guest that sends requests but never takes its replies has at most
-its outstanding quota executed and queued (and gets them all once it
-reads), and a transaction may touch at most its node quota."""
+the fix bounds each. Checked here, three bounds of C xenstored's fix: a
+guest that sends requests but never takes its replies has at most its
+outstanding quota executed and queued (and gets them all once it reads),
+a transaction may touch at most its node quota, and the memory quota
+bounds what a guest's nodes and watches hold."""
 
 from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
                         survived)
 
 OUTSTANDING = 5
 TX_NODES = 10
+MEMORY = 50000
 
 
 def test_xsa326_replies_not_taken_stop_the_guest(sim, kind):
@@ -69,4 +71,30 @@ def test_xsa326_transaction_node_quota(sim, kind):
     g.request(X.TRANSACTION_END, b"F\0", tx_id=tid)
     g.write("after", "a")
     survived(d, ("/local/domain/5/after", b"a"))
+    g.close()
+
+
+def refused_after(g, make, limit):
+    """How many requests make(i) succeed before one is refused."""
+    for i in range(limit):
+        if g.request(*make(i)).is_error:
+            return i
+    return None
+
+
+def test_xsa326_memory_quota_bounds_nodes_and_watches(sim, kind):
+    d = start(sim, kind, "-Q", "memory=%d" % MEMORY)
+    with dom0(d) as c:
+        c.write("/xsa/keep", "k")
+    g = sim.introduce(d, 5)
+    n = refused_after(g, lambda i: (X.WRITE, b"n%d\0" % i + b"v" * 1000),
+                      4 * MEMORY // 1000)
+    assert n is not None and n <= MEMORY // 1000, n
+    for i in range(n):
+        g.rm("n%d" % i)
+    w = refused_after(g, lambda i: (X.WATCH, b"w%d\0" % i + b"T" * 2000 +
+                                    b"\0"), 4 * MEMORY // 2000)
+    assert w is not None and w <= MEMORY // 2000, w
+    g.write("after", "a")
+    survived(d, ("/xsa/keep", b"k"), ("/local/domain/5/after", b"a"))
     g.close()
