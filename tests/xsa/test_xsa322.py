@@ -8,6 +8,8 @@ nor write either node, nor hear of other domains' deaths."""
 
 import time
 
+import pytest
+
 from xsa_common import (DEADLINE, X, dom0, host, kind, sim,  # noqa: F401
                         start, survived, z)
 
@@ -75,3 +77,31 @@ def test_xsa322_domid_reuse_inherits_no_access(sim, kind):
     assert new.read("/xsa/shared") == b"for old 7"
     survived(d, ("/xsa/keep", b"k"), ("/xsa/shared", b"for old 7"))
     new.close()
+
+
+def test_xsa322_stub_domain_gets_nothing_of_a_reused_target_domid(sim, kind):
+    """A stub domain (SET_TARGET) outlives its target: the domain next given
+    the target's domid is not its target."""
+    if kind == "c":
+        pytest.skip("C xenstored 4.17 keeps a dead target while its stub "
+                    "domain lives, and exits when its domid is introduced "
+                    "again")
+    d = start(sim, kind)
+    target = sim.introduce(d, 7)
+    stub = sim.introduce(d, 8)
+    with dom0(d) as c:
+        c.write("/xsa/keep", "k")
+        c.ok(X.SET_TARGET, z("8", "7"))
+    target.write("data", "old")
+    assert stub.read("/local/domain/7/data") == b"old"
+    sim.destroy(7)
+    target.close()
+    wait_released(d, 7)
+    new = sim.introduce(d, 7)
+    new.write("data", "new")
+    assert err(stub, X.READ, b"/local/domain/7/data\0") == "EACCES"
+    assert err(stub, X.WRITE, b"/local/domain/7/data\0evil") == "EACCES"
+    assert err(stub, X.MKDIR, b"/local/domain/7/more\0") == "EACCES"
+    survived(d, ("/xsa/keep", b"k"), ("/local/domain/7/data", b"new"))
+    new.close()
+    stub.close()
