@@ -414,7 +414,9 @@ do_watch(struct req *r)
 		return err;
 	pl = strlen(r->argv[0]) + 1;
 	tl = strlen(r->argv[1]) + 1;
-	if (strlen(path) + 1 + tl > XS_PAYLOAD_MAX)
+	/* As its events name it: relative for a relative watch. */
+	if (strlen(rel ? path_relative(r->c, path) : path) + 1 + tl >
+	    XS_PAYLOAD_MAX)
 		return E2BIG;
 	err = watch_add(r->e, r->c, path, r->argv[1], rel, depth);
 	if (err)

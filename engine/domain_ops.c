@@ -148,11 +148,32 @@ do_release(struct req *r)
 	return 0;
 }
 
+/*
+ * A stub domain may act for its target, not for whichever domain is given
+ * the target's id next.
+ */
+static void
+targets_forget(struct engine *e, uint32_t domid)
+{
+	size_t i = 0;
+	void *v;
+
+	while (hmap_next(&e->doms, &i, NULL, NULL, &v)) {
+		struct domain *o = v;
+
+		if (o->has_target && o->target == domid) {
+			o->has_target = false;
+			journal_domain(e, o, false);
+		}
+	}
+}
+
 void
 domain_release(struct engine *e, struct domain *d)
 {
 	d->introduced = false;
 	d->has_target = false;
+	targets_forget(e, d->domid);
 	d->features = XS_FEATURES_SUPPORTED;
 	domain_remove_nodes(e, d->domid);
 	/* Whatever still names this id was meant for this incarnation. */

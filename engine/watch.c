@@ -322,7 +322,7 @@ emit_event(struct engine *e, struct watch *w, const char *path, size_t plen)
 	char buf[XS_PAYLOAD_MAX];
 
 	if (pl + tl > sizeof(buf))
-		return; /* cannot happen: both were checked at WATCH */
+		return; /* deeper than the watch, too big: dropped */
 	memcpy(buf, p, pl);
 	memcpy(buf + pl, w->token, tl);
 	e->emit(e->cb_arg, w->c->id, XS_WATCH_EVENT, 0, 0, buf, pl + tl);

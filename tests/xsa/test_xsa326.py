@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""XSA-326: a guest could make xenstored use unbounded memory in many ways;
+the fix bounds each. Checked here, three bounds of C xenstored's fix: a
+guest that sends requests but never takes its replies has at most its
+outstanding quota executed and queued (and gets them all once it reads),
+a transaction may touch at most its node quota, and the memory quota
+bounds what a guest's nodes and watches hold."""
+
+from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
+                        survived)
+
+OUTSTANDING = 5
+TX_NODES = 10
+MEMORY = 50000
+
+
+def test_xsa326_replies_not_taken_stop_the_guest(sim, kind):
+    d = start(sim, kind, "-Q", "outstanding=%d" % OUTSTANDING)
+    with dom0(d) as c:
+        c.write("/xsa/keep", "k")
+    g = sim.introduce(d, 5)
+    big = b"B" * 900
+    g.write("big", big)
+    g.mkdir("w")
+    # One reply that fills the response ring, then as many WRITEs as the
+    # request ring takes; the guest reads nothing.
+    msgs = [X.HDR.pack(X.READ, 1000, 0, 4) + b"big\0"]
+    for i in range(1, 200):
+        p = b"w/n%d\0v" % i
+        msgs.append(X.HDR.pack(X.WRITE, 1000 + i, 0, len(p)) + p)
+    sent = 0
+    for m in msgs:
+        if g.req_space() < len(m):
+            break
+        assert g.put(m) == len(m)
+        g.notify()
+        sent += 1
+    assert sent > OUTSTANDING + 10, sent
+    other = sim.introduce(d, 6)
+    with dom0(d) as c:
+        # Others are served meanwhile; round trips also give the daemon
+        # every chance to go on reading the greedy ring.
+        for i in range(30):
+            c.write("/xsa/busy%d" % i, "v")
+            other.write("n%d" % i, "v")
+        done = len(c.directory("/local/domain/5/w"))
+        # The quota, plus the replies the ring took: the big one and six
+        # OK of 19 bytes in the 124 bytes left.
+        assert done <= OUTSTANDING + 7, done
+    for i in range(sent):
+        m = g.recv()
+        assert m.req_id == 1000 + i, (i, m)
+    with dom0(d) as c:
+        assert len(c.directory("/local/domain/5/w")) == sent - 1
+    survived(d, ("/xsa/keep", b"k"), ("/local/domain/6/n29", b"v"))
+    other.close()
+    g.close()
+
+
+def test_xsa326_transaction_node_quota(sim, kind):
+    d = start(sim, kind, "-Q", "transaction-nodes=%d" % TX_NODES)
+    g = sim.introduce(d, 5)
+    tid = int(g.request(X.TRANSACTION_START, b"\0").strings[0])
+    refused = None
+    for i in range(3 * TX_NODES):
+        m = g.request(X.WRITE, b"t/n%d\0v" % i, tx_id=tid)
+        if m.is_error:
+            refused = i
+            break
+    assert refused is not None and refused <= TX_NODES, refused
+    g.request(X.TRANSACTION_END, b"F\0", tx_id=tid)
+    g.write("after", "a")
+    survived(d, ("/local/domain/5/after", b"a"))
+    g.close()
+
+
+def refused_after(g, make, limit):
+    """How many requests make(i) succeed before one is refused."""
+    for i in range(limit):
+        if g.request(*make(i)).is_error:
+            return i
+    return None
+
+
+def test_xsa326_memory_quota_bounds_nodes_and_watches(sim, kind):
+    d = start(sim, kind, "-Q", "memory=%d" % MEMORY)
+    with dom0(d) as c:
+        c.write("/xsa/keep", "k")
+    g = sim.introduce(d, 5)
+    n = refused_after(g, lambda i: (X.WRITE, b"n%d\0" % i + b"v" * 1000),
+                      4 * MEMORY // 1000)
+    assert n is not None and n <= MEMORY // 1000, n
+    for i in range(n):
+        g.rm("n%d" % i)
+    w = refused_after(g, lambda i: (X.WATCH, b"w%d\0" % i + b"T" * 2000 +
+                                    b"\0"), 4 * MEMORY // 2000)
+    assert w is not None and w <= MEMORY // 2000, w
+    g.write("after", "a")
+    survived(d, ("/xsa/keep", b"k"), ("/local/domain/5/after", b"a"))
+    g.close()
