@@ -8,7 +8,7 @@ default, plus at most a ring's worth read ahead), others are served meanwhile, a
 in order once it reads."""
 
 from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
-                        survived, z)
+                        survived)
 
 OUTSTANDING = 20
 ROUNDS = 5
