@@ -158,8 +158,9 @@ park_ask(struct engine *e, struct conn *c, struct parked *p)
 }
 
 /*
- * Runs the connection's queued requests until one parks again; the first
- * runs with every answer it had, a (if any) the latest.
+ * Runs the connection's queued requests until one parks again; each runs
+ * with the answers it had (only the first can have any; a, if given, is
+ * its latest). One held for its conflicts keeps them for when it runs.
  */
 static void
 park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
@@ -168,8 +169,8 @@ park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 	int r;
 
 	while ((p = c->park_head) != NULL) {
-		e->answer = a ? p->answers : NULL;
-		e->nanswer = a ? p->nanswer : 0;
+		e->answer = p->answers;
+		e->nanswer = p->nanswer;
 		if (a && p->nanswer == 0) {
 			/* No room to keep it: this one alone, as it came. */
 			e->answer = a;
