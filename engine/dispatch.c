@@ -365,8 +365,11 @@ do_set_perms(struct req *r)
 	ctx(r, &x);
 	if ((err = op_may_set_perms(&x, path, (unsigned int)n)) != 0)
 		return err;
+	if ((err = domain_mark_unknown(r->e, perms, (unsigned int)n)) != 0)
+		return err;
 	for (i = 0; i < n; i++)
-		if (domain_get(r->e, perms[i].id, true) == NULL)
+		if (!(perms[i].mode & PERM_STALE) &&
+		    domain_get(r->e, perms[i].id, true) == NULL)
 			return ENOMEM;
 	mctx(r, &x);
 	err = op_set_perms(&x, path, perms, (unsigned int)n);

@@ -47,5 +47,10 @@ int do_set_quota(struct req *r);
 void domain_release(struct engine *e, struct domain *d);
 /* 0 if domid exists, ENOENT if not, EPARK while the broker is asked. */
 int domain_check_exists(struct engine *e, uint32_t domid);
+/*
+ * Marks the entries after the owner that name no existing domain as ignored;
+ * 0, or EPARK while the broker is asked.
+ */
+int domain_mark_unknown(struct engine *e, struct perm *p, unsigned int n);
 
 #endif

@@ -219,9 +219,35 @@ domain_check_exists(struct engine *e, uint32_t domid)
 
 	if (domain_exists(e, domid))
 		return 0;
+	/* No domain holds a reserved id; the broker is not asked of one. */
+	if (domid >= XS_DOMID_FIRST_RESERVED)
+		return ENOENT;
 	if ((err = priv_ask(e, PRIV_DOMAIN_INFO, domid, 0, 0, 0, &a)) != 0)
 		return err;
 	return a.exists && !a.dying ? 0 : ENOENT;
+}
+
+/*
+ * An entry naming a domain that does not exist as it is written would
+ * grant a domain created later with that id what was never meant for it
+ * (XSA-417): it is ignored for good. One naming a domain that exists, if
+ * not introduced yet (the toolstack prepares a guest's home before
+ * INTRODUCE), holds.
+ */
+int
+domain_mark_unknown(struct engine *e, struct perm *p, unsigned int n)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 1; i < n; i++) {
+		err = domain_check_exists(e, p[i].id);
+		if (err == ENOENT)
+			p[i].mode |= PERM_STALE;
+		else if (err)
+			return err;
+	}
+	return 0;
 }
 
 int

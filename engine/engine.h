@@ -185,8 +185,13 @@ struct engine {
 	void (*fence)(void *arg, uint64_t id);
 	void *cb_arg;
 	uint32_t priv_next;
-	struct hmap priv_waiting;         /* priv id -> conn id */
-	const struct priv_answer *answer; /* for the request run again */
+	struct hmap priv_waiting; /* priv id -> conn id */
+	/*
+	 * For the request run again: the broker's answers to what it asked
+	 * so far, the latest last (a request may need several).
+	 */
+	const struct priv_answer *answer;
+	size_t nanswer;
 	struct {
 		int op;
 		uint32_t domid;

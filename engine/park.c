@@ -21,7 +21,9 @@ struct parked {
 	int op; /* what it waits for */
 	uint32_t domid;
 	uint32_t type, req_id, tx_id;
-	uint64_t seq; /* the broker's number, for the journal */
+	uint64_t seq;                /* the broker's number, for the journal */
+	struct priv_answer *answers; /* the broker's, so far */
+	size_t nanswer;
 	size_t len;
 	char payload[];
 };
@@ -41,20 +43,41 @@ parked_new(uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
 	p->req_id = req_id;
 	p->tx_id = tx_id;
 	p->seq = 0;
+	p->answers = NULL;
+	p->nanswer = 0;
 	p->len = len;
 	if (len)
 		memcpy(p->payload, payload, len);
 	return p;
 }
 
+static void
+parked_free(struct parked *p)
+{
+	free(p->answers);
+	free(p);
+}
+
+static const struct priv_answer *
+answer_for(const struct engine *e, int op, uint32_t domid)
+{
+	size_t i;
+
+	for (i = 0; i < e->nanswer; i++)
+		if (e->answer[i].op == op && e->answer[i].domid == domid)
+			return &e->answer[i];
+	return NULL;
+}
+
 int
 priv_ask(struct engine *e, int op, uint32_t domid, uint64_t gfn, uint32_t port,
 	 uint32_t features, struct priv_answer *out)
 {
+	const struct priv_answer *a = answer_for(e, op, domid);
 	struct domain *d;
 
-	if (e->answer && e->answer->op == op && e->answer->domid == domid) {
-		*out = *e->answer;
+	if (a) {
+		*out = *a;
 	} else if (e->priv == NULL) {
 		/*
 		 * No broker (unit tests) or no hypervisor behind it: nothing
@@ -82,8 +105,8 @@ priv_ask_str(struct engine *e, int op, const char *str, size_t len,
 {
 	if (len > XS_PAYLOAD_MAX)
 		return EINVAL;
-	if (e->answer && e->answer->op == op) {
-		*out = *e->answer;
+	if (e->nanswer && e->answer[e->nanswer - 1].op == op) {
+		*out = e->answer[e->nanswer - 1];
 		return 0;
 	}
 	if (e->priv == NULL) {
@@ -134,7 +157,11 @@ park_ask(struct engine *e, struct conn *c, struct parked *p)
 	return id;
 }
 
-/* Runs the connection's queued requests until one parks again. */
+/*
+ * Runs the connection's queued requests until one parks again; each runs
+ * with the answers it had (only the first can have any; a, if given, is
+ * its latest). One held for its conflicts keeps them for when it runs.
+ */
 static void
 park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 {
@@ -142,13 +169,20 @@ park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 	int r;
 
 	while ((p = c->park_head) != NULL) {
-		e->answer = a;
+		e->answer = p->answers;
+		e->nanswer = p->nanswer;
+		if (a && p->nanswer == 0) {
+			/* No room to keep it: this one alone, as it came. */
+			e->answer = a;
+			e->nanswer = 1;
+		}
 		journal_begin(e, p->seq, c->id);
 		r = request_dispatch(e, c, p->type, p->req_id, p->tx_id,
 				     p->payload, p->len);
 		journal_end(e);
 		e->answer = NULL;
-		a = NULL; /* the answer was for the first one only */
+		e->nanswer = 0;
+		a = NULL; /* the answers were for the first one only */
 		if (r == EHOLD) {
 			p->op = 0; /* the next tick or release runs it again */
 			return;
@@ -166,8 +200,30 @@ park_run(struct engine *e, struct conn *c, const struct priv_answer *a)
 		c->park_head = p->next;
 		if (c->park_head == NULL)
 			c->park_tail = NULL;
-		free(p);
+		parked_free(p);
 	}
+}
+
+/*
+ * Keeps an answer with the request that asked: one that needs to know of
+ * several domains asks for each in turn, and runs again with all. A
+ * request asks for a domain once, so these stay as few as the domains it
+ * names.
+ */
+static void
+parked_keep(struct parked *p, const struct priv_answer *a)
+{
+	struct priv_answer *v =
+		realloc(p->answers, (p->nanswer + 1) * sizeof(*v));
+
+	if (v == NULL) {
+		free(p->answers);
+		p->answers = NULL;
+		p->nanswer = 0;
+		return;
+	}
+	v[p->nanswer++] = *a;
+	p->answers = v;
 }
 
 void
@@ -212,7 +268,7 @@ engine_request(struct engine *e, uint32_t cid, uint32_t type, uint32_t req_id,
 		return; /* waits for no answer: conflict_tick runs it */
 	if (park_ask(e, c, p) == 0) {
 		c->park_head = c->park_tail = NULL;
-		free(p);
+		parked_free(p);
 		e->emit(e->cb_arg, cid, XS_ERROR, req_id, tx_id, "ENOMEM",
 			sizeof("ENOMEM"));
 	}
@@ -232,6 +288,7 @@ engine_priv_reply(struct engine *e, uint32_t id, const struct priv_answer *a)
 		return;
 	ans.op = c->park_head->op;
 	ans.domid = c->park_head->domid;
+	parked_keep(c->park_head, &ans);
 	park_run(e, c, &ans);
 }
 
@@ -242,7 +299,7 @@ park_drop(struct engine *e, struct conn *c)
 
 	while ((p = c->park_head) != NULL) {
 		c->park_head = p->next;
-		free(p);
+		parked_free(p);
 	}
 	c->park_tail = NULL;
 }

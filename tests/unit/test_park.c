@@ -122,6 +122,45 @@ test_owner_known_to_the_hypervisor(void **state)
 	h_free(h);
 }
 
+/*
+ * An entry naming a domain that does not exist is ignored for good
+ * (XSA-417): a domain created later with the id gets nothing from it. A
+ * request naming several unknown domains asks for each once.
+ */
+static void
+test_entries_for_unknown_domains(void **state)
+{
+	struct harness *h = with_broker();
+
+	h_expect(h, 1, 0, XS_MKDIR, "/x|", "OK|");
+	send_parked(h, 1, XS_SET_PERMS, "/x|n0|r7|b8|r9|r7|");
+	assert_int_equal(ncalls, 1);
+	assert_int_equal(calls[0].domid, 7);
+	answer(h, 0, 0, false);
+	assert_int_equal(ncalls, 2);
+	assert_int_equal(calls[1].domid, 8);
+	answer(h, 1, 0, true);
+	assert_int_equal(ncalls, 3);
+	assert_int_equal(calls[2].op, PRIV_DOMAIN_INFO);
+	assert_int_equal(calls[2].domid, 9);
+	answer(h, 2, 0, false);
+	assert_int_equal(ncalls, 3);
+	assert_string_equal(h->out[h->nout - 1].payload, "OK");
+	/* Shown as written. */
+	h_expect(h, 1, 0, XS_GET_PERMS, "/x|", "n0|r7|b8|r9|r7|");
+	h_guest(h, 10, 7);
+	h_guest(h, 11, 8);
+	h_guest(h, 12, 9);
+	h_expect(h, 10, 0, XS_READ, "/x|", "EACCES|");
+	h_expect(h, 11, 0, XS_READ, "/x|", "");
+	h_expect(h, 12, 0, XS_READ, "/x|", "EACCES|");
+	/* A reserved id names no domain: not asked, ignored. */
+	h_expect(h, 1, 0, XS_SET_PERMS, "/x|n0|r32752|", "OK|");
+	h_expect(h, 1, 0, XS_SET_PERMS, "/x|n32752|", "ENOENT|");
+	assert_int_equal(ncalls, 3);
+	h_free(h);
+}
+
 /* A closed connection's parked request is dropped, the answer ignored. */
 static void
 test_close_while_parked(void **state)
@@ -175,6 +214,7 @@ main(void)
 		cmocka_unit_test(test_introduce_waits_for_the_ring),
 		cmocka_unit_test(test_introduce_refused_by_the_broker),
 		cmocka_unit_test(test_owner_known_to_the_hypervisor),
+		cmocka_unit_test(test_entries_for_unknown_domains),
 		cmocka_unit_test(test_close_while_parked),
 		cmocka_unit_test(test_domain_events),
 	};

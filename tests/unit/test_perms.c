@@ -313,8 +313,11 @@ test_domid_reuse(void **state)
 
 /*
  * The toolstack prepares a domain's nodes (owned by it, or granting it
- * access) before it INTRODUCEs the domain, as libxl does; they are the new
- * domain's.
+ * access) before it INTRODUCEs the domain, as libxl does. Without a
+ * hypervisor to ask, the store knows of domain 5 only once it is
+ * introduced: no node may be given to it before, and an entry naming it
+ * is ignored for good (XSA-417; with a hypervisor the domain exists and
+ * both hold, as tests/xsa/test_xsa417.py shows).
  */
 static void
 test_nodes_prepared_before_introduce(void **state)
@@ -324,11 +327,12 @@ test_nodes_prepared_before_introduce(void **state)
 		{1, 0, XS_MKDIR, "/local/domain/5|", "OK|"},
 		{1, 0, XS_SET_PERMS, "/local/domain/5|n0|r5|", "OK|"},
 		{1, 0, XS_MKDIR, "/local/domain/5/data|", "OK|"},
-		/* Without a hypervisor to ask, the store knows of domain 5
-		 * only once it is introduced: no node may be given to it. */
 		{1, 0, XS_SET_PERMS, "/local/domain/5/data|n5|", "ENOENT|"},
 		{1, 0, XS_INTRODUCE, "5|100|7|", "OK|"},
 		{1, 0, XS_SET_PERMS, "/local/domain/5/data|n5|", "OK|"},
+		{10, 0, XS_READ, "/local/domain/5|", "EACCES|"},
+		{1, 0, XS_GET_PERMS, "/local/domain/5|", "n0|r5|"},
+		{1, 0, XS_SET_PERMS, "/local/domain/5|n0|r5|", "OK|"},
 		{10, 0, XS_READ, "/local/domain/5|", ""},
 		{10, 0, XS_WRITE, "data/x|1", "OK|"},
 		{10, 0, XS_READ, "data/x|", "1"},
@@ -341,7 +345,7 @@ test_nodes_prepared_before_introduce(void **state)
 	h_free(h);
 }
 
-/* The same with an access entry rather than ownership. */
+/* An access entry written once the domain is introduced holds. */
 static void
 test_grants_prepared_before_introduce(void **state)
 {
@@ -350,6 +354,8 @@ test_grants_prepared_before_introduce(void **state)
 		{1, 0, XS_MKDIR, "/local/domain/5|", "OK|"},
 		{1, 0, XS_SET_PERMS, "/local/domain/5|n0|b5|", "OK|"},
 		{1, 0, XS_INTRODUCE, "5|100|7|", "OK|"},
+		{10, 0, XS_READ, "/local/domain/5|", "EACCES|"},
+		{1, 0, XS_SET_PERMS, "/local/domain/5|n0|b5|", "OK|"},
 		{10, 0, XS_READ, "/local/domain/5|", ""},
 		{10, 0, XS_WRITE, "x|1", "OK|"},
 		{10, 0, XS_GET_PERMS, "x|", "n5|b5|"},
