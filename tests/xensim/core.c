@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CTX 16
+#define MAX_CTX 256
 
 static pthread_mutex_t ctx_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock_mu = PTHREAD_MUTEX_INITIALIZER;

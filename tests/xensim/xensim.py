@@ -686,7 +686,7 @@ class Sim:
     def reset(self):
         """Stops this simulation's daemons and destroys every domain but
         dom0, so that one Sim can serve many tests in turn: a process can
-        open at most 16 simulation directories (MAX_CTX in core.c)."""
+        open at most 256 simulation directories (MAX_CTX in core.c)."""
         for d in self.daemons:
             d.stop()
         self.daemons = []

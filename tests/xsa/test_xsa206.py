@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
 import xensim as X  # noqa: E402
 import xsraw  # noqa: E402
 from conftest import wait_until  # noqa: E402
+from xsa_common import host, sim  # noqa: E402,F401
 
 XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
                                           os.path.join(REPO, "build")))
@@ -32,13 +33,6 @@ DEADLINE = 60.0
 RETRIES_MAX = 5
 TRANSACTIONS = 20
 BYSTANDER_WRITES = 200
-
-
-@pytest.fixture(scope="module")
-def host():
-    s = X.Sim(build=os.path.join(XS_BUILD, "xensim"))
-    yield s
-    s.close()
 
 
 def start(host, kind):
@@ -105,7 +99,8 @@ KINDS = ["ours"] + (["xenstored"] if os.environ.get("XS_XSA_REFERENCE")
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_xsa206_guest_cannot_starve_dom0(host, kind):
+def test_xsa206_guest_cannot_starve_dom0(sim, kind):
+    host = sim
     d = start(host, kind)
     try:
         flooder = host.introduce(d, 5)
