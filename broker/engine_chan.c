@@ -249,7 +249,8 @@ engine_dispatch(const Xsp__EngineFrame *f)
 			audit_engine_log(l->level, l->text);
 			break;
 		case XSP__TO_BROKER__MSG_VIOLATION:
-			/* An honest engine sends one, and dies: as a log line. */
+			/* An honest engine sends one, and dies: as a log line.
+			 */
 			if (engine_log_allowed(ENGINE_LOG_ERR))
 				engine_violation(f->msgs[i]->violation);
 			break;
