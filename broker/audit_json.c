@@ -6,7 +6,7 @@
  * It replaces yajl's generator on the record path, which cost more than
  * the whole rest of the broker per request (a print call per token, a
  * second pass over every string to validate and escape it, sprintf for
- * every integer): README.md, Audit, has the numbers. It can be this small
+ * every integer): docs/audit.md has the numbers. It can be this small
  * because of what it is given: keys are the broker's own constants, and
  * every string goes through audit_escape_json(), whose output is valid
  * UTF-8 without a control character. tests/fuzz/fuzz_audit.c checks that

@@ -6,8 +6,8 @@ Each script of scripts/differential.txt runs against a fresh xs-broker
 (tests/xensim/), from dom0 socket connections and simulated domUs.  Every
 observation -- each reply (type, req_id, tx_id, payload) and the watch
 events a connection received before it -- must be identical, except for
-the deliberate differences README.md lists under "Protocol".  Only these
-are normalised, each where the README names it:
+the deliberate differences docs/protocol.md lists.  Only these
+are normalised, each where docs/protocol.md names it:
 
 - "DIRECTORY lists children in byte order of their names, not in creation
   order": DIRECTORY replies are compared as sorted lists (``norm``);
@@ -18,7 +18,7 @@ are normalised, each where the README names it:
 - "a domain id that is not a decimal number gets EINVAL": a step tagged
   ``!domid`` may get EINVAL from us where C xenstored reads the id as 0.
 
-The other README differences (3072-byte dom0 paths, socket_ro, memreport,
+The other differences docs/protocol.md lists (3072-byte dom0 paths, socket_ro, memreport,
 -Q outstanding, SET_PERMS owners that must exist, GET/SET_QUOTA) are not
 exercised by the scripts, so nothing is normalised for them.  Any other
 difference fails the test with the script, line, request and both
@@ -271,13 +271,13 @@ PART_RE = re.compile(
 
 
 def norm(obs):
-    """README "DIRECTORY lists children in byte order of their names, not in
+    """docs/protocol.md "DIRECTORY lists children in byte order of their names, not in
     creation order": a DIRECTORY reply is compared as a sorted list."""
     out = []
     for o in obs:
         m = PART_RE.match(o)
         if m:
-            # README "DIRECTORY_PART's generation count is the store's own".
+            # docs/protocol.md "DIRECTORY_PART's generation count is the store's own".
             gen, _, rest = eval(m.group(2)).partition(b"\0")  # noqa: S307
             names = rest.split(b"\0")
             o = "DIRECTORY_PART %s gen %s sorted %r" % (
@@ -300,7 +300,7 @@ DISJOINT_C = "TRANSACTION_END req_id=%d tx_id=%d b'EAGAIN\\x00'"
 
 
 def domid_ok(text, a, b):
-    """README "a domain id that is not a decimal number gets EINVAL": on a
+    """docs/protocol.md "a domain id that is not a decimal number gets EINVAL": on a
     step tagged !domid, EINVAL from us whatever C xenstored answered."""
     if not text.endswith(" !domid") or len(a) != 1 or len(b) != 1:
         return False
@@ -310,7 +310,7 @@ def domid_ok(text, a, b):
 
 
 def disjoint_ok(text, a, b):
-    """README "two transactions that changed different nodes both commit":
+    """docs/protocol.md "two transactions that changed different nodes both commit":
     on a step tagged !disjoint, OK from us and EAGAIN from C xenstored."""
     if not text.endswith(" !disjoint") or len(a) != 1 or len(b) != 1:
         return False

@@ -28,7 +28,7 @@ XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
 BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
 DEADLINE = 60.0
 
-# What README promises: a dom0 transaction commits within this many
+# What docs/security.md promises: a dom0 transaction commits within this many
 # retries whatever guests write.
 RETRIES_MAX = 5
 TRANSACTIONS = 20
