@@ -165,7 +165,11 @@ engine_log_allowed(uint32_t level)
 	if (tokens > 2.0 * ENGINE_LOG_PER_S)
 		tokens = 2.0 * ENGINE_LOG_PER_S;
 	if (tokens < 1.0) {
-		dropped++;
+		if (dropped++ == 0)
+			log_warnx(ENGINE_NAME
+				  ": more than %u lines a second: "
+				  "the rest are counted, not logged",
+				  ENGINE_LOG_PER_S);
 		return 0;
 	}
 	tokens -= 1.0;
