@@ -1,0 +1,142 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# The steps `make xen-test` runs in dom0, each under its own timeout. Each
+# prints "XT-BEGIN NAME", its output indented, then "XT-PASS NAME" or
+# "XT-FAIL NAME" and what dom0 knew at that moment. State between steps
+# (domain ids, pids) lives in /run/xt. Usage: steps.sh MODE, or
+# steps.sh step NAME to run one.
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+XENBIN=/usr/lib/xen-4.17/bin
+ST=/run/xt
+AUDIT=/var/log/xs-audit.log
+mkdir -p $ST
+
+say() {
+	echo "  | $*"
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+	t=$1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		t=$((t - 1))
+		[ $t -ge 0 ] || return 1
+		sleep 1
+	done
+}
+
+broker_pid() {
+	cat /run/xenstore.pid
+}
+
+# The engine is the broker's grandchild (spawner, then engine): whichever
+# xs-engine runs.
+engine_pid() {
+	pidof xs-engine | awk '{ print $NF }'
+}
+
+check() {
+	say "$*"
+	"$@"
+}
+
+step_hypervisor() {
+	insmod /xt/modules/xen-privcmd.ko* &&
+		insmod /xt/modules/xenfs.ko* &&
+		mount -t xenfs xenfs /proc/xen &&
+		insmod /xt/modules/xen-evtchn.ko* &&
+		insmod /xt/modules/xen-gntdev.ko* &&
+		insmod /xt/modules/xen-gntalloc.ko* || return 1
+	say "capabilities: $(cat /proc/xen/capabilities)"
+	grep -q control_d /proc/xen/capabilities || return 1
+	wait_for 10 test -c /dev/xen/gntdev || return 1
+	for f in /proc/xen/xsd_kva /proc/xen/xsd_port /dev/xen/evtchn \
+		/dev/xen/gntdev /dev/xen/privcmd /dev/xen/xenbus; do
+		check test -e $f || return 1
+	done
+}
+
+# As Debian's /etc/init.d/xen starts a xenstored.
+step_broker() {
+	XENSTORED_ROOTDIR=/run/xenstored
+	export XENSTORED_ROOTDIR
+	choom -n -1000 -- /usr/sbin/xs-broker --audit-log $AUDIT \
+		--pid-file /run/xenstore.pid || return 1
+	wait_for 30 xenstore-read -s / || return 1
+	p=$(broker_pid)
+	say "broker pid $p, oom_score_adj $(cat /proc/$p/oom_score_adj)"
+	[ "$(cat /proc/$p/oom_score_adj)" = -1000 ] || return 1
+	wait_for 10 pidof xs-engine || return 1
+	say "engine pid $(engine_pid)"
+}
+
+# The engine is sandboxed, with its root reached as this root allows.
+step_sandbox() {
+	grep 'sandbox' /var/log/messages | sed 's/^/  | /'
+	case $1 in
+	tmpfs) want='empty root (pivot_root)' ;;
+	*) want='empty root (chroot' ;;
+	esac
+	grep 'sandbox: uid' /var/log/messages | grep -qF "$want" || return 1
+	[ "$(readlink /proc/"$(engine_pid)"/root)" = / ] || return 1
+	[ -z "$(ls -A /proc/"$(engine_pid)"/root/)" ] || return 1
+	say "the engine's root is empty"
+}
+
+# dom0's own ring (/proc/xen/xsd_kva, through the kernel's xenbus device)
+# and the socket both reach the store.
+step_dom0_ring() {
+	xenstore-write -s /xt/socket yes || return 1
+	v=$(XENSTORED_PATH=/dev/xen/xenbus xenstore-read /xt/socket) || return 1
+	say "read over dom0's ring: $v"
+	[ "$v" = yes ] || return 1
+	XENSTORED_PATH=/dev/xen/xenbus xenstore-write /xt/ring yes || return 1
+	[ "$(xenstore-read -s /xt/ring)" = yes ]
+}
+
+step_init_dom0() {
+	$XENBIN/xen-init-dom0 || return 1
+	say "dom0 is named $(xenstore-read /local/domain/0/name)"
+	$XENBIN/xenconsoled --pid-file /run/xenconsoled.pid --log=guest \
+		--log-dir=/var/log/xen/console || return 1
+}
+
+diagnose() {
+	echo "XT-DIAG begin"
+	$XENBIN/xl list 2>&1
+	echo "--- broker's log"
+	tail -n 40 /var/log/messages 2>&1
+	for f in /var/log/xen/console/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f"
+		tail -n 100 "$f"
+	done
+	echo "--- dom0's kernel"
+	dmesg | tail -n 30
+	echo "XT-DIAG end"
+}
+
+# step NAME SECONDS [critical]: runs step_NAME in a child with a timeout.
+run_step() {
+	echo "XT-BEGIN $1"
+	if timeout "$2" /xt/steps.sh step "$1" "$MODE" 2>&1; then
+		echo "XT-PASS $1"
+		return 0
+	fi
+	echo "XT-FAIL $1"
+	diagnose
+	return 1
+}
+
+if [ "${1:-}" = step ]; then
+	"step_$2" "$3"
+	exit
+fi
+
+MODE=$1
+run_step hypervisor 60 && run_step broker 60 || exit 1
+run_step sandbox 20
+run_step dom0_ring 30
+run_step init_dom0 30
