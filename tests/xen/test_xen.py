@@ -15,7 +15,8 @@ import boot  # noqa: E402
 IMAGES = os.environ.get("XS_XEN_IMAGES", "build/xen")
 LOGS = os.path.join(IMAGES, "logs")
 MODES = ["tmpfs", "initramfs"]
-STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0"]
+STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0", "guests",
+         "guest_rw", "guest_isolation"]
 
 _runs = {}
 
