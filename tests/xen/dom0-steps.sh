@@ -176,6 +176,21 @@ step_guest_isolation() {
 	[ "$(xenstore-read /local/domain/$d2/data/mine)" = value-of-guest2 ]
 }
 
+# The engine dies under both guests; they go on as if nothing happened.
+step_engine_kill() {
+	old=$(engine_pid)
+	say "killing engine $old"
+	kill -9 "$old" || return 1
+	wait_for 30 sh -c "pidof xs-engine | grep -qvw $old" || return 1
+	say "new engine $(engine_pid)"
+	for g in guest1 guest2; do
+		d=$(cat $ST/$g)
+		r=$(ask "$d" rw "after-kill-$g") || return 1
+		say "$g: $r"
+		[ "$r" = "read after-kill-$g" ] || return 1
+	done
+}
+
 diagnose() {
 	echo "XT-DIAG begin"
 	$XENBIN/xl list 2>&1
@@ -215,3 +230,4 @@ run_step dom0_ring 30
 run_step init_dom0 30 && run_step guests 400 || exit 1
 run_step guest_rw 120
 run_step guest_isolation 120
+run_step engine_kill 120
