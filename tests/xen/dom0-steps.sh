@@ -70,6 +70,10 @@ guest_ready() {
 	xenstore-read "/local/domain/$1/data/ack" 2>/dev/null | grep -qx '0 ready'
 }
 
+gnt_maps() {
+	grep -c /dev/xen/gntdev "/proc/$(broker_pid)/maps"
+}
+
 check() {
 	say "$*"
 	"$@"
@@ -191,6 +195,36 @@ step_engine_kill() {
 	done
 }
 
+# guest2 is destroyed: @releaseDomain fires, its nodes and its ring go;
+# a new guest2 comes up in its place.
+step_destroy() {
+	d2=$(cat $ST/guest2)
+	before=$(gnt_maps)
+	xenstore-watch @releaseDomain >$ST/released &
+	w=$!
+	wait_for 20 test -s $ST/released || return 1
+	$XENBIN/xl destroy guest2 || return 1
+	wait_for 30 sh -c "[ \$(wc -l <$ST/released) -ge 2 ]" || return 1
+	kill $w
+	say "@releaseDomain fired"
+	if xenstore-exists /local/domain/$d2; then
+		say "/local/domain/$d2 is still there"
+		return 1
+	fi
+	wait_for 20 sh -c "[ \$(grep -c /dev/xen/gntdev /proc/$(broker_pid)/maps) -lt $before ]" || {
+		say "the broker still maps $(gnt_maps) grants (had $before)"
+		return 1
+	}
+	say "grant mappings: $before before, $(gnt_maps) after"
+	$XENBIN/xl create /etc/xen/guest2.cfg || return 1
+	d=$(domid_of guest2) || return 1
+	echo "$d" >$ST/guest2
+	say "guest2 is now domain $d"
+	wait_for 180 guest_ready "$d" || return 1
+	r=$(ask "$d" rw again) || return 1
+	[ "$r" = "read again" ]
+}
+
 diagnose() {
 	echo "XT-DIAG begin"
 	$XENBIN/xl list 2>&1
@@ -231,3 +265,4 @@ run_step init_dom0 30 && run_step guests 400 || exit 1
 run_step guest_rw 120
 run_step guest_isolation 120
 run_step engine_kill 120
+run_step destroy 300

@@ -16,7 +16,7 @@ IMAGES = os.environ.get("XS_XEN_IMAGES", "build/xen")
 LOGS = os.path.join(IMAGES, "logs")
 MODES = ["tmpfs", "initramfs"]
 STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0", "guests",
-         "guest_rw", "guest_isolation", "engine_kill"]
+         "guest_rw", "guest_isolation", "engine_kill", "destroy"]
 
 _runs = {}
 
