@@ -225,6 +225,18 @@ step_destroy() {
 	[ "$r" = "read again" ]
 }
 
+# The audit log holds the guests' own requests, and the refusals.
+step_audit() {
+	d1=$(cat $ST/guest1)
+	n=$(xs-audit -d "$d1" -o WRITE -p "/local/domain/$d1/data/mine" $AUDIT | wc -l)
+	say "guest1's writes of its data/mine: $n"
+	[ "$n" -ge 2 ] || return 1
+	n=$(xs-audit -d "$d1" -r EACCES $AUDIT | wc -l)
+	say "guest1's refused requests: $n"
+	[ "$n" -ge 1 ] || return 1
+	xs-audit -s $AUDIT | head -n 20 | sed 's/^/  | /'
+}
+
 diagnose() {
 	echo "XT-DIAG begin"
 	$XENBIN/xl list 2>&1
@@ -266,3 +278,4 @@ run_step guest_rw 120
 run_step guest_isolation 120
 run_step engine_kill 120
 run_step destroy 300
+run_step audit 60

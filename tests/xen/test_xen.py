@@ -15,8 +15,9 @@ import boot  # noqa: E402
 IMAGES = os.environ.get("XS_XEN_IMAGES", "build/xen")
 LOGS = os.path.join(IMAGES, "logs")
 MODES = ["tmpfs", "initramfs"]
-STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0", "guests",
-         "guest_rw", "guest_isolation", "engine_kill", "destroy"]
+STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0",
+         "guests", "guest_rw", "guest_isolation", "engine_kill", "destroy",
+         "audit"]
 
 _runs = {}
 
