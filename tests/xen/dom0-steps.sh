@@ -148,6 +148,7 @@ step_guests() {
 	for g in guest1 guest2; do
 		d=$(domid_of $g) || return 1
 		echo "$d" >$ST/$g
+		echo "$d" >$ST/$g.first
 		say "$g is domain $d"
 		wait_for 180 guest_ready "$d" || return 1
 		say "$g serves over its ring"
@@ -231,10 +232,39 @@ step_audit() {
 	n=$(xs-audit -d "$d1" -o WRITE -p "/local/domain/$d1/data/mine" $AUDIT | wc -l)
 	say "guest1's writes of its data/mine: $n"
 	[ "$n" -ge 2 ] || return 1
-	n=$(xs-audit -d "$d1" -r EACCES $AUDIT | wc -l)
-	say "guest1's refused requests: $n"
+	n=$(xs-audit -d "$d1" -r EACCES -p "/local/domain/$(cat $ST/guest2.first)" \
+		$AUDIT | wc -l)
+	say "guest1's refused requests on guest2's nodes: $n"
 	[ "$n" -ge 1 ] || return 1
 	xs-audit -s $AUDIT | head -n 20 | sed 's/^/  | /'
+}
+
+# xl shutdown reaches guest1's kernel through the store (control/shutdown,
+# which it watches over its ring): it powers off, @releaseDomain fires and
+# its nodes go.
+step_shutdown() {
+	d1=$(cat $ST/guest1)
+	xenstore-watch @releaseDomain >$ST/released &
+	w=$!
+	wait_for 20 test -s $ST/released || return 1
+	$XENBIN/xl shutdown -w guest1 || return 1
+	wait_for 30 sh -c "[ \$(wc -l <$ST/released) -ge 2 ]" || return 1
+	kill $w
+	say "@releaseDomain fired"
+	wait_for 20 sh -c "! xenstore-exists /local/domain/$d1" || {
+		say "/local/domain/$d1 is still there"
+		return 1
+	}
+}
+
+# What the broker logged on the real host, all of it warnings and worse
+# but the engine's killing, which the engine_kill step caused.
+step_broker_log() {
+	grep xs-broker /var/log/messages | sed 's/^/  | /'
+	! grep xs-broker /var/log/messages |
+		grep -E 'daemon\.(warn|err|crit|alert|emerg)' |
+		grep -v -e 'engine killed by signal SIGKILL' -e 'restart' |
+		sed 's/^/  | unexpected: /' | grep .
 }
 
 diagnose() {
@@ -279,3 +309,5 @@ run_step guest_isolation 120
 run_step engine_kill 120
 run_step destroy 300
 run_step audit 60
+run_step shutdown 120
+run_step broker_log 20

@@ -17,7 +17,7 @@ LOGS = os.path.join(IMAGES, "logs")
 MODES = ["tmpfs", "initramfs"]
 STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0",
          "guests", "guest_rw", "guest_isolation", "engine_kill", "destroy",
-         "audit"]
+         "audit", "shutdown", "broker_log"]
 
 _runs = {}
 
