@@ -15,7 +15,10 @@ import time
 # stack at its first instructions without them.
 XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=768M,max:768M "
             "smap=0 smep=0 noreboot")
-DOM0_ARGS = "console=hvc0 earlyprintk=xen xt.root={mode}"
+DOM0_ARGS = "console=hvc0 earlyprintk=xen xt.root={mode} xt.xenstored={xsd}"
+# XS_XEN_XENSTORED=c runs Debian's C xenstored in xs-broker's place, to
+# tell what the host does from what the broker does.
+XENSTORED = os.environ.get("XS_XEN_XENSTORED", "broker")
 
 # Until dom0's first step begins.
 BOOT_SECONDS = 300
@@ -28,7 +31,7 @@ def qemu_command(imgdir, mode):
     # QEMU's multiboot loader: each module's command line follows its
     # path; a comma separates modules.
     dom0 = "{} {}".format(os.path.join(imgdir, "vmlinuz"),
-                          DOM0_ARGS.format(mode=mode))
+                          DOM0_ARGS.format(mode=mode, xsd=XENSTORED))
     return ["qemu-system-x86_64", "-cpu", "max", "-smp", "2", "-m", "1536",
             "-nographic", "-no-reboot", "-nic", "none", "-monitor", "none",
             "-serial", "stdio", "-display", "none",

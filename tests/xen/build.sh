@@ -87,7 +87,8 @@ ln -s ../run "$D/var/run"
 install_busybox "$D"
 install_xenstore_utils "$D"
 install_with_libs "$D" "$XENBIN/xl" "$XENBIN/xen-init-dom0" \
-	"$XENBIN/xenconsoled" "$XENBIN/xenstore-control" /usr/bin/choom
+	"$XENBIN/xenconsoled" "$XENBIN/xenstore-control" "$XENBIN/xenstored" \
+	/usr/bin/choom
 # xl's threads load it at run time (pthread_cancel): ldd cannot see it.
 install_with_libs "$D" /lib/x86_64-linux-gnu/libgcc_s.so.1
 mkdir -p "$D/usr/sbin"

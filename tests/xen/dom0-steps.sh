@@ -99,12 +99,19 @@ step_hypervisor() {
 step_broker() {
 	XENSTORED_ROOTDIR=/run/xenstored
 	export XENSTORED_ROOTDIR
-	choom -n -1000 -- /usr/sbin/xs-broker --audit-log $AUDIT \
-		--pid-file /run/xenstore.pid || return 1
+	if grep -qw xt.xenstored=c /proc/cmdline; then
+		say "Debian's C xenstored in xs-broker's place"
+		choom -n -1000 -- $XENBIN/xenstored --pid-file /run/xenstore.pid ||
+			return 1
+	else
+		choom -n -1000 -- /usr/sbin/xs-broker --audit-log $AUDIT \
+			--pid-file /run/xenstore.pid || return 1
+	fi
 	wait_for 30 xenstore-read -s / || return 1
 	p=$(broker_pid)
 	say "broker pid $p, oom_score_adj $(cat /proc/$p/oom_score_adj)"
 	[ "$(cat /proc/$p/oom_score_adj)" = -1000 ] || return 1
+	grep -qw xt.xenstored=c /proc/cmdline && return 0
 	wait_for 10 pidof xs-engine || return 1
 	say "engine pid $(engine_pid)"
 }
