@@ -20,8 +20,11 @@ die() {
 	exit 1
 }
 
-KVER=$(ls /lib/modules | sort -V | tail -n 1)
-[ -n "$KVER" ] && [ -f "/boot/vmlinuz-$KVER" ] ||
+# The newest of Debian's kernels with its modules beside it.
+KVER=$(ls /boot | sed -n 's/^vmlinuz-//p' | sort -V |
+	while read -r v; do [ -d "/lib/modules/$v" ] && echo "$v"; done |
+	tail -n 1)
+[ -n "$KVER" ] ||
 	die "no kernel in /boot and /lib/modules (scripts/deps.sh installs it)"
 [ -f /boot/xen-4.17-amd64.gz ] || die "no /boot/xen-4.17-amd64.gz"
 [ -x /bin/busybox ] || die "no busybox"
