@@ -274,9 +274,11 @@ step_broker_log() {
 		sed 's/^/  | unexpected: /' | grep .
 }
 
+# What dom0 knows when a step failed. Each command has its own timeout:
+# a store that no longer answers must not hold up the rest.
 diagnose() {
 	echo "XT-DIAG begin"
-	$XENBIN/xl list 2>&1
+	timeout 20 $XENBIN/xl list 2>&1
 	echo "--- broker's log"
 	tail -n 40 /var/log/messages 2>&1
 	for f in /var/log/xen/console/*.log; do
@@ -284,6 +286,13 @@ diagnose() {
 		echo "--- $f"
 		tail -n 100 "$f"
 	done
+	if [ -s $AUDIT ]; then
+		echo "--- the audit log: replies to no request, then its end"
+		timeout 20 xs-audit -k reply $AUDIT 2>&1 | tail -n 10
+		tail -n 30 $AUDIT
+	fi
+	echo "--- processes"
+	ps -o pid,stat,args 2>&1 | grep -v '\[' | tail -n 30
 	echo "--- dom0's kernel"
 	dmesg | tail -n 30
 	echo "XT-DIAG end"
