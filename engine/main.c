@@ -107,8 +107,7 @@ sandbox(struct chan *ch, struct sandbox_cfg *sb, bool disabled)
 	snprintf(msg, sizeof(msg),
 		 "sandbox: uid %u gid %u, no capabilities, seccomp filter%s",
 		 (unsigned int)sb->uid, (unsigned int)sb->gid,
-		 st.empty_root ? ", private namespaces, empty root"
-			       : "; the kernel refused new namespaces");
+		 sandbox_describe(&st));
 	chan_log(ch, st.empty_root ? LOG_LVL_INFO : LOG_LVL_WARN, msg);
 }
 

@@ -4,7 +4,8 @@
  *
  *  1. close every fd but the channel, the state memfds and --dump's output;
  *  2. new mount, net, ipc and uts namespaces, and an empty read-only root
- *     (where the kernel permits; the PID namespace is made by the broker);
+ *     (where the kernel permits; the PID namespace is made by the broker),
+ *     pivoted to or, where the kernel cannot pivot, chrooted into;
  *  3. an unprivileged uid and gid, no supplementary groups, no capabilities
  *     in any set, an empty bounding set (libcap-ng);
  *  4. PR_SET_NO_NEW_PRIVS;
@@ -140,32 +141,87 @@ close_fds(const struct sandbox_cfg *cfg)
 	return close_range((unsigned int)top + 1, ~0u, 0);
 }
 
+/*
+ * A new tmpfs, empty, read-only and mounted nowhere yet: made with the
+ * mount API that needs no directory to mount on, since a minimal root
+ * (an initramfs) may have no /tmp.
+ */
 static int
-empty_root(char *why, size_t len)
+empty_tmpfs(char *why, size_t len)
+{
+	int fs, mnt;
+
+	fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs == -1)
+		return fail(why, len, "creating the empty root", errno);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "size", "4k", 0) == -1 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "nr_inodes", "1", 0) == -1 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0555", 0) == -1 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == -1) {
+		close(fs);
+		return fail(why, len, "creating the empty root", errno);
+	}
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC,
+		      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+			      MOUNT_ATTR_NOEXEC);
+	close(fs);
+	if (mnt == -1)
+		return fail(why, len, "mounting the empty root", errno);
+	return mnt;
+}
+
+/*
+ * The empty tmpfs, mounted atop the old root, becomes the root and the
+ * host's root is detached from this mount namespace altogether. Fails with
+ * EINVAL where the kernel cannot pivot: the root is the initramfs (rootfs,
+ * as diskless and rescue dom0s run) or not a mount point (started inside a
+ * chroot).
+ */
+static int
+pivot_into(int mnt)
 {
 	/* Our mounts must not propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
-		return fail(why, len, "making mounts private", errno);
-	/*
-	 * An empty tmpfs becomes the root, and the host's root is detached
-	 * from this mount namespace altogether (pivot_root with the new root
-	 * as the place to put the old one, then a lazy unmount of it).
-	 */
-	if (mount("xs-engine", "/tmp", "tmpfs",
-		  MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "size=4k,nr_inodes=1,mode=0555") == -1)
-		return fail(why, len, "mounting the empty root", errno);
-	if (chdir("/tmp") == -1)
-		return fail(why, len, "entering the empty root", errno);
+		return -1;
+	if (move_mount(mnt, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) == -1 ||
+	    fchdir(mnt) == -1)
+		return -1;
 	if (syscall(SYS_pivot_root, ".", ".") == -1)
-		return fail(why, len, "pivot_root", errno);
-	if (umount2(".", MNT_DETACH) == -1 || chdir("/") == -1)
-		return fail(why, len, "detaching the host's root", errno);
-	if (mount(NULL, "/", NULL,
-		  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-			  MS_NOEXEC,
-		  NULL) == -1)
-		return fail(why, len, "making the root read-only", errno);
+		return -1;
+	/* Never EINVAL here: the pivot is done, only the detach failed. */
+	if (umount2(".", MNT_DETACH) == -1)
+		return errno = EBUSY, -1;
+	return 0;
+}
+
+/*
+ * The empty tmpfs becomes the root: pivoted to where the kernel can, else
+ * chrooted into, as OpenSSH does with /var/empty. A chroot leaves the
+ * host's root mounted in the namespace, but out of reach: no fd outside is
+ * left open and CAP_SYS_CHROOT goes with the other capabilities.
+ */
+static int
+empty_root(struct sandbox_state *st, char *why, size_t len)
+{
+	int mnt = empty_tmpfs(why, len);
+
+	if (mnt == -1)
+		return -1;
+	if (pivot_into(mnt) == 0) {
+		st->root = SANDBOX_ROOT_PIVOT;
+	} else if (errno == EINVAL) {
+		if (fchdir(mnt) == -1 || chroot(".") == -1) {
+			close(mnt);
+			return fail(why, len, "chroot", errno);
+		}
+		st->root = SANDBOX_ROOT_CHROOT;
+	} else {
+		close(mnt);
+		return fail(why, len, "pivoting to the empty root", errno);
+	}
+	close(mnt);
+	if (chdir("/") == -1)
+		return fail(why, len, "entering the empty root", errno);
 	return 0;
 }
 
@@ -277,12 +333,13 @@ sandbox_apply(const struct sandbox_cfg *cfg, struct sandbox_state *st,
 	      char *why, size_t whylen)
 {
 	st->namespaces = st->empty_root = false;
+	st->root = SANDBOX_ROOT_HOST;
 	if (close_fds(cfg) == -1)
 		return fail(why, whylen, "closing file descriptors", errno);
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) ==
 	    0) {
 		st->namespaces = true;
-		if (empty_root(why, whylen) == -1)
+		if (empty_root(st, why, whylen) == -1)
 			return -1;
 		st->empty_root = true;
 	} else if (errno != EPERM && errno != EINVAL) {
@@ -295,4 +352,19 @@ sandbox_apply(const struct sandbox_cfg *cfg, struct sandbox_state *st,
 	if (limits(cfg, why, whylen) == -1)
 		return -1;
 	return filter(cfg, why, whylen);
+}
+
+const char *
+sandbox_describe(const struct sandbox_state *st)
+{
+	switch (st->root) {
+	case SANDBOX_ROOT_PIVOT:
+		return ", private namespaces, empty root (pivot_root)";
+	case SANDBOX_ROOT_CHROOT:
+		return ", private namespaces, empty root (chroot: the root "
+		       "cannot be pivoted)";
+	case SANDBOX_ROOT_HOST:
+		break;
+	}
+	return "; the kernel refused new namespaces";
 }

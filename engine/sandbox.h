@@ -20,10 +20,18 @@ struct sandbox_cfg {
 	uint64_t as_limit; /* address-space limit in bytes; 0: none */
 };
 
+/* How the engine reached its empty root. */
+enum sandbox_root {
+	SANDBOX_ROOT_HOST,   /* it did not: the host's root is still its own */
+	SANDBOX_ROOT_PIVOT,  /* pivot_root, the host's root detached */
+	SANDBOX_ROOT_CHROOT, /* chroot, where the root cannot be pivoted */
+};
+
 /* Outcome of the steps that depend on what the kernel permits. */
 struct sandbox_state {
-	bool namespaces; /* new mount, net, ipc and uts namespaces */
-	bool empty_root; /* chrooted to an empty read-only tmpfs */
+	bool namespaces;        /* new mount, net, ipc and uts namespaces */
+	bool empty_root;        /* the root is an empty read-only tmpfs */
+	enum sandbox_root root; /* and how it got there */
 };
 
 /*
@@ -32,5 +40,8 @@ struct sandbox_state {
  */
 int sandbox_apply(const struct sandbox_cfg *cfg, struct sandbox_state *st,
 		  char *why, size_t whylen);
+
+/* What the namespace steps achieved, for the engine's log line. */
+const char *sandbox_describe(const struct sandbox_state *st);
 
 #endif

@@ -5,6 +5,7 @@
  * the engine's report naming the call on the channel, never in success.
  * Needs root, as the broker does to start the engine.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -43,6 +44,12 @@
 
 typedef void (*attempt_fn)(int chan);
 
+/* In the child: how the sandbox reached its empty root. */
+static enum sandbox_root sandbox_root;
+
+/* Where the child is chrooted before the sandbox, if anywhere. */
+static const char *start_root;
+
 /*
  * Forks a child that applies the sandbox with the channel on fd 3 and then
  * runs fn. Returns its pid; *chan is the parent's end of the channel.
@@ -68,8 +75,12 @@ spawn_sandboxed(attempt_fn fn, int *chan)
 
 		if (dup2(sv[1], 3) == -1)
 			_exit(100);
+		if (start_root != NULL &&
+		    (chroot(start_root) == -1 || chdir("/") == -1))
+			_exit(102);
 		if (sandbox_apply(&cfg, &st, why, sizeof(why)) == -1)
 			_exit(101);
+		sandbox_root = st.root;
 		fn(3);
 		_exit(0);
 	}
@@ -324,6 +335,69 @@ test_status(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Tells the parent how the root was reached, then waits while it looks. */
+static void
+report_root(int chan)
+{
+	char b = (char)sandbox_root;
+
+	if (write(chan, &b, 1) != 1 || read(chan, &b, 1) != 1)
+		_exit(4);
+	_exit(0);
+}
+
+/* Checks the child's root holds nothing; returns how it got there. */
+static enum sandbox_root
+root_of_sandboxed(void)
+{
+	int chan, status, n = 0;
+	char b, path[64];
+	struct dirent *e;
+	DIR *d;
+	pid_t pid = spawn_sandboxed(report_root, &chan);
+
+	if (read(chan, &b, 1) != 1) {
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		fail_msg("the sandbox failed: status 0x%x", status);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	assert_int_equal(n, 0);
+	assert_int_equal(write(chan, "x", 1), 1);
+	close(chan);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return (enum sandbox_root)b;
+}
+
+static void
+test_root_pivoted(void **state)
+{
+	assert_int_equal(root_of_sandboxed(), SANDBOX_ROOT_PIVOT);
+}
+
+/*
+ * Started where the root cannot be pivoted away (a root that is not a
+ * mount point, as inside a chroot; an initramfs refuses the same way) and
+ * with no /tmp: the engine still reaches an empty root, by chroot.
+ */
+static void
+test_root_unpivotable(void **state)
+{
+	char dir[] = "/tmp/xs-sandbox-root.XXXXXX";
+
+	assert_non_null(mkdtemp(dir));
+	start_root = dir;
+	assert_int_equal(root_of_sandboxed(), SANDBOX_ROOT_CHROOT);
+	start_root = NULL;
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -331,6 +405,8 @@ main(void)
 		cmocka_unit_test(test_forbidden),
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_root_pivoted),
+		cmocka_unit_test(test_root_unpivotable),
 	};
 
 	if (geteuid() != 0) {
