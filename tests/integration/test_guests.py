@@ -550,6 +550,19 @@ def test_oversized_header(sim):
     contained(sim, d, bad, w)
 
 
+def put_while_room(g, msgs):
+    """Puts each message in g's request ring while it fits, notifying
+    after each, reading nothing; returns how many went."""
+    sent = 0
+    for m in msgs:
+        if g.req_space() < len(m):
+            break
+        assert g.put(m) == len(m)
+        g.notify()
+        sent += 1
+    return sent
+
+
 def greedy_guest(sim, d, domid, limit):
     """A guest that sends requests and never takes a reply: one READ whose
     900-byte reply fills the response ring, then WRITEs.  Only requests
@@ -564,13 +577,7 @@ def greedy_guest(sim, d, domid, limit):
     for i in range(1, 200):
         p = b"w/n%d\0v" % i
         msgs.append(X.HDR.pack(X.WRITE, 1000 + i, 0, len(p)) + p)
-    sent = 0
-    for m in msgs:
-        if greedy.req_space() < len(m):
-            break
-        assert greedy.put(m) == len(m)
-        greedy.notify()
-        sent += 1
+    sent = put_while_room(greedy, msgs)
     assert sent > limit + 10, sent
     other = sim.introduce(d, domid + 1)
     with dom0(d) as c:
@@ -618,13 +625,7 @@ def test_requests_past_the_quota_stay_in_the_ring(sim):
     for i in range(1, 30):
         p = b"w%02d\0vvv" % i
         msgs.append(X.HDR.pack(X.WRITE, 1000 + i, 0, len(p)) + p)
-    sent = 0
-    for m in msgs:
-        if g.req_space() < len(m):
-            break
-        assert g.put(m) == len(m)
-        g.notify()
-        sent += 1
+    sent = put_while_room(g, msgs)
     with dom0(d) as c:
         # Turns of the broker's loop enough to read all it would.
         for i in range(50):

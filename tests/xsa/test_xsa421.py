@@ -6,26 +6,10 @@ transactions, past its node quota: each commit is whole or nothing, the
 guest never owns more nodes than its quota, and once it removes them it
 may create exactly as many as before."""
 
-from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
-                        survived)
+from xsa_common import (X, capacity, dom0, host, kind, sim,  # noqa: F401
+                        start, survived)
 
 QUOTA = 20
-
-
-def capacity(g):
-    """How many nodes the guest can still create, found by creating them
-    (and removing them again)."""
-    n = 0
-    while True:
-        m = g.request(X.WRITE, b"cap/%d\0x" % n)
-        if m.is_error:
-            assert m.strings[0] in ("EQUOTA", "ENOSPC"), m
-            break
-        n += 1
-        assert n <= 4 * QUOTA, "no node quota"
-    if n:
-        g.rm("cap")
-    return n
 
 
 def tx_start(g):
@@ -41,7 +25,7 @@ def test_xsa421_node_created_and_deleted_in_a_transaction(sim, kind):
     other = sim.introduce(d, 6)
     other.write("mine", "m")
     g = sim.introduce(d, 5)
-    room = capacity(g)
+    room = capacity(g, QUOTA)
     assert room > 2
     for i in range(2 * QUOTA):
         t = tx_start(g)
@@ -58,7 +42,7 @@ def test_xsa421_node_created_and_deleted_in_a_transaction(sim, kind):
         assert ("new%d" % i in names) == done, (i, results, end, names)
         assert len(names) <= room, (i, names)
     g.rm("t")
-    assert capacity(g) == room
+    assert capacity(g, QUOTA) == room
     survived(d, ("/xsa/keep", b"k"), ("/local/domain/6/mine", b"m"))
     g.close()
     other.close()

@@ -7,26 +7,10 @@ and commits: the daemon lives, the commit fails or succeeds as a whole,
 and the guest's node count is right: it may create exactly as many nodes
 as before."""
 
-from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
-                        survived)
+from xsa_common import (X, capacity, dom0, host, kind, sim,  # noqa: F401
+                        start, survived)
 
 QUOTA = 20
-
-
-def capacity(g):
-    """How many nodes the guest can still create, found by creating them
-    (and removing them again)."""
-    n = 0
-    while True:
-        m = g.request(X.WRITE, b"cap/%d\0x" % n)
-        if m.is_error:
-            assert m.strings[0] in ("EQUOTA", "ENOSPC"), m
-            break
-        n += 1
-        assert n <= 4 * QUOTA, "no node quota"
-    if n:
-        g.rm("cap")
-    return n
 
 
 def test_xsa440_nodes_deleted_inside_and_outside_a_transaction(sim, kind):
@@ -36,7 +20,7 @@ def test_xsa440_nodes_deleted_inside_and_outside_a_transaction(sim, kind):
     other = sim.introduce(d, 6)
     other.write("mine", "m")
     g = sim.introduce(d, 5)
-    room = capacity(g)
+    room = capacity(g, QUOTA)
     assert room > 8
     for i in range(6):
         for k in range(6):
@@ -55,7 +39,7 @@ def test_xsa440_nodes_deleted_inside_and_outside_a_transaction(sim, kind):
         end = g.request(X.TRANSACTION_END, b"T\0", tx_id=t)
         assert not end.is_error or end.strings[0] == "EAGAIN", end
         assert g.request(X.READ, b"q\0").strings[0] == "ENOENT"
-        assert capacity(g) == room, i
+        assert capacity(g, QUOTA) == room, i
     survived(d, ("/xsa/keep", b"k"), ("/local/domain/6/mine", b"m"))
     g.close()
     other.close()

@@ -75,3 +75,19 @@ def survived(d, *intact):
         assert c.read("/xsa/alive") == b"yes"
         for path, value in intact:
             assert c.read(path) == value, path
+
+
+def capacity(g, limit):
+    """How many nodes the guest can still create, found by creating them
+    (and removing them again); more than 4 * limit means no quota."""
+    n = 0
+    while True:
+        m = g.request(X.WRITE, b"cap/%d\0x" % n)
+        if m.is_error:
+            assert m.strings[0] in ("EQUOTA", "ENOSPC"), m
+            break
+        n += 1
+        assert n <= 4 * limit, "no node quota"
+    if n:
+        g.rm("cap")
+    return n
