@@ -5,23 +5,11 @@ could crash. Checked: a guest's writes that need many new parents but
 fail on its node quota, or on the size of the leaf, leave no parent
 behind and do not change what the guest may still create."""
 
-from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
-                        survived, z)
+from xsa_common import (X, capacity, dom0, host, kind, sim,  # noqa: F401
+                        start, survived, z)
 
 ENTRIES = 30
 DEPTH = 40  # new nodes in one write, beyond the node quota
-
-
-def room(g):
-    """How many single nodes the guest can still create (then removed)."""
-    n = 0
-    while n < 4 * ENTRIES:
-        if g.request(X.WRITE, z("room/%d" % n) + b"v").is_error:
-            break
-        n += 1
-    if n:
-        g.rm("room")
-    return n
 
 
 def test_xsa414_failed_creation_leaves_nothing(sim, kind):
@@ -31,7 +19,7 @@ def test_xsa414_failed_creation_leaves_nothing(sim, kind):
     g = sim.introduce(d, 5)
     other = sim.introduce(d, 6)
     other.write("mine", "m")
-    before = room(g)
+    before = capacity(g, ENTRIES)
     assert 0 < before < DEPTH
     deep = "/".join("d%d" % i for i in range(DEPTH))
     for _ in range(3):
@@ -43,7 +31,7 @@ def test_xsa414_failed_creation_leaves_nothing(sim, kind):
         for top in ("d0", "big"):
             m = g.request(X.READ, z(top))
             assert m.is_error and m.strings[0] == "ENOENT", (top, m)
-        assert room(g) == before
+        assert capacity(g, ENTRIES) == before
     assert other.read("mine") == b"m"
     survived(d, ("/xsa/keep", b"k"), ("/local/domain/6/mine", b"m"))
     g.close()
