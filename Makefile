@@ -66,7 +66,7 @@ BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 PROTO_SRC := $(wildcard proto/*.c)
 GEN_C := $(B)/gen/xsp.pb-c.c
 GEN_H := $(B)/gen/xsp.pb-c.h $(B)/gen/seccomp_policy.h \
-	$(B)/gen/broker_caps.h $(B)/gen/audit_policy.h
+	$(B)/gen/spawner_caps.h $(B)/gen/audit_policy.h
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 ENGINE_OBJ := $(call obj,$(ENGINE_SRC))
@@ -83,14 +83,16 @@ TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 	FORCE
 
 PREFIX ?= /usr/local
-ENGINE_USER ?= xs-engine
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
 all: $(B)/bin/xs-broker $(B)/bin/xs-engine $(B)/bin/xs-audit
 
+# The packages, and the system users the daemon runs as (scripts/users.sh),
+# so that the tests and make run use the real model on a fresh machine.
 deps:
 	@scripts/deps.sh
+	@scripts/users.sh
 
 $(GEN_C) $(B)/gen/xsp.pb-c.h: proto/xsp.proto
 	@mkdir -p $(B)/gen
@@ -110,8 +112,8 @@ $(B)/gen/seccomp_policy.h: $(SECCOMP_POLICY) $(B)/gen/seccomp_policy.files \
 
 FORCE:
 
-# policy/broker.caps as C initialisers, {"CAP_NAME", "why"}, for broker/privs.c.
-$(B)/gen/broker_caps.h: policy/broker.caps
+# policy/spawner.caps as C initialisers, {"CAP_NAME", "why"}, for broker/privs.c.
+$(B)/gen/spawner_caps.h: policy/spawner.caps
 	@mkdir -p $(B)/gen
 	awk '/^[ \t]*(#|$$)/ { next } /^CAP_[A-Z_]+[ \t]+#[ \t]*[^ \t]/ && !/["\\]/ { n = $$1; sub(/^[^#]*#[ \t]*/, ""); printf "{\"%s\", \"%s\"},\n", n, $$0; next } { print FILENAME ":" FNR ": want CAP_NAME # reason" > "/dev/stderr"; exit 1 }' $< > $@.tmp
 	mv $@.tmp $@
@@ -171,6 +173,9 @@ $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
 	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
 		-o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) \
 		$(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
+
+# The spawner's test checks a live update of the engine built beside it.
+$(B)/tests/test_broker_spawner: $(B)/bin/xs-engine
 
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
@@ -280,8 +285,8 @@ MAN8 := $(wildcard man/*.8)
 man-check:
 	mandoc -Tlint -Wwarning $(MAN1) $(MAN5) $(MAN8)
 
-# The broker looks for xs-engine beside itself; the engine runs as its own
-# system user, which is created here if it is missing.
+# The broker looks for xs-engine beside itself; the broker and the engine
+# run as system users of their own, created here if they are missing.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(DESTDIR)$(PREFIX)/sbin/
@@ -292,11 +297,7 @@ install: all
 	install -m 0644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 0644 $(MAN8) $(DESTDIR)$(PREFIX)/share/man/man8/
-	@if [ -z "$(DESTDIR)" ] && ! getent passwd $(ENGINE_USER) >/dev/null; then \
-		echo "creating system user $(ENGINE_USER)"; \
-		useradd --system --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin $(ENGINE_USER); \
-	fi
+	@if [ -z "$(DESTDIR)" ]; then scripts/users.sh; fi
 
 # Benchmarks (bench/): bench/xsload is the C load generator, bench/run.py
 # starts each daemon under the simulated hypervisor and reports. Results go

@@ -86,7 +86,9 @@ def start_target(sim, target):
                               "outstanding=%d" % OUTSTANDING])
     else:
         d = start_oxenstored(sim)
+    # Ours: the broker, its spawner and the spawner's engine.
     pids = [d.proc.pid] + children(d.proc.pid)
+    pids += [g for c in pids[1:] for g in children(c)]
     return d, pids
 
 

@@ -144,6 +144,7 @@ static int to_syslog;
 static char *log_path;    /* --audit-log, absolute */
 static char *policy_path; /* --audit-policy, or NULL: built in */
 static char *key_path;    /* --audit-key, or NULL: plain SHA-256 */
+static uid_t key_owner;   /* who must own it: who started the broker */
 static struct audit_hash hash;
 static struct audit_policy *policy;
 static int fd = -1;
@@ -525,22 +526,51 @@ audit_drain(void)
 	draining = 0;
 }
 
+/*
+ * Opens one of the audit files as the broker always has: the log to append
+ * to (a FIFO read-write, which never blocks nor fails for want of a reader,
+ * and non-blocking, so a slow reader costs back-pressure, never the loop),
+ * the policy and the key to read (the key not through a symbolic link).
+ * The spawner does this on SIGHUP, the broker having no right to any of
+ * them by then. Returns the fd, or -1 with errno.
+ */
+int
+audit_file_open(int which, const char *path)
+{
+	int flags = O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	int lfd;
+
+	switch (which) {
+	case SPAWN_AUDIT_LOG:
+		lfd = open(path, O_WRONLY | flags, 0600);
+		if (lfd == -1 && errno == ENXIO)
+			lfd = open(path, O_RDWR | flags, 0600);
+		return lfd;
+	case SPAWN_AUDIT_POLICY:
+		return open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	case SPAWN_AUDIT_KEY:
+		return open(path,
+			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/* The policy read from pfd (or why it could not be opened: err), or NULL. */
 static struct audit_policy *
-policy_load(char *err, size_t errsz)
+policy_load(int pfd, int perr, char *err, size_t errsz)
 {
 	struct audit_policy *p;
 	char *text;
 	ssize_t n;
 	size_t len = 0;
-	int pfd;
 
 	if (policy_path == NULL)
 		return audit_policy_parse(audit_policy_default,
 					  sizeof(audit_policy_default) - 1,
 					  "(built-in policy)", err, errsz);
-	if ((pfd = open(policy_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) ==
-	    -1) {
-		snprintf(err, errsz, "%s: %s", policy_path, strerror(errno));
+	if (pfd == -1) {
+		snprintf(err, errsz, "%s: %s", policy_path, strerror(perr));
 		return NULL;
 	}
 	if ((text = malloc(AUDIT_POLICY_MAX + 1)) == NULL)
@@ -561,29 +591,27 @@ policy_load(char *err, size_t errsz)
 
 /*
  * The --audit-key file: at least AUDIT_KEY_MIN bytes, used as they are, in
- * a regular file that only its owner (the broker's user) may read or
- * change: a key others can read protects nothing.
+ * a regular file that only its owner (root, who started the broker) may
+ * read or change: a key others can read protects nothing.
  */
 static int
-key_load(struct audit_hash *h, char *err, size_t errsz)
+key_load(struct audit_hash *h, int kfd, int kerr, char *err, size_t errsz)
 {
 	uint8_t key[AUDIT_KEY_MAX + 1];
 	struct stat st;
 	ssize_t n;
 	size_t len = 0;
-	int kfd;
 
-	kfd = open(key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (kfd == -1) {
-		snprintf(err, errsz, "%s: %s", key_path, strerror(errno));
+		snprintf(err, errsz, "%s: %s", key_path, strerror(kerr));
 		return -1;
 	}
 	if (fstat(kfd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+	    st.st_uid != key_owner || (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		snprintf(err, errsz,
 			 "%s: must be a regular file that only its owner, "
 			 "uid %ld, may read or write (chmod 600)",
-			 key_path, (long)geteuid());
+			 key_path, (long)key_owner);
 		close(kfd);
 		return -1;
 	}
@@ -608,25 +636,17 @@ key_load(struct audit_hash *h, char *err, size_t errsz)
 
 static void audit_fd_event(int, uint32_t, void *);
 
-/*
- * O_APPEND so that a rotating tool may truncate; a FIFO is opened
- * read-write, which never blocks nor fails for want of a reader, and
- * non-blocking, so a slow reader costs back-pressure, never the loop.
- */
+/* The log is now nfd (audit_file_open()). Returns 0, or -1 with errno. */
 static int
-sink_open(void)
+sink_use(int nfd)
 {
-	int flags = O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
 	struct stat st;
-	int nfd;
+	int err;
 
-	nfd = open(log_path, O_WRONLY | flags, 0600);
-	if (nfd == -1 && errno == ENXIO)
-		nfd = open(log_path, O_RDWR | flags, 0600);
-	if (nfd == -1)
-		return -1;
 	if (fstat(nfd, &st) == -1) {
+		err = errno;
 		close(nfd);
+		errno = err;
 		return -1;
 	}
 	if (fd != -1) {
@@ -847,22 +867,33 @@ audit_exit(void)
 	npending_free = 0;
 }
 
+/* opened[which] of a file named at start, or -1 with errno. */
+static int
+open_at_start(int which, const char *path)
+{
+	return path == NULL ? -1 : audit_file_open(which, path);
+}
+
 void
 audit_init(const char *path, int use_syslog, const char *policy_file,
 	   const char *key_file)
 {
 	char err[512];
+	int pfd, kfd;
 
 	if (path == NULL && !use_syslog)
 		return;
+	key_owner = geteuid();
 	if (policy_file != NULL && (policy_path = strdup(policy_file)) == NULL)
 		fatal("strdup");
-	if ((policy = policy_load(err, sizeof(err))) == NULL)
+	pfd = open_at_start(SPAWN_AUDIT_POLICY, policy_file);
+	if ((policy = policy_load(pfd, errno, err, sizeof(err))) == NULL)
 		fatalx("audit: %s", err);
 	if (key_file != NULL) {
 		if ((key_path = strdup(key_file)) == NULL)
 			fatal("strdup");
-		if (key_load(&hash, err, sizeof(err)) == -1)
+		kfd = open_at_start(SPAWN_AUDIT_KEY, key_file);
+		if (key_load(&hash, kfd, errno, err, sizeof(err)) == -1)
 			fatalx("audit: %s", err);
 	}
 	out.w.reserve = out_reserve;
@@ -870,7 +901,8 @@ audit_init(const char *path, int use_syslog, const char *policy_file,
 	if (path != NULL) {
 		if ((log_path = strdup(path)) == NULL)
 			fatal("strdup");
-		if (sink_open() == -1)
+		if ((kfd = audit_file_open(SPAWN_AUDIT_LOG, path)) == -1 ||
+		    sink_use(kfd) == -1)
 			fatal("audit: %s", log_path);
 	} else
 		log_path = "syslog";
@@ -890,17 +922,33 @@ audit_init(const char *path, int use_syslog, const char *policy_file,
 		 hash.keyed ? hash.id : "");
 }
 
+/* Whether audit_reload() wants files: those named at start. */
+int
+audit_enabled(void)
+{
+	return enabled;
+}
+
+/* The files named at start, for the spawner to open again: path or NULL. */
+void
+audit_paths(const char *paths[SPAWN_AUDIT_N])
+{
+	paths[SPAWN_AUDIT_LOG] = enabled && fd != -1 ? log_path : NULL;
+	paths[SPAWN_AUDIT_POLICY] = policy_path;
+	paths[SPAWN_AUDIT_KEY] = key_path;
+}
+
 /*
  * SIGHUP: a new key replaces the old one for the records made from here on,
  * the first of which says so; a key that cannot be used leaves the old one.
  */
 static void
-key_reload(void)
+key_reload(int kfd, int kerr)
 {
 	struct audit_hash nh;
 	char err[512];
 
-	if (key_load(&nh, err, sizeof(err)) == -1) {
+	if (key_load(&nh, kfd, kerr, err, sizeof(err)) == -1) {
 		log_warnx("audit: key not reloaded: %s; keeping the previous "
 			  "key",
 			  err);
@@ -920,11 +968,12 @@ key_reload(void)
 }
 
 /*
- * SIGHUP: reopen the file (logrotate moved it), re-read the key and the
- * policy.
+ * SIGHUP: take the reopened file (logrotate moved it), re-read the key and
+ * the policy. fds[i] is the file the spawner opened again, or -1 with
+ * errs[i] saying why; each is closed here.
  */
 void
-audit_reload(void)
+audit_reload(const int fds[SPAWN_AUDIT_N], const int errs[SPAWN_AUDIT_N])
 {
 	struct audit_policy *np;
 	char err[512];
@@ -934,7 +983,9 @@ audit_reload(void)
 	if (fd != -1) {
 		/* What the old file takes now goes there; the rest follows. */
 		audit_write();
-		if (sink_open() == -1) {
+		errno = errs[SPAWN_AUDIT_LOG];
+		if (fds[SPAWN_AUDIT_LOG] == -1 ||
+		    sink_use(fds[SPAWN_AUDIT_LOG]) == -1) {
 			log_warn("audit: reopening %s, still writing to the "
 				 "old file",
 				 log_path);
@@ -943,10 +994,12 @@ audit_reload(void)
 			audit_note_key("audit", "reopened", log_path);
 	}
 	if (key_path != NULL)
-		key_reload();
+		key_reload(fds[SPAWN_AUDIT_KEY], errs[SPAWN_AUDIT_KEY]);
 	if (policy_path == NULL)
 		return;
-	if ((np = policy_load(err, sizeof(err))) == NULL) {
+	np = policy_load(fds[SPAWN_AUDIT_POLICY], errs[SPAWN_AUDIT_POLICY], err,
+			 sizeof(err));
+	if (np == NULL) {
 		log_warnx("audit: policy not reloaded: %s; keeping the "
 			  "previous policy",
 			  err);

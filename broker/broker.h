@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "frame.h"
+#include "spawn_msg.h"
 #include "xsp.pb-c.h"
 #include "xs_proto.h"
 
@@ -45,6 +46,7 @@ enum engine_log_level {
 
 /* log.c */
 void log_init(int to_stderr, int verbose);
+void log_set_fatal_end(void (*end)(void));
 int log_verbose(void);
 void log_prio(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -88,6 +90,7 @@ long sockmsg_parse(const uint8_t *buf, size_t len, struct xs_hdr *hdr);
 /* listen.c */
 void listen_open(const char *rundir);
 void listen_unlink(void);
+void listen_paths(const char *paths[2]);
 void listen_resume(void);
 int listen_paused(void);
 
@@ -187,7 +190,10 @@ size_t control_answer(const struct xs_hdr *, const uint8_t *payload,
 struct audit_conn;
 void audit_init(const char *path, int to_syslog, const char *policy,
 		const char *key);
-void audit_reload(void);
+int audit_file_open(int which, const char *path);
+int audit_enabled(void);
+void audit_paths(const char *paths[SPAWN_AUDIT_N]);
+void audit_reload(const int fds[SPAWN_AUDIT_N], const int errs[SPAWN_AUDIT_N]);
 void audit_stats(void);
 struct audit_conn *audit_conn_open(uint32_t conn, uint32_t domid, int fd,
 				   const char *transport);
@@ -283,7 +289,8 @@ void backoff_free(struct backoff *);
 long backoff_death(struct backoff *, int64_t now_ms);
 int backoff_limit_news(struct backoff *, int64_t now_ms);
 
-/* liveupdate.c: the binary of the next engine, and its command line. */
+/* liveupdate.c: the spawner's checks of the next engine's binary, and the
+ * command lines it builds. */
 #define LIVEUPDATE_PATH_MAX 4096u
 #define LIVEUPDATE_ARGS_MAX 32u
 #define LIVEUPDATE_ARG_MAX 256u
@@ -327,15 +334,70 @@ int engine_congested(void);
 
 /* engine_life.c: starting the engine, and again when it dies or updates. */
 /* restore: a dump file the first engine starts from (NULL: none). */
-void engine_start(const char *path, char *const argv[], int sandboxed,
-		  unsigned int max_restarts, const char *restore);
-void engine_reap(void);
+void engine_state_create(const char *restore, int fds[2]);
+void engine_start(const char *path, unsigned int max_restarts);
 void engine_stop(void);
 
-/* privs.c: the broker's capabilities (policy/broker.caps) and the engine's. */
-void privs_drop(void);
+/* engine_proc.c: the spawner reaped the engine. */
+void proc_exited(pid_t, int status);
+
+/*
+ * spawner.c: the one process that keeps root powers, and only to start
+ * and stop engines. What it knows from the fork, never from a message.
+ */
+#define SPAWNER_UNLINK_MAX 3
+struct spawner_cfg {
+	const char *engine;   /* its binary, absolute */
+	char *const *args;    /* argv of every engine; args[0] is replaced */
+	char *const *sandbox; /* --uid, --gid, --as-limit...: always last */
+	int sandboxed;
+	int state_fd[2];
+	const char *audit[SPAWN_AUDIT_N]; /* opened again on SIGHUP, or NULL */
+	const char
+		*unlink[SPAWNER_UNLINK_MAX]; /* removed at the end, or NULL */
+};
+void spawner_main(const struct spawner_cfg *, int sock, int log_stderr)
+	__attribute__((noreturn));
+
+/* spawn_engine.c: the spawner's engine binaries and processes. */
+int fd_above(int fd);
+void spawn_engine_init(const struct spawner_cfg *);
+int spawn_engine_update_file(const char *path);
+int spawn_engine_start(enum spawn_binary, char *const args[], size_t nargs,
+		       pid_t *pid, int *chan);
+
+/* spawn_io.c: one control message in or out, with its fds. */
+int spawn_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
+ssize_t spawn_recv(int sock, void *buf, size_t size, int *fds, int *nfds);
+void spawn_close_fds(int *fds, int nfds);
+
+/* spawn_client.c: the broker's end of the spawner. */
+void spawn_fork(const struct spawner_cfg *, int log_stderr);
+void spawn_event(int fd, uint32_t events, void *arg);
+void spawn_deferred(void);
+int spawn_start(enum spawn_binary, char *const args[], size_t nargs, pid_t *pid,
+		int *chan);
+int spawn_update_file(const char *path);
+void spawn_stop(enum spawn_signal);
+void spawn_audit_open(int fds[SPAWN_AUDIT_N], int errs[SPAWN_AUDIT_N]);
+void spawn_shutdown(void);
+int spawn_running(void);
+
+/*
+ * privs.c: the spawner's capabilities (policy/spawner.caps), the broker's
+ * user and empty sets, and the engine's start.
+ */
+struct broker_user {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+	int stay_root; /* --unsafe-broker-root, or not started as root */
+};
+void privs_spawner(void);
+void privs_broker(const struct broker_user *);
 void privs_engine_child(void);
-void privs_print(FILE *, const struct engine_opts *);
+void privs_print(FILE *, const struct broker_user *,
+		 const struct engine_opts *);
 
 /* xen.c: the hypervisor's interfaces. */
 struct xen_handles {
@@ -357,6 +419,7 @@ struct guest_opts {
 	const char *xsd_kva;  /* dom0's ring page */
 	const char *xsd_port; /* dom0's event channel port */
 };
+void guest_open(const struct guest_opts *);
 void guest_init(struct xen_handles *, const struct guest_opts *);
 void guest_priv(const Xsp__PrivRequest *);
 ssize_t guest_read(struct guest *, void *, size_t);

@@ -9,13 +9,6 @@
 
 #include "broker.h"
 
-/* The engine's end of the channel and its state fds, as it is told. */
-#define ENGINE_FD 3
-#define STATE_FD_A 4
-#define STATE_FD_B 5
-/* Every fd the child must keep until exec is above these. */
-#define ENGINE_FD_LAST STATE_FD_B
-
 /* engine_chan.c */
 extern struct replay engine_replay;
 /* Opens the channel on fd, queueing ConnSync first. */
@@ -29,10 +22,9 @@ void chan_shutdown(void);
 /* engine_proc.c: the engine process, watched from the loop. */
 void proc_started(pid_t);
 pid_t proc_pid(void);
-void proc_check(void);
 void proc_end_within(int ms, const char *why);
+void proc_term(void);
 void proc_kill(void);
-void proc_wait_end(int ms);
 
 /* engine_life.c */
 /* The engine process exited (status -1: someone else reaped it). */

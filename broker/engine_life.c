@@ -8,7 +8,9 @@
  *
  * The broker never reads the state memfds: what is in them is the engine's
  * business, and a compromised engine can only spoil its own successor's
- * store, never the broker.
+ * store, never the broker. It creates them before it forks the spawner,
+ * which holds them from then on; the spawner runs each engine, the broker
+ * only says when, and which of the binaries the spawner knows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,23 +38,12 @@
 /* How long an engine that closed its channel gets to finish dying. */
 #define ENGINE_GONE_MS 1000
 
-/* One binary and the command line it runs with. */
-struct binary {
-	int fd; /* O_PATH or O_RDONLY, above ENGINE_FD_LAST */
-	char **argv;
-};
-
-static int sandboxed;
-static struct binary cur = {-1, NULL};
-/*
- * The command line the broker gives every engine; a live update adds its
- * own -c options to it, not to those of the updates before it, so that
- * they cannot pile up until the engine can no longer be executed.
- */
-static char **base_argv;
+/* The binary the engine runs, for the log: the spawner holds the file. */
+static char *cur_name;
 /* After a live update, until the new engine first answers: the old one. */
-static struct binary prev = {-1, NULL};
-static int state_fd[2] = {-1, -1};
+static char *prev_name;
+/* The updated engine died before it answered: the next runs prev_name. */
+static int revert;
 
 static struct backoff backoff;
 static unsigned int restarts;
@@ -62,8 +53,7 @@ static struct bevent timer_ev;
 static struct timespec noticed; /* when the last death was noticed */
 static int update_failed;       /* for the next ConnSync */
 
-/* Live update: the binary named by LIVE_UPDATE_FILE, and EXEC's args. */
-static struct binary next = {-1, NULL};
+/* Live update: the binary LIVE_UPDATE_FILE named, and EXEC's args. */
 static char *next_path;
 static char **exec_args;
 static size_t exec_nargs;
@@ -77,7 +67,6 @@ static unsigned int unready_deaths;
 /* xs-broker --restore: until the first engine is ready, its death is ours. */
 static const char *restoring;
 
-static void engine_exec(int, int, char *const[]) __attribute__((noreturn));
 static void engine_died(void);
 static void live_update_start(void);
 
@@ -101,131 +90,22 @@ engine_describe(int status)
 }
 
 /*
- * In the child: the channel becomes fd 3, the state memfds 4 and 5, stdio
- * /dev/null, every other fd is closed by exec, signals are as a fresh
- * process has them and the environment is empty. The engine inherits
- * nothing it did not ask for. Only system calls here: this may be the
- * child of a raw clone.
- */
-static void
-engine_exec(int fd, int errfd, char *const argv[])
-{
-	static char *const envp[] = {NULL};
-	sigset_t none;
-	int null, err, flags;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if (fd == ENGINE_FD) {
-		if ((flags = fcntl(fd, F_GETFD)) == -1 ||
-		    fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == -1)
-			goto fail;
-	} else if (dup2(fd, ENGINE_FD) == -1)
-		goto fail;
-	/* The state fds, errfd and the binary are above STATE_FD_B. */
-	if (dup2(state_fd[0], STATE_FD_A) == -1 ||
-	    dup2(state_fd[1], STATE_FD_B) == -1)
-		goto fail;
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
-	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
-		goto fail;
-	/*
-	 * Every fd we open has O_CLOEXEC; this also catches whatever a library
-	 * or our own parent left without it. errfd and the binary must stay
-	 * open until exec, so they are marked, not closed.
-	 */
-	if (close_range(ENGINE_FD_LAST + 1, ~0u, CLOSE_RANGE_CLOEXEC) == -1)
-		goto fail;
-	fexecve(cur.fd, argv, envp);
-fail:
-	err = errno;
-	(void)!write(errfd, &err, sizeof(err));
-	_exit(127);
-}
-
-/*
- * A child in a new PID namespace where the kernel permits it (it is then pid
- * 1 there and sees no other process), else a plain fork. Either returns
- * like fork().
- */
-static pid_t
-engine_spawn(void)
-{
-	static int said;
-	pid_t pid;
-
-	if (!sandboxed)
-		return fork();
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL,
-			     NULL, 0);
-	if (pid != -1 || (errno != EPERM && errno != EINVAL && errno != ENOSYS))
-		return pid;
-	if (!said++)
-		log_info("no PID namespace for the engine: %s",
-			 strerror(errno));
-	return fork();
-}
-
-/* fd, or a duplicate of it above ENGINE_FD_LAST (and fd closed). */
-static int
-fd_above(int fd)
-{
-	int n;
-
-	if (fd > ENGINE_FD_LAST)
-		return fd;
-	if ((n = fcntl(fd, F_DUPFD_CLOEXEC, ENGINE_FD_LAST + 1)) == -1)
-		fatal("fcntl");
-	close(fd);
-	return n;
-}
-
-/*
- * Starts cur with a new channel, ConnSync queued first. Returns 0, or the
- * errno of a failed exec (the child is then reaped).
+ * Starts an engine with a new channel, ConnSync queued first. Returns 0, or
+ * the errno of what failed.
  */
 static int
-engine_run(int sync_update_failed)
+engine_run(enum spawn_binary which, char *const args[], size_t nargs,
+	   int sync_update_failed)
 {
-	int sv[2], ep[2], err, status;
-	ssize_t n;
+	int chan, err;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal("socketpair");
-	/* Carries errno back if exec fails; closes by itself on success. */
-	if (pipe2(ep, O_CLOEXEC) == -1)
-		fatal("pipe2");
-	/* Keep the child's error pipe clear of the fds it rearranges. */
-	ep[1] = fd_above(ep[1]);
-	switch ((pid = engine_spawn())) {
-	case -1:
-		fatal("starting the engine");
-	case 0:
-		close(sv[0]);
-		close(ep[0]);
-		if (sandboxed)
-			privs_engine_child();
-		engine_exec(sv[1], ep[1], cur.argv);
-	}
-	close(sv[1]);
-	close(ep[1]);
-	do
-		n = read(ep[0], &err, sizeof(err));
-	while (n == -1 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof(err)) {
-		/* It said why, and exits at once (engine_exec()). */
-		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-			;
-		close(sv[0]);
+	if ((err = spawn_start(which, args, nargs, &pid, &chan)) != 0)
 		return err;
-	}
 	proc_started(pid);
-	chan_open(sv[0], sync_update_failed);
+	chan_open(chan, sync_update_failed);
 	ready_said = 0;
-	log_debug("engine %s started, pid %ld", cur.argv[0], (long)pid);
+	log_debug("engine %s started, pid %ld", cur_name, (long)pid);
 	return 0;
 }
 
@@ -248,10 +128,14 @@ engine_restart(void)
 	int err;
 
 	restart_due = 0;
-	if ((err = engine_run(update_failed)) != 0) {
+	err = engine_run(revert ? SPAWN_RUN_PREVIOUS : SPAWN_RUN_CURRENT, NULL,
+			 0, update_failed);
+	/* The spawner went back to the old binary, whether it runs or not. */
+	revert = 0;
+	if (err != 0) {
 		/* Out of memory or processes, say: tried again, backing off. */
 		errno = err;
-		log_warn("cannot execute %s", cur.argv[0]);
+		log_warn("cannot execute %s", cur_name);
 		clock_gettime(CLOCK_MONOTONIC, &noticed);
 		engine_died();
 		return;
@@ -274,16 +158,6 @@ timer_event(int fd, uint32_t events, void *arg)
 	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		return;
 	engine_restart();
-}
-
-static void
-binary_free(struct binary *b)
-{
-	if (b->fd != -1)
-		close(b->fd);
-	liveupdate_argv_free(b->argv);
-	b->fd = -1;
-	b->argv = NULL;
 }
 
 /*
@@ -387,16 +261,16 @@ engine_died(void)
 		drop_poisoned();
 	if (!ready_said)
 		unready_news();
-	if (prev.fd != -1) {
+	if (prev_name != NULL) {
 		/* The updated engine never answered: back to the old one. */
 		log_warnx("live update: the new engine %s died before it "
 			  "answered; going back to %s",
-			  cur.argv[0], prev.argv[0]);
+			  cur_name, prev_name);
 		audit_engine_event("live-update-failed", "new engine died");
-		binary_free(&cur);
-		cur = prev;
-		prev.fd = -1;
-		prev.argv = NULL;
+		free(cur_name);
+		cur_name = prev_name;
+		prev_name = NULL;
+		revert = 1;
 		update_failed = 1;
 	}
 	now_ms = (int64_t)noticed.tv_sec * 1000 + noticed.tv_nsec / 1000000;
@@ -461,13 +335,6 @@ life_exited(int status)
 	engine_gone(status);
 }
 
-/* SIGCHLD: the engine is the only child. */
-void
-engine_reap(void)
-{
-	proc_check();
-}
-
 /* A broken engine is not worth another word: kill it and replace it. */
 void
 life_broken(const char *why)
@@ -509,27 +376,26 @@ life_ready(uint64_t nodes, int recovered)
 void
 life_first_reply(void)
 {
-	if (prev.fd == -1)
+	if (prev_name == NULL)
 		return;
-	log_info("live update: %s answers; %s is no longer kept", cur.argv[0],
-		 prev.argv[0]);
-	binary_free(&prev);
+	log_info("live update: %s answers; %s is no longer needed", cur_name,
+		 prev_name);
+	free(prev_name);
+	prev_name = NULL;
 }
 
 /*
  * Ends the engine in order: its channel closes, on which it leaves; then
- * SIGTERM, a wait, SIGKILL. The end of its channel is what stops an engine
- * that is pid 1 of its own namespace: such a process ignores every signal
- * it has no handler for, SIGKILL apart.
+ * the spawner sends SIGTERM, waits, sends SIGKILL, and exits. The end of
+ * its channel is what stops an engine that is pid 1 of its own namespace:
+ * such a process ignores every signal it has no handler for, SIGKILL
+ * apart.
  */
 static void
 engine_end(void)
 {
-	if (proc_pid() == -1)
-		return;
 	chan_shutdown();
-	kill(proc_pid(), SIGTERM);
-	proc_wait_end(ENGINE_STOP_MS);
+	spawn_shutdown();
 }
 
 /*
@@ -541,55 +407,42 @@ engine_end(void)
 static void
 live_update_start(void)
 {
-	struct binary old = cur;
+	char *old = cur_name;
 	char detail[256];
-	char **argv;
 	long ms;
 	int err = ENOENT;
 
 	exec_asked = 0;
 	replay_engine_gone(&engine_replay, 0);
-	if (next.fd != -1) {
-		argv = liveupdate_argv(base_argv, next_path, exec_args,
-				       exec_nargs);
-		if (argv == NULL)
-			fatal("live update");
-		cur.fd = next.fd;
-		cur.argv = argv;
-		err = engine_run(0);
-		if (err != 0) {
-			liveupdate_argv_free(argv);
-			close(next.fd);
-			cur = old;
-		}
-		next.fd = -1;
-	}
+	if (next_path != NULL)
+		err = engine_run(SPAWN_RUN_UPDATE, exec_args, exec_nargs, 0);
 	if (err != 0) {
 		errno = err;
 		log_warn("live update: cannot execute %s; the engine "
 			 "stays %s",
 			 next_path != NULL ? next_path : "(no file named)",
-			 old.argv[0]);
-		snprintf(detail, sizeof(detail), "%s -> %s: %s", old.argv[0],
+			 old);
+		snprintf(detail, sizeof(detail), "%s -> %s: %s", old,
 			 next_path != NULL ? next_path : "(none)",
 			 strerror(err));
 		audit_engine_event("live-update-failed", detail);
-		if ((err = engine_run(1)) != 0) {
+		free(next_path);
+		if ((err = engine_run(SPAWN_RUN_CURRENT, NULL, 0, 1)) != 0) {
 			errno = err;
-			fatal("cannot execute %s", cur.argv[0]);
+			fatal("cannot execute %s", cur_name);
 		}
 	} else {
 		/* Kept until the new engine answers, in case it cannot. */
-		binary_free(&prev);
-		prev = old;
+		free(prev_name);
+		prev_name = old;
+		cur_name = next_path;
 		ms = mono_us_since(&noticed) / 1000;
-		log_info("live update: engine %s replaced by %s in %ld ms",
-			 old.argv[0], cur.argv[0], ms);
-		snprintf(detail, sizeof(detail), "%s -> %s in %ld ms",
-			 old.argv[0], cur.argv[0], ms);
+		log_info("live update: engine %s replaced by %s in %ld ms", old,
+			 cur_name, ms);
+		snprintf(detail, sizeof(detail), "%s -> %s in %ld ms", old,
+			 cur_name, ms);
 		audit_engine_event("live-update", detail);
 	}
-	free(next_path);
 	next_path = NULL;
 	liveupdate_argv_free(exec_args);
 	exec_args = NULL;
@@ -609,7 +462,7 @@ live_update(void)
 		live_update_start();
 		return;
 	}
-	kill(proc_pid(), SIGTERM);
+	proc_term();
 	proc_end_within(ENGINE_STOP_MS, "ignored SIGTERM");
 }
 
@@ -618,21 +471,21 @@ life_live_update(const Xsp__PrivRequest *p)
 {
 	char **args, shown[256];
 	size_t i;
-	int fd;
+	int err;
 
 	if (p->op == XSP__PRIV_REQUEST__OP__LIVE_UPDATE_FILE) {
 		log_sanitize(shown, sizeof(shown), (const uint8_t *)p->path,
 			     strlen(p->path));
-		if ((fd = liveupdate_open(p->path, ENGINE_FD_LAST + 1)) == -1) {
+		/* A refused file leaves the spawner's last one, if any. */
+		if ((err = spawn_update_file(p->path)) != 0) {
+			errno = err;
 			log_warn("live update: %s refused", shown);
 			if (p->id != 0)
-				engine_send_priv_reply(p->id, errno, 0, 0, 0);
+				engine_send_priv_reply(p->id, err, 0, 0, 0);
 			return;
 		}
-		binary_free(&next);
 		free(next_path);
-		next.fd = fd;
-		if ((next_path = strdup(p->path)) == NULL)
+		if ((next_path = strdup(shown)) == NULL)
 			fatal("live update");
 		log_info("live update: next engine binary %s", shown);
 		if (p->id != 0)
@@ -656,6 +509,7 @@ life_live_update(const Xsp__PrivRequest *p)
 void
 life_flush(void)
 {
+	spawn_deferred();
 	if (exec_asked && chan_is_open())
 		live_update();
 	if (restart_due)
@@ -663,8 +517,9 @@ life_flush(void)
 }
 
 /*
- * The state memfds: created once, handed to every engine, never read here.
- * They outlive every engine because the broker holds them.
+ * The state memfds: created once, before the spawner is forked, which
+ * hands them to every engine and holds them so that they outlive every
+ * engine. Nobody but the engines reads them.
  */
 static int
 state_memfd(const char *name)
@@ -702,34 +557,31 @@ restore_from(const char *file, int memfd)
 	restoring = file;
 }
 
+/* The two state memfds, the first holding restore's dump if it is named. */
 void
-engine_start(const char *path, char *const argv[], int sbx,
-	     unsigned int max_restarts, const char *restore)
+engine_state_create(const char *restore, int fds[2])
 {
-	int fd, err;
+	fds[0] = state_memfd("xs-state-a");
+	fds[1] = state_memfd("xs-state-b");
+	if (restore != NULL)
+		restore_from(restore, fds[0]);
+}
 
-	sandboxed = sbx;
+/* The first engine, through the spawner; path is its binary's name. */
+void
+engine_start(const char *path, unsigned int max_restarts)
+{
+	int err;
+
 	if (backoff_init(&backoff, max_restarts) == -1)
 		fatal("restart limit");
-	/*
-	 * Held open so that a restart needs no search permission on the way,
-	 * and above the fds the child rearranges.
-	 */
-	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
-		fatal("%s", path);
-	cur.fd = fd_above(fd);
-	if ((cur.argv = liveupdate_argv(argv, path, NULL, 0)) == NULL ||
-	    (base_argv = liveupdate_argv(argv, path, NULL, 0)) == NULL)
-		fatal("engine command line");
-	state_fd[0] = state_memfd("xs-state-a");
-	state_fd[1] = state_memfd("xs-state-b");
-	if (restore != NULL)
-		restore_from(restore, state_fd[0]);
+	if ((cur_name = strdup(path)) == NULL)
+		fatal("engine");
 	if ((timer_fd = timerfd_create(CLOCK_MONOTONIC,
 				       TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
 		fatal("timerfd_create");
 	loop_add(&timer_ev, timer_fd, EPOLLIN, timer_event, NULL);
-	if ((err = engine_run(0)) != 0) {
+	if ((err = engine_run(SPAWN_RUN_CURRENT, NULL, 0, 0)) != 0) {
 		errno = err;
 		fatal("cannot execute %s", path);
 	}

@@ -515,37 +515,51 @@ read_port(const char *path, uint32_t *port)
 	return *port == 0 ? -1 : 0;
 }
 
-/* dom0's own ring, set up by the dom0 kernel's xenbus driver. */
+/* dom0's ring and port, opened while the broker may (guest_open()). */
+static void *dom0_ring;
+static uint32_t dom0_port;
+
+/*
+ * dom0's own ring, set up by the dom0 kernel's xenbus driver: its files in
+ * /proc/xen are root's, so they are opened before the broker drops root,
+ * and served once the engine runs (guest_init()).
+ */
+void
+guest_open(const struct guest_opts *o)
+{
+	int fd;
+
+	if (o == NULL || o->no_dom0)
+		return;
+	if (read_port(o->xsd_port, &dom0_port) == -1)
+		fatal("dom0's event channel port (%s)", o->xsd_port);
+	if ((fd = open(o->xsd_kva, O_RDWR | O_CLOEXEC)) == -1)
+		fatal("dom0's ring page (%s)", o->xsd_kva);
+	dom0_ring = mmap(NULL, XC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fd, 0);
+	close(fd);
+	if (dom0_ring == MAP_FAILED)
+		fatal("mapping dom0's ring page (%s)", o->xsd_kva);
+}
+
 static void
 guest_dom0(const struct guest_opts *o)
 {
 	struct guest *g;
-	uint32_t port;
-	void *ring;
-	int fd;
 
-	if (read_port(o->xsd_port, &port) == -1)
-		fatal("dom0's event channel port (%s)", o->xsd_port);
-	if ((fd = open(o->xsd_kva, O_RDWR | O_CLOEXEC)) == -1)
-		fatal("dom0's ring page (%s)", o->xsd_kva);
-	ring = mmap(NULL, XC_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		    0);
-	close(fd);
-	if (ring == MAP_FAILED)
-		fatal("mapping dom0's ring page (%s)", o->xsd_kva);
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		fatal("dom0");
 	g->domid = 0;
-	g->ring = ring;
+	g->ring = dom0_ring;
 	g->mapped = MAPPED_FILE;
 	g->privileged = 1;
 	g->features = XS_FEATURES_SUPPORTED;
-	if (guest_bind(g, port) == -1)
-		fatal("binding dom0's event channel %u", port);
+	if (guest_bind(g, dom0_port) == -1)
+		fatal("binding dom0's event channel %u", dom0_port);
 	guests[0] = g;
 	if (guest_connect(g) == -1)
 		fatalx("dom0's connection");
-	log_info("dom0: ring %s, event channel %u", o->xsd_kva, port);
+	log_info("dom0: ring %s, event channel %u", o->xsd_kva, dom0_port);
 }
 
 void

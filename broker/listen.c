@@ -132,6 +132,14 @@ listen_unlink(void)
 	nlisteners = 0;
 }
 
+/* The sockets' paths, for the spawner to remove at the end. */
+void
+listen_paths(const char *paths[2])
+{
+	paths[0] = nlisteners > 0 ? listeners[0].path : NULL;
+	paths[1] = nlisteners > 1 ? listeners[1].path : NULL;
+}
+
 void
 listen_resume(void)
 {

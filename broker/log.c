@@ -15,6 +15,8 @@
 
 static int log_to_stderr = 1;
 static int log_verb;
+/* What fatal() ends with instead of exit(): the spawner's own end. */
+static void (*fatal_end)(void);
 
 void
 log_init(int to_stderr, int verbose)
@@ -23,6 +25,23 @@ log_init(int to_stderr, int verbose)
 	log_verb = verbose;
 	if (!to_stderr)
 		openlog(BROKER_NAME, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/*
+ * A forked process that must not run its parent's atexit handlers (the
+ * spawner) says how a fatal error ends it.
+ */
+void
+log_set_fatal_end(void (*end)(void))
+{
+	fatal_end = end;
+}
+
+static void __attribute__((noreturn)) fatal_exit(void)
+{
+	if (fatal_end != NULL)
+		fatal_end();
+	exit(1);
 }
 
 int
@@ -116,7 +135,7 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog_errno(LOG_CRIT, fmt, ap);
 	va_end(ap);
-	exit(1);
+	fatal_exit();
 }
 
 void
@@ -127,7 +146,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(LOG_CRIT, fmt, ap);
 	va_end(ap);
-	exit(1);
+	fatal_exit();
 }
 
 /*

@@ -23,6 +23,8 @@
 #include "broker.h"
 
 #define RUNDIR_DEFAULT "/var/run/xenstored"
+/* The broker's own user, which must exist (scripts/users.sh makes it). */
+#define BROKER_USER_DEFAULT "xs-broker"
 /* The engine's user: its own if the system has one, else nobody. */
 #define ENGINE_USER_DEFAULT "xs-engine"
 #define ENGINE_USER_FALLBACK "nobody"
@@ -46,6 +48,8 @@ enum {
 	OPT_AUDIT_KEY,
 	OPT_ENGINE_RESTARTS,
 	OPT_RESTORE,
+	OPT_BROKER_USER,
+	OPT_UNSAFE_BROKER_ROOT,
 };
 
 static const struct option longopts[] = {
@@ -81,6 +85,8 @@ static const struct option longopts[] = {
 	{"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
 	{"engine-restarts", required_argument, NULL, OPT_ENGINE_RESTARTS},
 	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"broker-user", required_argument, NULL, OPT_BROKER_USER},
+	{"unsafe-broker-root", no_argument, NULL, OPT_UNSAFE_BROKER_ROOT},
 	{NULL, 0, NULL, 0},
 };
 /* The leading colon makes a missing value return it rather than a "?". */
@@ -155,6 +161,11 @@ usage(FILE *f, int status)
 		"                            migration stream); refused if "
 		"corrupt\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
+		"                            (development only)\n"
+		"      --broker-user NAME    the broker's user once it serves "
+		"(default " BROKER_USER_DEFAULT ")\n"
+		"      --unsafe-broker-root  the broker stays root, without "
+		"capabilities\n"
 		"                            (development only)\n"
 		"      --conn-id-start N     the first connection id (tests of "
 		"their reuse)\n"
@@ -288,6 +299,44 @@ engine_user(struct engine_opts *eo, const char *name)
 	eo->gid = pw->pw_gid;
 }
 
+/*
+ * The broker's own user, resolved while /etc/passwd can be read: never
+ * root, never the engine's (a subverted engine could then signal or trace
+ * the broker). A broker not started as root has no user to switch to.
+ */
+static void
+broker_user(struct broker_user *bu, const char *name, int stay_root,
+	    const struct engine_opts *eo)
+{
+	struct passwd *pw;
+
+	bu->name = name != NULL ? name : BROKER_USER_DEFAULT;
+	bu->stay_root = stay_root || geteuid() != 0;
+	if (bu->stay_root)
+		return;
+	errno = 0;
+	if ((pw = getpwnam(bu->name)) == NULL)
+		bad_option(
+			"--broker-user: no user \"%s\"%s%s; create it with "
+			"scripts/users.sh (useradd --system --no-create-home "
+			"--home-dir /nonexistent --shell /usr/sbin/nologin "
+			"%s), or develop with --unsafe-broker-root",
+			bu->name, errno ? ": " : "",
+			errno ? strerror(errno) : "", bu->name);
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		bad_option("--broker-user: \"%s\" has uid or gid 0; the broker "
+			   "must not keep root",
+			   pw->pw_name);
+	if (pw->pw_uid == eo->uid)
+		bad_option("--broker-user: \"%s\" is also the engine's user "
+			   "(uid %lu); the two must differ",
+			   pw->pw_name, (unsigned long)pw->pw_uid);
+	if ((bu->name = strdup(pw->pw_name)) == NULL)
+		fatal("strdup");
+	bu->uid = pw->pw_uid;
+	bu->gid = pw->pw_gid;
+}
+
 /* xs-engine lives next to xs-broker unless --engine says otherwise. */
 static char *
 engine_default(void)
@@ -384,15 +433,33 @@ pidfile_write(void)
 		fatal("%s", pidfile);
 }
 
-/* Whatever ends the daemon, it leaves no sockets, pid file or engine. */
+/*
+ * Whatever ends the daemon, it leaves no sockets, pid file or engine: the
+ * spawner removes them once it runs, since the broker may not.
+ */
 static void
 cleanup(void)
 {
+	if (spawn_running()) {
+		engine_stop();
+		return;
+	}
 	listen_unlink();
 	if (pidfile_written && unlink(pidfile) == -1 && errno != ENOENT)
 		log_warn("unlink %s", pidfile);
 	pidfile_written = 0;
-	engine_stop();
+}
+
+/* SIGHUP: the spawner opens the audit files again; the broker may not. */
+static void
+audit_reopen(void)
+{
+	int fds[SPAWN_AUDIT_N], errs[SPAWN_AUDIT_N];
+
+	if (!audit_enabled())
+		return;
+	spawn_audit_open(fds, errs);
+	audit_reload(fds, errs);
 }
 
 static void
@@ -403,11 +470,8 @@ signal_event(int fd, uint32_t events, void *arg)
 
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD:
-			engine_reap();
-			break;
 		case SIGHUP:
-			audit_reload();
+			audit_reopen();
 			break;
 		case SIGUSR1:
 			audit_stats();
@@ -429,7 +493,6 @@ signal_setup(void)
 	int fd;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
@@ -449,12 +512,15 @@ main(int argc, char *argv[])
 	struct xen_handles xh;
 	struct guest_opts go = {0, 0, "/proc/xen/xsd_kva",
 				"/proc/xen/xsd_port"};
-	const char *rundir_env, *euser = NULL;
-	char **eargv, *engine = NULL, *rundir;
+	struct spawner_cfg sc = {0};
+	struct broker_user bu;
+	const char *rundir_env, *euser = NULL, *buser = NULL;
+	char **eargv, *sandbox[8], *engine = NULL, *rundir;
 	char *audit_log = NULL, *audit_policy = NULL, *audit_key = NULL;
 	int audit_syslog = 0;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
-	int socket_only = 0, ready_fd = -1, print_policy = 0;
+	int socket_only = 0, ready_fd = -1, print_policy = 0, broker_root = 0;
+	int nsandbox = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
 	uint32_t conn_id_start = 1;
@@ -462,8 +528,8 @@ main(int argc, char *argv[])
 
 	/*
 	 * Room for the engine's name, --fd 3, --state-fd 4 --state-fd 5,
-	 * every option and its value, --uid, --gid, --as-limit with theirs
-	 * and --unsafe-no-sandbox.
+	 * every option and its value; the sandbox's options are apart, since
+	 * the spawner puts them last.
 	 */
 	if ((eargv = calloc((size_t)argc * 2 + 16, sizeof(*eargv))) == NULL)
 		fatal("calloc");
@@ -584,6 +650,12 @@ main(int argc, char *argv[])
 		case OPT_RESTORE:
 			restore = optarg;
 			break;
+		case OPT_BROKER_USER:
+			buser = optarg;
+			break;
+		case OPT_UNSAFE_BROKER_ROOT:
+			broker_root = 1;
+			break;
 		case OPT_CONN_ID_START: {
 			char *end;
 			unsigned long v;
@@ -633,21 +705,23 @@ main(int argc, char *argv[])
 	if (audit_key != NULL && audit_log == NULL && !audit_syslog)
 		bad_option("--audit-key needs --audit-log or --audit-syslog");
 	engine_user(&eo, euser);
+	broker_user(&bu, buser, broker_root, &eo);
 	if (print_policy) {
-		privs_print(stdout, &eo);
+		privs_print(stdout, &bu, &eo);
 		exit(fflush(stdout) == 0 ? 0 : 1);
 	}
-	eargv[eargc++] = "--uid";
-	if (asprintf(&eargv[eargc++], "%lu", (unsigned long)eo.uid) == -1)
+	sandbox[nsandbox++] = "--uid";
+	if (asprintf(&sandbox[nsandbox++], "%lu", (unsigned long)eo.uid) == -1)
 		fatal("asprintf");
-	eargv[eargc++] = "--gid";
-	if (asprintf(&eargv[eargc++], "%lu", (unsigned long)eo.gid) == -1)
+	sandbox[nsandbox++] = "--gid";
+	if (asprintf(&sandbox[nsandbox++], "%lu", (unsigned long)eo.gid) == -1)
 		fatal("asprintf");
-	eargv[eargc++] = "--as-limit";
-	if (asprintf(&eargv[eargc++], "%llu", eo.as_limit) == -1)
+	sandbox[nsandbox++] = "--as-limit";
+	if (asprintf(&sandbox[nsandbox++], "%llu", eo.as_limit) == -1)
 		fatal("asprintf");
 	if (!eo.sandboxed)
-		eargv[eargc++] = "--unsafe-no-sandbox";
+		sandbox[nsandbox++] = "--unsafe-no-sandbox";
+	sandbox[nsandbox] = NULL;
 
 	stdio_open();
 	signal(SIGPIPE, SIG_IGN);
@@ -656,6 +730,10 @@ main(int argc, char *argv[])
 		log_warnx("--unsafe-no-sandbox: THE ENGINE RUNS WITHOUT ITS "
 			  "SANDBOX, as root, with every file and system call "
 			  "open to it: for development only, never on a host");
+	if (broker_root)
+		log_warnx("--unsafe-broker-root: THE BROKER STAYS ROOT, its "
+			  "memory and files open to any flaw a guest finds in "
+			  "it: for development only, never on a host");
 
 	/* A dom0 must never lose its guests' rings without a word. */
 	if (!socket_only && xen_open(&xh) == -1)
@@ -678,13 +756,25 @@ main(int argc, char *argv[])
 	signal_setup();
 	if (atexit(cleanup) != 0)
 		fatalx("atexit");
-	/* Before privs_drop(); reopened later as uid 0 alone. */
+	/* Everything that takes root is opened before the broker drops it. */
 	audit_init(audit_log, audit_syslog, audit_policy, audit_key);
 	listen_open(rundir);
-	engine_start(engine, eargv, eo.sandboxed, engine_restarts, restore);
-	guest_init(socket_only ? NULL : &xh, &go);
 	pidfile_write();
-	privs_drop();
+	engine_state_create(restore, sc.state_fd);
+	guest_open(socket_only ? NULL : &go);
+
+	sc.engine = engine;
+	sc.args = eargv;
+	sc.sandbox = sandbox;
+	sc.sandboxed = eo.sandboxed;
+	audit_paths(sc.audit);
+	listen_paths(sc.unlink);
+	sc.unlink[2] = pidfile_written ? pidfile : NULL;
+	spawn_fork(&sc, no_fork);
+	privs_broker(&bu);
+
+	engine_start(engine, engine_restarts);
+	guest_init(socket_only ? NULL : &xh, &go);
 	if (output_pid) {
 		printf("%ld\n", (long)getpid());
 		fflush(stdout);

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Privileges: what the broker keeps of root once it has started, what each
- * engine it starts is given, and `--print-policy`, which shows both.
+ * Privileges of the three roles: what the spawner keeps of root, the
+ * broker's own user with nothing at all, what each engine is started with,
+ * and `--print-policy`, which shows them.
  *
- * The broker's list is policy/broker.caps, embedded at build time. It stays
- * uid 0: the engine must be started able to switch users, so the broker
- * keeps CAP_SETUID, and with it any other uid would be one setuid(0) away
- * from this one. What limits it is the capability sets (and the bounding
- * set, so no exec gives anything back), not the uid.
+ * The spawner's list is policy/spawner.caps, embedded at build time. It
+ * stays uid 0: the engine must be started able to switch users, so the
+ * spawner keeps CAP_SETUID, and with it any other uid would be one
+ * setuid(0) away from this one. What limits it is the capability sets (and
+ * the bounding set, so no exec gives anything back), not the uid. The
+ * broker, which reads what guests and clients write, keeps no capability
+ * and runs as a user of its own, not the engine's.
  */
 #include <errno.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +31,15 @@ struct cap_reason {
 	const char *why;
 };
 
-static const struct cap_reason broker_caps[] = {
-#include "broker_caps.h"
+static const struct cap_reason spawner_caps[] = {
+#include "spawner_caps.h"
 };
-#define NBROKER_CAPS (sizeof(broker_caps) / sizeof(broker_caps[0]))
+#define NSPAWNER_CAPS (sizeof(spawner_caps) / sizeof(spawner_caps[0]))
 
 /*
  * What an engine starts with, the bounding set it is exec'd with as uid 0:
  * enough to build its sandbox (engine/sandbox.c), which then drops them all.
- * Each one is also in policy/broker.caps, or the broker could not pass it.
+ * Each one is also in policy/spawner.caps, or the spawner could not pass it.
  */
 static const int engine_caps[] = {CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SETUID,
 				  CAP_SETGID, CAP_SETPCAP};
@@ -72,31 +76,31 @@ cap_in(capng_type_t which, int cap)
 }
 
 /*
- * After start-up: effective, permitted and bounding sets become exactly the
- * policy (less what the broker never had), inheritable and ambient empty,
- * and no_new_privs keeps any exec from adding to that.
+ * In the spawner: effective, permitted and bounding sets become exactly the
+ * policy (less what it never had), inheritable and ambient empty, and
+ * no_new_privs keeps any exec from adding to that.
  */
 void
-privs_drop(void)
+privs_spawner(void)
 {
-	int keep[NBROKER_CAPS], cap, bounds, want;
+	int keep[NSPAWNER_CAPS], cap, bounds, want;
 	char kept[512] = "";
 	size_t i, nkeep = 0;
 
 	if (capng_get_caps_process() != 0)
-		fatalx("cannot read the broker's capabilities");
+		fatalx("cannot read the spawner's capabilities");
 	/* Cutting the bounding set takes CAP_SETPCAP: a non-root run has none
 	 */
 	bounds = cap_in(CAPNG_EFFECTIVE, CAP_SETPCAP);
-	for (i = 0; i < NBROKER_CAPS; i++) {
-		if ((cap = cap_number(broker_caps[i].name)) == -1)
-			fatalx("policy/broker.caps: unknown capability %s",
-			       broker_caps[i].name);
+	for (i = 0; i < NSPAWNER_CAPS; i++) {
+		if ((cap = cap_number(spawner_caps[i].name)) == -1)
+			fatalx("policy/spawner.caps: unknown capability %s",
+			       spawner_caps[i].name);
 		if (!cap_in(CAPNG_PERMITTED, cap)) {
 			if (geteuid() == 0)
-				log_warnx("cannot keep %s: the broker never "
+				log_warnx("cannot keep %s: the spawner never "
 					  "had it",
-					  broker_caps[i].name);
+					  spawner_caps[i].name);
 			continue;
 		}
 		keep[nkeep++] = cap;
@@ -116,7 +120,7 @@ privs_drop(void)
 
 	/* Believe the kernel, not our bookkeeping. */
 	if (capng_get_caps_process() != 0)
-		fatalx("cannot read the broker's capabilities");
+		fatalx("cannot read the spawner's capabilities");
 	for (cap = 0; cap <= CAP_TRY_MAX; cap++) {
 		for (want = 0, i = 0; i < nkeep && !want; i++)
 			want = keep[i] == cap;
@@ -125,17 +129,80 @@ privs_drop(void)
 		    cap_in(CAPNG_INHERITABLE, cap) ||
 		    (bounds && cap <= CAP_LAST_CAP &&
 		     cap_in(CAPNG_BOUNDING_SET, cap) != want))
-			fatalx("capability %d is not as policy/broker.caps "
+			fatalx("capability %d is not as policy/spawner.caps "
 			       "says after the drop",
 			       cap);
 	}
-	for (i = 0; i < NBROKER_CAPS; i++)
-		if (cap_in(CAPNG_EFFECTIVE, cap_number(broker_caps[i].name)))
+	for (i = 0; i < NSPAWNER_CAPS; i++)
+		if (cap_in(CAPNG_EFFECTIVE, cap_number(spawner_caps[i].name)))
 			snprintf(kept + strlen(kept),
 				 sizeof(kept) - strlen(kept), " %s",
-				 broker_caps[i].name);
-	log_info("privileges dropped: uid %ld, keeping%s", (long)geteuid(),
-		 kept[0] != '\0' ? kept : " no capabilities");
+				 spawner_caps[i].name);
+	log_debug("spawner: uid %ld, keeping%s", (long)geteuid(),
+		  kept[0] != '\0' ? kept : " no capabilities");
+}
+
+/* Whether the kernel shows any capability in any set of ours. */
+static int
+any_cap_left(int bounds)
+{
+	int cap;
+
+	if (capng_get_caps_process() != 0)
+		fatalx("cannot read the broker's capabilities");
+	for (cap = 0; cap <= CAP_LAST_CAP; cap++)
+		if (cap_in(CAPNG_EFFECTIVE, cap) ||
+		    cap_in(CAPNG_PERMITTED, cap) ||
+		    cap_in(CAPNG_INHERITABLE, cap) ||
+		    (bounds && cap_in(CAPNG_BOUNDING_SET, cap)) ||
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) ==
+			    1)
+			return 1;
+	return 0;
+}
+
+/*
+ * In the broker, once the spawner is forked: its own user, no
+ * supplementary groups, every capability set empty (the bounding set
+ * first, while CAP_SETPCAP still allows it), no_new_privs, and not
+ * dumpable, so that nobody but root reads its memory or attaches to it.
+ */
+void
+privs_broker(const struct broker_user *bu)
+{
+	int cap, bounds;
+
+	if (capng_get_caps_process() != 0)
+		fatalx("cannot read the broker's capabilities");
+	bounds = cap_in(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	for (cap = 0; bounds && cap <= CAP_LAST_CAP; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
+		    errno != EINVAL)
+			fatal("dropping capability %d from the bounding set",
+			      cap);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1)
+		fatal("clearing ambient capabilities");
+	if (!bu->stay_root) {
+		if (setgroups(0, NULL) == -1)
+			fatal("setgroups");
+		if (setresgid(bu->gid, bu->gid, bu->gid) == -1)
+			fatal("setresgid %lu", (unsigned long)bu->gid);
+		if (setresuid(bu->uid, bu->uid, bu->uid) == -1)
+			fatal("setresuid %lu", (unsigned long)bu->uid);
+	}
+	capng_clear(CAPNG_SELECT_CAPS);
+	if (capng_apply(CAPNG_SELECT_CAPS) != 0)
+		fatalx("cannot drop the broker's capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("PR_SET_NO_NEW_PRIVS");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("PR_SET_DUMPABLE");
+	if (any_cap_left(bounds))
+		fatalx("the broker still holds a capability after the drop");
+	if (!bu->stay_root && (geteuid() != bu->uid || getegid() != bu->gid))
+		fatalx("the broker is not %s after the drop", bu->name);
+	log_info("privileges dropped: uid %ld (%s), no capabilities",
+		 (long)geteuid(), bu->stay_root ? "unchanged" : bu->name);
 }
 
 /*
@@ -173,19 +240,39 @@ print_cap_list(FILE *f, const int *caps, size_t n)
 
 /* What each process runs with, for --print-policy. Starts nothing. */
 void
-privs_print(FILE *f, const struct engine_opts *eo)
+privs_print(FILE *f, const struct broker_user *bu, const struct engine_opts *eo)
 {
 	size_t i;
 
-	fputs(BROKER_NAME " (after start-up)\n", f);
+	fputs("spawner (forked by " BROKER_NAME
+	      " at start; starts and stops engines, nothing else)\n",
+	      f);
 	fputs("  user: uid 0 (root), without CAP_DAC_OVERRIDE\n", f);
-	fputs("  no_new_privs: 1\n", f);
+	fputs("  no_new_privs: 1\n  dumpable: 0\n", f);
 	fputs("  capabilities (effective, permitted and bounding; inheritable "
 	      "and ambient empty):\n",
 	      f);
-	for (i = 0; i < NBROKER_CAPS; i++)
-		fprintf(f, "    %-16s # %s\n", broker_caps[i].name,
-			broker_caps[i].why);
+	for (i = 0; i < NSPAWNER_CAPS; i++)
+		fprintf(f, "    %-16s # %s\n", spawner_caps[i].name,
+			spawner_caps[i].why);
+	fputs("  file descriptors: its control channel, the two state "
+	      "memfds, the engine binary\n",
+	      f);
+
+	fputs("\n" BROKER_NAME " (after start-up)\n", f);
+	if (bu->stay_root)
+		fprintf(f, "  UNSAFE: --unsafe-broker-root: user: uid 0 "
+			   "(root)\n");
+	else
+		fprintf(f,
+			"  user: %s (uid %lu, gid %lu), no supplementary "
+			"groups\n",
+			bu->name, (unsigned long)bu->uid,
+			(unsigned long)bu->gid);
+	fputs("  capabilities: none (effective, permitted, inheritable, "
+	      "bounding, ambient)\n"
+	      "  no_new_privs: 1\n  dumpable: 0\n",
+	      f);
 
 	fprintf(f, "\n" ENGINE_NAME "\n");
 	if (!eo->sandboxed)
@@ -213,8 +300,8 @@ privs_print(FILE *f, const struct engine_opts *eo)
 			"MEMLOCK 0, AS %llu\n",
 			eo->as_limit, eo->as_limit);
 	fprintf(f, "  file descriptors: the channel to the broker (3) and the "
-		   "broker's two state memfds (4, 5)\n"
-		   "  namespaces: pid (created by the broker), mount, net, "
+		   "spawner's two state memfds (4, 5)\n"
+		   "  namespaces: pid (created by the spawner), mount, net, "
 		   "ipc, uts (by the engine), where the kernel permits\n"
 		   "  root: an empty read-only tmpfs\n"
 		   "  seccomp: every system call not below traps; the engine "

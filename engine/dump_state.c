@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The privileged part of xs-engine --dump: the broker's two state memfds,
- * found through /proc (so root only) and copied, bytes only, into sealed
+ * The privileged part of xs-engine --dump: the two state memfds, which the
+ * broker's spawner holds (or an older broker itself), found through /proc
+ * (so root only) and copied, bytes only, into sealed
  * memfds of the tool's own, without disturbing the broker. The engine
  * writes a group or a snapshot in one go and the header of a snapshot
  * last, so what is copied is always a state the store was in. What the
@@ -51,7 +52,7 @@ broker_pid(void)
 	return cred.pid;
 }
 
-/* Opens the broker's two state memfds. */
+/* Opens the two state memfds pid holds. */
 static int
 state_fds(long pid, int fd[2])
 {
@@ -86,10 +87,6 @@ state_fds(long pid, int fd[2])
 	}
 	closedir(d);
 	if (fd[0] == -1 || fd[1] == -1) {
-		fprintf(stderr,
-			"xs-engine: process %ld holds no split-xenstored "
-			"state\n",
-			pid);
 		if (fd[0] != -1)
 			close(fd[0]);
 		if (fd[1] != -1)
@@ -97,6 +94,34 @@ state_fds(long pid, int fd[2])
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The state memfds of the broker pid: its spawner's, a child of it, since
+ * the broker keeps none once it has forked the spawner.
+ */
+static int
+broker_state_fds(long pid, int fd[2])
+{
+	char path[64];
+	long child;
+	FILE *f;
+	int r = -1;
+
+	if (state_fds(pid, fd) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		while (r == -1 && fscanf(f, "%ld", &child) == 1)
+			r = state_fds(child, fd);
+		fclose(f);
+	}
+	if (r == -1)
+		fprintf(stderr,
+			"xs-engine: process %ld holds no split-xenstored "
+			"state, nor does its spawner\n",
+			pid);
+	return r;
 }
 
 /*
@@ -142,7 +167,7 @@ dump_state(long pid, int copy[2])
 	copy[0] = copy[1] = -1;
 	if (pid <= 0 && (pid = broker_pid()) <= 0)
 		return -1;
-	if (state_fds(pid, fd) == -1)
+	if (broker_state_fds(pid, fd) == -1)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		if ((copy[i] = slot_copy(fd[i], names[i])) == -1) {

@@ -61,6 +61,18 @@ def _children(pid):
         return None
 
 
+def _spawner(pid):
+    """The broker's one child, its spawner, or None."""
+    kids = _children(pid)
+    return kids[0] if kids and len(kids) == 1 else None
+
+
+def _engines(pid):
+    """The engines of the broker pid: the children of its spawner."""
+    sp = _spawner(pid)
+    return None if sp is None else _children(sp)
+
+
 def _ref_shim(tmp):
     so = os.path.join(tmp, "ref_shim.so")
     subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", so,
@@ -112,7 +124,7 @@ class Daemon:
                 raise AssertionError("%s not serving after %ss:\n%s" % (
                     " ".join(cmd), START_TIMEOUT, self.stderr()))
             time.sleep(0.05)
-        self.engine_pids = _children(self.proc.pid)
+        self.engine_pids = _engines(self.proc.pid)
         return self
 
     @staticmethod
@@ -153,7 +165,7 @@ class Daemon:
         if not self.alive():
             problems.append("daemon exited with status %s" % self.proc.returncode)
         elif self.engine_pids is not None:
-            now = _children(self.proc.pid)
+            now = _engines(self.proc.pid)
             if now is not None and now != self.engine_pids:
                 problems.append("engine process changed (crash/restart?): %s -> %s"
                                 % (self.engine_pids, now))

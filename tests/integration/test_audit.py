@@ -26,7 +26,7 @@ import time
 import pytest
 
 import xsraw
-from conftest import REFERENCE, XS_BUILD, Daemon, _children, wait_until
+from conftest import REFERENCE, XS_BUILD, Daemon, _engines, wait_until
 
 pytestmark = pytest.mark.skipif(REFERENCE, reason="C xenstored has no audit log")
 
@@ -524,7 +524,7 @@ def test_unanswered_request_survives_sigkill(tmp_path):
     log = str(tmp_path / "audit.log")
     d = Daemon(["--audit-log", log], name="auditkill").start()
     try:
-        (engine,) = _children(d.proc.pid)
+        (engine,) = _engines(d.proc.pid)
         os.kill(engine, signal.SIGSTOP)
         c = d.raw()
         c.send(xsraw.WRITE, b"/never/answered\0v", req_id=777)

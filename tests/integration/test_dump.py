@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 import xsraw
-from conftest import REFERENCE, XS_BUILD, Daemon
+from conftest import REFERENCE, XS_BUILD, Daemon, _spawner
 
 pytestmark = pytest.mark.skipif(REFERENCE, reason="split-xenstored's tools")
 
@@ -63,14 +63,14 @@ def engine_user():
 
 
 def state_memfds(d):
-    """The broker's state memfds, as /proc paths (the broker is whoever
-    serves the socket, as the dump tool finds it)."""
+    """The state memfds, as /proc paths: its spawner holds them (the broker
+    is whoever serves the socket, as the dump tool finds it)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(d.socket)
     pid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET,
                                            socket.SO_PEERCRED, 12))[0]
     s.close()
-    fds = "/proc/%d/fd" % pid
+    fds = "/proc/%d/fd" % _spawner(pid)
     out = []
     for fd in os.listdir(fds):
         try:

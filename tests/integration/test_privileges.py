@@ -3,29 +3,35 @@
 
 The engine: an unprivileged user, no capabilities in any set, no_new_privs,
 a seccomp filter, tight rlimits, its own PID namespace and no fd but its
-channel.  The broker: exactly the capabilities policy/broker.caps lists (and
-a bounding set cut to them), every fd close-on-exec.  Then --print-policy,
---unsafe-no-sandbox, the engine's options, and how the death of an engine
-by SIGSYS is reported.
+channel.  The broker, which serves every client: its own user, not the
+engine's, no capability in any set, no_new_privs, every fd close-on-exec.
+The spawner, the broker's child and the engine's parent: the only process
+with capabilities, exactly those policy/spawner.caps lists, and no fd of a
+client, a Xen device or an engine's channel.  Then --print-policy, the
+users' options, --unsafe-no-sandbox, the engine's options, what a killed
+broker leaves, and how the death of an engine by SIGSYS is reported.
 """
 
 import os
 import pwd
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from conftest import REFERENCE, REPO, XS_BUILD, Daemon, wait_until
+from conftest import (REFERENCE, REPO, XS_BUILD, Daemon, _children,
+                      _engines, _spawner, wait_until)
 
 pytestmark = pytest.mark.skipif(
     REFERENCE, reason="C xenstored has no engine and no privilege policy")
 
 BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
 ENGINE = os.path.join(XS_BUILD, "bin", "xs-engine")
-BROKER_CAPS = os.path.join(REPO, "policy", "broker.caps")
+SPAWNER_CAPS = os.path.join(REPO, "policy", "spawner.caps")
 ENGINE_SECCOMP = os.path.join(REPO, "policy", "engine.seccomp")
 
 # linux/capability.h
@@ -52,9 +58,9 @@ O_CLOEXEC = 0o2000000
 
 
 def policy_caps():
-    """[(name, reason)] of policy/broker.caps, in order."""
+    """[(name, reason)] of policy/spawner.caps, in order."""
     caps = []
-    with open(BROKER_CAPS) as f:
+    with open(SPAWNER_CAPS) as f:
         for line in f:
             line = line.strip()
             if not line or line.startswith("#"):
@@ -62,7 +68,7 @@ def policy_caps():
             name, sep, why = line.partition("#")
             assert sep and why.strip(), "no reason on line: %r" % line
             caps.append((name.strip(), why.strip()))
-    assert caps, "policy/broker.caps lists nothing"
+    assert caps, "policy/spawner.caps lists nothing"
     return caps
 
 
@@ -113,8 +119,47 @@ def as_limit(d):
 
 def engine_pid(d):
     assert d.engine_pids is not None and len(d.engine_pids) == 1, \
-        "the broker should have exactly one child, its engine: %s" % d.engine_pids
+        "the spawner should have exactly one child, its engine: %s" % d.engine_pids
     return d.engine_pids[0]
+
+
+def spawner_pid(d):
+    pid = _spawner(d.proc.pid)
+    assert pid is not None, "the broker should have one child, its spawner"
+    return pid
+
+
+def server_pid(d):
+    """The process that accepts the clients' connections."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(d.socket)
+        return struct.unpack("3i", s.getsockopt(
+            socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[0]
+    finally:
+        s.close()
+
+
+def fd_targets(pid):
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out[fd] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            pass
+    return out
+
+
+def listening_inodes():
+    """The inodes of every Unix socket bound to a path."""
+    out = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8:
+                out.add(fields[6])
+    return out
 
 
 def default_engine_user():
@@ -242,15 +287,67 @@ def test_bad_spin_us(value):
 
 # -- the broker ------------------------------------------------------------
 
-def test_broker_capabilities_match_policy(xsd):
-    st = status(xsd.proc.pid)
+def test_broker_serves_clients_without_privileges(xsd):
+    """The process that accepts connections is the one the launcher
+    started, not root, and holds no capability in any set."""
+    pid = server_pid(xsd)
+    assert pid == xsd.proc.pid
+    st = status(pid)
+    pw = pwd.getpwnam("xs-broker")
+    assert st["Uid"].split() == [str(pw.pw_uid)] * 4
+    assert st["Gid"].split() == [str(pw.pw_gid)] * 4
+    assert st["Groups"] == ""
+    for capset in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
+        assert int(st[capset], 16) == 0, "%s %s" % (capset, st[capset])
+    assert st["NoNewPrivs"] == "1"
+
+
+def test_engine_user_differs_from_broker(xsd):
+    broker = status(xsd.proc.pid)["Uid"].split()[0]
+    engine = status(engine_pid(xsd))["Uid"].split()[0]
+    assert broker != "0" and engine != "0" and broker != engine
+
+
+def test_spawner_capabilities_match_policy(xsd):
+    st = status(spawner_pid(xsd))
     want = policy_mask()
+    assert st["Uid"].split() == ["0"] * 4
     for capset in ("CapEff", "CapPrm", "CapBnd"):
         assert int(st[capset], 16) == want, \
-            "%s %s, policy/broker.caps says %x" % (capset, st[capset], want)
+            "%s %s, policy/spawner.caps says %x" % (capset, st[capset], want)
     assert int(st["CapInh"], 16) == 0
     assert int(st["CapAmb"], 16) == 0
     assert st["NoNewPrivs"] == "1"
+
+
+def test_spawner_is_the_only_process_with_capabilities(xsd):
+    procs = [xsd.proc.pid] + _children(xsd.proc.pid) + (_engines(
+        xsd.proc.pid) or [])
+    assert len(procs) == 3, procs
+    held = [p for p in procs
+            if any(int(status(p)[c], 16) for c in ("CapEff", "CapPrm"))]
+    assert held == [spawner_pid(xsd)], held
+
+
+def test_spawner_holds_no_client_device_or_channel(xsd):
+    """Its control channel, the state memfds, the engine binary, its
+    signalfd and /dev/null (stderr stays the log in the foreground): no
+    socket a client connects to, none of a client's connections, no engine
+    channel, no Xen device."""
+    with xsd.raw() as c:
+        c.write("/spawnerfds", b"x")
+        targets = fd_targets(spawner_pid(xsd))
+    assert targets.pop("2") in ("/dev/null", fd_targets(xsd.proc.pid)["2"])
+    sockets = [t for t in targets.values() if t.startswith("socket:")]
+    assert len(sockets) == 1, targets
+    assert sockets[0][len("socket:["):-1] not in listening_inodes(), targets
+    for fd, t in targets.items():
+        assert not t.startswith("/dev/xen"), targets
+        assert "evtchn" not in t and "gntdev" not in t \
+            and "privcmd" not in t, targets
+        assert (t == "/dev/null" or t.startswith("/memfd:xs-state-")
+                or t.startswith("socket:") or t.startswith("anon_inode:")
+                or t.endswith("/xs-engine")), targets
 
 
 def test_broker_fds_are_close_on_exec(xsd):
@@ -264,6 +361,35 @@ def test_broker_fds_are_close_on_exec(xsd):
         if not int(flags, 8) & O_CLOEXEC:
             leaks[fd] = os.readlink("/proc/%d/fd/%s" % (pid, fd))
     assert not leaks, "fds without O_CLOEXEC: %s" % leaks
+
+
+def test_broker_killed_leaves_no_files_nor_engine():
+    """SIGKILL gives the broker no chance to clean up: its spawner sees its
+    channel end and stops the engine, and removes the sockets and the pid
+    file the broker may no longer remove."""
+    d = Daemon(name="sigkill")
+    pidfile = os.path.join(d.rundir, "xs.pid")
+    d.args = ["-F", pidfile]
+    d.start()
+    try:
+        spawner, engine = spawner_pid(d), engine_pid(d)
+        os.kill(d.proc.pid, signal.SIGKILL)
+        d.proc.wait()
+
+        def gone(pid):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                return True
+
+        wait_until(lambda: gone(engine) and gone(spawner), timeout=30,
+                   what="the engine and the spawner to end")
+        for path in (d.socket, d.socket_ro, pidfile):
+            assert not os.path.exists(path), path
+    finally:
+        d.kill()
+        d.cleanup()
 
 
 def test_broker_removes_its_files_after_dropping_privileges():
@@ -297,8 +423,15 @@ def test_print_policy():
         assert os.listdir(rundir) == [], "--print-policy started something"
     for name, why in policy_caps():
         assert name in r.stdout and why in r.stdout, name
+    spawner, broker, engine = r.stdout.split("\n\n")
+    assert spawner.startswith("spawner") and "uid 0" in spawner
+    bw = pwd.getpwnam("xs-broker")
+    assert "xs-broker (uid %d, gid %d)" % (bw.pw_uid, bw.pw_gid) in broker
+    assert "capabilities: none" in broker
+    assert "no_new_privs: 1" in broker and "dumpable: 0" in broker
+    assert "CAP_" not in broker
     pw = default_engine_user()
-    assert "uid %d, gid %d" % (pw.pw_uid, pw.pw_gid) in r.stdout
+    assert "uid %d, gid %d" % (pw.pw_uid, pw.pw_gid) in engine
     assert "AS %d" % AS_LIMIT_DEFAULT in r.stdout
     with open(ENGINE_SECCOMP) as f:
         calls = [l.split()[0] for l in f if l.strip() and l[0] != "#"]
@@ -323,6 +456,30 @@ def test_bad_engine_options(args):
     r = print_policy(*args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert args[0] in r.stderr
+
+
+def test_missing_broker_user_is_refused():
+    r = print_policy("--broker-user", "no-such-user-xs")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "no-such-user-xs" in r.stderr
+    assert "users.sh" in r.stderr and "--unsafe-broker-root" in r.stderr
+
+
+def test_broker_user_must_not_be_the_engines():
+    r = print_policy("--broker-user", "daemon", "--engine-user", "daemon")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "differ" in r.stderr
+
+
+def test_unsafe_broker_root(xsd_factory):
+    """The broker stays uid 0, but without a capability; it says so."""
+    d = xsd_factory(args=["--unsafe-broker-root"])
+    wait_until(lambda: "--unsafe-broker-root" in d.stderr(),
+               what="the --unsafe-broker-root warning")
+    st = status(d.proc.pid)
+    assert st["Uid"].split() == ["0"] * 4
+    for capset in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
+        assert int(st[capset], 16) == 0, "%s %s" % (capset, st[capset])
 
 
 def test_unsafe_no_sandbox_warns(xsd_factory):

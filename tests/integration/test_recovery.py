@@ -22,7 +22,7 @@ import time
 import pytest
 
 import xsraw
-from conftest import REFERENCE, XS_BUILD, Daemon, _children, tool, wait_until
+from conftest import REFERENCE, XS_BUILD, Daemon, _engines, tool, wait_until
 
 pytestmark = pytest.mark.skipif(REFERENCE, reason="the split daemon's own "
                                 "engine supervision")
@@ -32,7 +32,7 @@ TIMEOUT = 60.0
 
 
 def engine_pid(d):
-    kids = _children(d.proc.pid)
+    kids = _engines(d.proc.pid)
     return kids[0] if kids and len(kids) == 1 else None
 
 
@@ -59,7 +59,7 @@ def kill_engine(d):
 def settle(d):
     """The test replaced the engine on purpose: the fixture's check that
     the engine never changed is about unplanned restarts."""
-    d.engine_pids = _children(d.proc.pid)
+    d.engine_pids = _engines(d.proc.pid)
 
 
 class Writer(threading.Thread):
@@ -272,7 +272,9 @@ def test_live_update_options_do_not_pile_up(xsd_factory, lu_tmp):
             "/proc/%d/exe" % engine_pid(d)) == path, timeout=TIMEOUT,
             what="the engine %s" % path)
         with open("/proc/%d/cmdline" % engine_pid(d), "rb") as f:
-            return f.read().split(b"\0")[:-1]
+            argv = f.read().split(b"\0")[:-1]
+        # The sandbox's options come last, after any a live update adds.
+        return argv[:argv.index(b"--uid")]
 
     with d.raw() as c:
         c.write("/luopts", b"kept")
@@ -394,7 +396,7 @@ def test_engine_gets_its_sync_unasked(wrap_dir):
                    what="the engine behind the wrapper")
         assert engine_exe(d) == real, d.stderr()[-2000:]
         assert "engine exited" not in d.stderr(), d.stderr()[-2000:]
-        d.engine_pids = _children(d.proc.pid)
+        d.engine_pids = _engines(d.proc.pid)
         assert serving(d)
         problems = d.stop()
         assert not problems, problems

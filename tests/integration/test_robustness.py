@@ -13,7 +13,7 @@ import time
 import pytest
 
 import xsraw
-from conftest import REFERENCE, rss_kb
+from conftest import REFERENCE, _engines, rss_kb
 from xsraw import (DIRECTORY, ERROR, GET_PERMS, HDR, MKDIR, READ, RM, WATCH,
                    WRITE, z)
 
@@ -153,8 +153,7 @@ def test_client_not_reading_big_replies_is_bounded(xsd, base):
     hog = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     hog.connect(xsd.socket)
     hog.setblocking(False)
-    with open("/proc/%d/task/%d/children" % ((xsd.proc.pid,) * 2)) as f:
-        (engine,) = [int(x) for x in f.read().split()]
+    (engine,) = _engines(xsd.proc.pid)
     try:
         before = rss_kb(xsd.proc.pid)
         # With the engine stopped, only the broker decides what it takes.

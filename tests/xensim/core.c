@@ -78,7 +78,12 @@ make_ring(struct xs_ctx *c, uint32_t domid)
 		open(xs_path(c, name, buf), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	int r = ftruncate(fd, XS_PAGE);
+	/*
+	 * A guest's ring is mapped by a daemon that may have left root by
+	 * then (xs-broker runs as its own user), as Xen's gntdev lets any
+	 * holder of its fd map a grant: the page is the daemon's to map.
+	 */
+	int r = fchmod(fd, 0666) == 0 ? ftruncate(fd, XS_PAGE) : -1;
 	close(fd);
 	return r;
 }

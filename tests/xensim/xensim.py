@@ -554,6 +554,10 @@ class Sim:
         self.build = build or build_dir()
         self._owns = sim_dir is None
         self.dir = sim_dir or tempfile.mkdtemp(prefix="xensim-")
+        # xs-broker maps guests' rings (the files in here) after it has
+        # left root for its own user, as Xen lets a gntdev fd's holder.
+        if self._owns:
+            os.chmod(self.dir, 0o755)
         self.tool = os.path.join(self.build, "xensim")
         self.preload = os.path.join(self.build, "libxensim.so")
         self.ctl("init")

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The spawner's engines: which binary runs, with which command line, and
+ * the start of each process. Only three binaries are ever run: the one
+ * named at start, a live update's that liveupdate_open() checked, and the
+ * one before the last update. The command line is the engine's options as
+ * the broker was given them, then what a live update adds (only options
+ * include/lu_options.h allows), then the sandbox's options last, so that
+ * nothing before them can override them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "broker.h"
+#include "lu_options.h"
+
+/* The engine's end of the channel and its state fds, as it is told. */
+#define ENGINE_FD 3
+#define STATE_FD_A 4
+#define STATE_FD_B 5
+/* Every fd the child must keep until exec is above these. */
+#define ENGINE_FD_LAST STATE_FD_B
+
+/* One binary and the command line it runs with. */
+struct binary {
+	int fd; /* O_PATH or O_RDONLY, above ENGINE_FD_LAST */
+	char **argv;
+};
+
+static const struct spawner_cfg *cfg;
+static struct binary cur = {-1, NULL}, prev = {-1, NULL}, next = {-1, NULL};
+static char *next_path;
+
+static void engine_exec(int, int, const struct binary *)
+	__attribute__((noreturn));
+
+/* fd, or a duplicate of it above ENGINE_FD_LAST (and fd closed). */
+int
+fd_above(int fd)
+{
+	int n;
+
+	if (fd > ENGINE_FD_LAST)
+		return fd;
+	if ((n = fcntl(fd, F_DUPFD_CLOEXEC, ENGINE_FD_LAST + 1)) == -1)
+		fatal("fcntl");
+	close(fd);
+	return n;
+}
+
+static void
+binary_free(struct binary *b)
+{
+	if (b->fd != -1)
+		close(b->fd);
+	liveupdate_argv_free(b->argv);
+	b->fd = -1;
+	b->argv = NULL;
+}
+
+/* name, the broker's options, extra, the sandbox's: NULL without memory. */
+static char **
+command_line(const char *name, char *const extra[], size_t nextra)
+{
+	char **head, **argv;
+	size_t n = 0;
+
+	while (cfg->sandbox[n] != NULL)
+		n++;
+	if ((head = liveupdate_argv(cfg->args, name, extra, nextra)) == NULL)
+		return NULL;
+	argv = liveupdate_argv(head, name, cfg->sandbox, n);
+	liveupdate_argv_free(head);
+	return argv;
+}
+
+void
+spawn_engine_init(const struct spawner_cfg *c)
+{
+	int fd;
+
+	cfg = c;
+	/*
+	 * Held open so that a restart needs no search permission on the way,
+	 * and above the fds the child rearranges.
+	 */
+	if ((fd = open(cfg->engine, O_PATH | O_CLOEXEC)) == -1)
+		fatal("%s", cfg->engine);
+	cur.fd = fd_above(fd);
+	if ((cur.argv = command_line(cfg->engine, NULL, 0)) == NULL)
+		fatal("engine command line");
+}
+
+/* UPDATE_FILE: 0, or the errno the engine is told (liveupdate_open()). */
+int
+spawn_engine_update_file(const char *path)
+{
+	int fd;
+
+	if ((fd = liveupdate_open(path, ENGINE_FD_LAST + 1)) == -1)
+		return errno;
+	binary_free(&next);
+	free(next_path);
+	if ((next_path = strdup(path)) == NULL)
+		fatal("live update");
+	next.fd = fd;
+	return 0;
+}
+
+/*
+ * In the child: the channel becomes fd 3, the state memfds 4 and 5, stdio
+ * /dev/null, every other fd is closed by exec, signals are as a fresh
+ * process has them and the environment is empty. The engine inherits
+ * nothing it did not ask for. Only system calls here: this may be the
+ * child of a raw clone.
+ */
+static void
+engine_exec(int fd, int errfd, const struct binary *b)
+{
+	static char *const envp[] = {NULL};
+	sigset_t none;
+	int null, err, flags;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (fd == ENGINE_FD) {
+		if ((flags = fcntl(fd, F_GETFD)) == -1 ||
+		    fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == -1)
+			goto fail;
+	} else if (dup2(fd, ENGINE_FD) == -1)
+		goto fail;
+	/* The state fds, errfd and the binary are above STATE_FD_B. */
+	if (dup2(cfg->state_fd[0], STATE_FD_A) == -1 ||
+	    dup2(cfg->state_fd[1], STATE_FD_B) == -1)
+		goto fail;
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
+		goto fail;
+	/*
+	 * Every fd we open has O_CLOEXEC; this also catches whatever was left
+	 * without it. errfd and the binary must stay open until exec, so they
+	 * are marked, not closed.
+	 */
+	if (close_range(ENGINE_FD_LAST + 1, ~0u, CLOSE_RANGE_CLOEXEC) == -1)
+		goto fail;
+	fexecve(b->fd, b->argv, envp);
+fail:
+	err = errno;
+	(void)!write(errfd, &err, sizeof(err));
+	_exit(127);
+}
+
+/*
+ * A child in a new PID namespace where the kernel permits it (it is then pid
+ * 1 there and sees no other process), else a plain fork. Either returns
+ * like fork().
+ */
+static pid_t
+engine_clone(void)
+{
+	static int said;
+	pid_t pid;
+
+	if (!cfg->sandboxed)
+		return fork();
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL,
+			     NULL, 0);
+	if (pid != -1 || (errno != EPERM && errno != EINVAL && errno != ENOSYS))
+		return pid;
+	if (!said++)
+		log_info("no PID namespace for the engine: %s",
+			 strerror(errno));
+	return fork();
+}
+
+/*
+ * Starts b with a new channel. Returns 0 with *pid and *chan (the broker's
+ * end), or the errno of what failed (a failed exec's child is reaped).
+ */
+static int
+engine_run(const struct binary *b, pid_t *pidp, int *chan)
+{
+	int sv[2], ep[2], err, status;
+	ssize_t n;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+		return errno;
+	/* Carries errno back if exec fails; closes by itself on success. */
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		err = errno;
+		goto fail_pipe;
+	}
+	/* Keep the child's error pipe clear of the fds it rearranges. */
+	ep[1] = fd_above(ep[1]);
+	if ((pid = engine_clone()) == -1) {
+		err = errno;
+		close(ep[0]);
+		close(ep[1]);
+		goto fail_pipe;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(ep[0]);
+		if (cfg->sandboxed)
+			privs_engine_child();
+		engine_exec(sv[1], ep[1], b);
+	}
+	close(sv[1]);
+	close(ep[1]);
+	do
+		n = read(ep[0], &err, sizeof(err));
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof(err)) {
+		/* It said why, and exits at once (engine_exec()). */
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		close(sv[0]);
+		return err;
+	}
+	*pidp = pid;
+	*chan = sv[0];
+	return 0;
+fail_pipe:
+	close(sv[0]);
+	close(sv[1]);
+	return err;
+}
+
+/* The live update's binary with its words, as a binary to run. */
+static int
+update_binary(struct binary *b, char *const args[], size_t nargs)
+{
+	if (next.fd == -1 || !lu_args_ok(args, nargs))
+		return -1;
+	if ((b->argv = command_line(next_path, args, nargs)) == NULL)
+		fatal("live update");
+	b->fd = next.fd;
+	next.fd = -1;
+	free(next_path);
+	next_path = NULL;
+	return 0;
+}
+
+/*
+ * START: returns 0 with *pid and *chan, an errno if the engine could not
+ * be started, or -1 if the broker asked for what it may not: a binary there
+ * is none of, or words a live update may not add.
+ */
+int
+spawn_engine_start(enum spawn_binary which, char *const args[], size_t nargs,
+		   pid_t *pid, int *chan)
+{
+	struct binary b = {-1, NULL};
+	int err;
+
+	if (which != SPAWN_RUN_UPDATE && nargs != 0)
+		return -1;
+	switch (which) {
+	case SPAWN_RUN_CURRENT:
+		return engine_run(&cur, pid, chan);
+	case SPAWN_RUN_PREVIOUS:
+		if (prev.fd == -1)
+			return -1;
+		binary_free(&cur);
+		cur = prev;
+		prev.fd = -1;
+		prev.argv = NULL;
+		return engine_run(&cur, pid, chan);
+	case SPAWN_RUN_UPDATE:
+		if (update_binary(&b, args, nargs) == -1)
+			return -1;
+		if ((err = engine_run(&b, pid, chan)) != 0) {
+			binary_free(&b);
+			return err;
+		}
+		/* Kept in case the new engine dies before it answers. */
+		binary_free(&prev);
+		prev = cur;
+		cur = b;
+		return 0;
+	}
+	return -1;
+}
