@@ -294,6 +294,11 @@ int backoff_limit_news(struct backoff *, int64_t now_ms);
 #define LIVEUPDATE_PATH_MAX 4096u
 #define LIVEUPDATE_ARGS_MAX 32u
 #define LIVEUPDATE_ARG_MAX 256u
+/* What the engine may name or add, the spawner must take. */
+_Static_assert(LIVEUPDATE_PATH_MAX == SPAWN_PATH_MAX &&
+		       LIVEUPDATE_ARGS_MAX == SPAWN_ARGS_MAX &&
+		       LIVEUPDATE_ARG_MAX == SPAWN_ARG_MAX,
+	       "a live update's limits are the spawner's");
 int liveupdate_open(const char *path, int min_fd);
 char **liveupdate_argv(char *const argv[], const char *name, char *const args[],
 		       size_t nargs);
