@@ -761,7 +761,6 @@ main(int argc, char *argv[])
 	listen_open(rundir);
 	pidfile_write();
 	engine_state_create(restore, sc.state_fd);
-	guest_open(socket_only ? NULL : &go);
 
 	sc.engine = engine;
 	sc.args = eargv;
@@ -771,6 +770,9 @@ main(int argc, char *argv[])
 	listen_paths(sc.unlink);
 	sc.unlink[2] = pidfile_written ? pidfile : NULL;
 	spawn_fork(&sc, no_fork);
+	/* dom0's ring is mapped after the fork: the spawner has no use for it.
+	 */
+	guest_open(socket_only ? NULL : &go);
 	privs_broker(&bu);
 
 	engine_start(engine, engine_restarts);

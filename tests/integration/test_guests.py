@@ -191,6 +191,29 @@ def test_own_home_relative_and_absolute(sim):
     g.close()
 
 
+def test_broker_maps_rings_without_root_and_spawner_holds_none(sim):
+    """With Xen, too, the broker serves guests as its own user, mapping a
+    domain introduced after it dropped root; its spawner holds neither the
+    event channel device, nor a ring, nor a client's or engine's socket:
+    one socket, its control channel."""
+    d = ours(sim)
+    g = sim.introduce(d, 7)
+    g.write("data", "x")
+    assert g.read("data") == b"x"
+    with open("/proc/%d/status" % d.proc.pid) as f:
+        uid = [l.split()[1] for l in f if l.startswith("Uid:")][0]
+    assert uid != "0"
+    (spawner,) = _children(d.proc.pid)
+    fds = "/proc/%d/fd" % spawner
+    targets = [os.readlink(os.path.join(fds, fd)) for fd in os.listdir(fds)]
+    assert len([t for t in targets if t.startswith("socket:")]) == 1, targets
+    assert not [t for t in targets if "ring." in t or "/dev/xen" in t
+                or sim.dir in t], targets
+    with open("/proc/%d/maps" % spawner) as f:
+        assert "ring." not in f.read()
+    g.close()
+
+
 def test_eacces_elsewhere_and_privileged_ops(sim):
     d = ours(sim)
     g5 = sim.introduce(d, 5)
