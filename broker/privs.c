@@ -260,7 +260,12 @@ privs_print(FILE *f, const struct broker_user *bu, const struct engine_opts *eo)
 	      f);
 
 	fputs("\n" BROKER_NAME " (after start-up)\n", f);
-	if (bu->stay_root)
+	if (bu->stay_root && geteuid() != 0)
+		fprintf(f,
+			"  user: uid %lu, as started (not root: no user to "
+			"switch to)\n",
+			(unsigned long)geteuid());
+	else if (bu->stay_root)
 		fprintf(f, "  UNSAFE: --unsafe-broker-root: user: uid 0 "
 			   "(root)\n");
 	else

@@ -108,8 +108,9 @@ for m in xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc; do
 done
 python3 "$HERE/vmlinux.py" "/boot/vmlinuz-$KVER" "$D/boot/vmlinux"
 cp "$OUT/guest.cpio.gz" "$D/boot/guest.cpio.gz"
-printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$D/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$D/etc/group"
+# The broker serves as its own user, the engine as another (scripts/users.sh).
+printf 'root:x:0:0:root:/:/bin/sh\nxs-broker:x:101:101::/nonexistent:/bin/false\nxs-engine:x:102:102::/nonexistent:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$D/etc/passwd"
+printf 'root:x:0:\nxs-broker:x:101:\nxs-engine:x:102:\nnogroup:x:65534:\n' >"$D/etc/group"
 cp "$HERE/xl.conf" "$D/etc/xen/xl.conf"
 for g in guest1 guest2; do
 	sed "s/@NAME@/$g/" "$HERE/guest.cfg" >"$D/etc/xen/$g.cfg"
