@@ -114,6 +114,11 @@ step_broker() {
 	grep -qw xt.xenstored=c /proc/cmdline && return 0
 	wait_for 10 pidof xs-engine || return 1
 	say "engine pid $(engine_pid)"
+	# It serves the rings as its own user, without a capability.
+	u=$(awk '/^Uid:/ { print $2 }' /proc/$p/status)
+	c=$(awk '/^CapEff:/ { print $2 }' /proc/$p/status)
+	say "broker uid $u, effective capabilities $c"
+	[ "$u" != 0 ] && [ "$c" = 0000000000000000 ] || return 1
 }
 
 # The engine is sandboxed, with its root reached as this root allows.
