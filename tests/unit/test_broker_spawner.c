@@ -3,9 +3,10 @@
  * The spawner, run for real in a child, fed what a broken or subverted
  * broker might send: it answers what it may (a live update's binary that
  * is not one is refused, and it goes on), and leaves on anything out of
- * shape, without running anything. Nothing here runs an engine: the
- * binary named at start is /bin/true, and a START the spawner accepted
- * would show as STARTED before the end of the channel.
+ * shape, without running anything: a START the spawner accepted would
+ * show as STARTED before the end of the channel. One update it must
+ * accept shows that the refusals are the checks', not a spawner that
+ * runs nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -391,6 +392,58 @@ test_refusals_leave_it_serving(void **state)
 	shutdown_ok(&s);
 }
 
+/* The words of pid's command line, NUL-separated, into buf. */
+static size_t
+cmdline(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd != -1);
+	n = read(fd, buf, size);
+	close(fd);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+/*
+ * What the allow-list lets through runs: the checked binary, the broker's
+ * options, the update's words, and the sandbox's options last.
+ */
+static void
+test_allowed_update_runs(void **state)
+{
+	static const char want[] = "--fd\0003\0-E\000100\0-K\0--uid\00065534";
+	static struct spawn_start m;
+	char *const words[] = {"-E", "100", "-K", NULL};
+	struct spawner s = spawner_start();
+	int fds[SPAWN_FDS_MAX], nfds;
+	struct pollfd p = {s.sock, POLLIN, 0};
+	struct spawn_pid r;
+	char argv[512];
+	size_t n;
+
+	assert_int_equal(update_file(&s, built_engine()), 0);
+	start_msg(&m, SPAWN_RUN_UPDATE, words);
+	send_raw(&s, &m, sizeof(m));
+	assert_int_equal(poll(&p, 1, DEADLINE_MS), 1);
+	assert_int_equal(spawn_recv(s.sock, &r, sizeof(r), fds, &nfds),
+			 sizeof(r));
+	assert_int_equal(r.h.type, SPAWN_STARTED);
+	assert_int_equal(nfds, 1);
+	n = cmdline(r.pid, argv, sizeof(argv));
+	assert_true(n > sizeof(want));
+	assert_memory_equal(argv + n - sizeof(want), want, sizeof(want));
+	/* The end of its channel ends it; the spawner says so. */
+	close(fds[0]);
+	assert_int_equal(next_msg(&s, &r, sizeof(r)), sizeof(r));
+	assert_int_equal(r.h.type, SPAWN_EXITED);
+	shutdown_ok(&s);
+}
+
 static void
 test_end_of_channel(void **state)
 {
@@ -422,6 +475,7 @@ main(void)
 		cmocka_unit_test(test_previous_without_an_update),
 		cmocka_unit_test(test_update_file_refusals),
 		cmocka_unit_test(test_refusals_leave_it_serving),
+		cmocka_unit_test(test_allowed_update_runs),
 		cmocka_unit_test(test_end_of_channel),
 	};
 
