@@ -334,6 +334,12 @@ void engine_stop(void);
 
 /* privs.c: the broker's capabilities (policy/broker.caps) and the engine's. */
 void privs_drop(void);
+
+/* seccomp.c: the broker's own filter (policy/broker.seccomp). */
+void seccomp_on_report(void (*)(const char *name, int nr));
+int seccomp_broker_apply(void);
+const char *const *seccomp_broker_text(void);
+const char *const *seccomp_broker_xensim_text(void);
 void privs_engine_child(void);
 void privs_print(FILE *, const struct engine_opts *);
 
