@@ -57,6 +57,8 @@ LDLIBS_CRYPTO := -lnettle
 # The engine's seccomp allow-list; the sanitizer build adds what its
 # runtime needs.
 SECCOMP_POLICY ?= policy/engine.seccomp
+# The broker's; the same way.
+BROKER_SECCOMP_POLICY ?= policy/broker.seccomp
 
 RUNDIR ?= $(CURDIR)/run
 FUZZ_SECONDS ?= 20
@@ -66,6 +68,7 @@ BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 PROTO_SRC := $(wildcard proto/*.c)
 GEN_C := $(B)/gen/xsp.pb-c.c
 GEN_H := $(B)/gen/xsp.pb-c.h $(B)/gen/seccomp_policy.h \
+	$(B)/gen/broker_seccomp.h $(B)/gen/broker_xensim_seccomp.h \
 	$(B)/gen/spawner_caps.h $(B)/gen/audit_policy.h
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -109,6 +112,22 @@ $(B)/gen/seccomp_policy.h: $(SECCOMP_POLICY) $(B)/gen/seccomp_policy.files \
 		scripts/gen-seccomp.py
 	@mkdir -p $(B)/gen
 	python3 scripts/gen-seccomp.py $@ $(SECCOMP_POLICY)
+
+$(B)/gen/broker_seccomp.files: FORCE
+	@mkdir -p $(B)/gen
+	@echo '$(BROKER_SECCOMP_POLICY)' | cmp -s - $@ || \
+		echo '$(BROKER_SECCOMP_POLICY)' > $@
+
+$(B)/gen/broker_seccomp.h: $(BROKER_SECCOMP_POLICY) \
+		$(B)/gen/broker_seccomp.files scripts/gen-seccomp.py
+	@mkdir -p $(B)/gen
+	python3 scripts/gen-seccomp.py --role broker broker_seccomp $@ \
+		$(BROKER_SECCOMP_POLICY)
+
+$(B)/gen/broker_xensim_seccomp.h: policy/broker-xensim.seccomp \
+		scripts/gen-seccomp.py
+	@mkdir -p $(B)/gen
+	python3 scripts/gen-seccomp.py --role broker broker_xensim_seccomp $@ $<
 
 FORCE:
 
@@ -177,6 +196,14 @@ $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
 # The spawner's test checks a live update of the engine built beside it.
 $(B)/tests/test_broker_spawner: $(B)/bin/xs-engine
 
+# Runs forbidden calls inside the broker's and the engine's real filters.
+$(B)/tests/seccomp_probe: tests/tools/seccomp_probe.c $(B)/lib/libbroker.a \
+		$(B)/lib/libengine.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Ibroker -Iengine $(ALL_CFLAGS) $(DEPFLAGS) \
+		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) \
+		$(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO) $(LDLIBS_ZSTD)
+
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) \
@@ -222,6 +249,7 @@ run: deps all
 san:
 	$(MAKE) B=build-san CC=clang-14 HARDEN=0 \
 		SECCOMP_POLICY="policy/engine.seccomp policy/engine-sanitizer.seccomp" \
+		BROKER_SECCOMP_POLICY="policy/broker.seccomp policy/broker-sanitizer.seccomp" \
 		CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		all $(patsubst $(B)/%,build-san/%,$(UNIT_BIN) $(TOOL_BIN) $(XENSIM_BIN))
 

@@ -400,6 +400,12 @@ struct broker_user {
 };
 void privs_spawner(void);
 void privs_broker(const struct broker_user *);
+
+/* seccomp.c: the broker's own filter (policy/broker.seccomp). */
+void seccomp_on_report(void (*)(const char *name, int nr));
+int seccomp_broker_apply(void);
+const char *const *seccomp_broker_text(void);
+const char *const *seccomp_broker_xensim_text(void);
 void privs_engine_child(void);
 void privs_print(FILE *, const struct broker_user *,
 		 const struct engine_opts *);

@@ -92,6 +92,14 @@ struct journal {
 
 /* The engine's emit goes through here to see each request's reply. */
 static struct journal *active;
+/*
+ * The most a slot may hold (the engine's RLIMIT_FSIZE; 0: no limit). A
+ * slot past half of it is compacted whatever its ratio to the snapshot, so
+ * that a big store's journal never reaches the limit and kills the engine
+ * on a write: (1 + COMPACT_K) times a snapshot may not fit where the
+ * snapshot does.
+ */
+static uint64_t slot_max;
 
 static void
 journal_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
@@ -471,8 +479,11 @@ journal_compact(struct engine *e)
 		return 0;
 	jlen = j->off - j->hdr - j->snap_len;
 	/* An uncompressed snapshot goes at the first change after it. */
-	if (j->legacy ? jlen == 0
-		      : jlen < COMPACT_MIN || jlen < COMPACT_K * j->snap_len)
+	if (j->legacy
+		    ? jlen == 0
+		    : (jlen < COMPACT_MIN || jlen < COMPACT_K * j->snap_len) &&
+			      !(slot_max != 0 && jlen > 0 &&
+				j->off > slot_max / 2))
 		return 0;
 	return snapshot(e);
 }
@@ -765,6 +776,12 @@ journal_attach(struct engine **ep, int fd_a, int fd_b, const uint64_t *resend,
 		engine_free(*ep);
 	*ep = e;
 	return 0;
+}
+
+void
+journal_limit(uint64_t bytes)
+{
+	slot_max = bytes;
 }
 
 bool

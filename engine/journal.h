@@ -44,6 +44,12 @@ struct journal_slot {
 };
 struct engine *journal_load(struct engine *like, int fd_a, int fd_b,
 			    struct journal_slot *js, char *why, size_t whylen);
+/*
+ * Each state memfd may hold at most bytes (the engine's RLIMIT_FSIZE; 0: no
+ * limit): the journal is compacted before it gets there.
+ */
+void journal_limit(uint64_t bytes);
+
 /* Did journal_attach() restore a store? And how many engines ran before. */
 bool journal_restored(const struct engine *e);
 uint32_t journal_boots(const struct engine *e);

@@ -132,6 +132,8 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 	if (sb->state[0] < 0)
 		return; /* no state: a store of our own, lost with us */
 	s = f->msgs[0]->sync;
+	/* The sandbox's RLIMIT_FSIZE on each memfd (engine/sandbox.c). */
+	journal_limit(sb->as_limit);
 	if (journal_attach(ep, sb->state[0], sb->state[1], s->resend,
 			   s->n_resend, why, sizeof(why)) == -1) {
 		snprintf(msg, sizeof(msg), "state: %s", why);

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Turns policy/*.seccomp allow-lists into build/gen/seccomp_policy.h.
+"""Turns policy/*.seccomp allow-lists into a C header.
+
+  gen-seccomp.py [--role broker NAME] OUT POLICY...
 
 The header holds the policy text (for xs-broker --print-policy) and, under
-SECCOMP_POLICY_RULES, a function that adds each rule to a libseccomp filter
-(for xs-engine). The policy file stays the only list of system calls.
+SECCOMP_POLICY_RULES, a function that adds each rule to a libseccomp filter.
+The engine's rules may name its fds (CHANNEL, STATE_A, STATE_B, OUTPUT); the
+broker's name none: they test request numbers and flags only, since the
+broker's fds are opened by libraries that do not say which they are. Either
+way the policy file stays the only list of system calls.
 """
 import re
 import sys
@@ -27,6 +32,12 @@ def parse(path):
             if not body:
                 continue
             words = body.split()
+            act = "SCMP_ACT_ALLOW"
+            if words[-1].startswith("errno="):
+                err = words.pop()[6:]
+                if not re.match(r"^E[A-Z0-9]+$", err):
+                    fail(path, lineno, "bad errno %r" % err)
+                act = "SCMP_ACT_ERRNO(%s)" % err
             name, rest = words[0], words[1:]
             if not NAME.match(name):
                 fail(path, lineno, "bad system call name %r" % name)
@@ -50,7 +61,7 @@ def parse(path):
                     conds.append((int(m.group(1)), OPS[op], None, val))
                 else:
                     fail(path, lineno, "bad operator %r" % op)
-            rules.append((name, conds, " ".join(text.split())))
+            rules.append((name, conds, act, " ".join(text.split())))
     return rules
 
 
@@ -63,26 +74,45 @@ def cval(v):
     return "(scmp_datum_t)(%s)" % FDS.get(v, v)
 
 
+
 def main():
-    out, paths = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    role, prefix = "engine", "seccomp_policy"
+    if args[:1] == ["--role"] and len(args) > 2:
+        role, prefix, args = args[1], args[2], args[3:]
+    if role not in ("engine", "broker") or not NAME.match(prefix) or \
+            len(args) < 2:
+        sys.exit("usage: gen-seccomp.py [--role broker NAME] OUT POLICY...")
+    out, paths = args[0], args[1:]
+    fds = FDS if role == "engine" else {}
     rules = []
     for p in paths:
         rules += parse(p)
+    for name, conds, _, _ in rules:
+        for _, _, mask, val in conds:
+            for word in re.findall(r"[A-Z_]+", (mask or "") + val):
+                if word in FDS and word not in fds:
+                    sys.exit("%s: the %s's rules cannot name %s" %
+                             (name, role, word))
     if not rules:
         sys.exit("no rules in %s" % " ".join(paths))
     lines = ["/* Generated from %s by scripts/gen-seccomp.py. */" %
              " ".join(paths),
-             "#ifndef SECCOMP_POLICY_H", "#define SECCOMP_POLICY_H", "",
-             "static const char *const seccomp_policy_text[] = {"]
-    for _, _, text in rules:
+             "#ifndef %s_H" % prefix.upper(), "#define %s_H" % prefix.upper(),
+             "", "static const char *const %s_text[] = {" % prefix]
+    for _, _, _, text in rules:
         lines.append('\t"%s",' % text.replace("\\", "\\\\").replace('"', '\\"'))
-    lines += ["\tNULL,", "};", "", "#ifdef SECCOMP_POLICY_RULES",
-              "static int",
-              "seccomp_policy_add(scmp_filter_ctx ctx, int channel, int state_a,",
-              "\t\t   int state_b, int output)",
-              "{", "\tint r;", "",
-              "\t(void)channel;", "\t(void)state_a;", "\t(void)state_b;", "\t(void)output;"]
-    for name, conds, _ in rules:
+    lines += ["\tNULL,", "};", "", "#ifdef SECCOMP_POLICY_RULES", "static int"]
+    if role == "engine":
+        lines += ["seccomp_policy_add(scmp_filter_ctx ctx, int channel, int state_a,",
+                  "\t\t   int state_b, int output)",
+                  "{", "\tint r;", "",
+                  "\t(void)channel;", "\t(void)state_a;", "\t(void)state_b;",
+                  "\t(void)output;"]
+    else:
+        lines += ["%s_add(scmp_filter_ctx ctx)" % prefix,
+                  "{", "\tint r;", ""]
+    for name, conds, act, _ in rules:
         args = ""
         for a, op, mask, val in conds:
             # Spelled out rather than SCMP_An(): the macros leave a field
@@ -90,8 +120,8 @@ def main():
             da, db = (cval(mask), cval(val)) if mask else (cval(val), "0")
             args += (", (struct scmp_arg_cmp){.arg = %d, .op = %s, "
                      ".datum_a = %s, .datum_b = %s}" % (a, op, da, db))
-        lines.append("\tr = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, "
-                     "SCMP_SYS(%s), %d%s);" % (name, len(conds), args))
+        lines.append("\tr = seccomp_rule_add(ctx, %s, "
+                     "SCMP_SYS(%s), %d%s);" % (act, name, len(conds), args))
         lines.append("\tif (r < 0)\n\t\treturn r;")
     lines += ["\treturn 0;", "}", "#endif", "", "#endif", ""]
     with open(out, "w") as f:

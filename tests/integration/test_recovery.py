@@ -465,3 +465,50 @@ def test_store_that_does_not_load_is_kept_and_tried_again(xsd_factory,
     assert events[0][1].startswith("1 engines in a row"), events
     c.close()
     settle(d)
+
+
+def memfd_sizes(d):
+    """Sizes of the state memfds the broker holds (fds 4 and 5 of the
+    engine; in the broker, its memfds named xs-state-*)."""
+    sizes = []
+    fddir = "/proc/%d/fd" % d.proc.pid
+    for fd in os.listdir(fddir):
+        try:
+            if os.readlink(os.path.join(fddir, fd)).startswith(
+                    "/memfd:xs-state"):
+                sizes.append(os.stat(os.path.join(fddir, fd)).st_size)
+        except OSError:
+            pass
+    return sizes
+
+
+@pytest.mark.skipif("--engine-as-limit" in os.environ.get("XS_EXTRA", ""),
+                    reason="this run sets the engine's limit for all tests")
+def test_big_store_journal_stays_within_the_engine_file_limit(xsd_factory):
+    """Each state memfd may grow to the engine's RLIMIT_FSIZE (its address
+    space limit), no further, whatever the engine does. A legitimate store
+    whose journal would pass that limit before its usual compaction (8 times
+    the snapshot) is compacted at half of it instead: no write fails, the
+    engine does not die of its own limit."""
+    limit = 160 << 20
+    d = xsd_factory(["--engine-as-limit", str(limit)])
+    value = lambda: os.urandom(4000)  # what zstd cannot shrink
+    n_nodes, n_rewrites = 5000, 70000
+    with d.raw(timeout=60) as c:
+        # ~20 MB that zstd cannot shrink: 8 times it is past the limit.
+        for i in range(0, n_nodes, 100):
+            for k in range(i, i + 100):
+                c.send(xsraw.WRITE, xsraw.z("/big/%d" % k) + value())
+            for k in range(i, i + 100):
+                assert not c.recv_reply().is_error
+        # The journal grows by one value per rewrite: ~160 MB in all.
+        for i in range(0, n_rewrites, 100):
+            for k in range(i, i + 100):
+                c.send(xsraw.WRITE, xsraw.z("/big/%d" % (k % n_nodes)) +
+                       value())
+            for k in range(i, i + 100):
+                m = c.recv_reply()
+                assert not m.is_error, "rewrite %d: %r" % (k, m)
+            assert all(s <= limit for s in memfd_sizes(d))
+        assert c.read("/big/0")
+    assert len(memfd_sizes(d)) == 2

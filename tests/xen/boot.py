@@ -17,8 +17,11 @@ XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=768M,max:768M "
             "smap=0 smep=0 noreboot")
 DOM0_ARGS = "console=hvc0 earlyprintk=xen xt.root={mode} xt.xenstored={xsd}"
 # XS_XEN_XENSTORED=c runs Debian's C xenstored in xs-broker's place, to
-# tell what the host does from what the broker does.
+# tell what the host does from what the broker does; XS_XEN_HOG=1 adds two
+# busy loops in dom0 beside it (docs/testing.md, "busy vCPUs").
 XENSTORED = os.environ.get("XS_XEN_XENSTORED", "broker")
+if os.environ.get("XS_XEN_HOG"):
+    DOM0_ARGS += " xt.hog"
 
 # Until dom0's first step begins.
 BOOT_SECONDS = 300

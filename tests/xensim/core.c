@@ -268,6 +268,29 @@ xs_socket(struct xs_ctx *c, char name[XS_SOCK_NAME])
 	return fd;
 }
 
+/*
+ * The socket events are sent from, made once. An event channel handle makes
+ * it when it is opened: a daemon that opens its handles at start and then
+ * confines itself (xs-broker's seccomp filter) makes no socket afterwards.
+ */
+int
+xs_send_socket(void)
+{
+	int fd = __atomic_load_n(&send_fd, __ATOMIC_SEQ_CST);
+	if (fd >= 0)
+		return fd;
+	int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (nfd < 0)
+		return -1;
+	int expect = -1;
+	if (!__atomic_compare_exchange_n(&send_fd, &expect, nfd, 0,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		close(nfd);
+		nfd = expect;
+	}
+	return nfd;
+}
+
 /* Sends the event datagram for port p; 0 if delivered, -1 if the
  * receiver is gone. */
 static int
@@ -275,20 +298,9 @@ send_event(const char *name, uint32_t p)
 {
 	struct sockaddr_un a;
 	socklen_t len = sock_addr(name, &a);
-	int fd = __atomic_load_n(&send_fd, __ATOMIC_SEQ_CST);
-	if (fd < 0) {
-		int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		if (nfd < 0)
-			return -1;
-		int expect = -1;
-		if (!__atomic_compare_exchange_n(&send_fd, &expect, nfd, 0,
-						 __ATOMIC_SEQ_CST,
-						 __ATOMIC_SEQ_CST)) {
-			close(nfd);
-			nfd = expect;
-		}
-		fd = nfd;
-	}
+	int fd = xs_send_socket();
+	if (fd < 0)
+		return -1;
 	/* The receiver's queue holds at most one datagram per port, but a
 	 * slow receiver with many ports can still fill it: retry a while. */
 	for (int i = 0; i < 2000; i++) {

@@ -43,6 +43,12 @@
 #define VIRQ_DOM_EXC_ 3
 #define GNTTAB_RESERVED_XENSTORE_ 1
 
+/*
+ * Tells a program that looks (xs-broker, before its seccomp filter) that
+ * its Xen calls are this library's: files and sockets instead of ioctls.
+ */
+const int xensim_preloaded = 1;
+
 static struct xs_ctx *
 ctx(void)
 {
@@ -348,6 +354,10 @@ xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 		return NULL;
 	h->c = c;
 	h->fd = xs_socket(c, h->name);
+	if (h->fd >= 0 && xs_send_socket() < 0) {
+		close(h->fd);
+		h->fd = -1;
+	}
 	if (h->fd < 0) {
 		free(h);
 		return NULL;

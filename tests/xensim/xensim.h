@@ -124,4 +124,7 @@ void xs_fire_virq(struct xs_ctx *c, uint32_t virq);
 /* Maps the ring page of domid, MAP_SHARED; NULL/errno. */
 void *xs_map_ring(struct xs_ctx *c, uint32_t domid, int prot);
 
+/* The socket events are sent from (made at the first call). */
+int xs_send_socket(void);
+
 #endif
