@@ -386,6 +386,7 @@ int spawn_update_file(const char *path);
 void spawn_stop(enum spawn_signal);
 void spawn_audit_open(int fds[SPAWN_AUDIT_N], int errs[SPAWN_AUDIT_N]);
 void spawn_shutdown(void);
+void spawn_report_violation(const char *name, int nr);
 int spawn_running(void);
 
 /*

@@ -366,13 +366,20 @@ stdio_open(void)
 	close(fd);
 }
 
-static void
-stdio_null(void)
+static int
+null_open(void)
 {
 	int fd;
 
 	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		fatal("/dev/null");
+	return fd;
+}
+
+/* fd is /dev/null, opened before the seccomp filter. */
+static void
+stdio_null(int fd)
+{
 	if (dup2(fd, 0) == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
 		fatal("dup2");
 	close(fd);
@@ -520,6 +527,7 @@ main(int argc, char *argv[])
 	int audit_syslog = 0;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
 	int socket_only = 0, ready_fd = -1, print_policy = 0, broker_root = 0;
+	int null_fd;
 	int nsandbox = 0;
 	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
@@ -781,12 +789,21 @@ main(int argc, char *argv[])
 		printf("%ld\n", (long)getpid());
 		fflush(stdout);
 	}
+	/*
+	 * From here the broker opens, execs and signals nothing: its own
+	 * seccomp filter, loaded before whoever started it hears that it
+	 * serves, so that a filter that cannot be loaded is a failed start.
+	 */
+	null_fd = ready_fd != -1 ? null_open() : -1;
+	seccomp_on_report(spawn_report_violation);
+	if (seccomp_broker_apply() == -1)
+		fatal("loading the broker's seccomp filter");
 	log_info("serving %s/socket and %s/socket_ro", rundir, rundir);
 	if (ready_fd != -1) {
 		if (write(ready_fd, "", 1) != 1)
 			fatal("ready");
 		close(ready_fd);
-		stdio_null();
+		stdio_null(null_fd);
 	}
 	loop_run();
 }

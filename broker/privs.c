@@ -242,6 +242,7 @@ print_cap_list(FILE *f, const int *caps, size_t n)
 void
 privs_print(FILE *f, const struct broker_user *bu, const struct engine_opts *eo)
 {
+	const char *const *t;
 	size_t i;
 
 	fputs("spawner (forked by " BROKER_NAME
@@ -278,6 +279,14 @@ privs_print(FILE *f, const struct broker_user *bu, const struct engine_opts *eo)
 	      "bounding, ambient)\n"
 	      "  no_new_privs: 1\n  dumpable: 0\n",
 	      f);
+	fputs("  seccomp: every system call not below traps; the spawner "
+	      "logs its name and the broker dies of SIGSYS\n",
+	      f);
+	for (t = seccomp_broker_text(); *t != NULL; t++)
+		fprintf(f, "    %s\n", *t);
+	fputs("  and, only under the tests' simulated hypervisor:\n", f);
+	for (t = seccomp_broker_xensim_text(); *t != NULL; t++)
+		fprintf(f, "    %s\n", *t);
 
 	fprintf(f, "\n" ENGINE_NAME "\n");
 	if (!eo->sandboxed)

@@ -53,6 +53,20 @@ spawn_fork(const struct spawner_cfg *cfg, int log_stderr)
 	loop_add(&ctl_ev, ctl, EPOLLIN, spawn_event, NULL);
 }
 
+/*
+ * From the SIGSYS handler (broker/seccomp.c): one send(), nothing that
+ * allocates or locks.
+ */
+void
+spawn_report_violation(const char *name, int nr)
+{
+	struct spawn_violation v = {{SPAWN_VIOLATION, sizeof(v)}, nr};
+
+	(void)name;
+	if (ctl != -1)
+		(void)!send(ctl, &v, sizeof(v), MSG_NOSIGNAL);
+}
+
 static void
 send_msg(const void *msg, size_t len)
 {

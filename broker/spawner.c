@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
 #include "broker.h"
 
 /* How long an engine gets after SIGTERM when the spawner ends it. */
@@ -200,6 +202,20 @@ do_audit_open(void)
 	spawn_close_fds(fds, nfds);
 }
 
+/*
+ * The broker's filter trapped a call; it dies of it next, and the end of
+ * the channel takes the daemon down. Only the number is believed.
+ */
+static void
+do_violation(const struct spawn_violation *m)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, m->nr);
+
+	log_warnx("broker: forbidden system call %s (%d); it dies of SIGSYS",
+		  name != NULL ? name : "?", (int)m->nr);
+	free(name);
+}
+
 /* Each type has one size; no message from the broker carries an fd. */
 static size_t
 msg_size(uint32_t type)
@@ -214,6 +230,8 @@ msg_size(uint32_t type)
 	case SPAWN_AUDIT_OPEN:
 	case SPAWN_SHUTDOWN:
 		return sizeof(struct spawn_hdr);
+	case SPAWN_VIOLATION:
+		return sizeof(struct spawn_violation);
 	}
 	return 0;
 }
@@ -248,6 +266,9 @@ spawner_dispatch(void *buf, size_t len, int nfds)
 		break;
 	case SPAWN_SHUTDOWN:
 		spawner_end(0);
+	case SPAWN_VIOLATION:
+		do_violation(buf);
+		break;
 	}
 }
 

@@ -24,6 +24,7 @@ enum spawn_type {
 	SPAWN_STOP,        /* struct spawn_stop */
 	SPAWN_AUDIT_OPEN,  /* struct spawn_hdr */
 	SPAWN_SHUTDOWN,    /* struct spawn_hdr */
+	SPAWN_VIOLATION,   /* struct spawn_violation: the broker's last word */
 	/* spawner -> broker */
 	SPAWN_STARTED = 101,      /* struct spawn_pid, and the channel's fd */
 	SPAWN_START_FAILED,       /* struct spawn_err */
@@ -75,6 +76,16 @@ struct spawn_pid {
 	struct spawn_hdr h;
 	int32_t pid;
 	int32_t status; /* EXITED: as waitpid() gives it */
+};
+
+/*
+ * The broker's seccomp filter trapped a call: sent from its SIGSYS handler
+ * just before it dies, for the spawner to log (the broker can no longer
+ * open syslog's socket, and its stderr may be /dev/null).
+ */
+struct spawn_violation {
+	struct spawn_hdr h;
+	int32_t nr; /* the system call's number */
 };
 
 struct spawn_err {

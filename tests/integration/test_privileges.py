@@ -32,6 +32,7 @@ pytestmark = pytest.mark.skipif(
 BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
 ENGINE = os.path.join(XS_BUILD, "bin", "xs-engine")
 SPAWNER_CAPS = os.path.join(REPO, "policy", "spawner.caps")
+BROKER_SECCOMP = os.path.join(REPO, "policy", "broker.seccomp")
 ENGINE_SECCOMP = os.path.join(REPO, "policy", "engine.seccomp")
 
 # linux/capability.h
@@ -300,6 +301,8 @@ def test_broker_serves_clients_without_privileges(xsd):
     for capset in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"):
         assert int(st[capset], 16) == 0, "%s %s" % (capset, st[capset])
     assert st["NoNewPrivs"] == "1"
+    # Its own filter, policy/broker.seccomp (test_seccomp_roles.py).
+    assert st["Seccomp"] == "2"
 
 
 def test_engine_user_differs_from_broker(xsd):
@@ -433,11 +436,12 @@ def test_print_policy():
     pw = default_engine_user()
     assert "uid %d, gid %d" % (pw.pw_uid, pw.pw_gid) in engine
     assert "AS %d" % AS_LIMIT_DEFAULT in r.stdout
-    with open(ENGINE_SECCOMP) as f:
-        calls = [l.split()[0] for l in f if l.strip() and l[0] != "#"]
-    assert calls
-    for call in calls:
-        assert "\n    %s" % call in r.stdout, call
+    for path, part in ((ENGINE_SECCOMP, engine), (BROKER_SECCOMP, broker)):
+        with open(path) as f:
+            calls = [l.split()[0] for l in f if l.strip() and l[0] != "#"]
+        assert calls
+        for call in calls:
+            assert "\n    %s" % call in part, call
 
 
 def test_print_policy_follows_engine_options():
