@@ -386,7 +386,7 @@ int spawn_update_file(const char *path);
 void spawn_stop(enum spawn_signal);
 void spawn_audit_open(int fds[SPAWN_AUDIT_N], int errs[SPAWN_AUDIT_N]);
 void spawn_shutdown(void);
-void spawn_report_violation(const char *name, int nr);
+void spawn_report_violation(const char *name, int nr, uint64_t arg1);
 int spawn_running(void);
 
 /*
@@ -403,7 +403,7 @@ void privs_spawner(void);
 void privs_broker(const struct broker_user *);
 
 /* seccomp.c: the broker's own filter (policy/broker.seccomp). */
-void seccomp_on_report(void (*)(const char *name, int nr));
+void seccomp_on_report(void (*)(const char *name, int nr, uint64_t arg1));
 int seccomp_broker_apply(void);
 const char *const *seccomp_broker_text(void);
 const char *const *seccomp_broker_xensim_text(void);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,6 +24,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -46,10 +48,10 @@
  * not allocate. */
 #define NAMES_MAX 512
 static char *names[NAMES_MAX];
-static void (*report)(const char *name, int nr);
+static void (*report)(const char *name, int nr, uint64_t arg1);
 
 void
-seccomp_on_report(void (*fn)(const char *name, int nr))
+seccomp_on_report(void (*fn)(const char *name, int nr, uint64_t arg1))
 {
 	report = fn;
 }
@@ -58,9 +60,14 @@ static void
 on_sigsys(int sig, siginfo_t *si, void *uc)
 {
 	int nr = si->si_syscall;
+	uint64_t arg1 = 0;
 
+#if defined(__x86_64__)
+	/* The second argument says which ioctl, fcntl or socket it was. */
+	arg1 = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RSI];
+#endif
 	if (si->si_code == SYS_SECCOMP && report != NULL)
-		report(nr >= 0 && nr < NAMES_MAX ? names[nr] : NULL, nr);
+		report(nr >= 0 && nr < NAMES_MAX ? names[nr] : NULL, nr, arg1);
 	/* Never allowed: with SIGSYS blocked here, the kernel kills us. */
 	syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL);
 	_exit(127); /* not reached */

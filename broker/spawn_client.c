@@ -58,9 +58,9 @@ spawn_fork(const struct spawner_cfg *cfg, int log_stderr)
  * allocates or locks.
  */
 void
-spawn_report_violation(const char *name, int nr)
+spawn_report_violation(const char *name, int nr, uint64_t arg1)
 {
-	struct spawn_violation v = {{SPAWN_VIOLATION, sizeof(v)}, nr};
+	struct spawn_violation v = {{SPAWN_VIOLATION, sizeof(v)}, nr, 0, arg1};
 
 	(void)name;
 	if (ctl != -1)

@@ -211,8 +211,10 @@ do_violation(const struct spawn_violation *m)
 {
 	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, m->nr);
 
-	log_warnx("broker: forbidden system call %s (%d); it dies of SIGSYS",
-		  name != NULL ? name : "?", (int)m->nr);
+	log_warnx("broker: forbidden system call %s (%d, second argument "
+		  "%#llx); it dies of SIGSYS",
+		  name != NULL ? name : "?", (int)m->nr,
+		  (unsigned long long)m->arg1);
 	free(name);
 }
 

@@ -86,6 +86,8 @@ struct spawn_pid {
 struct spawn_violation {
 	struct spawn_hdr h;
 	int32_t nr; /* the system call's number */
+	uint32_t pad;
+	uint64_t arg1; /* its second argument: which ioctl, say */
 };
 
 struct spawn_err {

@@ -42,7 +42,7 @@ static int report_fd = -1;
 
 /* The broker's report hook: only write(), as in a signal handler. */
 static void
-broker_report(const char *name, int nr)
+broker_report(const char *name, int nr, uint64_t arg1)
 {
 	if (name != NULL)
 		(void)!write(report_fd, name, strlen(name));
