@@ -356,6 +356,7 @@ struct spawner_cfg {
 	char *const *args;    /* argv of every engine; args[0] is replaced */
 	char *const *sandbox; /* --uid, --gid, --as-limit...: always last */
 	int sandboxed;
+	int xen; /* opens the hypercall interface for domain information */
 	int state_fd[2];
 	const char *audit[SPAWN_AUDIT_N]; /* opened again on SIGHUP, or NULL */
 	const char
@@ -387,6 +388,7 @@ void spawn_stop(enum spawn_signal);
 void spawn_audit_open(int fds[SPAWN_AUDIT_N], int errs[SPAWN_AUDIT_N]);
 void spawn_shutdown(void);
 void spawn_report_violation(const char *name, int nr, uint64_t arg1);
+void spawn_dominfo(uint32_t first, struct spawn_dominfo *);
 int spawn_running(void);
 
 /*
@@ -412,10 +414,10 @@ void privs_print(FILE *, const struct broker_user *,
 		 const struct engine_opts *);
 
 /* xen.c: the hypervisor's interfaces. */
+/* The broker's; domain information is the spawner's (spawn_dominfo()). */
 struct xen_handles {
 	struct xenevtchn_handle *evtchn;
 	struct xengntdev_handle *gnttab;
-	struct xc_interface_core *xc;
 };
 
 int xen_open(struct xen_handles *);

@@ -118,16 +118,37 @@ port_guest(evtchn_port_t port)
 	return port < nports ? by_port[port] : NULL;
 }
 
-/* What the hypervisor says of a domain: -1 gone, else XEN_DOMINF flags. */
+/*
+ * What the hypervisor says of a domain: -1 gone, else XEN_DOMINF flags.
+ * The spawner asks it: the broker holds no hypercall interface.
+ */
+static struct {
+	int valid;
+	uint32_t domid;
+	long flags;
+	struct timespec at;
+} memo;
+
 static long
 domain_flags(uint32_t domid)
 {
-	xc_domaininfo_t info;
+	/*
+	 * One answer per domain and loop turn: an engine that asks again and
+	 * again in one batch (it may ask whatever it likes) costs one round
+	 * trip to the spawner, and a turn is as fresh as any answer can be.
+	 */
+	const struct timespec *now = loop_now();
+	struct spawn_dominfo r;
 
-	if (xc_domain_getinfolist(xh->xc, domid, 1, &info) != 1 ||
-	    info.domain != domid)
-		return -1;
-	return (long)info.flags;
+	if (memo.valid && memo.domid == domid &&
+	    memo.at.tv_sec == now->tv_sec && memo.at.tv_nsec == now->tv_nsec)
+		return memo.flags;
+	spawn_dominfo(domid, &r);
+	memo.valid = 1;
+	memo.domid = domid;
+	memo.flags = r.n > 0 && r.d[0].domid == domid ? (long)r.d[0].flags : -1;
+	memo.at = *now;
+	return memo.flags;
 }
 
 static void
@@ -318,13 +339,26 @@ guest_priv(const Xsp__PrivRequest *p)
 void
 guest_domains_changed(void)
 {
+	static long now[XS_DOMID_FIRST_RESERVED];
+	struct spawn_dominfo r;
+	uint32_t d, first = 1, i;
 	long flags;
-	uint32_t d;
 
+	/* Every domain's flags, a batch a message; -1: gone. */
+	memo.valid = 0;
+	for (d = 0; d < XS_DOMID_FIRST_RESERVED; d++)
+		now[d] = -1;
+	do {
+		spawn_dominfo(first, &r);
+		for (i = 0; i < r.n; i++)
+			now[r.d[i].domid] = (long)r.d[i].flags;
+		if (r.n > 0)
+			first = r.d[r.n - 1].domid + 1;
+	} while (r.n == SPAWN_DOMINFO_MAX && first < XS_DOMID_FIRST_RESERVED);
 	for (d = 1; d < XS_DOMID_FIRST_RESERVED; d++) {
 		if (guests[d] == NULL)
 			continue;
-		flags = domain_flags(d);
+		flags = now[d];
 		if (flags < 0 || (flags & XEN_DOMINF_dying))
 			guests[d]->told_gone = 1;
 		if (flags < 0 ||

@@ -112,6 +112,29 @@ wait_for(uint32_t type, void *m, size_t size, int *fds, int *nfds)
 	}
 }
 
+/*
+ * The hypervisor's flags of the domains from first on (see spawn_msg.h).
+ * The spawner is trusted, but its answer is checked all the same: a
+ * wrong one would make the broker unmap the wrong guest.
+ */
+void
+spawn_dominfo(uint32_t first, struct spawn_dominfo *r)
+{
+	struct spawn_dominfo_req q = {{SPAWN_DOMINFO, sizeof(q)}, first};
+	int fds[SPAWN_FDS_MAX], nfds;
+	uint32_t i;
+
+	send_msg(&q, sizeof(q));
+	wait_for(SPAWN_DOMINFO_LIST, r, sizeof(*r), fds, &nfds);
+	if (nfds != 0 || r->n > SPAWN_DOMINFO_MAX)
+		fatalx("the spawner's domain list is malformed");
+	for (i = 0; i < r->n; i++)
+		if (r->d[i].domid < first ||
+		    r->d[i].domid >= XS_DOMID_FIRST_RESERVED ||
+		    (i > 0 && r->d[i].domid <= r->d[i - 1].domid))
+			fatalx("the spawner's domain list is malformed");
+}
+
 /* An engine's exit, once the broker is not in the middle of something. */
 void
 spawn_deferred(void)

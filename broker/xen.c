@@ -43,20 +43,12 @@ xen_open(struct xen_handles *xh)
 		xen_close(xh);
 		return -1;
 	}
-	if ((xh->xc = xc_interface_open(NULL, NULL, 0)) == NULL) {
-		xen_fail("the hypervisor control interface "
-			 "(xc_interface_open)");
-		xen_close(xh);
-		return -1;
-	}
 	return 0;
 }
 
 void
 xen_close(struct xen_handles *xh)
 {
-	if (xh->xc != NULL)
-		xc_interface_close(xh->xc);
 	if (xh->gnttab != NULL)
 		xengnttab_close(xh->gnttab);
 	if (xh->evtchn != NULL)

@@ -25,12 +25,14 @@ enum spawn_type {
 	SPAWN_AUDIT_OPEN,  /* struct spawn_hdr */
 	SPAWN_SHUTDOWN,    /* struct spawn_hdr */
 	SPAWN_VIOLATION,   /* struct spawn_violation: the broker's last word */
+	SPAWN_DOMINFO,     /* struct spawn_dominfo_req */
 	/* spawner -> broker */
 	SPAWN_STARTED = 101,      /* struct spawn_pid, and the channel's fd */
 	SPAWN_START_FAILED,       /* struct spawn_err */
 	SPAWN_EXITED,             /* struct spawn_pid */
 	SPAWN_UPDATE_FILE_RESULT, /* struct spawn_err */
 	SPAWN_AUDIT_FDS,          /* struct spawn_audit_fds, and its fds */
+	SPAWN_DOMINFO_LIST,       /* struct spawn_dominfo */
 };
 
 struct spawn_hdr {
@@ -90,6 +92,26 @@ struct spawn_violation {
 	uint64_t arg1; /* its second argument: which ioctl, say */
 };
 
+/*
+ * What the hypervisor says of the domains from first on: the spawner, not
+ * the broker, holds the hypercall interface (privcmd), which can make any
+ * hypercall dom0 may; the broker only ever needs these flags.
+ */
+#define SPAWN_DOMINFO_MAX 128u
+struct spawn_dominfo_req {
+	struct spawn_hdr h;
+	uint32_t first; /* below DOMID_FIRST_RESERVED */
+};
+
+struct spawn_dominfo {
+	struct spawn_hdr h;
+	uint32_t n; /* entries used; fewer than the most: no domain after */
+	struct {
+		uint32_t domid; /* increasing, from first on */
+		uint32_t flags; /* XEN_DOMINF_* */
+	} d[SPAWN_DOMINFO_MAX];
+};
+
 struct spawn_err {
 	struct spawn_hdr h;
 	int32_t err; /* 0 or an errno value */
@@ -108,6 +130,8 @@ struct spawn_audit_fds {
 /* The largest message either way, for receive buffers. */
 #define SPAWN_MSG_MAX sizeof(struct spawn_start)
 _Static_assert(sizeof(struct spawn_update_file) <= SPAWN_MSG_MAX,
+	       "receive buffers hold every message");
+_Static_assert(sizeof(struct spawn_dominfo) <= SPAWN_MSG_MAX,
 	       "receive buffers hold every message");
 /* The most fds one message carries. */
 #define SPAWN_FDS_MAX SPAWN_AUDIT_N

@@ -336,7 +336,9 @@ def test_spawner_holds_no_client_device_or_channel(xsd):
     """Its control channel, the state memfds, the engine binary, its
     signalfd and /dev/null (stderr stays the log in the foreground): no
     socket a client connects to, none of a client's connections, no engine
-    channel, no Xen device."""
+    channel, no ring or event channel (libxenctrl's hypercall interface,
+    for domain information, is its own: not a device under the simulated
+    hypervisor)."""
     with xsd.raw() as c:
         c.write("/spawnerfds", b"x")
         targets = fd_targets(spawner_pid(xsd))
@@ -345,9 +347,7 @@ def test_spawner_holds_no_client_device_or_channel(xsd):
     assert len(sockets) == 1, targets
     assert sockets[0][len("socket:["):-1] not in listening_inodes(), targets
     for fd, t in targets.items():
-        assert not t.startswith("/dev/xen"), targets
-        assert "evtchn" not in t and "gntdev" not in t \
-            and "privcmd" not in t, targets
+        assert "evtchn" not in t and "gntdev" not in t, targets
         assert (t == "/dev/null" or t.startswith("/memfd:xs-state-")
                 or t.startswith("socket:") or t.startswith("anon_inode:")
                 or t.endswith("/xs-engine")), targets

@@ -13,8 +13,9 @@
  * "allowed", a call the role does make, which must go through; "xen-ioctl",
  * an event channel notification (the broker's, on an fd that is no event
  * channel: the filter lets it through, the kernel says ENOTTY);
- * "unix-socket", the socket glibc's syslog() reopens (refused with EACCES in
- * the broker: exit 13).
+ * "hypercall", a privcmd hypercall (domain information is the spawner's:
+ * the broker may make none); "unix-socket", the socket glibc's syslog() reopens
+ * (refused with EACCES in the broker: exit 13).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,7 @@
 #include <seccomp.h>
 #include <xen/xen.h>
 #include <xen/sys/evtchn.h>
+#include <xen/sys/privcmd.h>
 
 #include "broker.h"
 #include "sandbox.h"
@@ -99,6 +101,10 @@ call(const char *what, const char *role)
 		struct ioctl_evtchn_notify nt = {.port = 1};
 
 		ioctl(report_fd, IOCTL_EVTCHN_NOTIFY, &nt);
+	} else if (strcmp(what, "hypercall") == 0) {
+		privcmd_hypercall_t hc = {0};
+
+		ioctl(report_fd, IOCTL_PRIVCMD_HYPERCALL, &hc);
 	} else if (strcmp(what, "unix-socket") == 0) {
 		if (socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0) == -1 &&
 		    errno == EACCES)

@@ -126,6 +126,12 @@ step_broker() {
 	c=$(awk '/^CapEff:/ { print $2 }' /proc/$p/status)
 	say "broker uid $u, effective capabilities $c"
 	[ "$u" != 0 ] && [ "$c" = 0000000000000000 ] || return 1
+	# Under its own seccomp filter, and with no hypercall interface: the
+	# spawner asks the hypervisor about domains for it.
+	s=$(awk '/^Seccomp:/ { print $2 }' /proc/$p/status)
+	x=$(ls -l /proc/$p/fd | grep -c -e privcmd -e hypercall)
+	say "broker seccomp mode $s, hypercall fds $x"
+	[ "$s" = 2 ] && [ "$x" = 0 ] || return 1
 }
 
 # The engine is sandboxed, with its root reached as this root allows.
