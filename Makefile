@@ -304,7 +304,6 @@ check: deps all
 	$(MAKE) check-san
 	$(MAKE) check-fuzz
 	$(MAKE) bench-smoke
-	$(MAKE) xen-test
 	@echo "check: all suites passed"
 
 MAN1 := $(wildcard man/*.1)
