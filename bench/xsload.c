@@ -1251,22 +1251,33 @@ w_scale(long nodes, double budget, int reps)
 	conn_close(s);
 }
 
-/* The first child of the first --pids process: split-xenstored's engine. */
+/* The first child of pid, or -1. */
+static long
+first_child(long pid)
+{
+	char path[64];
+	long child = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+	if (pid > 0 && (f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &child) != 1)
+			child = -1;
+		fclose(f);
+	}
+	return child;
+}
+
+/*
+ * split-xenstored's engine: the child of the spawner, the broker's child
+ * (the broker is the first --pids process).
+ */
 static long
 engine_pid(void)
 {
-	char path[64];
-	long broker = g_pids ? strtol(g_pids, NULL, 10) : 0, pid = -1;
-	FILE *f;
+	long broker = g_pids ? strtol(g_pids, NULL, 10) : 0;
 
-	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", broker,
-		 broker);
-	if (broker > 0 && (f = fopen(path, "r")) != NULL) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = -1;
-		fclose(f);
-	}
-	return pid;
+	return first_child(first_child(broker));
 }
 
 /* recovery: populate nodes nodes (10k children per parent), then kill the
