@@ -382,6 +382,44 @@ test_update_file_refusals(void **state)
 	rmdir(tmpdir);
 }
 
+/* Without Xen (cfg.xen 0) no domain exists; the answer still has its shape. */
+static void
+test_dominfo_without_xen(void **state)
+{
+	struct spawner s = spawner_start();
+	struct spawn_dominfo_req q = {{SPAWN_DOMINFO, sizeof(q)}, 1};
+	static struct spawn_dominfo r;
+
+	send_raw(&s, &q, sizeof(q));
+	assert_int_equal(next_msg(&s, &r, sizeof(r)), sizeof(r));
+	assert_int_equal(r.h.type, SPAWN_DOMINFO_LIST);
+	assert_int_equal(r.n, 0);
+	shutdown_ok(&s);
+}
+
+/* A domain id no domain can have is the broker's error, not a question. */
+static void
+test_dominfo_past_the_last_domain(void **state)
+{
+	struct spawner s = spawner_start();
+	struct spawn_dominfo_req q = {{SPAWN_DOMINFO, sizeof(q)},
+				      XS_DOMID_FIRST_RESERVED};
+
+	send_raw(&s, &q, sizeof(q));
+	expect_refusal(&s);
+}
+
+/* The broker's last word is logged; the spawner goes on until the end. */
+static void
+test_violation_is_no_refusal(void **state)
+{
+	struct spawner s = spawner_start();
+	struct spawn_violation v = {{SPAWN_VIOLATION, sizeof(v)}, 59, 0, 0};
+
+	send_raw(&s, &v, sizeof(v));
+	shutdown_ok(&s);
+}
+
 static void
 test_refusals_leave_it_serving(void **state)
 {
@@ -461,6 +499,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrong_size),
+		cmocka_unit_test(test_dominfo_without_xen),
+		cmocka_unit_test(test_dominfo_past_the_last_domain),
+		cmocka_unit_test(test_violation_is_no_refusal),
 		cmocka_unit_test(test_header_says_other_size),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_short_message),

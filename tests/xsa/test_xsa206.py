@@ -8,25 +8,15 @@ guest that has nothing to do with the conflicts is not held back meanwhile.
 """
 
 import os
-import sys
 import threading
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
-
+# xsa_common puts tests/integration and tests/xensim on the path.
+from xsa_common import BROKER, DEADLINE, host, sim  # noqa: F401
 import xensim as X  # noqa: E402
 import xsraw  # noqa: E402
 from conftest import wait_until  # noqa: E402
-from xsa_common import host, sim  # noqa: E402,F401
-
-XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
-                                          os.path.join(REPO, "build")))
-BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
-DEADLINE = 60.0
 
 # What docs/security.md promises: a dom0 transaction commits within this many
 # retries whatever guests write.
