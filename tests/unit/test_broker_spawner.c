@@ -35,7 +35,13 @@
 #define DEADLINE_MS 10000
 
 static char *const engine_args[] = {"engine", "--fd", "3", NULL};
-static char *const sandbox_args[] = {"--uid", "65534", NULL};
+/*
+ * A whole command line, so that the engine a test starts waits on its
+ * channel instead of leaving at once with a usage error (before the test
+ * has read its command line).
+ */
+static char *const sandbox_args[] = {
+	"--uid", "65534", "--gid", "65534", "--unsafe-no-sandbox", NULL};
 static char tmpdir[64];
 
 struct spawner {
@@ -454,7 +460,8 @@ cmdline(pid_t pid, char *buf, size_t size)
 static void
 test_allowed_update_runs(void **state)
 {
-	static const char want[] = "--fd\0003\0-E\000100\0-K\0--uid\00065534";
+	static const char want[] = "--fd\0003\0-E\000100\0-K\0--uid\00065534"
+				   "\0--gid\00065534\0--unsafe-no-sandbox";
 	static struct spawn_start m;
 	char *const words[] = {"-E", "100", "-K", NULL};
 	struct spawner s = spawner_start();
