@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "engine_opts.h"
 
 #define RUNDIR_DEFAULT "/var/run/xenstored"
 /* The broker's own user, which must exist (scripts/users.sh makes it). */
@@ -92,12 +93,6 @@ static const struct option longopts[] = {
 };
 /* The leading colon makes a missing value return it rather than a "?". */
 static const char shortopts[] = ":DE:F:HKNPS:t:A:M:Q:q:w:W:V";
-
-/* The names -Q, -q and -w accept before '=', as C xenstored 4.17 has them. */
-static const char *const quota_names[] = {"transaction-nodes", "memory",
-					  "outstanding", NULL};
-static const char *const quota_soft_names[] = {"memory", NULL};
-static const char *const timeout_names[] = {"watch-event", NULL};
 
 static void usage(FILE *, int) __attribute__((noreturn));
 static void bad_option(const char *, ...)
@@ -207,39 +202,34 @@ bad_option(const char *fmt, ...)
 	exit(2);
 }
 
-/* A count or size as C xenstored takes it: decimal, 0 to INT_MAX. */
-static long
-parse_count(int opt, const char *arg)
+/*
+ * An option of include/engine_opts.h, checked as the engine will check it:
+ * a value it would refuse must stop the start here, with a word of why.
+ */
+static const struct engine_opt *
+parse_engine_opt(const struct engine_opt *o, const char *arg, unsigned long *v)
 {
-	char *end;
-	long v;
+	const struct engine_opt *row;
+	char opt[32];
+	const char *eq;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
-	    v > INT_MAX)
-		bad_option("-%c: \"%s\" is not a number from 0 to %d", opt, arg,
-			   INT_MAX);
-	return v;
-}
-
-/* WHAT=N with WHAT from names. Returns N. */
-static long
-parse_named(int opt, const char *arg, const char *const names[])
-{
-	const char *eq = strchr(arg, '=');
-	size_t i;
-
-	if (eq == NULL)
-		bad_option("-%c: \"%s\" is not of the form WHAT=N", opt, arg);
-	for (i = 0; names[i] != NULL; i++)
-		if (strlen(names[i]) == (size_t)(eq - arg) &&
-		    strncmp(names[i], arg, (size_t)(eq - arg)) == 0)
-			break;
-	if (names[i] == NULL)
-		bad_option("-%c: unknown name \"%.*s\"", opt, (int)(eq - arg),
+	if (o->letter != 0)
+		snprintf(opt, sizeof(opt), "-%c", o->letter);
+	else
+		snprintf(opt, sizeof(opt), "--%s", o->name);
+	switch (engine_opt_parse(o, arg, &row, v)) {
+	case EOPT_OK:
+		return row;
+	case EOPT_NOT_NAMED:
+		bad_option("%s: \"%s\" is not of the form WHAT=N", opt, arg);
+	case EOPT_BAD_WHAT:
+		eq = strchr(arg, '=');
+		bad_option("%s: unknown name \"%.*s\"", opt, (int)(eq - arg),
 			   arg);
-	return parse_count(opt, eq + 1);
+	default:
+		bad_option("%s: \"%s\" is not a number from 0 to %lu", opt,
+			   row->what ? strchr(arg, '=') + 1 : arg, row->max);
+	}
 }
 
 static char *
@@ -547,7 +537,6 @@ main(int argc, char *argv[])
 	int socket_only = 0, ready_fd = -1, print_policy = 0, broker_root = 0;
 	int null_fd;
 	int nsandbox = 0;
-	long watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
 	uint32_t conn_id_start = 1;
 	const char *restore = NULL;
@@ -592,26 +581,25 @@ main(int argc, char *argv[])
 		case 't':
 		case 'A':
 		case 'M':
-			parse_count(ch, optarg);
-			goto pass_value;
 		case 'Q':
-			if (strncmp(optarg, "outstanding=", 12) == 0)
-				conn_set_outstanding((unsigned int)parse_named(
-					ch, optarg, quota_names));
-			else
-				parse_named(ch, optarg, quota_names);
-			goto pass_value;
 		case 'q':
-			parse_named(ch, optarg, quota_soft_names);
-			goto pass_value;
-		case 'w':
-			watch_timeout = parse_named(ch, optarg, timeout_names);
-		pass_value:
+		case 'w': {
+			const struct engine_opt *row;
+			unsigned long v;
+
+			row = parse_engine_opt(engine_opt_letter(ch), optarg,
+					       &v);
+			/* The broker holds the output queues these bound. */
+			if (row->id == EOPT_OUTSTANDING)
+				conn_set_outstanding((unsigned int)v);
+			else if (row->id == EOPT_WATCH_EVENT)
+				conn_set_watch_timeout((unsigned int)v);
 			/* The engine gets the short form with the value. */
 			if (asprintf(&eargv[eargc++], "-%c", ch) == -1)
 				fatal("asprintf");
 			eargv[eargc++] = optarg;
 			break;
+		}
 		case 'V':
 			verbose = 1;
 			/* FALLTHROUGH */
@@ -623,18 +611,11 @@ main(int argc, char *argv[])
 			socket_only = 1;
 			break;
 		case OPT_SPIN_US: {
-			char *end;
-			long v;
+			unsigned long v;
 
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' ||
-			    *end != '\0' || errno != 0 || v > 1000000)
-				bad_option(
-					"--spin-us: \"%s\" is not a number of "
-					"microseconds up to 1000000",
-					optarg);
-			loop_set_spin(v);
+			parse_engine_opt(engine_opt_word("--spin-us"), optarg,
+					 &v);
+			loop_set_spin((long)v);
 			/* The engine waits for frames the same way. */
 			eargv[eargc++] = "--spin-us";
 			eargv[eargc++] = optarg;
@@ -773,7 +754,6 @@ main(int argc, char *argv[])
 	    rundir_env[0] == '\0')
 		rundir_env = RUNDIR_DEFAULT;
 	rundir = absolute(rundir_env);
-	conn_set_watch_timeout((unsigned int)watch_timeout);
 
 	if (!no_fork)
 		ready_fd = daemonise(verbose);

@@ -23,9 +23,9 @@ static const char *
 set_cmdline(struct engine *e, const char *line)
 {
 	char words[sizeof(e->lu.args)];
-	size_t n = 0, len;
+	size_t n = 0, len, opt = 0;
 	bool value = false;
-	enum lu_option opt;
+	enum lu_option kind;
 	const char *p = line;
 
 	while (*p) {
@@ -39,13 +39,14 @@ set_cmdline(struct engine *e, const char *line)
 		memcpy(words + n, p, len);
 		words[n + len] = '\0';
 		if (value) {
-			if (!lu_value_ok(words + n))
+			if (!lu_value_ok(words + opt, words + n))
 				return "option value not allowed";
 			value = false;
-		} else if ((opt = lu_option(words + n)) == LU_OPT_NO) {
+		} else if ((kind = lu_option(words + n)) == LU_OPT_NO) {
 			return "option not allowed on the command line";
 		} else {
-			value = opt == LU_OPT_VALUE;
+			value = kind == LU_OPT_VALUE;
+			opt = n;
 		}
 		n += len + 1;
 		p += len;

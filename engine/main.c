@@ -16,6 +16,7 @@
 #include "chan.h"
 #include "dump_tool.h"
 #include "engine_note.h"
+#include "engine_opts.h"
 #include "hmap.h"
 #include "journal.h"
 #include "sandbox.h"
@@ -59,22 +60,41 @@ num(const char *s)
 	return (uint32_t)v;
 }
 
-static void
-kv(struct engine *e, const char *arg, const char *const *names,
-   const enum quota_id *ids, uint32_t scale)
-{
-	const char *eq = strchr(arg, '=');
-	size_t i;
+/* The quotas the engine keeps, by their row in include/engine_opts.h. */
+static const enum quota_id quota_of[] = {
+	[EOPT_ENTRY_NB] = Q_NODES,
+	[EOPT_ENTRY_SIZE] = Q_NODE_SIZE,
+	[EOPT_WATCH_NB] = Q_WATCHES,
+	[EOPT_TRANSACTION] = Q_TRANSACTIONS,
+	[EOPT_PERM_NB] = Q_PERMS,
+	[EOPT_PATH_MAX] = Q_PATH_MAX,
+	[EOPT_TXN_NODES] = Q_TXN_NODES,
+	[EOPT_MEMORY] = Q_MEMORY,
+	[EOPT_OUTSTANDING] = Q_OUTSTANDING,
+	[EOPT_MEMORY_SOFT] = Q_MEMORY_SOFT,
+	[EOPT_WATCH_EVENT] = Q_WATCH_EVENT_TIMEOUT,
+};
 
-	if (eq == NULL)
+/* An option of include/engine_opts.h, checked as the broker checked it. */
+static void
+engine_opt(struct engine *e, const struct engine_opt *o, const char *arg)
+{
+	const struct engine_opt *row;
+	unsigned long v;
+
+	if (engine_opt_parse(o, arg, &row, &v) != EOPT_OK)
 		usage();
-	for (i = 0; names[i]; i++)
-		if (strlen(names[i]) == (size_t)(eq - arg) &&
-		    strncmp(arg, names[i], (size_t)(eq - arg)) == 0) {
-			engine_set_quota(e, ids[i], num(eq + 1) * scale);
-			return;
-		}
-	usage();
+	switch (row->id) {
+	case EOPT_SPIN_US:
+		spin.us = (long)v;
+		break;
+	case EOPT_WATCH_EVENT:
+		/* Seconds on the command line, milliseconds in the engine. */
+		engine_set_quota(e, quota_of[row->id], (uint32_t)v * 1000);
+		break;
+	default:
+		engine_set_quota(e, quota_of[row->id], (uint32_t)v);
+	}
 }
 
 static void
@@ -193,14 +213,6 @@ main(int argc, char **argv)
 		{"spin-us", required_argument, NULL, 'y'},
 		{NULL, 0, NULL, 0},
 	};
-	static const char *const hard[] = {"transaction-nodes", "memory",
-					   "outstanding", NULL};
-	static const enum quota_id hard_ids[] = {Q_TXN_NODES, Q_MEMORY,
-						 Q_OUTSTANDING};
-	static const char *const soft[] = {"memory", NULL};
-	static const enum quota_id soft_ids[] = {Q_MEMORY_SOFT};
-	static const char *const tmo[] = {"watch-event", NULL};
-	static const enum quota_id tmo_ids[] = {Q_WATCH_EVENT_TIMEOUT};
 	struct chan ch = {.fd = -1};
 	struct sandbox_cfg sb = {
 		.channel = -1, .state = {-1, -1}, .output = -1};
@@ -233,31 +245,15 @@ main(int argc, char **argv)
 			ch.fd = (int)num(optarg);
 			break;
 		case 'E':
-			engine_set_quota(e, Q_NODES, num(optarg));
-			break;
 		case 'S':
-			engine_set_quota(e, Q_NODE_SIZE, num(optarg));
-			break;
 		case 'W':
-			engine_set_quota(e, Q_WATCHES, num(optarg));
-			break;
 		case 't':
-			engine_set_quota(e, Q_TRANSACTIONS, num(optarg));
-			break;
 		case 'A':
-			engine_set_quota(e, Q_PERMS, num(optarg));
-			break;
 		case 'M':
-			engine_set_quota(e, Q_PATH_MAX, num(optarg));
-			break;
 		case 'Q':
-			kv(e, optarg, hard, hard_ids, 1);
-			break;
 		case 'q':
-			kv(e, optarg, soft, soft_ids, 1);
-			break;
 		case 'w':
-			kv(e, optarg, tmo, tmo_ids, 1000);
+			engine_opt(e, engine_opt_letter(c), optarg);
 			break;
 		case 'K':
 			e->keep_orphans = true;
@@ -286,9 +282,7 @@ main(int argc, char **argv)
 			broker = (long)num(optarg);
 			break;
 		case 'y':
-			spin.us = (long)num(optarg);
-			if (spin.us > 1000000)
-				usage();
+			engine_opt(e, engine_opt_word("--spin-us"), optarg);
 			break;
 		case 's':
 			if (nstate == 2)

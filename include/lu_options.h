@@ -11,42 +11,27 @@
 
 #include <string.h>
 
+#include "engine_opts.h"
+
 enum lu_option {
 	LU_OPT_NO,    /* not allowed */
 	LU_OPT_ALONE, /* allowed, takes no value */
 	LU_OPT_VALUE, /* allowed, the next word is its value */
 };
 
-/* Exact words only: getopt_long would take "--unsafe" for a longer name. */
+/*
+ * Exact words only: getopt_long would take "--unsafe" for a longer name.
+ * The options with a value are those of include/engine_opts.h.
+ */
 static inline enum lu_option
 lu_option(const char *w)
 {
-	static const char *const with_value[] = {"-E",
-						 "-S",
-						 "-W",
-						 "-t",
-						 "-A",
-						 "-M",
-						 "-Q",
-						 "-q",
-						 "-w",
-						 "--entry-nb",
-						 "--entry-size",
-						 "--watch-nb",
-						 "--transaction",
-						 "--perm-nb",
-						 "--path-max",
-						 "--quota",
-						 "--quota-soft",
-						 "--timeout",
-						 NULL};
 	static const char *const alone[] = {"-K", "-V", "--keep-orphans",
 					    "--verbose", NULL};
 	size_t i;
 
-	for (i = 0; with_value[i] != NULL; i++)
-		if (strcmp(w, with_value[i]) == 0)
-			return LU_OPT_VALUE;
+	if (engine_opt_word(w) != NULL)
+		return LU_OPT_VALUE;
 	for (i = 0; alone[i] != NULL; i++)
 		if (strcmp(w, alone[i]) == 0)
 			return LU_OPT_ALONE;
@@ -54,18 +39,17 @@ lu_option(const char *w)
 }
 
 /*
- * A value: a number or NAME=NUMBER, so letters, digits, '=', '_' and '-'
- * past the first character. Never an option itself, which getopt might
- * read as one.
+ * The value of option opt as the engine's own command line takes it: one
+ * the next engine would refuse must not get as far as starting it. Never
+ * an option itself, which getopt might read as one.
  */
 static inline int
-lu_value_ok(const char *v)
+lu_value_ok(const char *opt, const char *v)
 {
-	size_t n = strlen(v);
+	const struct engine_opt *row;
+	unsigned long n;
 
-	return n > 0 && v[0] != '-' &&
-	       strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789=_-") == n;
+	return engine_opt_parse(engine_opt_word(opt), v, &row, &n) == EOPT_OK;
 }
 
 /* Whether words[0..n) is a command line of allowed options and values. */
@@ -81,8 +65,9 @@ lu_args_ok(char *const *words, size_t n)
 		case LU_OPT_ALONE:
 			break;
 		case LU_OPT_VALUE:
-			if (++i == n || !lu_value_ok(words[i]))
+			if (i + 1 == n || !lu_value_ok(words[i], words[i + 1]))
 				return 0;
+			i++;
 			break;
 		}
 	}

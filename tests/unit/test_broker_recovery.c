@@ -628,9 +628,12 @@ test_frame_live_update(void **state)
 	assert_non_null(check(buf, len));
 	free(buf);
 
-	/* The most arguments, each the longest: -E and its value, repeated. */
+	/*
+	 * The most arguments, each the longest: -E and its value, repeated;
+	 * zeros, a number the engine takes at any length.
+	 */
 	p.op = XSP__PRIV_REQUEST__OP__LIVE_UPDATE_EXEC;
-	memset(arg, '1', sizeof(arg));
+	memset(arg, '0', sizeof(arg));
 	arg[LIVEUPDATE_ARG_MAX] = '\0';
 	for (i = 0; i <= LIVEUPDATE_ARGS_MAX; i++)
 		args[i] = i % 2 == 0 ? "-E" : arg;
@@ -644,7 +647,7 @@ test_frame_live_update(void **state)
 	assert_non_null(check(buf, len));
 	free(buf);
 	p.n_args = 2;
-	arg[LIVEUPDATE_ARG_MAX] = '1';
+	arg[LIVEUPDATE_ARG_MAX] = '0';
 	arg[LIVEUPDATE_ARG_MAX + 1] = '\0';
 	buf = pack_priv(&p, &len);
 	assert_non_null(check(buf, len));
@@ -693,6 +696,14 @@ test_frame_live_update_options(void **state)
 	assert_false(lu_args_frame_ok("--entry-nb=5"));
 	assert_false(lu_args_frame_ok("-E 5;x"));
 	assert_false(lu_args_frame_ok("-E5"));
+	/* What the engine's command line takes, and what it would refuse. */
+	assert_true(lu_args_frame_ok("--spin-us 0 -w watch-event=2147483"));
+	assert_false(lu_args_frame_ok("--spin-us 1000001"));
+	assert_false(lu_args_frame_ok("-w watch-event=2147484"));
+	assert_false(lu_args_frame_ok("-E 2147483648"));
+	assert_false(lu_args_frame_ok("-Q bogus=1"));
+	assert_false(lu_args_frame_ok("-q outstanding=1"));
+	assert_false(lu_args_frame_ok("-Q memory"));
 }
 
 /* CONTROL quarantine's answer to payload (len bytes), as a string. */

@@ -693,10 +693,13 @@ live_update(bool failed)
 	f.h->e->priv = fake_priv;
 	jexpect(&f, 1, 0, XS_WRITE, "/before|1", "OK|");
 	lu_file(&f);
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|--spin-us 0|", "OK|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E 2000 -K|", "OK|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|--uid 0|",
 		"option not allowed on the command line|");
 	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E --uid|",
+		"option value not allowed|");
+	jexpect(&f, 1, 0, XS_CONTROL, "live-update|-c|-E 2147483648|",
 		"option value not allowed|");
 	/*
 	 * An open transaction: BUSY until it ends or -t seconds have passed
