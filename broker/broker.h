@@ -60,6 +60,18 @@ void fatalx(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 void log_sanitize(char *dst, size_t dstsz, const uint8_t *src, size_t len);
 
+/* xsd_compat.c: C xenstored's options that are ignored or refused. */
+#define XSD_COMPAT_NOTES 4
+struct xsd_compat {
+	const char *notes[XSD_COMPAT_NOTES]; /* ignored, and why; once each */
+	size_t nnotes;
+};
+int xsd_compat_option(struct xsd_compat *xc, int opt, const char *arg,
+		      char *err, size_t len);
+void xsd_compat_trace(struct xsd_compat *xc, const char *trace,
+		      const char **audit_log);
+void xsd_compat_log(const struct xsd_compat *xc);
+
 /* loop.c: one epoll set; callbacks run with the iteration's clock. */
 struct bevent {
 	int fd;

@@ -71,6 +71,14 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, NULL, 'w'},
 	{"watch-nb", required_argument, NULL, 'W'},
 	{"verbose", no_argument, NULL, 'V'},
+	{"trace-file", required_argument, NULL, 'T'},
+	{"no-recovery", no_argument, NULL, 'R'},
+	{"internal-db", optional_argument, NULL, 'I'},
+	{"live-update", no_argument, NULL, 'U'},
+	/* Long only, as in C xenstored: -e, -m and -p stay unknown. */
+	{"event", required_argument, NULL, 'e'},
+	{"master-domid", required_argument, NULL, 'm'},
+	{"priv-domid", required_argument, NULL, 'p'},
 	{"socket-only", no_argument, NULL, OPT_SOCKET_ONLY},
 	{"engine", required_argument, NULL, OPT_ENGINE},
 	{"xsd-kva", required_argument, NULL, OPT_XSD_KVA},
@@ -92,7 +100,7 @@ static const struct option longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 /* The leading colon makes a missing value return it rather than a "?". */
-static const char shortopts[] = ":DE:F:HKNPS:t:A:M:Q:q:w:W:V";
+static const char shortopts[] = ":DE:F:HI::KNPS:t:A:M:Q:q:T:RVW:w:U";
 
 static void usage(FILE *, int) __attribute__((noreturn));
 static void bad_option(const char *, ...)
@@ -129,6 +137,15 @@ usage(FILE *f, int status)
 		"                            drop watch events unread this long"
 		" (0: never)\n"
 		"  -V, --verbose             log debug messages\n"
+		"  -T, --trace-file FILE     the audit log, unless --audit-log "
+		"names one\n"
+		"  -R, --no-recovery, -I, --internal-db[=on|off]\n"
+		"                            accepted and ignored (logged)\n"
+		"      --event 0, --master-domid 0, --priv-domid 0\n"
+		"                            accepted; another value is "
+		"refused\n"
+		"  -U, --live-update         refused: no takeover of another "
+		"xenstored\n"
 		"  -H, --help                print this message\n"
 		"      --socket-only         serve the Unix sockets only, "
 		"without Xen\n"
@@ -531,7 +548,10 @@ main(int argc, char *argv[])
 	struct broker_user bu;
 	const char *rundir_env, *euser = NULL, *buser = NULL;
 	char **eargv, *sandbox[8], *engine = NULL, *rundir;
-	char *audit_log = NULL, *audit_policy = NULL, *audit_key = NULL;
+	const char *audit_log = NULL;
+	char *audit_policy = NULL, *audit_key = NULL, *trace = NULL;
+	struct xsd_compat xc = {.nnotes = 0};
+	char why[512];
 	int audit_syslog = 0;
 	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
 	int socket_only = 0, ready_fd = -1, print_policy = 0, broker_root = 0;
@@ -606,6 +626,19 @@ main(int argc, char *argv[])
 		case 'K':
 			if (asprintf(&eargv[eargc++], "-%c", ch) == -1)
 				fatal("asprintf");
+			break;
+		case 'T':
+			trace = absolute(optarg);
+			break;
+		case 'R':
+		case 'I':
+		case 'U':
+		case 'e':
+		case 'm':
+		case 'p':
+			if (xsd_compat_option(&xc, ch, optarg, why,
+					      sizeof(why)) == -1)
+				bad_option("%s", why);
 			break;
 		case OPT_SOCKET_ONLY:
 			socket_only = 1;
@@ -706,6 +739,7 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		bad_option("unexpected argument \"%s\"", argv[optind]);
+	xsd_compat_trace(&xc, trace, &audit_log);
 	if (audit_policy != NULL && audit_log == NULL && !audit_syslog)
 		bad_option(
 			"--audit-policy needs --audit-log or --audit-syslog");
@@ -733,6 +767,7 @@ main(int argc, char *argv[])
 	stdio_open();
 	signal(SIGPIPE, SIG_IGN);
 	log_init(1, verbose);
+	xsd_compat_log(&xc);
 	if (!eo.sandboxed)
 		log_warnx("--unsafe-no-sandbox: THE ENGINE RUNS WITHOUT ITS "
 			  "SANDBOX, as root, with every file and system call "
