@@ -28,6 +28,16 @@
 #define STATE_FD_B 5
 /* Every fd the child must keep until exec is above these. */
 #define ENGINE_FD_LAST STATE_FD_B
+/*
+ * The engine's oom_score_adj, whatever the broker's: of the processes of
+ * a dom0 it is the one to lose when memory runs out, restarted with its
+ * store from the journal and every connection kept, where qemu or a
+ * backend lost is a guest lost. A launcher that protects xenstored
+ * (choom -n -1000) protects the broker and the spawner, not this.
+ */
+#define ENGINE_OOM_SCORE_ADJ 500
+#define XS_STR_(x) #x
+#define XS_STR(x) XS_STR_(x)
 
 /* One binary and the command line it runs with. */
 struct binary {
@@ -116,6 +126,40 @@ spawn_engine_update_file(const char *path)
 }
 
 /*
+ * In the child, system calls only: oom_score_adj raised to
+ * ENGINE_OOM_SCORE_ADJ, which needs no privilege. Never lowered: a value
+ * above it already makes the engine the first to go, and going below
+ * what a privileged writer set would need CAP_SYS_RESOURCE.
+ */
+static int
+oom_raise(void)
+{
+	char buf[16];
+	int fd, v = 0, neg;
+	ssize_t n, i;
+
+	if ((fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	if ((n = read(fd, buf, sizeof(buf))) <= 0) {
+		close(fd);
+		return -1;
+	}
+	neg = buf[0] == '-';
+	for (i = neg; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+		v = v * 10 + (buf[i] - '0');
+	if (neg)
+		v = -v;
+	if (v < ENGINE_OOM_SCORE_ADJ &&
+	    pwrite(fd, XS_STR(ENGINE_OOM_SCORE_ADJ),
+		   sizeof(XS_STR(ENGINE_OOM_SCORE_ADJ)) - 1,
+		   0) != sizeof(XS_STR(ENGINE_OOM_SCORE_ADJ)) - 1) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
  * In the child: the channel becomes fd 3, the state memfds 4 and 5, stdio
  * /dev/null, every other fd is closed by exec, signals are as a fresh
  * process has them and the environment is empty. The engine inherits
@@ -144,6 +188,8 @@ engine_exec(int fd, int errfd, const struct binary *b)
 		goto fail;
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
+		goto fail;
+	if (oom_raise() == -1)
 		goto fail;
 	/*
 	 * Every fd we open has O_CLOEXEC; this also catches whatever was left
