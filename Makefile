@@ -50,6 +50,8 @@ LDLIBS_PB := -lprotobuf-c
 # The engine's compressed snapshots (engine/zsnap.c).
 LDLIBS_ZSTD := -lzstd
 LDLIBS_XEN := -lxenctrl -lxenevtchn -lxengnttab
+# sd_notify(), from the spawner once the broker serves.
+LDLIBS_SYSTEMD := -lsystemd
 LDLIBS_SANDBOX := -lseccomp -lcap-ng
 LDLIBS_YAJL := -lyajl
 # The audit log's SHA-256.
@@ -172,7 +174,7 @@ $(B)/bin/xs-engine: $(B)/obj/engine/main.o $(B)/lib/libengine.a
 
 $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) \
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SYSTEMD) \
 		$(LDLIBS_SANDBOX) $(LDLIBS_CRYPTO)
 
 # Escapes and hashes --value as the broker does: its audit_fmt.c.
@@ -190,7 +192,7 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
-		-o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SANDBOX) \
+		-o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SYSTEMD) $(LDLIBS_SANDBOX) \
 		$(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
 
 # The spawner's test checks a live update of the engine built beside it.
@@ -201,7 +203,7 @@ $(B)/tests/seccomp_probe: tests/tools/seccomp_probe.c $(B)/lib/libbroker.a \
 		$(B)/lib/libengine.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Ibroker -Iengine $(ALL_CFLAGS) $(DEPFLAGS) \
-		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) \
+		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SYSTEMD) \
 		$(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO) $(LDLIBS_ZSTD)
 
 $(B)/tests/%: tests/tools/%.c
@@ -268,7 +270,8 @@ FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 $(B)/fuzz_%: tests/fuzz/fuzz_%.c $(B)/lib/libengine.a $(B)/lib/libbroker.a
 	$(CC) $(ALL_CPPFLAGS) -Iengine -Ibroker $(ALL_CFLAGS) -fsanitize=fuzzer \
 		$(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_ZSTD) \
-		$(LDLIBS_XEN) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO)
+		$(LDLIBS_XEN) $(LDLIBS_SYSTEMD) $(LDLIBS_SANDBOX) $(LDLIBS_YAJL) \
+		$(LDLIBS_CRYPTO)
 
 fuzz:
 	$(MAKE) B=build-fuzz CC=clang-14 HARDEN=0 \

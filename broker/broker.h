@@ -362,7 +362,7 @@ void proc_exited(pid_t, int status);
  * spawner.c: the one process that keeps root powers, and only to start
  * and stop engines. What it knows from the fork, never from a message.
  */
-#define SPAWNER_UNLINK_MAX 3
+#define SPAWNER_UNLINK_MAX 2
 struct spawner_cfg {
 	const char *engine;   /* its binary, absolute */
 	char *const *args;    /* argv of every engine; args[0] is replaced */
@@ -373,6 +373,8 @@ struct spawner_cfg {
 	const char *audit[SPAWN_AUDIT_N]; /* opened again on SIGHUP, or NULL */
 	const char
 		*unlink[SPAWNER_UNLINK_MAX]; /* removed at the end, or NULL */
+	const char *pidfile; /* written once the broker serves, or NULL */
+	pid_t broker_pid;
 };
 void spawner_main(const struct spawner_cfg *, int sock, int log_stderr)
 	__attribute__((noreturn));
@@ -383,6 +385,10 @@ void spawn_engine_init(const struct spawner_cfg *);
 int spawn_engine_update_file(const char *path);
 int spawn_engine_start(enum spawn_binary, char *const args[], size_t nargs,
 		       pid_t *pid, int *chan);
+
+/* spawn_ready.c: the pid file and systemd, once the broker serves. */
+int spawn_ready_announce(const struct spawner_cfg *);
+void spawn_ready_withdraw(void);
 
 /* spawn_io.c: one control message in or out, with its fds. */
 int spawn_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
@@ -401,6 +407,7 @@ void spawn_audit_open(int fds[SPAWN_AUDIT_N], int errs[SPAWN_AUDIT_N]);
 void spawn_shutdown(void);
 void spawn_report_violation(const char *name, int nr, uint64_t arg1);
 void spawn_dominfo(uint32_t first, struct spawn_dominfo *);
+void spawn_ready(void);
 int spawn_running(void);
 
 /*

@@ -107,7 +107,6 @@ static void bad_option(const char *, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 
 static char *pidfile;
-static int pidfile_written;
 
 static void
 usage(FILE *f, int status)
@@ -432,25 +431,10 @@ daemonise(int verbose)
 	return p[1];
 }
 
-static void
-pidfile_write(void)
-{
-	int fd;
-
-	if (pidfile == NULL)
-		return;
-	if ((fd = open(pidfile,
-		       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		       0644)) == -1)
-		fatal("%s", pidfile);
-	pidfile_written = 1;
-	if (dprintf(fd, "%ld\n", (long)getpid()) < 0 || close(fd) == -1)
-		fatal("%s", pidfile);
-}
-
 /*
  * Whatever ends the daemon, it leaves no sockets, pid file or engine: the
- * spawner removes them once it runs, since the broker may not.
+ * spawner removes them once it runs, since the broker may not. Before, there
+ * is no pid file: the spawner writes it (spawn_ready.c).
  */
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -477,9 +461,6 @@ cleanup(void)
 		return;
 	}
 	listen_unlink();
-	if (pidfile_written && unlink(pidfile) == -1 && errno != ENOENT)
-		log_warn("unlink %s", pidfile);
-	pidfile_written = 0;
 }
 
 /* SIGHUP: the spawner opens the audit files again; the broker may not. */
@@ -800,7 +781,6 @@ main(int argc, char *argv[])
 	/* Everything that takes root is opened before the broker drops it. */
 	audit_init(audit_log, audit_syslog, audit_policy, audit_key);
 	listen_open(rundir);
-	pidfile_write();
 	engine_state_create(restore, sc.state_fd);
 
 	sc.engine = engine;
@@ -810,7 +790,8 @@ main(int argc, char *argv[])
 	sc.xen = !socket_only;
 	audit_paths(sc.audit);
 	listen_paths(sc.unlink);
-	sc.unlink[2] = pidfile_written ? pidfile : NULL;
+	sc.pidfile = pidfile;
+	sc.broker_pid = getpid();
 	spawn_fork(&sc, no_fork);
 	/* dom0's ring is mapped after the fork: the spawner has no use for it.
 	 */
@@ -833,6 +814,11 @@ main(int argc, char *argv[])
 	if (seccomp_broker_apply() == -1)
 		fatal("loading the broker's seccomp filter");
 	log_info("serving %s/socket and %s/socket_ro", rundir, rundir);
+	/*
+	 * Clients that connected since listen_open() wait in the backlog and
+	 * are served from here; the pid file and systemd say so only now.
+	 */
+	spawn_ready();
 	if (ready_fd != -1) {
 		if (write(ready_fd, "", 1) != 1)
 			fatal("ready");

@@ -135,6 +135,27 @@ spawn_dominfo(uint32_t first, struct spawn_dominfo *r)
 			fatalx("the spawner's domain list is malformed");
 }
 
+/*
+ * The broker serves: the spawner writes the pid file and tells systemd
+ * (spawn_ready.c), and only then may whoever started the daemon hear it.
+ */
+void
+spawn_ready(void)
+{
+	struct spawn_hdr q = {SPAWN_READY, sizeof(q)};
+	struct spawn_err r;
+	int fds[SPAWN_FDS_MAX], nfds;
+
+	send_msg(&q, sizeof(q));
+	wait_for(SPAWN_READY_DONE, &r, sizeof(r), fds, &nfds);
+	if (nfds != 0 || r.err < 0)
+		fatalx("the spawner's answer to READY");
+	if (r.err != 0) {
+		errno = r.err;
+		fatal("the pid file");
+	}
+}
+
 /* An engine's exit, once the broker is not in the middle of something. */
 void
 spawn_deferred(void)

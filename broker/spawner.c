@@ -94,6 +94,7 @@ spawner_end(int status)
 		if (cfg->unlink[i] != NULL && unlink(cfg->unlink[i]) == -1 &&
 		    errno != ENOENT)
 			log_warn("unlink %s", cfg->unlink[i]);
+	spawn_ready_withdraw();
 	_exit(status);
 }
 
@@ -255,6 +256,17 @@ do_dominfo(const struct spawn_dominfo_req *m)
 	send_or_end(&r, sizeof(r), NULL, 0);
 }
 
+/* The broker serves, which it says once: the pid file, and systemd. */
+static void
+do_ready(void)
+{
+	static int said;
+
+	if (said++)
+		broken("READY twice");
+	send_err(SPAWN_READY_DONE, spawn_ready_announce(cfg));
+}
+
 /* Each type has one size; no message from the broker carries an fd. */
 static size_t
 msg_size(uint32_t type)
@@ -268,6 +280,7 @@ msg_size(uint32_t type)
 		return sizeof(struct spawn_stop);
 	case SPAWN_AUDIT_OPEN:
 	case SPAWN_SHUTDOWN:
+	case SPAWN_READY:
 		return sizeof(struct spawn_hdr);
 	case SPAWN_VIOLATION:
 		return sizeof(struct spawn_violation);
@@ -312,6 +325,9 @@ spawner_dispatch(void *buf, size_t len, int nfds)
 		break;
 	case SPAWN_DOMINFO:
 		do_dominfo(buf);
+		break;
+	case SPAWN_READY:
+		do_ready();
 		break;
 	}
 }

@@ -26,6 +26,7 @@ enum spawn_type {
 	SPAWN_SHUTDOWN,    /* struct spawn_hdr */
 	SPAWN_VIOLATION,   /* struct spawn_violation: the broker's last word */
 	SPAWN_DOMINFO,     /* struct spawn_dominfo_req */
+	SPAWN_READY,       /* struct spawn_hdr: it serves; once */
 	/* spawner -> broker */
 	SPAWN_STARTED = 101,      /* struct spawn_pid, and the channel's fd */
 	SPAWN_START_FAILED,       /* struct spawn_err */
@@ -33,6 +34,7 @@ enum spawn_type {
 	SPAWN_UPDATE_FILE_RESULT, /* struct spawn_err */
 	SPAWN_AUDIT_FDS,          /* struct spawn_audit_fds, and its fds */
 	SPAWN_DOMINFO_LIST,       /* struct spawn_dominfo */
+	SPAWN_READY_DONE,         /* struct spawn_err: the pid file's */
 };
 
 struct spawn_hdr {
