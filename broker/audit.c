@@ -225,7 +225,7 @@ rec_arrival(const struct audit_conn *ac, const struct xs_hdr *hdr,
 		return 0;
 	rec_open("request", wall);
 	gen_conn(ac);
-	audit_json_lit(&audit_rec, "type", audit_type(hdr->type)->name);
+	audit_json_lit(&audit_rec, "type", audit_type_name(hdr->type));
 	if (!audit_type_known(hdr->type))
 		gen_int("type_id", hdr->type);
 	gen_int("req_id", hdr->req_id);
@@ -268,7 +268,7 @@ rec_reply(const struct audit_conn *ac, const struct audit_pending *p,
 		audit_json_lit(&audit_rec, "result", "OK");
 		if (p->rtype != p->type)
 			audit_json_lit(&audit_rec, "reply_type",
-				       audit_type(p->rtype)->name);
+				       audit_type_name(p->rtype));
 		if (t->reply == AUDIT_REPLY_VALUE)
 			audit_gen_value(&audit_rec,
 					p->type == XS_READ ? "value" : "reply",
@@ -577,7 +577,7 @@ audit_reply(struct audit_conn *ac, const Xsp__Reply *r)
 		if (!rec_begin("reply", NULL, REC_REPLY))
 			return;
 		gen_conn(ac);
-		gen_cstr("type", audit_type(r->type)->name);
+		gen_cstr("type", audit_type_name(r->type));
 		gen_int("req_id", r->req_id);
 		gen_int("tx_id", r->tx_id);
 		gen_cstr("result", "unmatched: no request outstanding");

@@ -96,7 +96,6 @@ enum audit_reply {
 };
 
 struct audit_type {
-	const char *name;
 	const char *field[AUDIT_NFIELD];
 	enum audit_rest rest;
 	const char *rest_name;
@@ -117,6 +116,7 @@ struct audit_args {
 
 const struct audit_type *audit_type(uint32_t type);
 int audit_type_known(uint32_t type);
+const char *audit_type_name(uint32_t type);
 int audit_type_by_name(const char *name, size_t len);
 int audit_next_str(const uint8_t *p, size_t len, size_t *off,
 		   struct audit_str *);

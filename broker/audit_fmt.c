@@ -28,52 +28,52 @@
  * says so.
  */
 static const struct audit_type types[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = {"CONTROL", {"command"}, R_VALUE, "value", Y_VALUE},
-	[XS_DIRECTORY] = {"DIRECTORY", {"path"}, R_NONE, NULL, Y_VALUE},
-	[XS_READ] = {"READ", {"path"}, R_NONE, NULL, Y_VALUE},
-	[XS_GET_PERMS] = {"GET_PERMS", {"path"}, R_NONE, NULL, Y_VALUE},
-	[XS_WATCH] = {"WATCH", {"path", "token"}, R_LIST, "args", Y_NONE},
-	[XS_UNWATCH] = {"UNWATCH", {"path", "token"}, R_LIST, "args", Y_NONE},
-	[XS_TRANSACTION_START] =
-		{"TRANSACTION_START", {NULL}, R_NONE, NULL, Y_CLEAR},
-	[XS_TRANSACTION_END] =
-		{"TRANSACTION_END", {"commit"}, R_LIST, "args", Y_NONE},
-	[XS_INTRODUCE] =
-		{"INTRODUCE", {"domid", "mfn", "port"}, R_LIST, "args", Y_NONE},
-	[XS_RELEASE] = {"RELEASE", {"domid"}, R_LIST, "args", Y_NONE},
-	[XS_GET_DOMAIN_PATH] =
-		{"GET_DOMAIN_PATH", {"domid"}, R_LIST, "args", Y_CLEAR},
-	[XS_WRITE] = {"WRITE", {"path"}, R_VALUE, "value", Y_NONE},
-	[XS_MKDIR] = {"MKDIR", {"path"}, R_LIST, "args", Y_NONE},
-	[XS_RM] = {"RM", {"path"}, R_LIST, "args", Y_NONE},
-	[XS_SET_PERMS] = {"SET_PERMS", {"path"}, R_LIST, "perms", Y_NONE},
-	[XS_WATCH_EVENT] =
-		{"WATCH_EVENT", {"path", "token"}, R_LIST, "args", Y_NONE},
-	[XS_ERROR] = {"ERROR", {NULL}, R_VALUE, "value", Y_NONE},
-	[XS_IS_DOMAIN_INTRODUCED] =
-		{"IS_DOMAIN_INTRODUCED", {"domid"}, R_LIST, "args", Y_CLEAR},
-	[XS_RESUME] = {"RESUME", {"domid"}, R_LIST, "args", Y_NONE},
-	[XS_SET_TARGET] =
-		{"SET_TARGET", {"domid", "target"}, R_LIST, "args", Y_NONE},
-	[XS_RESET_WATCHES] = {"RESET_WATCHES", {NULL}, R_LIST, "args", Y_NONE},
-	[XS_DIRECTORY_PART] =
-		{"DIRECTORY_PART", {"path", "offset"}, R_LIST, "args", Y_VALUE},
-	[XS_GET_FEATURE] = {"GET_FEATURE", {NULL}, R_LIST, "args", Y_CLEAR},
-	[XS_SET_FEATURE] = {"SET_FEATURE", {NULL}, R_LIST, "args", Y_NONE},
-	[XS_GET_QUOTA] = {"GET_QUOTA", {NULL}, R_LIST, "args", Y_CLEAR},
-	[XS_SET_QUOTA] = {"SET_QUOTA", {NULL}, R_LIST, "args", Y_NONE},
+	[XS_CONTROL] = {{"command"}, R_VALUE, "value", Y_VALUE},
+	[XS_DIRECTORY] = {{"path"}, R_NONE, NULL, Y_VALUE},
+	[XS_READ] = {{"path"}, R_NONE, NULL, Y_VALUE},
+	[XS_GET_PERMS] = {{"path"}, R_NONE, NULL, Y_VALUE},
+	[XS_WATCH] = {{"path", "token"}, R_LIST, "args", Y_NONE},
+	[XS_UNWATCH] = {{"path", "token"}, R_LIST, "args", Y_NONE},
+	[XS_TRANSACTION_START] = {{NULL}, R_NONE, NULL, Y_CLEAR},
+	[XS_TRANSACTION_END] = {{"commit"}, R_LIST, "args", Y_NONE},
+	[XS_INTRODUCE] = {{"domid", "mfn", "port"}, R_LIST, "args", Y_NONE},
+	[XS_RELEASE] = {{"domid"}, R_LIST, "args", Y_NONE},
+	[XS_GET_DOMAIN_PATH] = {{"domid"}, R_LIST, "args", Y_CLEAR},
+	[XS_WRITE] = {{"path"}, R_VALUE, "value", Y_NONE},
+	[XS_MKDIR] = {{"path"}, R_LIST, "args", Y_NONE},
+	[XS_RM] = {{"path"}, R_LIST, "args", Y_NONE},
+	[XS_SET_PERMS] = {{"path"}, R_LIST, "perms", Y_NONE},
+	[XS_WATCH_EVENT] = {{"path", "token"}, R_LIST, "args", Y_NONE},
+	[XS_ERROR] = {{NULL}, R_VALUE, "value", Y_NONE},
+	[XS_IS_DOMAIN_INTRODUCED] = {{"domid"}, R_LIST, "args", Y_CLEAR},
+	[XS_RESUME] = {{"domid"}, R_LIST, "args", Y_NONE},
+	[XS_SET_TARGET] = {{"domid", "target"}, R_LIST, "args", Y_NONE},
+	[XS_RESET_WATCHES] = {{NULL}, R_LIST, "args", Y_NONE},
+	[XS_DIRECTORY_PART] = {{"path", "offset"}, R_LIST, "args", Y_VALUE},
+	[XS_GET_FEATURE] = {{NULL}, R_LIST, "args", Y_CLEAR},
+	[XS_SET_FEATURE] = {{NULL}, R_LIST, "args", Y_NONE},
+	[XS_GET_QUOTA] = {{NULL}, R_LIST, "args", Y_CLEAR},
+	[XS_SET_QUOTA] = {{NULL}, R_LIST, "args", Y_NONE},
 };
 
 /* A type the protocol does not have: its payload is an opaque value. */
-static const struct audit_type unknown = {
-	"UNKNOWN", {NULL}, R_VALUE, "value", Y_VALUE};
+static const struct audit_type unknown = {{NULL}, R_VALUE, "value", Y_VALUE};
 
 const struct audit_type *
 audit_type(uint32_t type)
 {
-	if (type < XS_TYPE_COUNT && types[type].name != NULL)
+	if (xs_type_name(type) != NULL)
 		return &types[type];
 	return &unknown;
+}
+
+/* Its name, or UNKNOWN for a number the protocol does not have. */
+const char *
+audit_type_name(uint32_t type)
+{
+	const char *n = xs_type_name(type);
+
+	return n != NULL ? n : "UNKNOWN";
 }
 
 /* Whether the protocol has this type (else it is recorded as UNKNOWN). */
@@ -87,11 +87,12 @@ audit_type_known(uint32_t type)
 int
 audit_type_by_name(const char *name, size_t len)
 {
+	const char *n;
 	size_t i;
 
 	for (i = 0; i < XS_TYPE_COUNT; i++)
-		if (types[i].name != NULL && strlen(types[i].name) == len &&
-		    memcmp(types[i].name, name, len) == 0)
+		if ((n = xs_type_name((uint32_t)i)) != NULL &&
+		    strlen(n) == len && memcmp(n, name, len) == 0)
 			return (int)i;
 	return -1;
 }

@@ -187,7 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	audit_json_raw(&w, id.buf, id.len);
 	free(id.buf);
 	audit_json_str(&w, "p", copy, size);
-	audit_json_lit(&w, "t", audit_type(type)->name);
+	audit_json_lit(&w, "t", audit_type_name(type));
 	audit_gen_args(&w, type, copy, size, values,
 		       data[-1] & 2 ? &keyed : &plain);
 	audit_json_int(&w, "n", -(long long)size);
@@ -204,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (v == NULL || strcmp(YAJL_GET_STRING(v), esc) != 0)
 		abort();
 	v = yajl_tree_get(tree, tkey, yajl_t_string);
-	if (v == NULL || strcmp(YAJL_GET_STRING(v), audit_type(type)->name))
+	if (v == NULL || strcmp(YAJL_GET_STRING(v), audit_type_name(type)))
 		abort();
 	v = yajl_tree_get(tree, rkey, yajl_t_number);
 	if (v == NULL || !YAJL_IS_INTEGER(v) ||
