@@ -70,7 +70,7 @@ valid_line(const unsigned char *s, size_t n)
 	return 1;
 }
 
-/* Undoes audit_escape(); returns the length, or -1 if it is not ours. */
+/* Undoes escape_bytes(); returns the length, or -1 if it is not ours. */
 static long
 unescape(const char *s, uint8_t *out)
 {
@@ -106,8 +106,8 @@ unescape(const char *s, uint8_t *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char esc[AUDIT_ESC_MAX(XS_PAYLOAD_MAX)];
-	static char json[AUDIT_ESC_JSON_MAX(XS_PAYLOAD_MAX)];
+	static char esc[ESC_MAX(XS_PAYLOAD_MAX)];
+	static char json[ESC_JSON_MAX(XS_PAYLOAD_MAX)];
 	static uint8_t back[XS_PAYLOAD_MAX];
 	const unsigned char *buf;
 	const struct audit_type *t;
@@ -155,7 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	/* Escaping is one to one and within its bound. */
-	n = audit_escape(esc, copy, size);
+	n = escape_bytes(esc, copy, size);
 	if (n >= sizeof(esc) || strlen(esc) != n || !valid_line((void *)esc, n))
 		abort();
 	back_len = unescape(esc, back);
@@ -170,8 +170,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    yajl_gen_status_ok)
 		abort();
 	yajl_gen_get_buf(g, &buf, &len);
-	jn = audit_escape_json(json, copy, size);
-	if (jn > AUDIT_ESC_JSON_MAX(size) || len != jn + 2 || buf[0] != '"' ||
+	jn = escape_json(json, copy, size);
+	if (jn > ESC_JSON_MAX(size) || len != jn + 2 || buf[0] != '"' ||
 	    memcmp(buf + 1, json, jn) != 0 || buf[len - 1] != '"')
 		abort();
 	yajl_gen_free(g);
