@@ -552,6 +552,57 @@ memfd_kb(const char *pid)
 	return tot;
 }
 
+/*
+ * CPU time of every --pids process and of all their threads, in ns, from
+ * /proc/PID/task/TID/schedstat (nanoseconds on a CPU, where /proc/PID/stat
+ * counts 10 ms ticks). Taken around a timed section, wake-ups included: what
+ * the daemon costs the host per request, whichever of its processes pays.
+ */
+static uint64_t
+daemon_cpu_ns(void)
+{
+	if (!g_pids)
+		return 0;
+	uint64_t tot = 0;
+	char *list = strdup(g_pids), *save = NULL;
+	for (char *t = strtok_r(list, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%s/task", t);
+		DIR *d = opendir(path);
+		if (!d)
+			continue; /* a process that ended has no more to count
+				   */
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char sp[sizeof(path) + sizeof(e->d_name) + 16];
+			unsigned long long ns;
+			snprintf(sp, sizeof(sp), "%s/%s/schedstat", path,
+				 e->d_name);
+			FILE *f = fopen(sp, "r");
+			if (!f)
+				continue;
+			if (fscanf(f, "%llu", &ns) == 1)
+				tot += ns;
+			fclose(f);
+		}
+		closedir(d);
+	}
+	free(list);
+	return tot;
+}
+
+/* Microseconds of daemon CPU per request, or -1 without --pids. */
+static double
+cpu_us_per(uint64_t c0, long requests)
+{
+	if (!g_pids || requests <= 0)
+		return -1;
+	return (double)(daemon_cpu_ns() - c0) / 1000.0 / (double)requests;
+}
+
 static long
 rss_kb(void)
 {
@@ -602,6 +653,7 @@ w_latency(long n)
 	struct msg m;
 	for (long i = 0; i < n / 10 + 100; i++) /* warm up */
 		must(c, T_READ, 0, rq, rl, &m, "READ");
+	uint64_t c0 = daemon_cpu_ns();
 	double t0 = now_s();
 	for (long i = 0; i < n; i++) {
 		uint64_t a = now_ns();
@@ -617,15 +669,17 @@ w_latency(long n)
 		wt[i] = now_ns() - a;
 	}
 	double t2 = now_s();
+	double cpu = cpu_us_per(c0, 2 * n);
 	qsort(rt, n, sizeof(*rt), cmp_u64);
 	qsort(wt, n, sizeof(*wt), cmp_u64);
 	printf("{\"workload\":\"latency\",\"ok\":true,\"mode\":\"%s\","
 	       "\"n\":%ld,\"read_p50_us\":%.2f,\"read_p99_us\":%.2f,"
 	       "\"read_ops_s\":%.0f,\"write_p50_us\":%.2f,"
-	       "\"write_p99_us\":%.2f,\"write_ops_s\":%.0f}\n",
+	       "\"write_p99_us\":%.2f,\"write_ops_s\":%.0f,"
+	       "\"cpu_us_per_req\":%.2f}\n",
 	       g_mode(), n, pct_us(rt, n, .5), pct_us(rt, n, .99),
 	       n / (t1 - t0), pct_us(wt, n, .5), pct_us(wt, n, .99),
-	       n / (t2 - t1));
+	       n / (t2 - t1), cpu);
 	conn_close(c);
 	conn_close(s);
 }
@@ -739,6 +793,7 @@ w_throughput(unsigned conns, long nodes, double secs)
 				       .c = conn_client(i)};
 		pthread_create(&th[i], NULL, tp_thread, &a[i]);
 	}
+	uint64_t c0 = daemon_cpu_ns();
 	double t0 = now_s();
 	atomic_store(&go, 1);
 	struct timespec ts = {.tv_sec = (time_t)secs,
@@ -751,6 +806,7 @@ w_throughput(unsigned conns, long nodes, double secs)
 		ops += a[i].ops;
 	}
 	double t = now_s() - t0;
+	double cpu = cpu_us_per(c0, ops);
 	/* Every node still reads back with its 16 bytes. */
 	for (long k = 0; k < nodes; k += nodes / 50 + 1) {
 		char path[64];
@@ -759,8 +815,8 @@ w_throughput(unsigned conns, long nodes, double secs)
 	}
 	printf("{\"workload\":\"throughput\",\"ok\":true,\"mode\":\"%s\","
 	       "\"conns\":%u,\"nodes\":%ld,\"ops\":%ld,\"secs\":%.3f,"
-	       "\"ops_s\":%.0f}\n",
-	       g_mode(), conns, nodes, ops, t, ops / t);
+	       "\"ops_s\":%.0f,\"cpu_us_per_req\":%.2f}\n",
+	       g_mode(), conns, nodes, ops, t, ops / t, cpu);
 	for (unsigned i = 0; i < conns; i++)
 		conn_close(a[i].c);
 	conn_close(s);
@@ -780,6 +836,7 @@ w_pipeline(int depth, long n)
 	struct msg m;
 	long sent = 0, done = 0;
 	uint32_t expect = c->next_req + 1;
+	uint64_t c0 = daemon_cpu_ns();
 	double t0 = now_s();
 	while (done < n) {
 		while (sent < n && sent - done < depth) {
@@ -796,9 +853,11 @@ w_pipeline(int depth, long n)
 		done++;
 	}
 	double t = now_s() - t0;
+	double cpu = cpu_us_per(c0, n);
 	printf("{\"workload\":\"pipeline\",\"ok\":true,\"mode\":\"%s\","
-	       "\"depth\":%d,\"n\":%ld,\"secs\":%.3f,\"ops_s\":%.0f}\n",
-	       g_mode(), depth, n, t, n / t);
+	       "\"depth\":%d,\"n\":%ld,\"secs\":%.3f,\"ops_s\":%.0f,"
+	       "\"cpu_us_per_req\":%.2f}\n",
+	       g_mode(), depth, n, t, n / t, cpu);
 	conn_close(c);
 	conn_close(s);
 }
@@ -998,6 +1057,7 @@ w_bootstorm(long domains, unsigned conns, int counter)
 		pthread_create(&th[i], NULL, bs_thread, &a[i]);
 	}
 	usleep(100000); /* every thread connected */
+	uint64_t c0 = daemon_cpu_ns();
 	double t0 = now_s();
 	atomic_store(&go, 1);
 	long eagain = 0, ops = 0;
@@ -1010,6 +1070,7 @@ w_bootstorm(long domains, unsigned conns, int counter)
 			maxr = a[i].max_retries;
 	}
 	double t = now_s() - t0;
+	double cpu = cpu_us_per(c0, ops);
 	/* Check: the counter, and every domain's nodes. */
 	char want[64], path[256];
 	snprintf(want, sizeof(want), "%ld", counter ? domains : 0);
@@ -1032,9 +1093,10 @@ w_bootstorm(long domains, unsigned conns, int counter)
 	       "\"domains\":%ld,\"conns\":%u,\"counter\":%s,"
 	       "\"nodes_per_domain\":%d,\"secs\":%.3f,\"commits_s\":%.1f,"
 	       "\"eagain\":%ld,\"eagain_per_domain\":%.2f,"
-	       "\"max_retries\":%d,\"requests\":%ld}\n",
+	       "\"max_retries\":%d,\"requests\":%ld,"
+	       "\"cpu_us_per_req\":%.2f}\n",
 	       domains, conns, counter ? "true" : "false", BS_NODES, t,
-	       domains / t, eagain, (double)eagain / domains, maxr, ops);
+	       domains / t, eagain, (double)eagain / domains, maxr, ops, cpu);
 	conn_close(s);
 }
 

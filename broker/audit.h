@@ -13,6 +13,7 @@
 
 #include <nettle/hmac.h>
 
+#include "escape.h"
 #include "xs_proto.h"
 
 /* audit_json.c */
@@ -78,10 +79,6 @@ audit_json_lit(struct audit_json *w, const char *key, const char *s)
 
 /* audit_fmt.c */
 #define AUDIT_NFIELD 3
-/* audit_escape() writes at most 4 bytes per byte, and a NUL. */
-#define AUDIT_ESC_MAX(len) (4 * (len) + 1)
-/* audit_escape_json() writes at most 5 bytes per byte. */
-#define AUDIT_ESC_JSON_MAX(len) (5 * (len))
 
 enum audit_rest {
 	AUDIT_REST_NONE,  /* nothing follows the named strings */
@@ -96,7 +93,6 @@ enum audit_reply {
 };
 
 struct audit_type {
-	const char *name;
 	const char *field[AUDIT_NFIELD];
 	enum audit_rest rest;
 	const char *rest_name;
@@ -117,13 +113,12 @@ struct audit_args {
 
 const struct audit_type *audit_type(uint32_t type);
 int audit_type_known(uint32_t type);
+const char *audit_type_name(uint32_t type);
 int audit_type_by_name(const char *name, size_t len);
 int audit_next_str(const uint8_t *p, size_t len, size_t *off,
 		   struct audit_str *);
 void audit_args(const struct audit_type *, const uint8_t *p, size_t len,
 		struct audit_args *);
-size_t audit_escape(char *dst, const uint8_t *src, size_t len);
-size_t audit_escape_json(char *dst, const uint8_t *src, size_t len);
 /* An --audit-key's bounds: a key shorter than this is too easily guessed. */
 #define AUDIT_KEY_MIN 16
 #define AUDIT_KEY_MAX 4096

@@ -28,52 +28,52 @@
  * says so.
  */
 static const struct audit_type types[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = {"CONTROL", {"command"}, R_VALUE, "value", Y_VALUE},
-	[XS_DIRECTORY] = {"DIRECTORY", {"path"}, R_NONE, NULL, Y_VALUE},
-	[XS_READ] = {"READ", {"path"}, R_NONE, NULL, Y_VALUE},
-	[XS_GET_PERMS] = {"GET_PERMS", {"path"}, R_NONE, NULL, Y_VALUE},
-	[XS_WATCH] = {"WATCH", {"path", "token"}, R_LIST, "args", Y_NONE},
-	[XS_UNWATCH] = {"UNWATCH", {"path", "token"}, R_LIST, "args", Y_NONE},
-	[XS_TRANSACTION_START] =
-		{"TRANSACTION_START", {NULL}, R_NONE, NULL, Y_CLEAR},
-	[XS_TRANSACTION_END] =
-		{"TRANSACTION_END", {"commit"}, R_LIST, "args", Y_NONE},
-	[XS_INTRODUCE] =
-		{"INTRODUCE", {"domid", "mfn", "port"}, R_LIST, "args", Y_NONE},
-	[XS_RELEASE] = {"RELEASE", {"domid"}, R_LIST, "args", Y_NONE},
-	[XS_GET_DOMAIN_PATH] =
-		{"GET_DOMAIN_PATH", {"domid"}, R_LIST, "args", Y_CLEAR},
-	[XS_WRITE] = {"WRITE", {"path"}, R_VALUE, "value", Y_NONE},
-	[XS_MKDIR] = {"MKDIR", {"path"}, R_LIST, "args", Y_NONE},
-	[XS_RM] = {"RM", {"path"}, R_LIST, "args", Y_NONE},
-	[XS_SET_PERMS] = {"SET_PERMS", {"path"}, R_LIST, "perms", Y_NONE},
-	[XS_WATCH_EVENT] =
-		{"WATCH_EVENT", {"path", "token"}, R_LIST, "args", Y_NONE},
-	[XS_ERROR] = {"ERROR", {NULL}, R_VALUE, "value", Y_NONE},
-	[XS_IS_DOMAIN_INTRODUCED] =
-		{"IS_DOMAIN_INTRODUCED", {"domid"}, R_LIST, "args", Y_CLEAR},
-	[XS_RESUME] = {"RESUME", {"domid"}, R_LIST, "args", Y_NONE},
-	[XS_SET_TARGET] =
-		{"SET_TARGET", {"domid", "target"}, R_LIST, "args", Y_NONE},
-	[XS_RESET_WATCHES] = {"RESET_WATCHES", {NULL}, R_LIST, "args", Y_NONE},
-	[XS_DIRECTORY_PART] =
-		{"DIRECTORY_PART", {"path", "offset"}, R_LIST, "args", Y_VALUE},
-	[XS_GET_FEATURE] = {"GET_FEATURE", {NULL}, R_LIST, "args", Y_CLEAR},
-	[XS_SET_FEATURE] = {"SET_FEATURE", {NULL}, R_LIST, "args", Y_NONE},
-	[XS_GET_QUOTA] = {"GET_QUOTA", {NULL}, R_LIST, "args", Y_CLEAR},
-	[XS_SET_QUOTA] = {"SET_QUOTA", {NULL}, R_LIST, "args", Y_NONE},
+	[XS_CONTROL] = {{"command"}, R_VALUE, "value", Y_VALUE},
+	[XS_DIRECTORY] = {{"path"}, R_NONE, NULL, Y_VALUE},
+	[XS_READ] = {{"path"}, R_NONE, NULL, Y_VALUE},
+	[XS_GET_PERMS] = {{"path"}, R_NONE, NULL, Y_VALUE},
+	[XS_WATCH] = {{"path", "token"}, R_LIST, "args", Y_NONE},
+	[XS_UNWATCH] = {{"path", "token"}, R_LIST, "args", Y_NONE},
+	[XS_TRANSACTION_START] = {{NULL}, R_NONE, NULL, Y_CLEAR},
+	[XS_TRANSACTION_END] = {{"commit"}, R_LIST, "args", Y_NONE},
+	[XS_INTRODUCE] = {{"domid", "mfn", "port"}, R_LIST, "args", Y_NONE},
+	[XS_RELEASE] = {{"domid"}, R_LIST, "args", Y_NONE},
+	[XS_GET_DOMAIN_PATH] = {{"domid"}, R_LIST, "args", Y_CLEAR},
+	[XS_WRITE] = {{"path"}, R_VALUE, "value", Y_NONE},
+	[XS_MKDIR] = {{"path"}, R_LIST, "args", Y_NONE},
+	[XS_RM] = {{"path"}, R_LIST, "args", Y_NONE},
+	[XS_SET_PERMS] = {{"path"}, R_LIST, "perms", Y_NONE},
+	[XS_WATCH_EVENT] = {{"path", "token"}, R_LIST, "args", Y_NONE},
+	[XS_ERROR] = {{NULL}, R_VALUE, "value", Y_NONE},
+	[XS_IS_DOMAIN_INTRODUCED] = {{"domid"}, R_LIST, "args", Y_CLEAR},
+	[XS_RESUME] = {{"domid"}, R_LIST, "args", Y_NONE},
+	[XS_SET_TARGET] = {{"domid", "target"}, R_LIST, "args", Y_NONE},
+	[XS_RESET_WATCHES] = {{NULL}, R_LIST, "args", Y_NONE},
+	[XS_DIRECTORY_PART] = {{"path", "offset"}, R_LIST, "args", Y_VALUE},
+	[XS_GET_FEATURE] = {{NULL}, R_LIST, "args", Y_CLEAR},
+	[XS_SET_FEATURE] = {{NULL}, R_LIST, "args", Y_NONE},
+	[XS_GET_QUOTA] = {{NULL}, R_LIST, "args", Y_CLEAR},
+	[XS_SET_QUOTA] = {{NULL}, R_LIST, "args", Y_NONE},
 };
 
 /* A type the protocol does not have: its payload is an opaque value. */
-static const struct audit_type unknown = {
-	"UNKNOWN", {NULL}, R_VALUE, "value", Y_VALUE};
+static const struct audit_type unknown = {{NULL}, R_VALUE, "value", Y_VALUE};
 
 const struct audit_type *
 audit_type(uint32_t type)
 {
-	if (type < XS_TYPE_COUNT && types[type].name != NULL)
+	if (xs_type_name(type) != NULL)
 		return &types[type];
 	return &unknown;
+}
+
+/* Its name, or UNKNOWN for a number the protocol does not have. */
+const char *
+audit_type_name(uint32_t type)
+{
+	const char *n = xs_type_name(type);
+
+	return n != NULL ? n : "UNKNOWN";
 }
 
 /* Whether the protocol has this type (else it is recorded as UNKNOWN). */
@@ -87,11 +87,12 @@ audit_type_known(uint32_t type)
 int
 audit_type_by_name(const char *name, size_t len)
 {
+	const char *n;
 	size_t i;
 
 	for (i = 0; i < XS_TYPE_COUNT; i++)
-		if (types[i].name != NULL && strlen(types[i].name) == len &&
-		    memcmp(types[i].name, name, len) == 0)
+		if ((n = xs_type_name((uint32_t)i)) != NULL &&
+		    strlen(n) == len && memcmp(n, name, len) == 0)
 			return (int)i;
 	return -1;
 }
@@ -135,176 +136,6 @@ audit_args(const struct audit_type *t, const uint8_t *p, size_t len,
 		a->rest.len = len - off;
 		a->has_rest = 1;
 	}
-}
-
-/* Length of a well-formed UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t
-utf8_seq(const uint8_t *s, size_t len, uint32_t *cp)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/*
- * Code points that are valid but would let a value rearrange what a reader
- * sees: C1 controls, line and paragraph separators, bidirectional controls,
- * the byte-order mark.
- */
-static int
-cp_confusing(uint32_t c)
-{
-	return (c >= 0x80 && c <= 0x9f) || c == 0x2028 || c == 0x2029 ||
-	       (c >= 0x200e && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2066 && c <= 0x2069) || c == 0xfeff;
-}
-
-/*
- * Bytes as text a reader can trust: printable ASCII and well-formed,
- * harmless UTF-8 are themselves; a backslash is "\\"; any other byte is
- * "\xNN" and a confusing code point "\uNNNN". The mapping is one to one, so
- * the original bytes can be recovered, and the result is always valid
- * UTF-8 without control characters. dst holds AUDIT_ESC_MAX(len) bytes;
- * returns the length written, without the NUL that ends it.
- */
-size_t
-audit_escape(char *dst, const uint8_t *src, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0, o = 0, n;
-	uint32_t cp;
-
-	while (i < len) {
-		if (src[i] == '\\') {
-			dst[o++] = '\\';
-			dst[o++] = '\\';
-			i++;
-		} else if (src[i] >= 0x20 && src[i] < 0x7f) {
-			dst[o++] = (char)src[i++];
-		} else if (src[i] >= 0x80 &&
-			   (n = utf8_seq(src + i, len - i, &cp)) > 0) {
-			if (cp_confusing(cp)) {
-				o += (size_t)sprintf(dst + o, "\\u%04x",
-						     (unsigned int)cp);
-			} else {
-				memcpy(dst + o, src + i, n);
-				o += n;
-			}
-			i += n;
-		} else {
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[src[i] >> 4];
-			dst[o++] = hex[src[i] & 0xf];
-			i++;
-		}
-	}
-	dst[o] = '\0';
-	return o;
-}
-
-/*
- * Whether none of 8 bytes needs more than copying: all printable ASCII,
- * none a '"' or a '\\'. Word tricks ("Bit Twiddling Hacks": hasless,
- * hasmore, haszero), exact for the word as a whole.
- */
-static inline int
-plain8(const uint8_t *p)
-{
-	const uint64_t ones = 0x0101010101010101ull;
-	const uint64_t high = 0x8080808080808080ull;
-	uint64_t x, q, b;
-
-	memcpy(&x, p, 8);
-	/* A byte below 0x20, or 0x80 and up. */
-	if (((x - ones * 0x20) | x) & high)
-		return 0;
-	/* A byte above 0x7e (0x7f alone is left). */
-	if ((x + ones * (127 - 0x7e)) & high)
-		return 0;
-	q = x ^ (ones * '"');
-	b = x ^ (ones * '\\');
-	return !(((q - ones) & ~q & high) | ((b - ones) & ~b & high));
-}
-
-/*
- * audit_escape()'s text as the inside of a JSON string, in one pass: the
- * same mapping, then '"' and '\\' quoted as JSON wants (so "\xNN" becomes
- * "\\xNN"). Nothing else needs quoting, since the mapping leaves no control
- * character. Paths, tokens and the broker's own text are mostly plain
- * ASCII, hence copying 8 bytes at a time while they are. dst holds
- * AUDIT_ESC_JSON_MAX(len) bytes; returns the length written (no NUL).
- */
-size_t
-audit_escape_json(char *dst, const uint8_t *src, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0, o = 0, n;
-	uint32_t cp;
-
-	while (i < len) {
-		if (len - i >= 8 && plain8(src + i)) {
-			memcpy(dst + o, src + i, 8);
-			o += 8;
-			i += 8;
-		} else if (src[i] >= 0x20 && src[i] < 0x7f && src[i] != '"' &&
-			   src[i] != '\\') {
-			dst[o++] = (char)src[i++];
-		} else if (src[i] == '\\') {
-			memcpy(dst + o, "\\\\\\\\", 4);
-			o += 4;
-			i++;
-		} else if (src[i] == '"') {
-			dst[o++] = '\\';
-			dst[o++] = '"';
-			i++;
-		} else if (src[i] >= 0x80 &&
-			   (n = utf8_seq(src + i, len - i, &cp)) > 0) {
-			if (cp_confusing(cp)) {
-				memcpy(dst + o, "\\\\u", 3);
-				dst[o + 3] = hex[(cp >> 12) & 0xf];
-				dst[o + 4] = hex[(cp >> 8) & 0xf];
-				dst[o + 5] = hex[(cp >> 4) & 0xf];
-				dst[o + 6] = hex[cp & 0xf];
-				o += 7;
-			} else {
-				memcpy(dst + o, src + i, n);
-				o += n;
-			}
-			i += n;
-		} else {
-			memcpy(dst + o, "\\\\x", 3);
-			dst[o + 3] = hex[src[i] >> 4];
-			dst[o + 4] = hex[src[i] & 0xf];
-			o += 5;
-			i++;
-		}
-	}
-	return o;
 }
 
 /* Each byte's two hex digits: a lookup a byte, not two. */

@@ -8,7 +8,7 @@
  * second pass over every string to validate and escape it, sprintf for
  * every integer): docs/audit.md has the numbers. It can be this small
  * because of what it is given: keys are the broker's own constants, and
- * every string goes through audit_escape_json(), whose output is valid
+ * every string goes through escape_json(), whose output is valid
  * UTF-8 without a control character. tests/fuzz/fuzz_audit.c checks that
  * it writes, byte for byte, what yajl writes for the same calls.
  */
@@ -156,9 +156,9 @@ audit_json_str_k(struct audit_json *w, const char *key, size_t klen,
 {
 	char *o;
 
-	o = lead(w, key, klen, AUDIT_ESC_JSON_MAX(len) + 2);
+	o = lead(w, key, klen, ESC_JSON_MAX(len) + 2);
 	*o++ = '"';
-	o += audit_escape_json(o, p, len);
+	o += escape_json(o, p, len);
 	*o++ = '"';
 	w->len = (size_t)(o - w->buf);
 }

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "escape.h"
 #include "frame.h"
 #include "spawn_msg.h"
 #include "xsp.pb-c.h"
@@ -58,7 +59,6 @@ void fatal(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));
-void log_sanitize(char *dst, size_t dstsz, const uint8_t *src, size_t len);
 
 /* xsd_compat.c: C xenstored's options that are ignored or refused. */
 #define XSD_COMPAT_NOTES 4

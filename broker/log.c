@@ -148,24 +148,3 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	fatal_exit();
 }
-
-/*
- * Copies bytes that came from a client or the engine into a printable,
- * NUL-terminated string, so that nobody can forge log lines or terminal
- * escapes through a path name.
- */
-void
-log_sanitize(char *dst, size_t dstsz, const uint8_t *src, size_t len)
-{
-	size_t i, o = 0;
-
-	if (dstsz == 0)
-		return;
-	for (i = 0; i < len && o + 1 < dstsz; i++) {
-		if (src[i] >= 0x20 && src[i] < 0x7f)
-			dst[o++] = (char)src[i];
-		else
-			dst[o++] = '?';
-	}
-	dst[o] = '\0';
-}

@@ -543,7 +543,104 @@ scratch_reserve(size_t n)
 	return 0;
 }
 
-/* Packs msgs[from, to) into one frame. */
+/* A request for the broker's privileged part, as the frame's i-th. */
+static int
+pack_priv(struct chan *ch, const struct out_msg *m, size_t i, Xsp__ToBroker *tb)
+{
+	Xsp__PrivRequest *pq = &sc.pq[i];
+
+	xsp__priv_request__init(pq);
+	pq->id = m->conn;
+	pq->op = (Xsp__PrivRequest__Op)m->type;
+	pq->domid = m->req_id;
+	pq->has_gfn = pq->has_port = 1;
+	pq->gfn = m->gfn;
+	pq->port = m->tx_id;
+	if (m->type == PRIV_MAP) {
+		pq->has_features = 1;
+		pq->features = m->features;
+	}
+	if (m->type == PRIV_LU_FILE)
+		pq->path = (char *)ch->bytes + m->off;
+	if (m->type == PRIV_LU_EXEC &&
+	    lu_args(pq, (char *)ch->bytes + m->off, m->len) == -1)
+		return -1;
+	tb->msg_case = XSP__TO_BROKER__MSG_PRIV;
+	tb->priv = pq;
+	return 0;
+}
+
+/* What the engine says of itself: a fence, that it is ready, a log line. */
+static void
+pack_note(struct chan *ch, const struct out_msg *m, size_t i, Xsp__ToBroker *tb)
+{
+	switch (m->kind) {
+	case OUT_FENCE:
+		xsp__fence__init(&sc.fc[i]);
+		sc.fc[i].id = m->gfn;
+		tb->msg_case = XSP__TO_BROKER__MSG_FENCE;
+		tb->fence = &sc.fc[i];
+		break;
+	case OUT_READY:
+		xsp__ready__init(&sc.rd[i]);
+		sc.rd[i].nodes = m->gfn;
+		sc.rd[i].recovered = m->conn != 0;
+		tb->msg_case = XSP__TO_BROKER__MSG_READY;
+		tb->ready = &sc.rd[i];
+		break;
+	default: /* OUT_LOG */
+		xsp__log__init(&sc.lg[i]);
+		sc.lg[i].level = m->type;
+		sc.lg[i].text = (char *)ch->bytes + m->off;
+		tb->msg_case = XSP__TO_BROKER__MSG_LOG;
+		tb->log = &sc.lg[i];
+		break;
+	}
+}
+
+/*
+ * The replies msgs[from + i, from + k) as the broker reads them: one
+ * RepliesFixed, one Replies, or (a broker from before Replies) a Reply,
+ * which takes only the first. Returns where the next message starts.
+ */
+static size_t
+pack_run(struct chan *ch, size_t from, size_t i, size_t n, Xsp__ToBroker *tb)
+{
+	const struct out_msg *m = &ch->msgs[from + i];
+	size_t k = i + 1;
+
+	if (!ch->replies && !ch->fixed) {
+		xsp__reply__init(&sc.rp[i]);
+		sc.rp[i].conn = m->conn;
+		sc.rp[i].type = m->type;
+		sc.rp[i].req_id = m->req_id;
+		sc.rp[i].tx_id = m->tx_id;
+		sc.rp[i].payload.data = ch->bytes + m->off;
+		sc.rp[i].payload.len = m->len;
+		tb->msg_case = XSP__TO_BROKER__MSG_REPLY;
+		tb->reply = &sc.rp[i];
+		return k;
+	}
+	while (k < n && ch->msgs[from + k].kind == OUT_REPLY)
+		k++;
+	if (ch->fixed) {
+		pack_replies_fixed(ch, from + i, from + k, &sc.rf[i],
+				   sc.u32 + FRAME_FIXED_WORDS * i);
+		tb->msg_case = XSP__TO_BROKER__MSG_REPLIES_FIXED;
+		tb->replies_fixed = &sc.rf[i];
+	} else {
+		pack_replies(ch, from + i, from + k, &sc.rs[i],
+			     sc.u32 + FRAME_FIXED_WORDS * i);
+		tb->msg_case = XSP__TO_BROKER__MSG_REPLIES;
+		tb->replies = &sc.rs[i];
+	}
+	return k;
+}
+
+/*
+ * Packs msgs[from, to) into one frame. Each message's parts live in sc at
+ * its index i; a run of replies takes one entry of the frame.
+ */
 static int
 pack(struct chan *ch, size_t from, size_t to)
 {
@@ -555,75 +652,18 @@ pack(struct chan *ch, size_t from, size_t to)
 		return -1;
 	for (i = 0; i < n; i = k, nt++) {
 		const struct out_msg *m = &ch->msgs[from + i];
+		Xsp__ToBroker *tb = &sc.tb[nt];
 
 		k = i + 1;
-		xsp__to_broker__init(&sc.tb[nt]);
-		sc.ptb[nt] = &sc.tb[nt];
+		xsp__to_broker__init(tb);
+		sc.ptb[nt] = tb;
 		if (m->kind == OUT_PRIV) {
-			xsp__priv_request__init(&sc.pq[i]);
-			sc.pq[i].id = m->conn;
-			sc.pq[i].op = (Xsp__PrivRequest__Op)m->type;
-			sc.pq[i].domid = m->req_id;
-			sc.pq[i].has_gfn = sc.pq[i].has_port = 1;
-			sc.pq[i].gfn = m->gfn;
-			sc.pq[i].port = m->tx_id;
-			if (m->type == PRIV_MAP) {
-				sc.pq[i].has_features = 1;
-				sc.pq[i].features = m->features;
-			}
-			if (m->type == PRIV_LU_FILE)
-				sc.pq[i].path = (char *)ch->bytes + m->off;
-			if (m->type == PRIV_LU_EXEC &&
-			    lu_args(&sc.pq[i], (char *)ch->bytes + m->off,
-				    m->len) == -1)
+			if (pack_priv(ch, m, i, tb) == -1)
 				goto out;
-			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_PRIV;
-			sc.tb[nt].priv = &sc.pq[i];
-		} else if (m->kind == OUT_FENCE) {
-			xsp__fence__init(&sc.fc[i]);
-			sc.fc[i].id = m->gfn;
-			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_FENCE;
-			sc.tb[nt].fence = &sc.fc[i];
-		} else if (m->kind == OUT_READY) {
-			xsp__ready__init(&sc.rd[i]);
-			sc.rd[i].nodes = m->gfn;
-			sc.rd[i].recovered = m->conn != 0;
-			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_READY;
-			sc.tb[nt].ready = &sc.rd[i];
-		} else if (m->kind == OUT_LOG) {
-			xsp__log__init(&sc.lg[i]);
-			sc.lg[i].level = m->type;
-			sc.lg[i].text = (char *)ch->bytes + m->off;
-			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_LOG;
-			sc.tb[nt].log = &sc.lg[i];
-		} else if (!ch->replies && !ch->fixed) {
-			/* A broker from before Replies. */
-			xsp__reply__init(&sc.rp[i]);
-			sc.rp[i].conn = m->conn;
-			sc.rp[i].type = m->type;
-			sc.rp[i].req_id = m->req_id;
-			sc.rp[i].tx_id = m->tx_id;
-			sc.rp[i].payload.data = ch->bytes + m->off;
-			sc.rp[i].payload.len = m->len;
-			sc.tb[nt].msg_case = XSP__TO_BROKER__MSG_REPLY;
-			sc.tb[nt].reply = &sc.rp[i];
+		} else if (m->kind != OUT_REPLY) {
+			pack_note(ch, m, i, tb);
 		} else {
-			while (k < n && ch->msgs[from + k].kind == OUT_REPLY)
-				k++;
-			if (ch->fixed) {
-				pack_replies_fixed(
-					ch, from + i, from + k, &sc.rf[i],
-					sc.u32 + FRAME_FIXED_WORDS * i);
-				sc.tb[nt].msg_case =
-					XSP__TO_BROKER__MSG_REPLIES_FIXED;
-				sc.tb[nt].replies_fixed = &sc.rf[i];
-			} else {
-				pack_replies(ch, from + i, from + k, &sc.rs[i],
-					     sc.u32 + FRAME_FIXED_WORDS * i);
-				sc.tb[nt].msg_case =
-					XSP__TO_BROKER__MSG_REPLIES;
-				sc.tb[nt].replies = &sc.rs[i];
-			}
+			k = pack_run(ch, from, i, n, tb);
 		}
 	}
 	f.n_msgs = nt;

@@ -21,7 +21,6 @@
 #define F_TXN 8u    /* recorded in the transaction's write log */
 
 struct wire_op {
-	const char *name;
 	int (*fn)(struct req *r);
 	unsigned int flags;
 };
@@ -496,31 +495,30 @@ do_transaction_end(struct req *r)
  * even one that does nothing inside a transaction.
  */
 static const struct wire_op wire_ops[XS_TYPE_COUNT] = {
-	[XS_CONTROL] = {"CONTROL", do_control, F_PRIV | F_MODIFY},
-	[XS_DIRECTORY] = {"DIRECTORY", do_directory, 0},
-	[XS_READ] = {"READ", do_read, 0},
-	[XS_GET_PERMS] = {"GET_PERMS", do_get_perms, 0},
-	[XS_WATCH] = {"WATCH", do_watch, F_NOTID},
-	[XS_UNWATCH] = {"UNWATCH", do_unwatch, F_NOTID},
-	[XS_TRANSACTION_START] = {"TRANSACTION_START", do_transaction_start, 0},
-	[XS_TRANSACTION_END] = {"TRANSACTION_END", do_transaction_end, 0},
-	[XS_INTRODUCE] = {"INTRODUCE", do_introduce, F_PRIV | F_MODIFY},
-	[XS_RELEASE] = {"RELEASE", do_release, F_PRIV | F_MODIFY},
-	[XS_GET_DOMAIN_PATH] = {"GET_DOMAIN_PATH", do_get_domain_path, 0},
-	[XS_WRITE] = {"WRITE", do_write, F_MODIFY | F_TXN},
-	[XS_MKDIR] = {"MKDIR", do_mkdir, F_MODIFY | F_TXN},
-	[XS_RM] = {"RM", do_rm, F_MODIFY | F_TXN},
-	[XS_SET_PERMS] = {"SET_PERMS", do_set_perms, F_MODIFY | F_TXN},
-	[XS_IS_DOMAIN_INTRODUCED] = {"IS_DOMAIN_INTRODUCED",
-				     do_is_domain_introduced, F_PRIV},
-	[XS_RESUME] = {"RESUME", do_resume, F_PRIV | F_MODIFY},
-	[XS_SET_TARGET] = {"SET_TARGET", do_set_target, F_PRIV | F_MODIFY},
-	[XS_RESET_WATCHES] = {"RESET_WATCHES", do_reset_watches, 0},
-	[XS_DIRECTORY_PART] = {"DIRECTORY_PART", do_directory_part, 0},
-	[XS_GET_FEATURE] = {"GET_FEATURE", do_get_feature, F_PRIV},
-	[XS_SET_FEATURE] = {"SET_FEATURE", do_set_feature, F_PRIV | F_MODIFY},
-	[XS_GET_QUOTA] = {"GET_QUOTA", do_get_quota, F_PRIV},
-	[XS_SET_QUOTA] = {"SET_QUOTA", do_set_quota, F_PRIV | F_MODIFY},
+	[XS_CONTROL] = {do_control, F_PRIV | F_MODIFY},
+	[XS_DIRECTORY] = {do_directory, 0},
+	[XS_READ] = {do_read, 0},
+	[XS_GET_PERMS] = {do_get_perms, 0},
+	[XS_WATCH] = {do_watch, F_NOTID},
+	[XS_UNWATCH] = {do_unwatch, F_NOTID},
+	[XS_TRANSACTION_START] = {do_transaction_start, 0},
+	[XS_TRANSACTION_END] = {do_transaction_end, 0},
+	[XS_INTRODUCE] = {do_introduce, F_PRIV | F_MODIFY},
+	[XS_RELEASE] = {do_release, F_PRIV | F_MODIFY},
+	[XS_GET_DOMAIN_PATH] = {do_get_domain_path, 0},
+	[XS_WRITE] = {do_write, F_MODIFY | F_TXN},
+	[XS_MKDIR] = {do_mkdir, F_MODIFY | F_TXN},
+	[XS_RM] = {do_rm, F_MODIFY | F_TXN},
+	[XS_SET_PERMS] = {do_set_perms, F_MODIFY | F_TXN},
+	[XS_IS_DOMAIN_INTRODUCED] = {do_is_domain_introduced, F_PRIV},
+	[XS_RESUME] = {do_resume, F_PRIV | F_MODIFY},
+	[XS_SET_TARGET] = {do_set_target, F_PRIV | F_MODIFY},
+	[XS_RESET_WATCHES] = {do_reset_watches, 0},
+	[XS_DIRECTORY_PART] = {do_directory_part, 0},
+	[XS_GET_FEATURE] = {do_get_feature, F_PRIV},
+	[XS_SET_FEATURE] = {do_set_feature, F_PRIV | F_MODIFY},
+	[XS_GET_QUOTA] = {do_get_quota, F_PRIV},
+	[XS_SET_QUOTA] = {do_set_quota, F_PRIV | F_MODIFY},
 };
 
 static void
@@ -597,7 +595,8 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 		op = &wire_ops[type];
 	if (e->logging)
 		elog(e, LOG_LVL_INFO, "conn %u: %s (%zu bytes)", c->id,
-		     op && op->name ? op->name : "unknown type", len);
+		     xs_type_name(type) ? xs_type_name(type) : "unknown type",
+		     len);
 	if (op == NULL || op->fn == NULL) {
 		err = ENOSYS;
 		goto error;
@@ -644,7 +643,7 @@ error : {
 
 	if (e->verbose || e->logging)
 		elog(e, LOG_LVL_DEBUG, "conn %u: %s failed: %s", c->id,
-		     op && op->name ? op->name : "unknown", n);
+		     xs_type_name(type) ? xs_type_name(type) : "unknown", n);
 	e->emit(e->cb_arg, c->id, XS_ERROR, req_id, tx_id, n, strlen(n) + 1);
 }
 	req_put(e, r);

@@ -353,6 +353,9 @@ void perms_carry(struct engine *e, const struct node *n, struct perm *out);
  */
 int perms_parse(const char *buf, size_t len, struct perm *out,
 		unsigned int max);
+/* A permission's letter's mode bits, or -1; a mode's letter. */
+int perm_mode_of(char c);
+char perm_mode_char(unsigned int mode);
 /* Formats "b0\0r1\0" into buf; returns length. */
 size_t perms_format(const struct node *n, char *buf, size_t size);
 

@@ -81,11 +81,33 @@ domid_parse(const char *s, uint32_t *out)
 	return xs_domid_parse(s, out);
 }
 
+/*
+ * The letters of the protocol's permissions ("n", "r", "w", "b"), as
+ * SET_PERMS, GET_PERMS and the migration stream's node records spell them:
+ * the mode's two bits index them.
+ */
+static const char perm_letters[] = "nrwb";
+
+int
+perm_mode_of(char c)
+{
+	const char *l = c != '\0' ? strchr(perm_letters, c) : NULL;
+
+	return l != NULL ? (int)(l - perm_letters) : -1;
+}
+
+char
+perm_mode_char(unsigned int mode)
+{
+	return perm_letters[mode & (PERM_READ | PERM_WRITE)];
+}
+
 int
 perms_parse(const char *buf, size_t len, struct perm *out, unsigned int max)
 {
 	uint32_t id;
 	unsigned int n = 0;
+	int mode;
 	const char *p = buf, *end = buf + len;
 	size_t l;
 
@@ -100,24 +122,10 @@ perms_parse(const char *buf, size_t len, struct perm *out, unsigned int max)
 			break;
 		if (n == max)
 			return -1;
-		switch (p[0]) {
-		case 'n':
-			out[n].mode = 0;
-			break;
-		case 'r':
-			out[n].mode = PERM_READ;
-			break;
-		case 'w':
-			out[n].mode = PERM_WRITE;
-			break;
-		case 'b':
-			out[n].mode = PERM_READ | PERM_WRITE;
-			break;
-		default:
+		if ((mode = perm_mode_of(p[0])) == -1 ||
+		    domid_parse(p + 1, &id) == -1)
 			return -1;
-		}
-		if (domid_parse(p + 1, &id) == -1)
-			return -1;
+		out[n].mode = (uint16_t)mode;
 		out[n].id = (uint16_t)id;
 		n++;
 		p += l + 1;
@@ -128,14 +136,13 @@ perms_parse(const char *buf, size_t len, struct perm *out, unsigned int max)
 size_t
 perms_format(const struct node *n, char *buf, size_t size)
 {
-	static const char mode[] = "nrwb";
 	size_t off = 0;
 	unsigned int i;
 	int r;
 
 	for (i = 0; i < n->nperm; i++) {
 		r = snprintf(buf + off, size - off, "%c%u",
-			     mode[n->perm[i].mode & 3], n->perm[i].id);
+			     perm_mode_char(n->perm[i].mode), n->perm[i].id);
 		if (r < 0 || (size_t)r + 1 >= size - off)
 			break;
 		off += (size_t)r + 1; /* keep the NUL */

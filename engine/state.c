@@ -149,7 +149,6 @@ struct dump {
 static int
 dump_node(const struct node *n, const char *path, size_t plen, void *arg)
 {
-	static const char modes[] = "nrwb";
 	struct dump *d = arg;
 	unsigned int i;
 
@@ -160,7 +159,7 @@ dump_node(const struct node *n, const char *path, size_t plen, void *arg)
 	put16(&d->r, 0); /* access */
 	put16(&d->r, n->nperm);
 	for (i = 0; i < n->nperm; i++) {
-		uint8_t pm[2] = {(uint8_t)modes[n->perm[i].mode & 3], 0};
+		uint8_t pm[2] = {(uint8_t)perm_mode_char(n->perm[i].mode), 0};
 
 		/* An entry older than its domain grants nothing (XSA-322). */
 		if (perm_entry_stale(d->e, n, &n->perm[i]))
@@ -202,7 +201,6 @@ void
 state_rec_node_put(struct engine *e, const char *path, size_t plen,
 		   const struct node *n, uint8_t *b)
 {
-	static const char modes[] = "nrwb";
 	/* type, length; conn-id and tx-id 0: committed */
 	uint32_t w[4] = {REC_NODE_DATA, (uint32_t)node_body_len(n, plen), 0, 0};
 	/* path and data lengths, access, number of permissions */
@@ -216,7 +214,7 @@ state_rec_node_put(struct engine *e, const char *path, size_t plen,
 	for (i = 0; i < n->nperm; i++, p += 4) {
 		uint16_t id = n->perm[i].id;
 
-		p[0] = (uint8_t)modes[n->perm[i].mode & 3];
+		p[0] = (uint8_t)perm_mode_char(n->perm[i].mode);
 		/* An entry older than its domain grants nothing (XSA-322). */
 		p[1] = perm_entry_stale(e, n, &n->perm[i]) ? PERM_FLAG_STALE
 							   : 0;
@@ -667,28 +665,17 @@ restore_node(struct engine *e, struct cur *c, const char **bad)
 	for (i = 0; i < np; i++) {
 		uint8_t pm[2];
 		uint16_t id;
+		int mode;
 
 		if (take(c, pm, 2) || take16(c, &id)) {
 			*bad = "short node record";
 			return -1;
 		}
-		switch (pm[0]) {
-		case 'n':
-			perms[i].mode = 0;
-			break;
-		case 'r':
-			perms[i].mode = PERM_READ;
-			break;
-		case 'w':
-			perms[i].mode = PERM_WRITE;
-			break;
-		case 'b':
-			perms[i].mode = PERM_READ | PERM_WRITE;
-			break;
-		default:
+		if ((mode = perm_mode_of((char)pm[0])) == -1) {
 			*bad = "bad permission";
 			return -1;
 		}
+		perms[i].mode = (uint16_t)mode;
 		perms[i].id = id;
 		/* A stale entry keeps its id, and grants nothing. */
 		if (pm[1] & PERM_FLAG_STALE) {

@@ -40,6 +40,71 @@ enum xs_type {
 	XS_TYPE_COUNT
 };
 
+/*
+ * The name of a type as xenstore.txt, the logs and the audit give it, or
+ * NULL for a number the protocol does not have: the one list of names the
+ * engine's request table and the broker's audit share.
+ */
+static inline const char *
+xs_type_name(uint32_t type)
+{
+	switch (type) {
+	case XS_CONTROL:
+		return "CONTROL";
+	case XS_DIRECTORY:
+		return "DIRECTORY";
+	case XS_READ:
+		return "READ";
+	case XS_GET_PERMS:
+		return "GET_PERMS";
+	case XS_WATCH:
+		return "WATCH";
+	case XS_UNWATCH:
+		return "UNWATCH";
+	case XS_TRANSACTION_START:
+		return "TRANSACTION_START";
+	case XS_TRANSACTION_END:
+		return "TRANSACTION_END";
+	case XS_INTRODUCE:
+		return "INTRODUCE";
+	case XS_RELEASE:
+		return "RELEASE";
+	case XS_GET_DOMAIN_PATH:
+		return "GET_DOMAIN_PATH";
+	case XS_WRITE:
+		return "WRITE";
+	case XS_MKDIR:
+		return "MKDIR";
+	case XS_RM:
+		return "RM";
+	case XS_SET_PERMS:
+		return "SET_PERMS";
+	case XS_WATCH_EVENT:
+		return "WATCH_EVENT";
+	case XS_ERROR:
+		return "ERROR";
+	case XS_IS_DOMAIN_INTRODUCED:
+		return "IS_DOMAIN_INTRODUCED";
+	case XS_RESUME:
+		return "RESUME";
+	case XS_SET_TARGET:
+		return "SET_TARGET";
+	case XS_RESET_WATCHES:
+		return "RESET_WATCHES";
+	case XS_DIRECTORY_PART:
+		return "DIRECTORY_PART";
+	case XS_GET_FEATURE:
+		return "GET_FEATURE";
+	case XS_SET_FEATURE:
+		return "SET_FEATURE";
+	case XS_GET_QUOTA:
+		return "GET_QUOTA";
+	case XS_SET_QUOTA:
+		return "SET_QUOTA";
+	}
+	return NULL;
+}
+
 /* The header in front of every message, on sockets and rings alike. */
 struct xs_hdr {
 	uint32_t type;

@@ -306,8 +306,8 @@ static void
 value_prepare(void)
 {
 	f_value.len = strlen(f_value.raw);
-	f_value.esc = xalloc(malloc(AUDIT_ESC_MAX(f_value.len)));
-	audit_escape(f_value.esc, (const uint8_t *)f_value.raw, f_value.len);
+	f_value.esc = xalloc(malloc(ESC_MAX(f_value.len)));
+	escape_bytes(f_value.esc, (const uint8_t *)f_value.raw, f_value.len);
 	audit_sha256_hex((const uint8_t *)f_value.raw, f_value.len,
 			 f_value.sha);
 	if (f_value.keyed)

@@ -70,7 +70,7 @@ valid_line(const unsigned char *s, size_t n)
 	return 1;
 }
 
-/* Undoes audit_escape(); returns the length, or -1 if it is not ours. */
+/* Undoes escape_bytes(); returns the length, or -1 if it is not ours. */
 static long
 unescape(const char *s, uint8_t *out)
 {
@@ -106,8 +106,8 @@ unescape(const char *s, uint8_t *out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char esc[AUDIT_ESC_MAX(XS_PAYLOAD_MAX)];
-	static char json[AUDIT_ESC_JSON_MAX(XS_PAYLOAD_MAX)];
+	static char esc[ESC_MAX(XS_PAYLOAD_MAX)];
+	static char json[ESC_JSON_MAX(XS_PAYLOAD_MAX)];
 	static uint8_t back[XS_PAYLOAD_MAX];
 	const unsigned char *buf;
 	const struct audit_type *t;
@@ -155,7 +155,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	/* Escaping is one to one and within its bound. */
-	n = audit_escape(esc, copy, size);
+	n = escape_bytes(esc, copy, size);
 	if (n >= sizeof(esc) || strlen(esc) != n || !valid_line((void *)esc, n))
 		abort();
 	back_len = unescape(esc, back);
@@ -170,8 +170,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    yajl_gen_status_ok)
 		abort();
 	yajl_gen_get_buf(g, &buf, &len);
-	jn = audit_escape_json(json, copy, size);
-	if (jn > AUDIT_ESC_JSON_MAX(size) || len != jn + 2 || buf[0] != '"' ||
+	jn = escape_json(json, copy, size);
+	if (jn > ESC_JSON_MAX(size) || len != jn + 2 || buf[0] != '"' ||
 	    memcmp(buf + 1, json, jn) != 0 || buf[len - 1] != '"')
 		abort();
 	yajl_gen_free(g);
@@ -187,7 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	audit_json_raw(&w, id.buf, id.len);
 	free(id.buf);
 	audit_json_str(&w, "p", copy, size);
-	audit_json_lit(&w, "t", audit_type(type)->name);
+	audit_json_lit(&w, "t", audit_type_name(type));
 	audit_gen_args(&w, type, copy, size, values,
 		       data[-1] & 2 ? &keyed : &plain);
 	audit_json_int(&w, "n", -(long long)size);
@@ -204,7 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (v == NULL || strcmp(YAJL_GET_STRING(v), esc) != 0)
 		abort();
 	v = yajl_tree_get(tree, tkey, yajl_t_string);
-	if (v == NULL || strcmp(YAJL_GET_STRING(v), audit_type(type)->name))
+	if (v == NULL || strcmp(YAJL_GET_STRING(v), audit_type_name(type)))
 		abort();
 	v = yajl_tree_get(tree, rkey, yajl_t_number);
 	if (v == NULL || !YAJL_IS_INTEGER(v) ||
