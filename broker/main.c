@@ -517,299 +517,308 @@ signal_setup(void)
 	loop_add(&ev, fd, EPOLLIN, signal_event, NULL);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for, once parsed and checked. */
+struct options {
+	struct engine_opts eo;
+	struct guest_opts go;
+	struct xsd_compat xc;
+	const char *euser, *buser;
+	char **eargv; /* the engine's command line, the spawner's to run */
+	int eargc;
+	char *sandbox[8]; /* the sandbox's options, which the spawner adds */
+	char *engine;
+	const char *audit_log, *restore;
+	char *audit_policy, *audit_key, *trace;
+	int audit_syslog, no_fork, output_pid, verbose, socket_only;
+	int print_policy, broker_root;
+	unsigned int engine_restarts;
+	uint32_t conn_id_start;
+};
+
+/*
+ * The engine's command line starts with its fixed fds. Room for them, every
+ * option and its value; the sandbox's options are apart, since the spawner
+ * puts them last.
+ */
+static void
+engine_argv_init(struct options *o, int argc)
 {
-	struct engine_opts eo = {.as_limit = ENGINE_AS_LIMIT_DEFAULT,
-				 .sandboxed = 1};
-	struct xen_handles xh;
-	struct guest_opts go = {0, 0, "/proc/xen/xsd_kva",
-				"/proc/xen/xsd_port"};
-	struct spawner_cfg sc = {0};
-	struct broker_user bu;
-	const char *rundir_env, *euser = NULL, *buser = NULL;
-	char **eargv, *sandbox[8], *engine = NULL, *rundir;
-	const char *audit_log = NULL;
-	char *audit_policy = NULL, *audit_key = NULL, *trace = NULL;
-	struct xsd_compat xc = {.nnotes = 0};
-	char why[512];
-	int audit_syslog = 0;
-	int ch, eargc = 0, no_fork = 0, output_pid = 0, verbose = 0;
-	int socket_only = 0, ready_fd = -1, print_policy = 0, broker_root = 0;
-	int null_fd;
-	int nsandbox = 0;
-	unsigned int engine_restarts = ENGINE_RESTARTS_DEFAULT;
-	uint32_t conn_id_start = 1;
-	const char *restore = NULL;
-
-	/*
-	 * Room for the engine's name, --fd 3, --state-fd 4 --state-fd 5,
-	 * every option and its value; the sandbox's options are apart, since
-	 * the spawner puts them last.
-	 */
-	if ((eargv = calloc((size_t)argc * 2 + 16, sizeof(*eargv))) == NULL)
+	if ((o->eargv = calloc((size_t)argc * 2 + 16, sizeof(*o->eargv))) ==
+	    NULL)
 		fatal("calloc");
-	eargv[eargc++] = NULL; /* the engine path, once known */
-	eargv[eargc++] = "--fd";
-	eargv[eargc++] = "3";
+	o->eargv[o->eargc++] = NULL; /* the engine path, once known */
+	o->eargv[o->eargc++] = "--fd";
+	o->eargv[o->eargc++] = "3";
 	/* Where it keeps its store across restarts (engine_life.c). */
-	eargv[eargc++] = "--state-fd";
-	eargv[eargc++] = "4";
-	eargv[eargc++] = "--state-fd";
-	eargv[eargc++] = "5";
+	o->eargv[o->eargc++] = "--state-fd";
+	o->eargv[o->eargc++] = "4";
+	o->eargv[o->eargc++] = "--state-fd";
+	o->eargv[o->eargc++] = "5";
+}
 
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
-	       -1) {
-		switch (ch) {
-		case 'D':
-			go.no_dom0 = 1;
-			break;
-		case 'N':
-			no_fork = 1;
-			break;
-		case 'F':
-			pidfile = absolute(optarg);
-			break;
-		case 'P':
-			output_pid = 1;
-			break;
-		case 'H':
-			usage(stdout, 0);
-		case 'E':
-		case 'S':
-		case 'W':
-		case 't':
-		case 'A':
-		case 'M':
-		case 'Q':
-		case 'q':
-		case 'w': {
-			const struct engine_opt *row;
-			unsigned long v;
+/* A quota or limit of the engine's: checked here, passed on verbatim. */
+static void
+engine_limit(struct options *o, int ch, char *arg)
+{
+	const struct engine_opt *row;
+	unsigned long v;
 
-			row = parse_engine_opt(engine_opt_letter(ch), optarg,
-					       &v);
-			/* The broker holds the output queues these bound. */
-			if (row->id == EOPT_OUTSTANDING)
-				conn_set_outstanding((unsigned int)v);
-			else if (row->id == EOPT_WATCH_EVENT)
-				conn_set_watch_timeout((unsigned int)v);
-			/* The engine gets the short form with the value. */
-			if (asprintf(&eargv[eargc++], "-%c", ch) == -1)
-				fatal("asprintf");
-			eargv[eargc++] = optarg;
-			break;
-		}
-		case 'V':
-			verbose = 1;
-			/* FALLTHROUGH */
-		case 'K':
-			if (asprintf(&eargv[eargc++], "-%c", ch) == -1)
-				fatal("asprintf");
-			break;
-		case 'T':
-			trace = absolute(optarg);
-			break;
-		case 'R':
-		case 'I':
-		case 'U':
-		case 'e':
-		case 'm':
-		case 'p':
-			if (xsd_compat_option(&xc, ch, optarg, why,
-					      sizeof(why)) == -1)
-				bad_option("%s", why);
-			break;
-		case OPT_SOCKET_ONLY:
-			socket_only = 1;
-			break;
-		case OPT_SPIN_US: {
-			unsigned long v;
+	row = parse_engine_opt(engine_opt_letter(ch), arg, &v);
+	/* The broker holds the output queues these bound. */
+	if (row->id == EOPT_OUTSTANDING)
+		conn_set_outstanding((unsigned int)v);
+	else if (row->id == EOPT_WATCH_EVENT)
+		conn_set_watch_timeout((unsigned int)v);
+	/* The engine gets the short form with the value. */
+	if (asprintf(&o->eargv[o->eargc++], "-%c", ch) == -1)
+		fatal("asprintf");
+	o->eargv[o->eargc++] = arg;
+}
 
-			parse_engine_opt(engine_opt_word("--spin-us"), optarg,
-					 &v);
-			loop_set_spin((long)v);
-			/* The engine waits for frames the same way. */
-			eargv[eargc++] = "--spin-us";
-			eargv[eargc++] = optarg;
-			break;
-		}
-		case OPT_XSD_KVA:
-			go.xsd_kva = optarg;
-			break;
-		case OPT_XSD_PORT:
-			go.xsd_port = optarg;
-			break;
-		case OPT_ENGINE:
-			engine = absolute(optarg);
-			break;
-		case OPT_ENGINE_USER:
-			euser = optarg;
-			break;
-		case OPT_ENGINE_AS_LIMIT:
-			eo.as_limit = parse_bytes("--engine-as-limit", optarg);
-			break;
-		case OPT_UNSAFE_NO_SANDBOX:
-			eo.sandboxed = 0;
-			break;
-		case OPT_PRINT_POLICY:
-			print_policy = 1;
-			break;
-		case OPT_AUDIT_LOG:
-			audit_log = absolute(optarg);
-			break;
-		case OPT_AUDIT_SYSLOG:
-			audit_syslog = 1;
-			break;
-		case OPT_AUDIT_POLICY:
-			audit_policy = absolute(optarg);
-			break;
-		case OPT_AUDIT_KEY:
-			audit_key = absolute(optarg);
-			break;
-		case OPT_RESTORE:
-			restore = optarg;
-			break;
-		case OPT_BROKER_USER:
-			buser = optarg;
-			break;
-		case OPT_UNSAFE_BROKER_ROOT:
-			broker_root = 1;
-			break;
-		case OPT_CONN_ID_START: {
-			char *end;
-			unsigned long v;
+static uint32_t
+parse_conn_id_start(const char *arg)
+{
+	char *end;
+	unsigned long v;
 
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (optarg[0] < '1' || optarg[0] > '9' ||
-			    *end != '\0' || errno != 0 || v >= UINT32_MAX)
-				bad_option("--conn-id-start: \"%s\" is not a "
-					   "number from 1 to %u",
-					   optarg, UINT32_MAX - 1);
-			conn_id_start = (uint32_t)v;
-			break;
-		}
-		case OPT_ENGINE_RESTARTS: {
-			char *end;
-			long v;
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] < '1' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+	    v >= UINT32_MAX)
+		bad_option("--conn-id-start: \"%s\" is not a number from 1 "
+			   "to %u",
+			   arg, UINT32_MAX - 1);
+	return (uint32_t)v;
+}
 
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (optarg[0] < '0' || optarg[0] > '9' ||
-			    *end != '\0' || errno != 0 ||
-			    v > ENGINE_RESTARTS_MAX)
-				bad_option("--engine-restarts: \"%s\" is not a "
-					   "number from 0 to %d",
-					   optarg, ENGINE_RESTARTS_MAX);
-			engine_restarts = (unsigned int)v;
-			break;
-		}
-		case ':':
-			if (strncmp(argv[optind - 1], "--", 2) == 0)
-				bad_option("%s needs a value",
-					   argv[optind - 1]);
-			bad_option("-%c needs a value", optopt);
-		default:
-			if (strncmp(argv[optind - 1], "--", 2) == 0)
-				bad_option("bad option %s (try --help)",
-					   argv[optind - 1]);
-			bad_option("unknown option -%c (try --help)", optopt);
-		}
+static unsigned int
+parse_engine_restarts(const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+	    v > ENGINE_RESTARTS_MAX)
+		bad_option("--engine-restarts: \"%s\" is not a number from 0 "
+			   "to %d",
+			   arg, ENGINE_RESTARTS_MAX);
+	return (unsigned int)v;
+}
+
+/* One option of the broker's own, or of C xenstored's, into o. */
+static void
+parse_option(struct options *o, int ch, char *arg, char *argv[])
+{
+	char why[512];
+	unsigned long v;
+
+	switch (ch) {
+	case 'D':
+		o->go.no_dom0 = 1;
+		break;
+	case 'N':
+		o->no_fork = 1;
+		break;
+	case 'F':
+		pidfile = absolute(arg);
+		break;
+	case 'P':
+		o->output_pid = 1;
+		break;
+	case 'H':
+		usage(stdout, 0);
+	case 'E':
+	case 'S':
+	case 'W':
+	case 't':
+	case 'A':
+	case 'M':
+	case 'Q':
+	case 'q':
+	case 'w':
+		engine_limit(o, ch, arg);
+		break;
+	case 'V':
+		o->verbose = 1;
+		/* FALLTHROUGH */
+	case 'K':
+		if (asprintf(&o->eargv[o->eargc++], "-%c", ch) == -1)
+			fatal("asprintf");
+		break;
+	case 'T':
+		o->trace = absolute(arg);
+		break;
+	case 'R':
+	case 'I':
+	case 'U':
+	case 'e':
+	case 'm':
+	case 'p':
+		if (xsd_compat_option(&o->xc, ch, arg, why, sizeof(why)) == -1)
+			bad_option("%s", why);
+		break;
+	case OPT_SOCKET_ONLY:
+		o->socket_only = 1;
+		break;
+	case OPT_SPIN_US:
+		parse_engine_opt(engine_opt_word("--spin-us"), arg, &v);
+		loop_set_spin((long)v);
+		/* The engine waits for frames the same way. */
+		o->eargv[o->eargc++] = "--spin-us";
+		o->eargv[o->eargc++] = arg;
+		break;
+	case OPT_XSD_KVA:
+		o->go.xsd_kva = arg;
+		break;
+	case OPT_XSD_PORT:
+		o->go.xsd_port = arg;
+		break;
+	case OPT_ENGINE:
+		o->engine = absolute(arg);
+		break;
+	case OPT_ENGINE_USER:
+		o->euser = arg;
+		break;
+	case OPT_ENGINE_AS_LIMIT:
+		o->eo.as_limit = parse_bytes("--engine-as-limit", arg);
+		break;
+	case OPT_UNSAFE_NO_SANDBOX:
+		o->eo.sandboxed = 0;
+		break;
+	case OPT_PRINT_POLICY:
+		o->print_policy = 1;
+		break;
+	case OPT_AUDIT_LOG:
+		o->audit_log = absolute(arg);
+		break;
+	case OPT_AUDIT_SYSLOG:
+		o->audit_syslog = 1;
+		break;
+	case OPT_AUDIT_POLICY:
+		o->audit_policy = absolute(arg);
+		break;
+	case OPT_AUDIT_KEY:
+		o->audit_key = absolute(arg);
+		break;
+	case OPT_RESTORE:
+		o->restore = arg;
+		break;
+	case OPT_BROKER_USER:
+		o->buser = arg;
+		break;
+	case OPT_UNSAFE_BROKER_ROOT:
+		o->broker_root = 1;
+		break;
+	case OPT_CONN_ID_START:
+		o->conn_id_start = parse_conn_id_start(arg);
+		break;
+	case OPT_ENGINE_RESTARTS:
+		o->engine_restarts = parse_engine_restarts(arg);
+		break;
+	case ':':
+		if (strncmp(argv[optind - 1], "--", 2) == 0)
+			bad_option("%s needs a value", argv[optind - 1]);
+		bad_option("-%c needs a value", optopt);
+	default:
+		if (strncmp(argv[optind - 1], "--", 2) == 0)
+			bad_option("bad option %s (try --help)",
+				   argv[optind - 1]);
+		bad_option("unknown option -%c (try --help)", optopt);
 	}
+}
+
+static void
+parse_options(struct options *o, int argc, char *argv[])
+{
+	int ch;
+
+	engine_argv_init(o, argc);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		parse_option(o, ch, optarg, argv);
 	if (optind < argc)
 		bad_option("unexpected argument \"%s\"", argv[optind]);
-	xsd_compat_trace(&xc, trace, &audit_log);
-	if (audit_policy != NULL && audit_log == NULL && !audit_syslog)
+	xsd_compat_trace(&o->xc, o->trace, &o->audit_log);
+	if (o->audit_policy != NULL && o->audit_log == NULL && !o->audit_syslog)
 		bad_option(
 			"--audit-policy needs --audit-log or --audit-syslog");
-	if (audit_key != NULL && audit_log == NULL && !audit_syslog)
+	if (o->audit_key != NULL && o->audit_log == NULL && !o->audit_syslog)
 		bad_option("--audit-key needs --audit-log or --audit-syslog");
-	engine_user(&eo, euser);
-	broker_user(&bu, buser, broker_root, &eo);
-	if (print_policy) {
-		privs_print(stdout, &bu, &eo);
-		exit(fflush(stdout) == 0 ? 0 : 1);
-	}
-	sandbox[nsandbox++] = "--uid";
-	if (asprintf(&sandbox[nsandbox++], "%lu", (unsigned long)eo.uid) == -1)
-		fatal("asprintf");
-	sandbox[nsandbox++] = "--gid";
-	if (asprintf(&sandbox[nsandbox++], "%lu", (unsigned long)eo.gid) == -1)
-		fatal("asprintf");
-	sandbox[nsandbox++] = "--as-limit";
-	if (asprintf(&sandbox[nsandbox++], "%llu", eo.as_limit) == -1)
-		fatal("asprintf");
-	if (!eo.sandboxed)
-		sandbox[nsandbox++] = "--unsafe-no-sandbox";
-	sandbox[nsandbox] = NULL;
+}
 
+/* The sandbox's options for every engine: its user and its limits. */
+static void
+sandbox_args(struct options *o)
+{
+	int n = 0;
+
+	o->sandbox[n++] = "--uid";
+	if (asprintf(&o->sandbox[n++], "%lu", (unsigned long)o->eo.uid) == -1)
+		fatal("asprintf");
+	o->sandbox[n++] = "--gid";
+	if (asprintf(&o->sandbox[n++], "%lu", (unsigned long)o->eo.gid) == -1)
+		fatal("asprintf");
+	o->sandbox[n++] = "--as-limit";
+	if (asprintf(&o->sandbox[n++], "%llu", o->eo.as_limit) == -1)
+		fatal("asprintf");
+	if (!o->eo.sandboxed)
+		o->sandbox[n++] = "--unsafe-no-sandbox";
+	o->sandbox[n] = NULL;
+}
+
+/* The log, and what an administrator must hear of before anything runs. */
+static void
+log_start(const struct options *o)
+{
 	stdio_open();
 	signal(SIGPIPE, SIG_IGN);
-	log_init(1, verbose);
-	xsd_compat_log(&xc);
-	if (!eo.sandboxed)
+	log_init(1, o->verbose);
+	xsd_compat_log(&o->xc);
+	if (!o->eo.sandboxed)
 		log_warnx("--unsafe-no-sandbox: THE ENGINE RUNS WITHOUT ITS "
 			  "SANDBOX, as root, with every file and system call "
 			  "open to it: for development only, never on a host");
-	if (broker_root)
+	if (o->broker_root)
 		log_warnx("--unsafe-broker-root: THE BROKER STAYS ROOT, its "
 			  "memory and files open to any flaw a guest finds in "
 			  "it: for development only, never on a host");
+}
 
-	/* A dom0 must never lose its guests' rings without a word. */
-	if (!socket_only && xen_open(&xh) == -1)
-		exit(1);
-	go.socket_only = socket_only;
+/*
+ * Forks the spawner with what it alone will need (the engine's command
+ * line, the files it reopens or removes, the pid file), once everything
+ * that takes root is open.
+ */
+static void
+spawner_start(struct options *o)
+{
+	struct spawner_cfg sc = {0};
 
-	if (engine == NULL)
-		engine = engine_default();
-	eargv[0] = engine;
-	if ((rundir_env = getenv("XENSTORED_RUNDIR")) == NULL ||
-	    rundir_env[0] == '\0')
-		rundir_env = RUNDIR_DEFAULT;
-	rundir = absolute(rundir_env);
-
-	if (!no_fork)
-		ready_fd = daemonise(verbose);
-	loop_init();
-	conn_init(conn_id_start);
-	signal_setup();
-	if (atexit(cleanup) != 0)
-		fatalx("atexit");
-	/* Everything that takes root is opened before the broker drops it. */
-	audit_init(audit_log, audit_syslog, audit_policy, audit_key);
-	listen_open(rundir);
-	engine_state_create(restore, sc.state_fd);
-
-	sc.engine = engine;
-	sc.args = eargv;
-	sc.sandbox = sandbox;
-	sc.sandboxed = eo.sandboxed;
-	sc.xen = !socket_only;
+	engine_state_create(o->restore, sc.state_fd);
+	sc.engine = o->engine;
+	sc.args = o->eargv;
+	sc.sandbox = o->sandbox;
+	sc.sandboxed = o->eo.sandboxed;
+	sc.xen = !o->socket_only;
 	audit_paths(sc.audit);
 	listen_paths(sc.unlink);
 	sc.pidfile = pidfile;
 	sc.broker_pid = getpid();
-	spawn_fork(&sc, no_fork);
-	/* dom0's ring is mapped after the fork: the spawner has no use for it.
-	 */
-	guest_open(socket_only ? NULL : &go);
-	privs_broker(&bu);
+	spawn_fork(&sc, o->no_fork);
+}
 
-	engine_start(engine, engine_restarts);
-	guest_init(socket_only ? NULL : &xh, &go);
-	if (output_pid) {
-		printf("%ld\n", (long)getpid());
-		fflush(stdout);
-	}
-	/*
-	 * From here the broker opens, execs and signals nothing: its own
-	 * seccomp filter, loaded before whoever started it hears that it
-	 * serves, so that a filter that cannot be loaded is a failed start.
-	 */
-	null_fd = ready_fd != -1 ? null_open() : -1;
+/*
+ * From here the broker opens, execs and signals nothing: its own seccomp
+ * filter, loaded before whoever started it hears that it serves, so that a
+ * filter that cannot be loaded is a failed start.
+ */
+static void
+serve(const char *rundir, int ready_fd)
+{
+	int null_fd = ready_fd != -1 ? null_open() : -1;
+
 	seccomp_on_report(spawn_report_violation);
 	if (seccomp_broker_apply() == -1)
 		fatal("loading the broker's seccomp filter");
@@ -826,4 +835,65 @@ main(int argc, char *argv[])
 		stdio_null(null_fd);
 	}
 	loop_run();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o = {
+		.eo = {.as_limit = ENGINE_AS_LIMIT_DEFAULT, .sandboxed = 1},
+		.go = {0, 0, "/proc/xen/xsd_kva", "/proc/xen/xsd_port"},
+		.engine_restarts = ENGINE_RESTARTS_DEFAULT,
+		.conn_id_start = 1};
+	struct xen_handles xh;
+	struct broker_user bu;
+	const char *rundir_env;
+	char *rundir;
+	int ready_fd = -1;
+
+	parse_options(&o, argc, argv);
+	engine_user(&o.eo, o.euser);
+	broker_user(&bu, o.buser, o.broker_root, &o.eo);
+	if (o.print_policy) {
+		privs_print(stdout, &bu, &o.eo);
+		exit(fflush(stdout) == 0 ? 0 : 1);
+	}
+	sandbox_args(&o);
+	log_start(&o);
+
+	/* A dom0 must never lose its guests' rings without a word. */
+	if (!o.socket_only && xen_open(&xh) == -1)
+		exit(1);
+	o.go.socket_only = o.socket_only;
+	if (o.engine == NULL)
+		o.engine = engine_default();
+	o.eargv[0] = o.engine;
+	if ((rundir_env = getenv("XENSTORED_RUNDIR")) == NULL ||
+	    rundir_env[0] == '\0')
+		rundir_env = RUNDIR_DEFAULT;
+	rundir = absolute(rundir_env);
+
+	if (!o.no_fork)
+		ready_fd = daemonise(o.verbose);
+	loop_init();
+	conn_init(o.conn_id_start);
+	signal_setup();
+	if (atexit(cleanup) != 0)
+		fatalx("atexit");
+	/* Everything that takes root is opened before the broker drops it. */
+	audit_init(o.audit_log, o.audit_syslog, o.audit_policy, o.audit_key);
+	listen_open(rundir);
+	spawner_start(&o);
+	/* dom0's ring is mapped after the fork: the spawner has no use for it.
+	 */
+	guest_open(o.socket_only ? NULL : &o.go);
+	privs_broker(&bu);
+
+	engine_start(o.engine, o.engine_restarts);
+	guest_init(o.socket_only ? NULL : &xh, &o.go);
+	if (o.output_pid) {
+		printf("%ld\n", (long)getpid());
+		fflush(stdout);
+	}
+	serve(rundir, ready_fd);
 }
