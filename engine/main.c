@@ -187,62 +187,50 @@ hash_key(uint8_t *key, size_t len)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
-int
-main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{"fd", required_argument, NULL, 'f'},
-		{"entry-nb", required_argument, NULL, 'E'},
-		{"entry-size", required_argument, NULL, 'S'},
-		{"watch-nb", required_argument, NULL, 'W'},
-		{"transaction", required_argument, NULL, 't'},
-		{"perm-nb", required_argument, NULL, 'A'},
-		{"path-max", required_argument, NULL, 'M'},
-		{"quota", required_argument, NULL, 'Q'},
-		{"quota-soft", required_argument, NULL, 'q'},
-		{"timeout", required_argument, NULL, 'w'},
-		{"keep-orphans", no_argument, NULL, 'K'},
-		{"verbose", no_argument, NULL, 'V'},
-		{"uid", required_argument, NULL, 'u'},
-		{"gid", required_argument, NULL, 'g'},
-		{"as-limit", required_argument, NULL, 'a'},
-		{"unsafe-no-sandbox", no_argument, NULL, 'X'},
-		{"state-fd", required_argument, NULL, 's'},
-		{"dump", required_argument, NULL, 'D'},
-		{"broker", required_argument, NULL, 'B'},
-		{"spin-us", required_argument, NULL, 'y'},
-		{NULL, 0, NULL, 0},
-	};
-	struct chan ch = {.fd = -1};
-	struct sandbox_cfg sb = {
-		.channel = -1, .state = {-1, -1}, .output = -1};
-	bool have_uid = false, have_gid = false, no_sandbox = false;
-	int nstate = 0;
-	bool attached = false;
-	const char *dump = NULL;
-	long broker = 0;
-	struct engine *e;
-	const char *why;
-	uint8_t hkey[16];
-	int c, r;
+/* What the command line asks for, beyond the engine's own limits. */
+struct args {
+	struct sandbox_cfg sb;
+	bool have_uid, have_gid, no_sandbox;
+	int nstate;
+	const char *dump;
+	long broker;
+};
 
-	/* Before any map holds a key: their hashes depend on it. */
-	if (hash_key(hkey, sizeof(hkey)) == -1) {
-		perror("xs-engine: getrandom");
-		return 1;
-	}
-	hmap_set_key(hkey);
-	e = engine_new(chan_emit, chan_log, &ch);
-	if (e == NULL)
-		return 1;
-	e->priv = chan_priv;
-	e->fence = chan_fence;
-	e->defer_free = true;
+static const struct option longopts[] = {
+	{"fd", required_argument, NULL, 'f'},
+	{"entry-nb", required_argument, NULL, 'E'},
+	{"entry-size", required_argument, NULL, 'S'},
+	{"watch-nb", required_argument, NULL, 'W'},
+	{"transaction", required_argument, NULL, 't'},
+	{"perm-nb", required_argument, NULL, 'A'},
+	{"path-max", required_argument, NULL, 'M'},
+	{"quota", required_argument, NULL, 'Q'},
+	{"quota-soft", required_argument, NULL, 'q'},
+	{"timeout", required_argument, NULL, 'w'},
+	{"keep-orphans", no_argument, NULL, 'K'},
+	{"verbose", no_argument, NULL, 'V'},
+	{"uid", required_argument, NULL, 'u'},
+	{"gid", required_argument, NULL, 'g'},
+	{"as-limit", required_argument, NULL, 'a'},
+	{"unsafe-no-sandbox", no_argument, NULL, 'X'},
+	{"state-fd", required_argument, NULL, 's'},
+	{"dump", required_argument, NULL, 'D'},
+	{"broker", required_argument, NULL, 'B'},
+	{"spin-us", required_argument, NULL, 'y'},
+	{NULL, 0, NULL, 0},
+};
+
+static void
+parse_args(struct engine *e, struct chan *ch, struct args *a, int argc,
+	   char **argv)
+{
+	int c;
+
 	while ((c = getopt_long(argc, argv, "E:S:W:t:A:M:Q:q:w:KV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			ch.fd = (int)num(optarg);
+			ch->fd = (int)num(optarg);
 			break;
 		case 'E':
 		case 'S':
@@ -262,111 +250,154 @@ main(int argc, char **argv)
 			e->verbose = true;
 			break;
 		case 'u':
-			sb.uid = num(optarg);
-			have_uid = true;
+			a->sb.uid = num(optarg);
+			a->have_uid = true;
 			break;
 		case 'g':
-			sb.gid = num(optarg);
-			have_gid = true;
+			a->sb.gid = num(optarg);
+			a->have_gid = true;
 			break;
 		case 'a':
-			sb.as_limit = strtoull(optarg, NULL, 10);
+			a->sb.as_limit = strtoull(optarg, NULL, 10);
 			break;
 		case 'X':
-			no_sandbox = true;
+			a->no_sandbox = true;
 			break;
 		case 'D':
-			dump = optarg;
+			a->dump = optarg;
 			break;
 		case 'B':
-			broker = (long)num(optarg);
+			a->broker = (long)num(optarg);
 			break;
 		case 'y':
 			engine_opt(e, engine_opt_word("--spin-us"), optarg);
 			break;
 		case 's':
-			if (nstate == 2)
+			if (a->nstate == 2)
 				usage();
-			sb.state[nstate++] = (int)num(optarg);
+			a->sb.state[a->nstate++] = (int)num(optarg);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (dump != NULL && optind == argc) {
-		bool verbose = e->verbose;
+}
 
-		engine_free(e); /* the tool's parser builds its own */
-		return dump_tool(dump, broker, verbose);
+/*
+ * Every frame the channel holds: the first attaches the engine to the
+ * broker's state (attach()). Returns 0, or -1 when the broker closed the
+ * channel.
+ */
+static int
+take_frames(struct engine **ep, struct chan *ch, const struct args *a,
+	    bool *attached)
+{
+	const uint8_t *data;
+	const char *why;
+	size_t len;
+	ssize_t n;
+	int r;
+
+	if ((n = frame_in_fill(&ch->in, ch->fd)) == 0)
+		return -1;
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		exit(1);
 	}
-	if (ch.fd < 0 || optind != argc || nstate == 1 ||
-	    (!no_sandbox && !(have_uid && have_gid)))
-		usage();
-	/* The broker is the only reader; a dead broker must not kill us
-	 * with SIGPIPE before we notice the error and leave. */
-	signal(SIGPIPE, SIG_IGN);
-	sandbox(&ch, &sb, no_sandbox);
+	while ((r = frame_in_next(&ch->in, &data, &len)) == 1) {
+		Xsp__BrokerFrame *f = chan_decode(data, len, &why);
+
+		if (f == NULL)
+			fatal_chan(ch, why);
+		if (!*attached) {
+			attach(ep, ch, &a->sb, f);
+			chan_ready(ch, engine_nodes(*ep),
+				   journal_restored(*ep));
+		}
+		*attached = true;
+		r = chan_apply(*ep, f, &why);
+		chan_decode_done(f);
+		if (r == -1)
+			fatal_chan(ch, why);
+	}
+	if (r == -1)
+		fatal_chan(ch, "frame larger than the limit");
+	return 0;
+}
+
+/* The loop: frames in, replies out, until the broker closes the channel. */
+static void
+serve(struct engine **ep, struct chan *ch, const struct args *a)
+{
+	bool attached = false;
+	ssize_t n;
 
 	for (;;) {
-		const uint8_t *data;
-		size_t len;
-		struct pollfd pfd = {ch.fd, POLLIN, 0};
-		ssize_t n;
+		struct pollfd pfd = {ch->fd, POLLIN, 0};
 
 		/*
 		 * Wait in poll, not in read: a reader blocked in read() is
 		 * woken each time the broker drains our replies (the socket's
 		 * write space), poll only when there is something to read.
 		 */
-		n = spin_wait(&spin, &pfd, ch.flushed, conflict_wait_ms(e));
+		n = spin_wait(&spin, &pfd, ch->flushed, conflict_wait_ms(*ep));
 		if (n == -1 && errno != EINTR)
-			return 1;
-		if (n == 0) {
-			/* Only the time of held changes came. */
-			conflict_tick(e);
-			goto flush;
-		}
-		n = frame_in_fill(&ch.in, ch.fd);
-
-		if (n == 0)
-			break; /* the broker closed the channel */
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return 1;
-		}
-		while ((r = frame_in_next(&ch.in, &data, &len)) == 1) {
-			Xsp__BrokerFrame *f = chan_decode(data, len, &why);
-
-			if (f == NULL)
-				fatal_chan(&ch, why);
-			if (!attached) {
-				attach(&e, &ch, &sb, f);
-				chan_ready(&ch, engine_nodes(e),
-					   journal_restored(e));
-			}
-			attached = true;
-			r = chan_apply(e, f, &why);
-			chan_decode_done(f);
-			if (r == -1)
-				fatal_chan(&ch, why);
-		}
-		if (r == -1)
-			fatal_chan(&ch, "frame larger than the limit");
+			exit(1);
+		/* n == 0: only the time of held changes came. */
+		if (n > 0 && take_frames(ep, ch, a, &attached) == -1)
+			return;
 		/* Changes a protected transaction held back, now it ended. */
-		conflict_tick(e);
-	flush:
-		if (ch.oom)
-			fatal_chan(&ch, "out of memory queueing replies");
+		conflict_tick(*ep);
+		if (ch->oom)
+			fatal_chan(ch, "out of memory queueing replies");
 		/* Changes are in the broker's memory before their replies. */
-		if (journal_flush(e) == -1)
-			fatal_chan(&ch, "cannot write the journal");
-		if (chan_flush(&ch) == -1)
-			return 1;
-		engine_idle(e);
-		if (journal_compact(e) == -1)
-			fatal_chan(&ch, "cannot write a snapshot");
+		if (journal_flush(*ep) == -1)
+			fatal_chan(ch, "cannot write the journal");
+		if (chan_flush(ch) == -1)
+			exit(1);
+		engine_idle(*ep);
+		if (journal_compact(*ep) == -1)
+			fatal_chan(ch, "cannot write a snapshot");
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct chan ch = {.fd = -1};
+	struct args a = {
+		.sb = {.channel = -1, .state = {-1, -1}, .output = -1}};
+	struct engine *e;
+	uint8_t hkey[16];
+
+	/* Before any map holds a key: their hashes depend on it. */
+	if (hash_key(hkey, sizeof(hkey)) == -1) {
+		perror("xs-engine: getrandom");
+		return 1;
+	}
+	hmap_set_key(hkey);
+	e = engine_new(chan_emit, chan_log, &ch);
+	if (e == NULL)
+		return 1;
+	e->priv = chan_priv;
+	e->fence = chan_fence;
+	e->defer_free = true;
+	parse_args(e, &ch, &a, argc, argv);
+	if (a.dump != NULL && optind == argc) {
+		bool verbose = e->verbose;
+
+		engine_free(e); /* the tool's parser builds its own */
+		return dump_tool(a.dump, a.broker, verbose);
+	}
+	if (ch.fd < 0 || optind != argc || a.nstate == 1 ||
+	    (!a.no_sandbox && !(a.have_uid && a.have_gid)))
+		usage();
+	/* The broker is the only reader; a dead broker must not kill us
+	 * with SIGPIPE before we notice the error and leave. */
+	signal(SIGPIPE, SIG_IGN);
+	sandbox(&ch, &a.sb, a.no_sandbox);
+	serve(&e, &ch, &a);
 	engine_free(e);
 	chan_free(&ch);
 	return 0;
