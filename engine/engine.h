@@ -394,7 +394,7 @@ void watch_index_free(struct engine *e);
 /* A fresh event for every watch of the connection (after a restart). */
 void watch_refire(struct engine *e, struct conn *c);
 size_t watch_count(struct engine *e);
-/* The connection's watches as WATCH_DATA_EXTENDED records (state.c). */
+/* The connection's watches as WATCH_DATA_EXTENDED records (state_write.c). */
 int watch_dump(struct engine *e, struct conn *c,
 	       int (*out)(void *arg, const void *buf, size_t len), void *arg);
 

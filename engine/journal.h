@@ -2,7 +2,7 @@
 /*
  * The store outlives the engine: every committed change is recorded, before
  * its reply leaves, in memory the broker holds (two memfds). Each holds a
- * header, a snapshot of the whole store (the migration stream of state.c,
+ * header, a snapshot of the whole store (the migration stream of state_write.c,
  * with the engine's own records, compressed) and then a journal: one group
  * of records per request that changed something, ending with the reply the
  * request got. A restarted engine loads the newer complete snapshot,
