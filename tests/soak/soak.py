@@ -791,7 +791,7 @@ def write_report(path, rows, a):
     text = text.split(head)[0].rstrip("\n")
     cmd = "make soak SOAK_SECONDS=%d SOAK_DOMAINS=%d" % (a.seconds, a.domains)
     out = [text, "", head, "",
-           "`%s` (%s build) on %s, %s." % (
+           "`%s` (binaries of %s/) on %s, %s." % (
                cmd, os.path.basename(BUILD), machine(),
                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
            "", "| | |", "|---|---|"]
