@@ -186,6 +186,9 @@ void conn_reap(void);
 void conn_sweep(void);
 int conn_sweep_needed(void);
 
+/* status.c: SIGUSR1's status line. */
+void status_log(void);
+
 /* quarantine.c: guest domains whose requests crash engines. */
 int quarantine_has(uint32_t domid);
 void quarantine_clear(uint32_t domid);

@@ -201,7 +201,7 @@ usage(FILE *f, int status)
 		"The sockets are $XENSTORED_RUNDIR/socket and socket_ro "
 		"(default " RUNDIR_DEFAULT ").\n"
 		"SIGHUP reopens the audit log and re-reads its key and policy; "
-		"SIGUSR1 logs its counters.\n");
+		"SIGUSR1 logs its status and counters.\n");
 	exit(status);
 }
 
@@ -487,6 +487,7 @@ signal_event(int fd, uint32_t events, void *arg)
 			audit_reopen();
 			break;
 		case SIGUSR1:
+			status_log();
 			audit_stats();
 			break;
 		case SIGTERM:

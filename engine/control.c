@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "mem_inuse.h"
 #include "store.h"
 
 struct text {
@@ -222,6 +223,7 @@ ctl_memreport(struct req *r)
 	addf(&t, "transactions started %llu\ncommit conflicts %llu\n",
 	     (unsigned long long)r->e->ntxn_total,
 	     (unsigned long long)r->e->nconflicts);
+	addf(&t, "memory in use %zu\n", mem_in_use());
 	r->outlen = t.len + 1;
 	return 0;
 }

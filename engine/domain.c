@@ -89,13 +89,44 @@ domain_exists(struct engine *e, uint32_t domid)
 	return d && (d->introduced || d->hv_exists);
 }
 
-static int
-domid_cmp(const void *a, const void *b)
+/*
+ * A heap sort by id, in place: glibc's qsort asks the kernel how much
+ * memory there is (sysinfo) once the array passes 1 KiB, which the sandbox
+ * forbids, and an engine that knows 128 domains would die at its next
+ * snapshot.
+ */
+static void
+sift_down(struct domain **v, size_t root, size_t n)
 {
-	const struct domain *x = *(struct domain *const *)a;
-	const struct domain *y = *(struct domain *const *)b;
+	size_t child;
+	struct domain *t;
 
-	return x->domid < y->domid ? -1 : x->domid > y->domid;
+	while ((child = 2 * root + 1) < n) {
+		if (child + 1 < n && v[child + 1]->domid > v[child]->domid)
+			child++;
+		if (v[root]->domid >= v[child]->domid)
+			return;
+		t = v[root];
+		v[root] = v[child];
+		v[child] = t;
+		root = child;
+	}
+}
+
+static void
+domains_sort(struct domain **v, size_t n)
+{
+	size_t i;
+	struct domain *t;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (i = n; i-- > 1;) {
+		t = v[0];
+		v[0] = v[i];
+		v[i] = t;
+		sift_down(v, 0, i);
+	}
 }
 
 /*
@@ -114,7 +145,7 @@ domain_list(struct engine *e, size_t *n)
 		return NULL;
 	while (hmap_next(&e->doms, &i, NULL, NULL, &d))
 		v[(*n)++] = d;
-	qsort(v, *n, sizeof(*v), domid_cmp);
+	domains_sort(v, *n);
 	return v;
 }
 

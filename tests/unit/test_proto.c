@@ -438,6 +438,7 @@ test_control_messages(void **state)
 	assert_true(reply_has(m, XS_CONTROL, "memreport"));
 	m = h_req(h, 1, 0, XS_CONTROL, "memreport|");
 	assert_true(reply_has(m, XS_CONTROL, "nodes"));
+	assert_true(reply_has(m, XS_CONTROL, "memory in use"));
 	m = h_req(h, 1, 0, XS_CONTROL, "quota|");
 	assert_true(reply_has(m, XS_CONTROL, "nodes"));
 	assert_true(reply_has(m, XS_CONTROL, "1000"));

@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <seccomp.h>
 
+#include "engine.h"
 #include "sandbox.h"
 #include "xsp.pb-c.h"
 
@@ -269,6 +270,48 @@ test_allowed(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * A snapshot lists the domains the engine knows, sorted by id: glibc's
+ * qsort asks the kernel how much memory there is (sysinfo) once the array
+ * passes 1 KiB, 128 domains, which the filter forbids.
+ */
+#define MANY_DOMAINS 300
+static struct engine *many;
+
+static void
+list_domains(int chan)
+{
+	size_t i, n;
+	struct domain **v = domain_list(many, &n);
+
+	if (v == NULL || n != many->doms.used)
+		_exit(5);
+	for (i = 1; i < n; i++)
+		if (v[i - 1]->domid >= v[i]->domid)
+			_exit(6);
+	free(v);
+	_exit(0);
+}
+
+static void
+test_many_domains(void **state)
+{
+	int nr, status;
+	uint32_t i;
+
+	many = engine_new(NULL, NULL, NULL);
+	assert_non_null(many);
+	for (i = 0; i < MANY_DOMAINS; i++)
+		assert_non_null(
+			domain_get(many, (i * 7919u) % 32000u + 1, true));
+	status = run_sandboxed(list_domains, &nr);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail_msg("domain_list of %d domains: status 0x%x, system call "
+			 "%d",
+			 MANY_DOMAINS, status, nr);
+	engine_free(many);
+}
+
 /* Waits while the parent reads /proc/<pid>/status, then leaves. */
 static void
 report_status(int chan)
@@ -404,6 +447,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forbidden),
 		cmocka_unit_test(test_allowed),
+		cmocka_unit_test(test_many_domains),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_root_pivoted),
 		cmocka_unit_test(test_root_unpivotable),
