@@ -222,6 +222,8 @@ ctl_memreport(struct req *r)
 	addf(&t, "transactions started %llu\ncommit conflicts %llu\n",
 	     (unsigned long long)r->e->ntxn_total,
 	     (unsigned long long)r->e->nconflicts);
+	addf(&t, "watch index probes %llu\n",
+	     (unsigned long long)r->e->watch_probes);
 	r->outlen = t.len + 1;
 	return 0;
 }

@@ -230,8 +230,11 @@ struct engine {
 	/* Ended transactions whose memory is freed when idle (txn.c). */
 	struct txn *dead_txns;
 	bool defer_free;
-	/* Counters for CONTROL memreport. */
-	uint64_t ntxn_total, nconflicts;
+	/*
+	 * Counters for CONTROL memreport; watch_probes counts lookups in the
+	 * watch index, the work of matching changes to watches.
+	 */
+	uint64_t ntxn_total, nconflicts, watch_probes;
 	/*
 	 * Where the last DIRECTORY_PART stopped, so that the next part of the
 	 * same list starts there instead of walking the children from the
@@ -375,6 +378,9 @@ int domid_parse(const char *s, uint32_t *out);
 /* Events and watches (watch.c). */
 int event_add(struct engine *e, const char *path, const struct node *pn,
 	      const struct node *pn2, bool exact);
+/* The events of removing the subtree top at path, in C xenstored's set. */
+int events_add_removed(struct engine *e, const char *path,
+		       const struct node *top);
 void events_fire(struct engine *e);
 void events_drop(struct engine *e);
 /* A commit's events: one per changed node (watch.c). */

@@ -397,20 +397,11 @@ out:
 	return r;
 }
 
-struct rm_walk {
-	struct opctx *x;
-	const struct node *top;
-};
-
 static int
 rm_visit(const struct node *n, const char *path, size_t len, void *arg)
 {
-	struct rm_walk *w = arg;
-
-	account(w->x, n->perm[0].id, n, -1);
-	/* The removed node fires its watchers; each node below it fires
-	 * only watches set on that very node. */
-	return event_add(w->x->e, path, n, NULL, n != w->top) ? -ENOMEM : 0;
+	account(arg, n->perm[0].id, n, -1);
+	return 0;
 }
 
 int
@@ -450,11 +441,9 @@ op_rm(struct opctx *x, const char *path)
 	(*slots[depth])->cgen = x->gen;
 	if (committed(x))
 		journal_delete(x->e, path);
-	{
-		struct rm_walk rw = {x, gone};
-
-		r = tree_walk(gone, path, rm_visit, &rw) ? ENOMEM : 0;
-	}
+	r = tree_walk(gone, path, rm_visit, x) ? ENOMEM : 0;
+	if (r == 0)
+		r = events_add_removed(x->e, path, gone);
 	if (x->t && !x->c->priv) {
 		struct own_count oc = {x->c->domid, 0};
 
