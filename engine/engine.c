@@ -131,6 +131,7 @@ engine_free(struct engine *e)
 	node_unref(e->special);
 	domain_free_all(e);
 	free(e->undo);
+	free(e->pin_log);
 	free(e->req_spare);
 	free(e->writers);
 	free(e);

@@ -258,6 +258,14 @@ struct engine {
 	uint64_t conflict_seq;
 	uint64_t hold_wake;
 	uint64_t test_now_ms;
+	/*
+	 * Open transactions, oldest first, and the nodes a commit being
+	 * replayed retired, to take back if it fails (pin.c).
+	 */
+	struct txn *txn_oldest, *txn_newest;
+	struct node **pin_log;
+	size_t npin_log, pin_logcap;
+	bool pin_logging, pin_log_lost;
 };
 
 /* Life of the engine (engine.c). */

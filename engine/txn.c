@@ -300,6 +300,7 @@ txn_start(struct engine *e, struct conn *c, int *err)
 	c->ntxn++;
 	e->ntxn_total++;
 	conflict_txn_start(e, t);
+	pin_txn_start(e, t);
 	return t;
 }
 
@@ -444,6 +445,7 @@ txn_replay(struct engine *e, struct txn *t)
 	 * copy its path, so a failure half way leaves 'saved' intact.
 	 */
 	domain_undo_begin(e);
+	pin_replay_begin(e);
 	for (i = 0; i < t->nops && r == 0; i++) {
 		struct txn_op *op = &t->ops[i];
 
@@ -480,12 +482,14 @@ txn_replay(struct engine *e, struct txn *t)
 			     "(%s)",
 			     t->id, t->c->id, strerror(r));
 		domain_undo_end(e, true);
+		pin_replay_end(e, true);
 		node_unref(e->root);
 		e->root = saved;
 		journal_rollback(e, mark);
 		return r;
 	}
 	domain_undo_end(e, false);
+	pin_replay_end(e, false);
 	node_unref(saved);
 	return 0;
 }
@@ -669,6 +673,7 @@ txn_adopt(struct engine *e, struct txn *t)
 	}
 	if (e->jr)
 		txn_journal(e, t);
+	pin_adopted(e, t);
 	node_unref(e->root);
 	e->root = node_ref(t->root);
 	/* Its events become the store's, to fire after the reply. */
@@ -736,6 +741,7 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		events_drop(e);
 	}
 	node_unref(before);
+	pin_txn_end(e, t);
 	/*
 	 * What it read and wrote is freed once the reply is out (engine_idle),
 	 * not before: a big transaction's books take a while to free. Its
