@@ -100,6 +100,7 @@ engine_nodes(struct engine *e)
 void
 engine_idle(struct engine *e)
 {
+	pin_check(e);
 	txn_reap(e);
 }
 

@@ -316,6 +316,9 @@ int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);
 void elog(struct engine *e, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Aborts transactions whose owners cannot pay what they keep (pin.c). */
+void pin_check(struct engine *e);
+
 /* Domains (domain.c). */
 struct domain *domain_get(struct engine *e, uint32_t domid, bool create);
 void domain_free_all(struct engine *e);

@@ -245,3 +245,32 @@ pin_txn_end(struct engine *e, struct txn *t)
 	*(t->age_next ? &t->age_next->age_prev : &e->txn_newest) = t->age_prev;
 	t->age_prev = t->age_next = NULL;
 }
+
+/*
+ * The owner of the oldest open transaction, whose snapshot keeps the most,
+ * is charged for what all keep, with what its domain holds, against its
+ * memory quota: past it, that transaction is aborted and the next one
+ * looked at. dom0 has no quota: while its transaction is the oldest,
+ * nobody pays.
+ */
+void
+pin_check(struct engine *e)
+{
+	struct txn *t;
+	struct domain *d;
+	long used;
+	size_t kept;
+
+	while ((t = e->txn_oldest) != NULL && !t->c->priv &&
+	       (kept = tree_retired_bytes()) > 0) {
+		d = t->c->dom;
+		used = d ? d->memory + d->watch_memory : 0;
+		if (!quota_exceeded(e, t->c, Q_MEMORY, used + (long)kept))
+			return;
+		elog(e, LOG_LVL_WARN,
+		     "domain %u: transaction %u of connection %u aborted: "
+		     "it keeps %zu bytes of replaced nodes",
+		     t->c->domid, t->id, t->c->id, kept);
+		txn_abort_kept(e, t);
+	}
+}

@@ -79,8 +79,10 @@ struct txn {
 	struct txn *prio_next;
 	uint64_t prio_seq, prio_until;
 	bool prio_all;
-	/* Open transactions by age (pin.c). */
+	/* Open transactions by age (pin.c); aborted ones are in none. */
 	struct txn *age_prev, *age_next;
+	/* Aborted for what it kept: its requests get EAGAIN (pin.c). */
+	bool aborted;
 };
 
 /* Books a node for or against its owner in the transaction. */
@@ -106,6 +108,11 @@ int txn_log_room(struct engine *e, struct conn *c, const struct txn *t,
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */
 int txn_end(struct engine *e, struct txn *t, bool commit);
 void txn_abort_all(struct engine *e, struct conn *c);
+/*
+ * Lets go of all a transaction holds, its snapshot first; it stays open,
+ * and its requests get EAGAIN, until its end.
+ */
+void txn_abort_kept(struct engine *e, struct txn *t);
 
 /*
  * What open transactions keep alive (pin.c): nodes leaving the committed

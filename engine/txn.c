@@ -304,8 +304,9 @@ txn_start(struct engine *e, struct conn *c, int *err)
 	return t;
 }
 
+/* All it holds; the transaction itself stays. */
 static void
-txn_free(struct txn *t)
+txn_release(struct txn *t)
 {
 	struct txn_chunk *c;
 	size_t i;
@@ -318,13 +319,28 @@ txn_free(struct txn *t)
 		node_unref((struct node *)t->ev[i].perm_node2);
 	}
 	free(t->ev);
+	t->ev = NULL;
+	t->nev = t->evcap = 0;
 	free(t->ops);
+	t->ops = NULL;
+	t->nops = t->opcap = 0;
+	t->opbytes = 0;
 	while ((c = t->chunks) != NULL) {
 		t->chunks = c->next;
 		free(c);
 	}
+	t->notes = t->notes_tail = NULL;
+	t->gone = NULL;
+	t->gone_len = 0;
 	node_unref(t->base);
 	node_unref(t->root);
+	t->base = t->root = NULL;
+}
+
+static void
+txn_free(struct txn *t)
+{
+	txn_release(t);
 	free(t);
 }
 
@@ -707,11 +723,19 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 	 * events of nodes made and removed inside the transaction: only one
 	 * that removed something can have any.
 	 */
-	bool removed = commit && txn_removed(t);
-	struct node *before = removed ? node_ref(e->root) : NULL;
+	bool removed;
+	struct node *before;
 	uint64_t gen = 0;
 	int r = 0;
 
+	if (t->aborted) {
+		/* It kept too much (pin.c): nothing of it is left to commit. */
+		txn_unlink(t->c, t);
+		free(t);
+		return commit ? EAGAIN : 0;
+	}
+	removed = commit && txn_removed(t);
+	before = removed ? node_ref(e->root) : NULL;
 	txn_unlink(t->c, t);
 	if (commit && t->nops > 0 && e->root == t->base &&
 	    (r = txn_adopt(e, t)) >= 0) {
@@ -757,6 +781,15 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		txn_free(t);
 	}
 	return r;
+}
+
+void
+txn_abort_kept(struct engine *e, struct txn *t)
+{
+	pin_txn_end(e, t);
+	conflict_txn_end(e, t, -1);
+	txn_release(t);
+	t->aborted = true;
 }
 
 void
