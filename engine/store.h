@@ -72,7 +72,7 @@ struct txn {
 	struct event *ev;
 	size_t nev, evcap, ev_mark;
 	size_t jbytes;  /* about what its commit will journal */
-	size_t opbytes; /* what its ops hold: paths, data, entries */
+	size_t opbytes; /* what its ops and notes hold: paths, data, entries */
 	/* Its ops' paths and data, its notes and books: freed together. */
 	struct txn_chunk *chunks;
 	/* Protected (conflict.c): guests charged since prio_seq wait. */

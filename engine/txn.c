@@ -127,6 +127,18 @@ struct read_note {
 	char path[]; /* its key in the map */
 };
 
+/* What the connection's open transactions hold of their own. */
+static size_t
+txn_conn_bytes(const struct conn *c)
+{
+	const struct txn *u;
+	size_t bytes = 0;
+
+	for (u = c->txns; u != NULL; u = u->next)
+		bytes += u->opbytes;
+	return bytes;
+}
+
 /* Is the path of len bytes at or below what base is known to lack? */
 static bool
 txn_gone(const struct txn *t, const char *path, size_t len)
@@ -173,9 +185,17 @@ txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 	h = hmap_hash(path, len);
 	rn = hmap_get_h(&t->reads, path, len, h);
 	if (rn == NULL) {
+		/* A note and its slot in the map, as the domain pays it. */
+		size_t bytes = sizeof(*rn) + len + 1 + 2 * sizeof(void *);
+
 		if (quota_exceeded(x->e, x->c, Q_TXN_NODES,
 				   (long)t->reads.used + 1))
 			return ENOSPC;
+		if (!x->c->priv &&
+		    quota_exceeded(x->e, x->c, Q_MEMORY,
+				   (long)(txn_conn_bytes(x->c) + bytes)))
+			return ENOMEM;
+		t->opbytes += bytes;
 		rn = txn_alloc(t, sizeof(*rn) + len + 1);
 		if (rn == NULL)
 			return ENOMEM;
@@ -242,18 +262,19 @@ txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
  * A change in a transaction stays in its log until it ends, to be replayed
  * at commit. Rewriting one node touches no new node, so without a bound of
  * their own an unprivileged connection's logs would grow without end: each
- * transaction logs no more changes than it may touch nodes, and the logs of
- * all its transactions no more bytes than the domain may own (C xenstored
- * charges a transaction's memory to the domain's quota too).
+ * transaction logs no more changes than it may touch nodes, and the logs
+ * and read notes (each a path up to 3 KB) of all its transactions hold no
+ * more bytes than the domain may own (C xenstored charges a transaction's
+ * memory to the domain's quota too).
  */
 int
 txn_log_room(struct engine *e, struct conn *c, const struct txn *t, size_t len)
 {
-	const struct txn *u;
-	size_t bytes = sizeof(struct txn_op) + len;
+	size_t bytes;
 
-	for (u = c->txns; u != NULL; u = u->next)
-		bytes += u->opbytes;
+	if (c->priv)
+		return 0; /* no quota: no sum over its transactions */
+	bytes = sizeof(struct txn_op) + len + txn_conn_bytes(c);
 	if (quota_exceeded(e, c, Q_TXN_NODES, (long)t->nops + 1) ||
 	    quota_exceeded(e, c, Q_MEMORY, (long)bytes))
 		return ENOSPC;

@@ -10,6 +10,8 @@ snapshot, and what a guest's open transactions keep of the nodes others
 replace since counts against its memory quota, past which they end with
 EAGAIN."""
 
+import pytest
+
 from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
                         survived)
 
@@ -152,5 +154,30 @@ def test_xsa326_open_transactions_pay_for_what_they_keep(sim, kind):
     tid = int(g.request(X.TRANSACTION_START, b"\0").strings[0])
     g.write("after", "a", tx_id=tid)
     assert not g.request(X.TRANSACTION_END, b"T\0", tx_id=tid).is_error
+    survived(d, ("/local/domain/5/after", b"a"))
+    g.close()
+
+
+def test_xsa326_transaction_reads_count_against_memory(sim, kind):
+    """A transaction notes each path it read, absent ones too, to check
+    them at commit: those notes count against the memory quota with its
+    changes, or ten transactions of a thousand 2 KB paths each would hold
+    20 MB for one guest."""
+    if kind == "c":
+        pytest.skip("C xenstored keeps nothing of a read of an absent node")
+    d = start(sim, kind, "-Q", "memory=%d" % MEMORY)
+    g = sim.introduce(d, 5)
+    tid = int(g.request(X.TRANSACTION_START, b"\0").strings[0])
+    long_name = b"x" * 1900
+    refused = None
+    for i in range(4 * MEMORY // 1900):
+        m = g.request(X.READ, b"r%d/%s\0" % (i, long_name), tx_id=tid)
+        assert m.is_error, m
+        if m.strings[0] != "ENOENT":
+            refused = (i, m.strings[0])
+            break
+    assert refused is not None and refused[0] <= MEMORY // 1900, refused
+    g.request(X.TRANSACTION_END, b"F\0", tx_id=tid)
+    g.write("after", "a")
     survived(d, ("/local/domain/5/after", b"a"))
     g.close()
