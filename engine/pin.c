@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "store.h"
+#include "xs_proto.h"
 
 static bool
 pin_on(const struct engine *e)
@@ -162,47 +163,117 @@ out:
 	free(st);
 }
 
+/* The node r and below, as far as u, their new version, does not share. */
+static void
+retire_unshared(struct engine *e, struct node *r, struct node *u)
+{
+	struct pair {
+		struct node *r, *u;
+	} * st, *ns;
+	size_t cap = 64, sp = 0;
+	uint32_t i;
+	long ui;
+
+	if ((st = malloc(cap * sizeof(*st))) == NULL) {
+		retire(e, r); /* out of memory: count what we can */
+		return;
+	}
+	st[sp++] = (struct pair){r, u};
+	while (sp > 0) {
+		r = st[--sp].r;
+		u = st[sp].u;
+		if (r == u)
+			continue;
+		retire(e, r);
+		for (i = 0; i < r->nchild; i++) {
+			if (sp == cap) {
+				if ((ns = realloc(st, 2 * cap * sizeof(*st))) ==
+				    NULL)
+					goto out;
+				st = ns;
+				cap *= 2;
+			}
+			ui = u ? node_child_find(u, node_name(r->child[i]),
+						 r->child[i]->namelen)
+			       : -1;
+			st[sp++] = (struct pair){r->child[i],
+						 ui < 0 ? NULL : u->child[ui]};
+		}
+	}
+out:
+	free(st);
+}
+
+/* What a removal took from the old store, unless the new one shares it. */
+static void
+adopted_removal(struct engine *e, const struct txn *t, const char *path)
+{
+	struct node *r = e->root, *u = t->root;
+	struct tree_path tp;
+	unsigned int i;
+	long ri, ui;
+
+	if (tree_path_split(&tp, path) == -1)
+		return;
+	for (i = 0; i < tp.depth && r != u; i++) {
+		ri = node_child_find(r, tp.comp[i], tp.clen[i]);
+		if (ri < 0) {
+			r = NULL;
+			break;
+		}
+		ui = u ? node_child_find(u, tp.comp[i], tp.clen[i]) : -1;
+		r = r->child[ri];
+		u = ui < 0 ? NULL : u->child[ui];
+	}
+	/* Retired already: by a removal at or above it, which saw it all. */
+	if (r != NULL && r != u && !r->retired)
+		retire_unshared(e, r, u);
+	tree_path_done(&tp);
+}
+
+/* The nodes along a changed path that the new store replaced. */
+static void
+adopted_path(struct engine *e, const struct txn *t, const char *path)
+{
+	struct node *r = e->root, *u = t->root;
+	struct tree_path tp;
+	unsigned int i;
+	long ri, ui;
+
+	if (tree_path_split(&tp, path) == -1)
+		return;
+	for (i = 0; r != u && u != NULL; i++) {
+		retire(e, r);
+		if (i == tp.depth)
+			break;
+		ri = node_child_find(r, tp.comp[i], tp.clen[i]);
+		if (ri < 0)
+			break;
+		ui = node_child_find(u, tp.comp[i], tp.clen[i]);
+		r = r->child[ri];
+		u = ui < 0 ? NULL : u->child[ui];
+	}
+	tree_path_done(&tp);
+}
+
 /*
  * A transaction's tree becomes the store: the nodes of the committed tree
  * it replaced or removed, found along the paths it changed, leave it. Only
- * another open transaction can keep them past this commit.
+ * another open transaction can keep them past this commit. Removals come
+ * first: a node they find retired, another removal saw with all below it.
  */
 void
 pin_adopted(struct engine *e, const struct txn *t)
 {
-	const struct txn_op *op;
-	struct node *r, *u;
-	struct tree_path tp;
-	unsigned int i;
 	size_t j;
-	long ri, ui;
 
 	if (e->txn_oldest == t && t->age_next == NULL)
 		return;
-	for (j = 0; j < t->nops; j++) {
-		op = &t->ops[j];
-		if (tree_path_split(&tp, op->path) == -1)
-			continue;
-		r = e->root;
-		u = t->root;
-		for (i = 0; r != u; i++) {
-			if (u == NULL) {
-				if (!r->retired)
-					retire_subtree(e, r);
-				break;
-			}
-			retire(e, r);
-			if (i == tp.depth)
-				break;
-			ri = node_child_find(r, tp.comp[i], tp.clen[i]);
-			if (ri < 0)
-				break;
-			ui = node_child_find(u, tp.comp[i], tp.clen[i]);
-			r = r->child[ri];
-			u = ui < 0 ? NULL : u->child[ui];
-		}
-		tree_path_done(&tp);
-	}
+	for (j = 0; j < t->nops; j++)
+		if (t->ops[j].type == XS_RM)
+			adopted_removal(e, t, t->ops[j].path);
+	for (j = 0; j < t->nops; j++)
+		adopted_path(e, t, t->ops[j].path);
 }
 
 void

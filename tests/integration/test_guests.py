@@ -1351,3 +1351,25 @@ def test_a_commit_that_fails_to_apply_keeps_nothing_retired(sim):
     assert memreport(d)["retired node bytes"] == 0
     c.close()
     g.close()
+
+
+def test_a_commit_adopted_as_the_store_counts_what_it_replaced(sim):
+    """A transaction with nothing committed since its start becomes the
+    store as it is: what it removed, and made again differently, lives on
+    for another open transaction and is counted until that one ends."""
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    c = dom0(d)
+    g.write("a/y", "Y" * 1500)
+    g.write("a/z/w", "W" * 1500)
+    other = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    tid = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    g.rm("a", tx_id=tid)
+    g.write("a/x", "x", tx_id=tid)
+    gok(g, X.TRANSACTION_END, b"T\0", tx_id=tid)
+    assert memreport(d)["retired node bytes"] >= 3000
+    assert c.request(xsraw.CONTROL, z("check")).payload == b"OK\0"
+    gok(g, X.TRANSACTION_END, b"F\0", tx_id=other)
+    assert memreport(d)["retired node bytes"] == 0
+    c.close()
+    g.close()
