@@ -61,6 +61,12 @@ struct guest {
 static struct xen_handles *xh;
 static int socket_only = 1;
 static struct guest *guests[XS_DOMID_FIRST_RESERVED];
+/*
+ * Domains the engine was told exist that have no ring here: the engine
+ * honours permission entries naming them, and must hear when they die, or
+ * a later domain with the id would inherit those entries.
+ */
+static unsigned char known_unmapped[XS_DOMID_FIRST_RESERVED];
 static struct guest **by_port;
 static size_t nports;
 static int virq_port = -1;
@@ -319,6 +325,9 @@ guest_priv(const Xsp__PrivRequest *p)
 		break;
 	case XSP__PRIV_REQUEST__OP__DOMAIN_INFO:
 		flags = socket_only ? -1 : domain_flags(p->domid);
+		if (flags >= 0 && !(flags & XEN_DOMINF_dying) &&
+		    p->domid < XS_DOMID_FIRST_RESERVED)
+			known_unmapped[p->domid] = 1;
 		if (p->id != 0)
 			engine_send_priv_reply(
 				p->id, 0, flags >= 0,
@@ -330,6 +339,18 @@ guest_priv(const Xsp__PrivRequest *p)
 	}
 	if (p->id != 0)
 		engine_send_priv_reply(p->id, err, 0, 0, 0);
+}
+
+/* A domain the engine knows of without a ring died: it is told once. */
+static void
+unmapped_changed(uint32_t d, long flags)
+{
+	if (!known_unmapped[d] || (flags >= 0 && !(flags & XEN_DOMINF_dying)))
+		return;
+	known_unmapped[d] = 0;
+	engine_send_domain(d, flags >= 0,
+			   flags >= 0 && (flags & XEN_DOMINF_shutdown),
+			   flags < 0);
 }
 
 /*
@@ -356,8 +377,10 @@ guest_domains_changed(void)
 			first = r.d[r.n - 1].domid + 1;
 	} while (r.n == SPAWN_DOMINFO_MAX && first < XS_DOMID_FIRST_RESERVED);
 	for (d = 1; d < XS_DOMID_FIRST_RESERVED; d++) {
-		if (guests[d] == NULL)
+		if (guests[d] == NULL) {
+			unmapped_changed(d, now[d]);
 			continue;
+		}
 		flags = now[d];
 		if (flags < 0 || (flags & XEN_DOMINF_dying))
 			guests[d]->told_gone = 1;

@@ -128,6 +128,11 @@ check_node(const struct node *n, const char *path, size_t len, void *arg)
 		ck->bad++;
 		return 0;
 	}
+	/* Counted as kept for transactions alone (pin.c). */
+	if (n->retired) {
+		addf(ck->t, "%s: retired, yet in the store\n", path);
+		ck->bad++;
+	}
 	for (i = 1; i < n->nchild; i++) {
 		const struct node *a = n->child[i - 1], *b = n->child[i];
 		size_t l = a->namelen < b->namelen ? a->namelen : b->namelen;
@@ -224,6 +229,9 @@ ctl_memreport(struct req *r)
 	     (unsigned long long)r->e->ntxn_total,
 	     (unsigned long long)r->e->nconflicts);
 	addf(&t, "memory in use %zu\n", mem_in_use());
+	addf(&t, "watch index probes %llu\n",
+	     (unsigned long long)r->e->watch_probes);
+	addf(&t, "retired node bytes %zu\n", tree_retired_bytes());
 	r->outlen = t.len + 1;
 	return 0;
 }

@@ -616,6 +616,11 @@ request_dispatch(struct engine *e, struct conn *c, uint32_t type,
 			err = tx_id < c->txid_base ? EAGAIN : ENOENT;
 			goto error;
 		}
+		/* Aborted for what it kept (pin.c): only its end is left. */
+		if (r->t->aborted && type != XS_TRANSACTION_END) {
+			err = EAGAIN;
+			goto error;
+		}
 		/* Refused before it changes the transaction's tree. */
 		if ((op->flags & F_TXN) &&
 		    (err = txn_log_room(e, c, r->t, len)) != 0)

@@ -184,6 +184,20 @@ domain_release(struct engine *e, struct domain *d)
 	priv_tell(e, PRIV_UNMAP, d->domid);
 }
 
+/*
+ * A domain that died before it was introduced (C xenstored frees its
+ * record then): entries written for it while it existed must not grant
+ * a later domain with its id anything, as after a release.
+ */
+static void
+domain_forget(struct engine *e, struct domain *d)
+{
+	elog(e, LOG_LVL_INFO, "domain %u died before it was introduced",
+	     d->domid);
+	d->gen = ++e->gen;
+	journal_domain(e, d, true);
+}
+
 void
 engine_domain_event(struct engine *e, uint32_t domid, bool dying, bool shutdown,
 		    bool gone)
@@ -194,8 +208,11 @@ engine_domain_event(struct engine *e, uint32_t domid, bool dying, bool shutdown,
 		return;
 	if (dying || gone)
 		d->hv_exists = false;
-	if (!d->introduced)
+	if (!d->introduced) {
+		if (dying || gone)
+			domain_forget(e, d);
 		return;
+	}
 	if (dying || gone) {
 		elog(e, LOG_LVL_INFO, "domain %u is %s", domid,
 		     gone ? "gone" : "dying");

@@ -100,6 +100,7 @@ engine_nodes(struct engine *e)
 void
 engine_idle(struct engine *e)
 {
+	pin_check(e);
 	txn_reap(e);
 }
 
@@ -131,6 +132,7 @@ engine_free(struct engine *e)
 	node_unref(e->special);
 	domain_free_all(e);
 	free(e->undo);
+	free(e->pin_log);
 	free(e->req_spare);
 	free(e->writers);
 	free(e);

@@ -230,8 +230,11 @@ struct engine {
 	/* Ended transactions whose memory is freed when idle (txn.c). */
 	struct txn *dead_txns;
 	bool defer_free;
-	/* Counters for CONTROL memreport. */
-	uint64_t ntxn_total, nconflicts;
+	/*
+	 * Counters for CONTROL memreport; watch_probes counts lookups in the
+	 * watch index, the work of matching changes to watches.
+	 */
+	uint64_t ntxn_total, nconflicts, watch_probes;
 	/*
 	 * Where the last DIRECTORY_PART stopped, so that the next part of the
 	 * same list starts there instead of walking the children from the
@@ -255,6 +258,14 @@ struct engine {
 	uint64_t conflict_seq;
 	uint64_t hold_wake;
 	uint64_t test_now_ms;
+	/*
+	 * Open transactions, oldest first, and the nodes a commit being
+	 * replayed retired, to take back if it fails (pin.c).
+	 */
+	struct txn *txn_oldest, *txn_newest;
+	struct node **pin_log;
+	size_t npin_log, pin_logcap;
+	bool pin_logging, pin_log_lost;
 };
 
 /* Life of the engine (engine.c). */
@@ -304,6 +315,9 @@ int engine_set_quota(struct engine *e, enum quota_id q, uint32_t v);
 
 void elog(struct engine *e, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Aborts transactions whose owners cannot pay what they keep (pin.c). */
+void pin_check(struct engine *e);
 
 /* Domains (domain.c). */
 struct domain *domain_get(struct engine *e, uint32_t domid, bool create);
@@ -378,6 +392,9 @@ int domid_parse(const char *s, uint32_t *out);
 /* Events and watches (watch.c). */
 int event_add(struct engine *e, const char *path, const struct node *pn,
 	      const struct node *pn2, bool exact);
+/* The events of removing the subtree top at path, in C xenstored's set. */
+int events_add_removed(struct engine *e, const char *path,
+		       const struct node *top);
 void events_fire(struct engine *e);
 void events_drop(struct engine *e);
 /* A commit's events: one per changed node (watch.c). */

@@ -242,6 +242,7 @@ create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
 	struct node *chain = NULL, *nn;
 	struct perm perms[64], *p = perms;
 	unsigned int np = deep->nperm, i;
+	struct pin_path pp;
 	int r = ENOMEM;
 
 	if (np > 64) {
@@ -270,8 +271,11 @@ create_nodes(struct opctx *x, const struct tree_path *tp, unsigned int k,
 			*leaf = nn;
 		chain = nn;
 	}
-	if (tree_mut_path_idx(x->rootp, idx, k, slots) < 0 ||
-	    node_insert_child(*slots[k], idx[k], chain) == -1)
+	pin_path_before(x, idx, k, &pp);
+	if (tree_mut_path_idx(x->rootp, idx, k, slots) < 0)
+		goto out;
+	pin_path_after(x, idx, k, &pp);
+	if (node_insert_child(*slots[k], idx[k], chain) == -1)
 		goto out;
 	(*slots[k])->cgen = x->gen;
 	{
@@ -301,6 +305,7 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 	struct node **slots[TREE_MAX_DEPTH + 1];
 	uint32_t idx[TREE_MAX_DEPTH];
 	struct tree_path *tp;
+	struct pin_path pp;
 	struct walk w;
 	unsigned int k;
 	int r, depth;
@@ -336,11 +341,13 @@ op_write(struct opctx *x, const char *path, const void *data, size_t len,
 				goto out;
 			}
 		}
+		pin_path_before(x, idx, k, &pp);
 		depth = tree_mut_path_idx(x->rootp, idx, k, slots);
 		if (depth < 0) {
 			r = ENOMEM;
 			goto out;
 		}
+		pin_path_after(x, idx, k, &pp);
 		account(x, (*slots[depth])->perm[0].id, *slots[depth], -1);
 		if (set_data(x, slots[depth], data, len) == -1) {
 			r = ENOMEM;
@@ -397,20 +404,11 @@ out:
 	return r;
 }
 
-struct rm_walk {
-	struct opctx *x;
-	const struct node *top;
-};
-
 static int
 rm_visit(const struct node *n, const char *path, size_t len, void *arg)
 {
-	struct rm_walk *w = arg;
-
-	account(w->x, n->perm[0].id, n, -1);
-	/* The removed node fires its watchers; each node below it fires
-	 * only watches set on that very node. */
-	return event_add(w->x->e, path, n, NULL, n != w->top) ? -ENOMEM : 0;
+	account(arg, n->perm[0].id, n, -1);
+	return 0;
 }
 
 int
@@ -420,6 +418,7 @@ op_rm(struct opctx *x, const char *path)
 	struct node **slots[TREE_MAX_DEPTH + 1], *gone;
 	uint32_t idx[TREE_MAX_DEPTH];
 	struct tree_path *tp;
+	struct pin_path pp;
 	struct walk w;
 	int r, depth;
 
@@ -441,26 +440,27 @@ op_rm(struct opctx *x, const char *path)
 		r = EINVAL; /* the root stays */
 		goto out;
 	}
+	pin_path_before(x, idx, tp->depth - 1, &pp);
 	depth = tree_mut_path_idx(x->rootp, idx, tp->depth - 1, slots);
 	if (depth < 0) {
 		r = ENOMEM;
 		goto out;
 	}
+	pin_path_after(x, idx, tp->depth - 1, &pp);
 	gone = node_remove_child(*slots[depth], idx[depth]);
 	(*slots[depth])->cgen = x->gen;
 	if (committed(x))
 		journal_delete(x->e, path);
-	{
-		struct rm_walk rw = {x, gone};
-
-		r = tree_walk(gone, path, rm_visit, &rw) ? ENOMEM : 0;
-	}
+	r = tree_walk(gone, path, rm_visit, x) ? ENOMEM : 0;
+	if (r == 0)
+		r = events_add_removed(x->e, path, gone);
 	if (x->t && !x->c->priv) {
 		struct own_count oc = {x->c->domid, 0};
 
 		tree_walk(gone, path, count_owned, &oc);
 		x->t->nodes_delta -= oc.n;
 	}
+	pin_removed(x, gone);
 	node_unref(gone);
 out:
 	tree_path_done(&w.tp);
@@ -488,6 +488,7 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 	const struct node *n;
 	struct node **slots[TREE_MAX_DEPTH + 1], *old;
 	uint32_t idx[TREE_MAX_DEPTH];
+	struct pin_path pp;
 	struct walk w;
 	int r, depth;
 
@@ -515,11 +516,13 @@ op_set_perms(struct opctx *x, const char *path, const struct perm *p,
 			goto out;
 		}
 	}
+	pin_path_before(x, idx, w.tp.depth, &pp);
 	depth = tree_mut_path_idx(x->rootp, idx, w.tp.depth, slots);
 	if (depth < 0) {
 		r = ENOMEM;
 		goto out;
 	}
+	pin_path_after(x, idx, w.tp.depth, &pp);
 	/* Keep the old version alive for the event's permission check. */
 	old = node_ref(*slots[depth]);
 	account(x, old->perm[0].id, old, -1);

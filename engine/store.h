@@ -72,13 +72,17 @@ struct txn {
 	struct event *ev;
 	size_t nev, evcap, ev_mark;
 	size_t jbytes;  /* about what its commit will journal */
-	size_t opbytes; /* what its ops hold: paths, data, entries */
+	size_t opbytes; /* what its ops and notes hold: paths, data, entries */
 	/* Its ops' paths and data, its notes and books: freed together. */
 	struct txn_chunk *chunks;
 	/* Protected (conflict.c): guests charged since prio_seq wait. */
 	struct txn *prio_next;
 	uint64_t prio_seq, prio_until;
 	bool prio_all;
+	/* Open transactions by age (pin.c); aborted ones are in none. */
+	struct txn *age_prev, *age_next;
+	/* Aborted for what it kept: its requests get EAGAIN (pin.c). */
+	bool aborted;
 };
 
 /* Books a node for or against its owner in the transaction. */
@@ -104,6 +108,30 @@ int txn_log_room(struct engine *e, struct conn *c, const struct txn *t,
 /* Ends a transaction; commit returns 0 or an errno (EAGAIN). */
 int txn_end(struct engine *e, struct txn *t, bool commit);
 void txn_abort_all(struct engine *e, struct conn *c);
+/*
+ * Lets go of all a transaction holds, its snapshot first; it stays open,
+ * and its requests get EAGAIN, until its end.
+ */
+void txn_abort_kept(struct engine *e, struct txn *t);
+
+/*
+ * What open transactions keep alive (pin.c): nodes leaving the committed
+ * tree are marked retired around the changes that make them leave it.
+ */
+struct pin_path {
+	struct node *first; /* the first node along the path to be copied */
+	unsigned int at;    /* its depth */
+};
+void pin_path_before(struct opctx *x, const uint32_t *idx, unsigned int k,
+		     struct pin_path *pp);
+void pin_path_after(struct opctx *x, const uint32_t *idx, unsigned int k,
+		    const struct pin_path *pp);
+void pin_removed(struct opctx *x, struct node *gone);
+void pin_adopted(struct engine *e, const struct txn *t);
+void pin_replay_begin(struct engine *e);
+void pin_replay_end(struct engine *e, bool revert);
+void pin_txn_start(struct engine *e, struct txn *t);
+void pin_txn_end(struct engine *e, struct txn *t);
 
 /*
  * Conflicts (conflict.c): a commit failed on a node of generation gen; a

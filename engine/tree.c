@@ -91,6 +91,32 @@ tree_path_one(struct tree_path *tp, const char *name, size_t len)
 	tp->clen[0] = (uint16_t)len;
 }
 
+static size_t retired_bytes;
+
+size_t
+tree_retired_bytes(void)
+{
+	return retired_bytes;
+}
+
+void
+node_retire(struct node *n)
+{
+	if (!n->retired) {
+		n->retired = 1;
+		retired_bytes += node_size(n);
+	}
+}
+
+void
+node_unretire(struct node *n)
+{
+	if (n->retired) {
+		n->retired = 0;
+		retired_bytes -= node_size(n);
+	}
+}
+
 /*
  * Slots a child array holds for n children: powers of two from 4 to 64,
  * then steps of an eighth of the highest power of two in n. A directory of
@@ -123,6 +149,7 @@ node_new(const char *name, size_t namelen, const struct perm *p,
 	if (n == NULL)
 		return NULL;
 	n->ref = 1;
+	n->retired = 0;
 	n->nchild = 0;
 	n->child = NULL;
 	n->namelen = (uint16_t)namelen;
@@ -205,6 +232,7 @@ node_unref(struct node *n)
 			}
 			stack[top++] = c;
 		}
+		node_unretire(cur);
 		free(cur->child);
 		free(cur);
 	}
@@ -348,6 +376,7 @@ node_set(struct node **slot, const void *data, size_t datalen,
 		/* Nobody else sees o: its children simply move over. */
 		n->child = o->child;
 		n->nchild = o->nchild;
+		node_unretire(o);
 		free(o);
 	} else {
 		if (children_share(n, o) == -1) {

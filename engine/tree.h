@@ -35,7 +35,9 @@ struct perm {
  * child array is implied by nchild (node_child_cap()).
  */
 struct node {
-	uint32_t ref;
+	uint32_t ref : 31;
+	/* It left the committed tree, and lives on for snapshots (pin.c). */
+	uint32_t retired : 1;
 	uint32_t nchild;
 	uint32_t datalen;
 	uint16_t namelen;
@@ -102,6 +104,16 @@ node_child_prefetch(const struct node *n, uint32_t i)
 }
 /* Drops a reference and frees what nobody else holds, without recursion. */
 void node_unref(struct node *n);
+
+/*
+ * Bytes of the retired nodes that are alive: what snapshots of the tree
+ * alone keep. Counted at retiring, uncounted when freed; one store per
+ * process.
+ */
+size_t tree_retired_bytes(void);
+/* Marks a node retired (counts it once); unretiring takes that back. */
+void node_retire(struct node *n);
+void node_unretire(struct node *n);
 
 /* Index of the child called name, or -(insert position) - 1. */
 long node_child_find(const struct node *n, const char *name, size_t len);

@@ -127,6 +127,18 @@ struct read_note {
 	char path[]; /* its key in the map */
 };
 
+/* What the connection's open transactions hold of their own. */
+static size_t
+txn_conn_bytes(const struct conn *c)
+{
+	const struct txn *u;
+	size_t bytes = 0;
+
+	for (u = c->txns; u != NULL; u = u->next)
+		bytes += u->opbytes;
+	return bytes;
+}
+
 /* Is the path of len bytes at or below what base is known to lack? */
 static bool
 txn_gone(const struct txn *t, const char *path, size_t len)
@@ -173,9 +185,17 @@ txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 	h = hmap_hash(path, len);
 	rn = hmap_get_h(&t->reads, path, len, h);
 	if (rn == NULL) {
+		/* A note and its slot in the map, as the domain pays it. */
+		size_t bytes = sizeof(*rn) + len + 1 + 2 * sizeof(void *);
+
 		if (quota_exceeded(x->e, x->c, Q_TXN_NODES,
 				   (long)t->reads.used + 1))
 			return ENOSPC;
+		if (!x->c->priv &&
+		    quota_exceeded(x->e, x->c, Q_MEMORY,
+				   (long)(txn_conn_bytes(x->c) + bytes)))
+			return ENOMEM;
+		t->opbytes += bytes;
 		rn = txn_alloc(t, sizeof(*rn) + len + 1);
 		if (rn == NULL)
 			return ENOMEM;
@@ -242,18 +262,19 @@ txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
  * A change in a transaction stays in its log until it ends, to be replayed
  * at commit. Rewriting one node touches no new node, so without a bound of
  * their own an unprivileged connection's logs would grow without end: each
- * transaction logs no more changes than it may touch nodes, and the logs of
- * all its transactions no more bytes than the domain may own (C xenstored
- * charges a transaction's memory to the domain's quota too).
+ * transaction logs no more changes than it may touch nodes, and the logs
+ * and read notes (each a path up to 3 KB) of all its transactions hold no
+ * more bytes than the domain may own (C xenstored charges a transaction's
+ * memory to the domain's quota too).
  */
 int
 txn_log_room(struct engine *e, struct conn *c, const struct txn *t, size_t len)
 {
-	const struct txn *u;
-	size_t bytes = sizeof(struct txn_op) + len;
+	size_t bytes;
 
-	for (u = c->txns; u != NULL; u = u->next)
-		bytes += u->opbytes;
+	if (c->priv)
+		return 0; /* no quota: no sum over its transactions */
+	bytes = sizeof(struct txn_op) + len + txn_conn_bytes(c);
 	if (quota_exceeded(e, c, Q_TXN_NODES, (long)t->nops + 1) ||
 	    quota_exceeded(e, c, Q_MEMORY, (long)bytes))
 		return ENOSPC;
@@ -300,11 +321,13 @@ txn_start(struct engine *e, struct conn *c, int *err)
 	c->ntxn++;
 	e->ntxn_total++;
 	conflict_txn_start(e, t);
+	pin_txn_start(e, t);
 	return t;
 }
 
+/* All it holds; the transaction itself stays. */
 static void
-txn_free(struct txn *t)
+txn_release(struct txn *t)
 {
 	struct txn_chunk *c;
 	size_t i;
@@ -317,13 +340,28 @@ txn_free(struct txn *t)
 		node_unref((struct node *)t->ev[i].perm_node2);
 	}
 	free(t->ev);
+	t->ev = NULL;
+	t->nev = t->evcap = 0;
 	free(t->ops);
+	t->ops = NULL;
+	t->nops = t->opcap = 0;
+	t->opbytes = 0;
 	while ((c = t->chunks) != NULL) {
 		t->chunks = c->next;
 		free(c);
 	}
+	t->notes = t->notes_tail = NULL;
+	t->gone = NULL;
+	t->gone_len = 0;
 	node_unref(t->base);
 	node_unref(t->root);
+	t->base = t->root = NULL;
+}
+
+static void
+txn_free(struct txn *t)
+{
+	txn_release(t);
 	free(t);
 }
 
@@ -444,6 +482,7 @@ txn_replay(struct engine *e, struct txn *t)
 	 * copy its path, so a failure half way leaves 'saved' intact.
 	 */
 	domain_undo_begin(e);
+	pin_replay_begin(e);
 	for (i = 0; i < t->nops && r == 0; i++) {
 		struct txn_op *op = &t->ops[i];
 
@@ -480,12 +519,14 @@ txn_replay(struct engine *e, struct txn *t)
 			     "(%s)",
 			     t->id, t->c->id, strerror(r));
 		domain_undo_end(e, true);
+		pin_replay_end(e, true);
 		node_unref(e->root);
 		e->root = saved;
 		journal_rollback(e, mark);
 		return r;
 	}
 	domain_undo_end(e, false);
+	pin_replay_end(e, false);
 	node_unref(saved);
 	return 0;
 }
@@ -669,6 +710,7 @@ txn_adopt(struct engine *e, struct txn *t)
 	}
 	if (e->jr)
 		txn_journal(e, t);
+	pin_adopted(e, t);
 	node_unref(e->root);
 	e->root = node_ref(t->root);
 	/* Its events become the store's, to fire after the reply. */
@@ -702,11 +744,19 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 	 * events of nodes made and removed inside the transaction: only one
 	 * that removed something can have any.
 	 */
-	bool removed = commit && txn_removed(t);
-	struct node *before = removed ? node_ref(e->root) : NULL;
+	bool removed;
+	struct node *before;
 	uint64_t gen = 0;
 	int r = 0;
 
+	if (t->aborted) {
+		/* It kept too much (pin.c): nothing of it is left to commit. */
+		txn_unlink(t->c, t);
+		free(t);
+		return commit ? EAGAIN : 0;
+	}
+	removed = commit && txn_removed(t);
+	before = removed ? node_ref(e->root) : NULL;
 	txn_unlink(t->c, t);
 	if (commit && t->nops > 0 && e->root == t->base &&
 	    (r = txn_adopt(e, t)) >= 0) {
@@ -736,6 +786,7 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		events_drop(e);
 	}
 	node_unref(before);
+	pin_txn_end(e, t);
 	/*
 	 * What it read and wrote is freed once the reply is out (engine_idle),
 	 * not before: a big transaction's books take a while to free. Its
@@ -751,6 +802,15 @@ txn_end(struct engine *e, struct txn *t, bool commit)
 		txn_free(t);
 	}
 	return r;
+}
+
+void
+txn_abort_kept(struct engine *e, struct txn *t)
+{
+	pin_txn_end(e, t);
+	conflict_txn_end(e, t, -1);
+	txn_release(t);
+	t->aborted = true;
 }
 
 void

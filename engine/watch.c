@@ -247,6 +247,7 @@ wnode_find(struct engine *e, const char *path, bool create)
 	w = e->wroot;
 	for (p = path + 1; *p; p = *s ? s + 1 : s) {
 		s = strchrnul(p, '/');
+		e->watch_probes++;
 		k = hmap_get(&w->kids, p, (size_t)(s - p));
 		if (k == NULL) {
 			if (!create)
@@ -280,19 +281,12 @@ wnode_prune(struct engine *e, struct wnode *w)
 	}
 }
 
-int
-event_add(struct engine *e, const char *path, const struct node *pn,
-	  const struct node *pn2, bool exact)
+static int
+event_push(struct engine *e, const char *path, const struct node *pn,
+	   const struct node *pn2, bool exact)
 {
 	struct event *ev;
-	struct wnode *w;
 
-	/* Most removed nodes have no watch of their own: skip them early. */
-	if (exact &&
-	    ((w = wnode_find(e, path, false)) == NULL || w->watches == NULL))
-		return 0;
-	if (e->wroot == NULL)
-		return 0;
 	if (e->nev == e->evcap) {
 		size_t ncap = e->evcap ? e->evcap * 2 : 16;
 		struct event *nev = realloc(e->ev, ncap * sizeof(*nev));
@@ -311,6 +305,115 @@ event_add(struct engine *e, const char *path, const struct node *pn,
 	ev->exact = exact;
 	e->nev++;
 	return 0;
+}
+
+int
+event_add(struct engine *e, const char *path, const struct node *pn,
+	  const struct node *pn2, bool exact)
+{
+	struct wnode *w;
+
+	if (exact &&
+	    ((w = wnode_find(e, path, false)) == NULL || w->watches == NULL))
+		return 0;
+	if (e->wroot == NULL)
+		return 0;
+	return event_push(e, path, pn, pn2, exact);
+}
+
+/* A node of a removed subtree that the watch index reaches too. */
+struct rm_frame {
+	const struct node *n;
+	const struct wnode *w;
+	uint32_t next;  /* its next child to look at */
+	size_t pathlen; /* of the path up to and including n */
+};
+
+/*
+ * The nodes below top, in the order of a pre-order walk, that have watches
+ * of their own: the walk follows the watch index down the subtree, so each
+ * child is looked up once in its parent's index node and a part of the
+ * subtree no watch names costs nothing more. Looking each removed node up
+ * from the root would cost the square of a deep chain's depth.
+ */
+static int
+events_below(struct engine *e, const char *path, const struct node *top,
+	     const struct wnode *wtop)
+{
+	size_t cap = 64, sp = 0, plen = strlen(path), pcap = plen + 256;
+	struct rm_frame *st = malloc(cap * sizeof(*st));
+	char *buf = malloc(pcap);
+	int r = 0;
+
+	if (st == NULL || buf == NULL) {
+		r = ENOMEM;
+		goto out;
+	}
+	memcpy(buf, path, plen + 1);
+	st[sp++] = (struct rm_frame){top, wtop, 0, plen};
+	while (sp > 0 && r == 0) {
+		struct rm_frame *f = &st[sp - 1];
+		const struct node *c;
+		const struct wnode *k;
+		size_t nl;
+
+		if (f->next == f->n->nchild) {
+			sp--;
+			continue;
+		}
+		c = f->n->child[f->next++];
+		e->watch_probes++;
+		k = hmap_get(&f->w->kids, node_name(c), c->namelen);
+		if (k == NULL)
+			continue;
+		nl = f->pathlen + 1 + c->namelen;
+		if (nl + 1 > pcap) {
+			char *np = realloc(buf, (pcap = 2 * (nl + 1)));
+
+			if (np == NULL) {
+				r = ENOMEM;
+				break;
+			}
+			buf = np;
+		}
+		buf[f->pathlen] = '/';
+		memcpy(buf + f->pathlen + 1, node_name(c), c->namelen + 1u);
+		if (k->watches != NULL)
+			r = event_push(e, buf, c, NULL, true);
+		if (sp == cap) {
+			struct rm_frame *ns =
+				realloc(st, 2 * cap * sizeof(*ns));
+
+			if (ns == NULL) {
+				r = ENOMEM;
+				break;
+			}
+			st = ns;
+			cap *= 2;
+		}
+		st[sp++] = (struct rm_frame){c, k, 0, nl};
+	}
+out:
+	free(st);
+	free(buf);
+	return r;
+}
+
+int
+events_add_removed(struct engine *e, const char *path, const struct node *top)
+{
+	const struct wnode *w;
+	int r;
+
+	if (e->wroot == NULL)
+		return 0;
+	/* The removed node fires its watchers and those of its parents. */
+	if ((r = event_push(e, path, top, NULL, false)) != 0)
+		return r;
+	/* Each node below it fires only watches set on that very node. */
+	if ((w = wnode_find(e, path, false)) == NULL)
+		return 0;
+	return events_below(e, path, top, w);
 }
 
 /* plen is strlen(path). */
@@ -361,6 +464,7 @@ fire_one(struct engine *e, const struct event *ev)
 		if (level == depth)
 			break;
 		s = strchrnul(p, '/');
+		e->watch_probes++;
 		w = hmap_get(&w->kids, p, (size_t)(s - p));
 		p = *s ? s + 1 : s;
 		level++;

@@ -1277,3 +1277,99 @@ def test_dump_keeps_the_home_of_an_idle_domain(sim, tmp_path):
     with open(path, "rb") as f:
         assert node_perms(f.read(), b"/local/domain/6") == [("n", 0, 6)]
     g.close()
+
+
+def mixed_step(rnd, conn, opened, prefix, tid_of):
+    """One random request of a guest or dom0, in a transaction or not."""
+    p = z(prefix + rnd.choice(["a", "a/b", "a/b/c", "a/d", "e", "e/f"]))
+    tid = rnd.choice(opened) if opened and rnd.random() < 0.7 else 0
+    op = rnd.random()
+    if op < 0.1 and len(opened) < 5:
+        m = conn.request(X.TRANSACTION_START, b"\0")
+        if m.type == X.TRANSACTION_START:
+            opened.append(tid_of(m))
+    elif op < 0.2 and opened:
+        t = opened.pop(rnd.randrange(len(opened)))
+        conn.request(X.TRANSACTION_END,
+                     b"T\0" if rnd.random() < 0.7 else b"F\0", tx_id=t)
+    elif op < 0.6:
+        conn.request(X.WRITE, p + b"x" * rnd.randrange(50), tx_id=tid)
+    elif op < 0.75:
+        conn.request(X.RM, p, tx_id=tid)
+    elif op < 0.85:
+        conn.request(X.SET_PERMS, p + b"n5\0r0\0", tx_id=tid)
+    else:
+        conn.request(X.READ, p, tx_id=tid)
+
+
+def test_replaced_nodes_are_counted_while_kept_and_only_then(sim):
+    """Guests' and dom0's transactions, committed, aborted, failing and
+    overlapping, with changes outside them: the engine counts the nodes
+    that left the store while snapshots keep them, none in the store
+    (CONTROL check), and none once every transaction is over."""
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    c = dom0(d)
+    rnd = random.Random(5)
+    opened = {"g": [], "c": []}
+    for step in range(800):
+        if rnd.random() < 0.5:
+            mixed_step(rnd, g, opened["g"], "",
+                       lambda m: int(m.strings[0]))
+        else:
+            mixed_step(rnd, c, opened["c"],
+                       rnd.choice(["/local/domain/5/", "/d/"]),
+                       lambda m: int(m.payload.rstrip(b"\0")))
+        if step % 100 == 0:
+            assert c.request(xsraw.CONTROL, z("check")).payload == b"OK\0"
+    for t in opened["g"]:
+        g.request(X.TRANSACTION_END, b"F\0", tx_id=t)
+    for t in opened["c"]:
+        c.request(X.TRANSACTION_END, b"F\0", tx_id=t)
+    assert c.request(xsraw.CONTROL, z("check")).payload == b"OK\0"
+    assert memreport(d)["retired node bytes"] == 0
+    c.close()
+    g.close()
+
+
+def test_a_commit_that_fails_to_apply_keeps_nothing_retired(sim):
+    """A commit applied on the store and taken back (the node quota, used
+    up meanwhile) leaves the store's nodes as they were: not counted as
+    kept for transactions."""
+    d = ours(sim, "-E", "6")
+    g = sim.introduce(d, 5)
+    c = dom0(d)
+    other = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    tid = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    for i in range(3):
+        g.write("t/n%d" % i, "v", tx_id=tid)
+    g.write("o", "x")
+    g.write("p", "x")
+    assert gerr(g, X.TRANSACTION_END, b"T\0", tx_id=tid) == "ENOSPC"
+    assert c.request(xsraw.CONTROL, z("check")).payload == b"OK\0"
+    gok(g, X.TRANSACTION_END, b"F\0", tx_id=other)
+    assert memreport(d)["retired node bytes"] == 0
+    c.close()
+    g.close()
+
+
+def test_a_commit_adopted_as_the_store_counts_what_it_replaced(sim):
+    """A transaction with nothing committed since its start becomes the
+    store as it is: what it removed, and made again differently, lives on
+    for another open transaction and is counted until that one ends."""
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    c = dom0(d)
+    g.write("a/y", "Y" * 1500)
+    g.write("a/z/w", "W" * 1500)
+    other = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    tid = int(gok(g, X.TRANSACTION_START, b"\0").strings[0])
+    g.rm("a", tx_id=tid)
+    g.write("a/x", "x", tx_id=tid)
+    gok(g, X.TRANSACTION_END, b"T\0", tx_id=tid)
+    assert memreport(d)["retired node bytes"] >= 3000
+    assert c.request(xsraw.CONTROL, z("check")).payload == b"OK\0"
+    gok(g, X.TRANSACTION_END, b"F\0", tx_id=other)
+    assert memreport(d)["retired node bytes"] == 0
+    c.close()
+    g.close()

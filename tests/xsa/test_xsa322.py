@@ -6,26 +6,15 @@ to one dom0 node and to the special node @releaseDomain, and owns another
 node; once it is destroyed, a new domain with its domid may neither read
 nor write either node, nor hear of other domains' deaths."""
 
-import time
-
 import pytest
 
-from xsa_common import (DEADLINE, X, dom0, host, kind, sim,  # noqa: F401
-                        start, survived, z)
+from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
+                        survived, wait_released, z)
 
 
 def err(g, type_, payload):
     m = g.request(type_, payload)
     return m.strings[0] if m.is_error else None
-
-
-def wait_released(d, domid):
-    with dom0(d) as c:
-        deadline = time.monotonic() + DEADLINE
-        while c.request(X.IS_DOMAIN_INTRODUCED,
-                        z(str(domid))).payload != b"F\0":
-            assert time.monotonic() < deadline, "dom%d introduced" % domid
-            time.sleep(0.01)
 
 
 def releases_seen(sim, d, g):

@@ -6,7 +6,7 @@ naming a domain that exists but is not yet introduced (the toolstack
 writes a guest's home before INTRODUCE) must keep working."""
 
 from xsa_common import (X, dom0, host, kind, sim, start,  # noqa: F401
-                        survived, z)
+                        survived, wait_released, z)
 
 
 def test_xsa417_entry_for_an_unknown_domain_grants_nothing_later(sim, kind):
@@ -39,3 +39,30 @@ def test_xsa417_entry_for_an_unknown_domain_grants_nothing_later(sim, kind):
     late.close()
     later.close()
     known.close()
+
+
+def test_xsa417_entry_for_a_domain_that_died_unintroduced_lapses(sim, kind):
+    """An entry written while its domain existed, not yet introduced,
+    holds for that domain only: once it dies, a later domain with its id
+    gets nothing from it."""
+    d = start(sim, kind)
+    with dom0(d) as c:
+        sim.create(9)
+        c.write("/xsa/prepared", "for the first 9")
+        c.set_perms("/xsa/prepared", ["n0", "b9"])
+        c.write("/xsa/owned", "")
+        c.set_perms("/xsa/owned", ["n9"])
+    sim.destroy(9)
+    # The daemon sees every death at the next domain event: one it must
+    # act on shows when the first was seen too.
+    sim.introduce(d, 10).close()
+    sim.destroy(10)
+    wait_released(d, 10)
+    new = sim.introduce(d, 9)
+    for path in (b"/xsa/prepared", b"/xsa/owned"):
+        m = new.request(X.READ, path + b"\0")
+        assert m.is_error and m.strings[0] == "EACCES", m
+        m = new.request(X.WRITE, path + b"\0mine")
+        assert m.is_error and m.strings[0] == "EACCES", m
+    survived(d, ("/xsa/prepared", b"for the first 9"))
+    new.close()

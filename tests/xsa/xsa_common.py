@@ -10,6 +10,7 @@ for every advisory named here) fails tests the wrong thing.
 
 import os
 import sys
+import time
 
 import pytest
 
@@ -75,6 +76,16 @@ def survived(d, *intact):
         assert c.read("/xsa/alive") == b"yes"
         for path, value in intact:
             assert c.read(path) == value, path
+
+
+def wait_released(d, domid):
+    """Until the daemon no longer counts domid as introduced."""
+    with dom0(d) as c:
+        deadline = time.monotonic() + DEADLINE
+        while c.request(X.IS_DOMAIN_INTRODUCED,
+                        z(str(domid))).payload != b"F\0":
+            assert time.monotonic() < deadline, "dom%d introduced" % domid
+            time.sleep(0.01)
 
 
 def capacity(g, limit):
