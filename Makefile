@@ -11,6 +11,8 @@
 # make bench      split-xenstored vs C xenstored vs oxenstored (~15 min)
 # make bench-smoke  every benchmark workload, small, checked (~1 min)
 # make deb        the Debian package in build/deb/ (debian/)
+# make deb-check  build it, lint it, install, run and purge it in a
+#                 throwaway root (tests/deb/)
 
 B ?= build
 CC ?= cc
@@ -84,7 +86,7 @@ TOOL_BIN := $(patsubst tests/tools/%.c,$(B)/tests/%,$(TOOL_SRC))
 
 .PHONY: all deps run check unit integration san check-san fuzz check-fuzz \
 	xen-test format format-check man-check clean install bench bench-smoke \
-	deb FORCE
+	deb deb-check FORCE
 
 PREFIX ?= /usr/local
 .DEFAULT_GOAL := all
@@ -304,6 +306,7 @@ check: deps all
 	$(MAKE) integration
 	$(MAKE) check-san
 	$(MAKE) check-fuzz
+	$(MAKE) deb-check
 	$(MAKE) bench-smoke
 	@echo "check: all suites passed"
 
@@ -346,6 +349,12 @@ deb:
 		> ../build.log 2>&1 || { tail -40 ../build.log; exit 1; }
 	rm -rf $(B)/deb/split-xenstored
 	@echo "deb: $(DEB)"
+
+# make check ran make unit on this tree already: the package's build
+# skips it.
+deb-check:
+	$(MAKE) deb DEB_BUILD_OPTIONS=nocheck
+	sh tests/deb/check.sh $(DEB) $(B)/deb/build.log
 
 # Benchmarks (bench/): bench/xsload is the C load generator, bench/run.py
 # starts each daemon under the simulated hypervisor and reports. Results go
