@@ -107,6 +107,13 @@ out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out
 [ -z "$out" ] || fail "systemd-analyze verify: $out"
 ok "systemd-analyze verify"
 
+# Each of these would hide what the broker opens on a dom0: PrivateDevices=
+# /dev/xen, ProcSubset= and ProtectProc= (a new /proc) /proc/xen.
+for d in PrivateDevices ProcSubset ProtectProc; do
+	! grep -q "^$d=" "$unit" || fail "$d= hides the Xen interfaces"
+done
+ok "the unit leaves /dev/xen and /proc/xen to the broker"
+
 # The unit's bounding set is policy/spawner.caps, no more, no less.
 want=$(awk '/^CAP_/ { print $1 }' "$caps" | sort | tr '\n' ' ')
 bset=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
