@@ -193,11 +193,21 @@ until_true "the spawner's exit" test ! -d "/proc/$spawner"
 [ ! -d "/proc/$engine" ] || fail "the engine outlived the broker"
 ok "SIGTERM to the broker stops all three processes and removes the sockets"
 
-# An upgrade (the same package again) keeps a changed conffile.
+# An upgrade, to the same package with a higher version, keeps a changed
+# conffile and the users.
+old_uid=$(id -u xs-broker)
+dpkg-deb -R "$deb" /tmp/next
+sed -i 's/^Version: .*/&+next/' /tmp/next/DEBIAN/control
+dpkg-deb -b /tmp/next /tmp/next.deb >/dev/null
 echo "# changed on this host" >>/etc/split-xenstored/audit.policy
-dpkg -i "$deb" || fail "dpkg -i again"
+dpkg -i /tmp/next.deb || fail "dpkg -i of the next version"
+case "$(dpkg-query -W -f='${Version}' $pkg)" in
+*+next) ;;
+*) fail "not upgraded" ;;
+esac
 grep -q '^# changed on this host' /etc/split-xenstored/audit.policy ||
 	fail "the changed audit.policy was replaced"
+[ "$(id -u xs-broker)" = "$old_uid" ] || fail "the upgrade made xs-broker anew"
 ok "an upgrade keeps a changed conffile and the users"
 
 files=$(dpkg-query -L $pkg)
