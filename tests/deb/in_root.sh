@@ -122,10 +122,12 @@ got=$(printf '%s\n' $bset | sort | tr '\n' ' ')
 ok "CapabilityBoundingSet is policy/spawner.caps"
 
 # The broker as the unit starts it, with what of the unit can be had
-# without systemd: its bounding set, no_new_privs, umask, no network, its
-# own hostname, the log directory LogsDirectory= makes. No Xen here:
-# --socket-only, the sockets in a directory of the test's.
-exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+# without systemd: the directories RuntimeDirectory= and LogsDirectory=
+# make, writable in a root otherwise read-only (ProtectSystem=strict), the
+# bounding set, no_new_privs, the umask, no network, a hostname of its own.
+# No Xen here: --socket-only.
+unit_value() { sed -n "s/^$1=//p" "$unit"; }
+exec_start=$(unit_value ExecStart)
 case "$exec_start" in
 *--no-fork*) ;;
 *) fail "ExecStart without --no-fork: $exec_start" ;;
@@ -135,17 +137,26 @@ case "$exec_start" in
 esac
 setpriv_caps=$(printf '%s\n' $bset | sed 's/^CAP_/+/' | tr 'A-Z' 'a-z' |
 	tr '\n' ',' | sed 's/,$//')
-install -d -m 0750 /var/log/split-xenstored
-rundir=$(mktemp -d)
+rundir=/run/$(unit_value RuntimeDirectory)
+logdir=/var/log/$(unit_value LogsDirectory)
+install -d -m "$(unit_value RuntimeDirectoryMode)" "$rundir"
+install -d -m "$(unit_value LogsDirectoryMode)" "$logdir"
+[ "$(unit_value UMask)" = 0077 ] || fail "UMask=$(unit_value UMask)"
+blog=/tmp/broker.log
+# The default paths of the broker and libxenstore: xenstored's.
+unset XENSTORED_PATH XENSTORED_RUNDIR
 umask 077
-# shellcheck disable=SC2086
-XENSTORED_RUNDIR=$rundir unshare --net --uts \
+# shellcheck disable=SC2016,SC2086
+RUN=$rundir LOGS=$logdir unshare --mount --net --uts sh -c '
+	mount --bind "$RUN" "$RUN" && mount --bind "$LOGS" "$LOGS" &&
+	mount -o remount,bind,ro / && exec "$0" "$@"' \
 	setpriv --no-new-privs --bounding-set "-all,$setpriv_caps" -- \
-	$exec_start --socket-only 2>"$rundir.log" &
+	$exec_start --socket-only 2>"$blog" &
 broker=$!
 umask 022
-until_true "the broker's socket" test -S "$rundir/socket"
-export XENSTORED_PATH="$rundir/socket"
+served() { [ -S "$rundir/socket" ] || ! kill -0 $broker 2>/dev/null; }
+until_true "the broker's socket" served
+kill -0 $broker 2>/dev/null || fail "the broker did not start: $(cat "$blog")"
 xenstore-write /deb-check/node written || fail "xenstore-write"
 [ "$(xenstore-read /deb-check/node)" = written ] || fail "xenstore-read"
 ok "the broker of ExecStart serves a write and a read"
@@ -160,20 +171,20 @@ spawner=$(child $broker)
 engine=$(child "$spawner")
 [ "$(status "$engine" Uid)" = "$(id -u xs-engine)" ] ||
 	fail "the engine's uid is $(status "$engine" Uid)"
-! grep -q "cannot keep" "$rundir.log" ||
-	fail "the bounding set is short of what the spawner needs: $(cat "$rundir.log")"
+! grep -q "cannot keep" "$blog" ||
+	fail "the bounding set is short of what the spawner needs: $(cat "$blog")"
 ok "the broker serves as xs-broker, the engine as xs-engine, the spawner keeps its list"
 
 # The package's logrotate snippet, run by logrotate: the log is renamed,
 # not copied and truncated, and on SIGHUP (the unit's ExecReload, which
 # the snippet asks systemd for) the broker writes a new file; what came
 # before is in the renamed one.
-log=/var/log/split-xenstored/audit.log
+log=$logdir/audit.log
 until_true "the write in the audit log" grep -q '"/deb-check/node"' "$log"
 [ "$(stat -c %a "$log")" = 600 ] || fail "$log is not mode 600"
-logrotate -f -s "$rundir.lrstate" /etc/logrotate.d/split-xenstored \
-	>"$rundir.lr" 2>&1 || fail "logrotate: $(cat "$rundir.lr")"
-! grep -q 'error:' "$rundir.lr" || fail "logrotate: $(cat "$rundir.lr")"
+logrotate -f -s /tmp/logrotate.state /etc/logrotate.d/split-xenstored \
+	>/tmp/logrotate.out 2>&1 || fail "logrotate: $(cat /tmp/logrotate.out)"
+! grep -q 'error:' /tmp/logrotate.out || fail "logrotate: $(cat /tmp/logrotate.out)"
 [ -f "$log.1" ] && [ ! -e "$log" ] ||
 	fail "logrotate did not move $log to $log.1 and leave it to the broker"
 kill -HUP $broker
@@ -186,7 +197,7 @@ ok "the audit log is reopened on SIGHUP"
 kill -TERM $broker
 st=0
 wait $broker || st=$?
-[ $st = 0 ] || fail "the broker exited $st after SIGTERM: $(cat "$rundir.log")"
+[ $st = 0 ] || fail "the broker exited $st after SIGTERM: $(cat "$blog")"
 until_true "the spawner's exit" test ! -d "/proc/$spawner"
 [ ! -e "$rundir/socket" ] && [ ! -e "$rundir/socket_ro" ] ||
 	fail "sockets left in $rundir"
