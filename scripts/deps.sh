@@ -7,8 +7,8 @@ set -eu
 PKGS="make gcc clang-14 libclang-rt-14-dev clang-format pkg-config \
  libxen-dev libseccomp-dev libcap-ng-dev libprotobuf-c-dev protobuf-c-compiler \
  libcmocka-dev libyajl-dev nettle-dev libzstd-dev python3 python3-pytest python3-pyxs xenstore-utils xen-utils-4.17 \
- xen-doc procps gnuplot-nox protobuf-compiler python3-protobuf mandoc"
-PKGS="$PKGS libsystemd-dev"
+ xen-doc procps gnuplot-nox protobuf-compiler python3-protobuf mandoc \
+ libsystemd-dev debhelper lintian devscripts blhc logrotate"
 # make xen-test boots Debian's Xen under QEMU: "deps.sh xen" adds what it
 # needs, which nothing else does.
 if [ "${1:-}" = xen ]; then
