@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""socket_ro's clients are untrusted: each connection has the quotas of a
+guest for what it can make the engine hold (watches, open transactions,
+the memory of both, what its open transactions keep of replaced nodes),
+while dom0 and the guests are served as before. C xenstored 4.17 treats
+them as dom0, without a bound."""
+
+import os
+
+from test_guests import (_host, dom0, gerr, gok, memreport, ours,  # noqa: F401
+                         sim)
+import xensim as X
+import xsraw
+from xsraw import z
+
+MEMORY = 50000
+
+
+def ro(d):
+    return xsraw.XsRaw(os.path.join(d.rundir, "socket_ro"), 30.0)
+
+
+def refused_after(c, make, limit, served_err=()):
+    """How many requests make(i) are served (answered or refused with one
+    of served_err) before one is refused, and the error of the refusal."""
+    for i in range(limit):
+        m = c.request(*make(i))
+        err = m.payload.rstrip(b"\0").decode()
+        if m.type == xsraw.ERROR and err not in served_err:
+            return i, err
+    return None, None
+
+
+def served(d, g):
+    """dom0 and the guest g are served."""
+    with dom0(d) as c:
+        c.write("/ro-bounds/alive", "yes")
+        assert c.read("/ro-bounds/alive") == b"yes"
+    g.write("alive", "yes")
+    assert g.read("alive") == b"yes"
+
+
+def test_ro_watch_quota_per_connection(sim):
+    d = ours(sim, "-W", "4")
+    g = sim.introduce(d, 5)
+    with ro(d) as r, ro(d) as r2:
+        # As a guest's: the quota plus one go through.
+        n, err = refused_after(r, lambda i: (xsraw.WATCH, z("/w%d" % i, "t")),
+                               100)
+        assert (n, err) == (5, "E2BIG")
+        r.unwatch("/w0", "t")
+        r.watch("/w9", "t")
+        # Another connection counts its own; dom0 and guests theirs.
+        for i in range(5):
+            r2.watch("/w%d" % i, "t")
+        with dom0(d) as c:
+            for i in range(20):
+                c.watch("/w%d" % i, "t")
+        for i in range(5):
+            g.watch("w%d" % i, "t")
+        served(d, g)
+    g.close()
+
+
+def test_ro_transaction_quota(sim):
+    d = ours(sim, "-t", "3")
+    g = sim.introduce(d, 5)
+    with ro(d) as r:
+        n, err = refused_after(r, lambda i: (xsraw.TRANSACTION_START, b"\0"),
+                               100)
+        assert (n, err) == (4, "ENOSPC")
+        with dom0(d) as c:
+            ts = [c.tx_start() for _ in range(12)]
+            for t in ts:
+                assert c.tx_end(t, commit=False) is None
+        gok(g, X.TRANSACTION_START, b"\0")
+        served(d, g)
+    g.close()
+
+
+def test_ro_memory_quota_bounds_watches_and_read_notes(sim):
+    d = ours(sim, "-Q", "memory=%d" % MEMORY)
+    g = sim.introduce(d, 5)
+    before = memreport(d)["memory in use"]
+    with ro(d) as r:
+        n, err = refused_after(
+            r, lambda i: (xsraw.WATCH, z("/w%d" % i, "T" * 2000)), 1000)
+        assert n is not None and n <= MEMORY // 2000, n
+        assert err == "ENOMEM"
+        # Its watches used its budget: a transaction's read notes, each
+        # kept to be checked at commit, share it.
+        r.unwatch("/w0", "T" * 2000)
+        tid = r.tx_start()
+        n, err = refused_after(
+            r, lambda i: (xsraw.READ, z("/r%d/%s" % (i, "x" * 1900)), tid),
+            1000, ("ENOENT",))
+        assert n is not None and n <= 2, n
+        assert err == "ENOMEM"
+        grown = memreport(d)["memory in use"] - before
+        assert grown < 4 * MEMORY, grown
+        served(d, g)
+    g.close()
+
+
+def test_ro_open_transactions_pay_for_what_they_keep(sim):
+    """A read-only client's open transaction pins what dom0 replaces since
+    it began: past its memory quota it ends with EAGAIN, as a guest's."""
+    nodes, size = 100, 4000
+    d = ours(sim, "-Q", "memory=%d" % MEMORY)
+    g = sim.introduce(d, 5)
+    value = b"v" * size
+    with dom0(d) as c:
+        for i in range(nodes):
+            c.ok(xsraw.WRITE, b"/ro-bounds/big/n%d\0" % i + value)
+    with ro(d) as r:
+        tid = r.tx_start()
+        assert r.read("/ro-bounds/big/n0", tx_id=tid) == value
+        with dom0(d) as c:
+            for i in range(2 * nodes):
+                c.ok(xsraw.WRITE, b"/ro-bounds/big/n%d\0" % (i % nodes) +
+                     value[1:])
+                if i % 20 == 0:
+                    kept = memreport(d)["retired node bytes"]
+                    assert kept <= MEMORY, (i, kept)
+        assert r.err(xsraw.READ, z("/ro-bounds/big/n0"), tx_id=tid) == "EAGAIN"
+        assert r.err(xsraw.TRANSACTION_END, z("T"), tx_id=tid) == "EAGAIN"
+        # Its transaction is over: it may start another.
+        tid = r.tx_start()
+        assert r.read("/ro-bounds/big/n0", tx_id=tid) == value[1:]
+        assert r.tx_end(tid) is None
+        served(d, g)
+    g.close()
