@@ -9,6 +9,7 @@ import os
 
 from test_guests import (_host, dom0, gerr, gok, memreport, ours,  # noqa: F401
                          sim)
+from conftest import wait_until
 import xensim as X
 import xsraw
 from xsraw import z
@@ -129,4 +130,41 @@ def test_ro_open_transactions_pay_for_what_they_keep(sim):
         assert r.read("/ro-bounds/big/n0", tx_id=tid) == value[1:]
         assert r.tx_end(tid) is None
         served(d, g)
+    g.close()
+
+
+READONLY_CONN_MAX = 128  # broker/listen.c
+
+
+def test_ro_connections_bounded(sim):
+    """Each socket_ro connection may hold its quotas' worth: the broker
+    serves so many at once, and closes the next ones at accept while dom0,
+    the guests and the clients it serves go on."""
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    clients = []
+    try:
+        for i in range(READONLY_CONN_MAX):
+            clients.append(ro(d))
+            clients[-1].watch("/ro-bounds/w", "t")
+        extra = ro(d)
+        assert extra.expect_closed() == []
+        extra.close()
+        served(d, g)
+        assert clients[-1].read("/ro-bounds/alive") == b"yes"
+        # One leaves: another may come, once the broker saw it leave.
+        clients.pop(0).close()
+
+        def admitted():
+            c = ro(d)
+            try:
+                assert c.read("/ro-bounds/alive") == b"yes"
+                return c
+            except (xsraw.Closed, ConnectionResetError, BrokenPipeError):
+                c.close()
+                return None
+        clients.append(wait_until(admitted, what="a new socket_ro client"))
+    finally:
+        for c in clients:
+            c.close()
     g.close()
