@@ -197,7 +197,7 @@ quota_exceeded(struct engine *e, struct conn *c, enum quota_id q, long value)
 {
 	uint32_t limit;
 
-	if (c == NULL || quota_free(c))
+	if (c == NULL || quota_free(c) || e->restoring)
 		return false;
 	/* A read-only client is not dom0: the options' quotas, not dom0's. */
 	limit = c->dom && !c->ro ? c->dom->quota[q] : e->quota[q];

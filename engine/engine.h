@@ -234,6 +234,12 @@ struct engine {
 	struct txn *dead_txns;
 	bool defer_free;
 	/*
+	 * Applying a saved state: what it holds was admitted under the
+	 * quotas of its time, and a quota lowered since must not keep every
+	 * later engine from loading the store.
+	 */
+	bool restoring;
+	/*
 	 * Counters for CONTROL memreport; watch_probes counts lookups in the
 	 * watch index, the work of matching changes to watches.
 	 */

@@ -6,9 +6,10 @@ while dom0 and the guests are served as before. C xenstored 4.17 treats
 them as dom0, without a bound."""
 
 import os
+import signal
 
-from test_guests import (_host, dom0, gerr, gok, memreport, ours,  # noqa: F401
-                         sim)
+from test_guests import (SET_QUOTA, _engines, _host, dom0, gerr,  # noqa: F401
+                         gok, memreport, ours, sim)
 from conftest import wait_until
 import xensim as X
 import xsraw
@@ -167,4 +168,37 @@ def test_ro_connections_bounded(sim):
     finally:
         for c in clients:
             c.close()
+    g.close()
+
+
+def test_ro_watches_kept_over_a_lower_quota_and_a_restart(sim):
+    """Watches admitted under the quotas of their time are the store's
+    state: a new engine restores them all, even past a quota lowered
+    since, and refuses only new ones."""
+    d = ours(sim)
+    g = sim.introduce(d, 5)
+    with ro(d) as r:
+        for i in range(10):
+            r.watch("/ro-bounds/w%d" % i, "t")
+        g.watch("w", "t")
+        g.watch("v", "t")
+        g.watch("u", "t")
+        with dom0(d) as c:
+            c.ok(SET_QUOTA, b"watches\0" b"1\0")
+            # Enough journal that a snapshot, quotas first, replaces it.
+            for i in range(400):
+                c.write("/ro-bounds/big", "%d" % i + "v" * 4000)
+        old = _engines(d.proc.pid)
+        os.kill(old[0], signal.SIGKILL)
+        wait_until(lambda: _engines(d.proc.pid) not in (None, [], old),
+                   what="a new engine")
+        sim.engines[d] = _engines(d.proc.pid)
+        r.events.clear()
+        with dom0(d) as c:
+            c.write("/ro-bounds/w9", "x")
+        assert r.wait_event().payload == z("/ro-bounds/w9", "t")
+        assert r.err(xsraw.WATCH, z("/ro-bounds/x", "t")) == "E2BIG"
+        assert gerr(g, X.WATCH, b"x\0t\0") == "E2BIG"
+        served(d, g)
+        assert sim.engines[d] == _engines(d.proc.pid)
     g.close()
