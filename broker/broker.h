@@ -164,6 +164,7 @@ struct conn;
 struct guest;
 void conn_init(uint32_t first_id);
 void conn_new(int fd, int readonly);
+unsigned int conn_readonly_count(void);
 struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged);
 uint32_t conn_id(const struct conn *);
 void conn_set_outstanding(unsigned int);

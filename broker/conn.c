@@ -57,6 +57,7 @@ static unsigned int outstanding_max = OUTSTANDING_DEFAULT;
 
 static unsigned int watch_timeout = WATCH_EVENT_TIMEOUT_DEFAULT;
 static size_t queued_events;
+static unsigned int nreadonly; /* open socket_ro clients */
 
 static void conn_event(int, uint32_t, void *);
 
@@ -222,6 +223,8 @@ conn_close(struct conn *c, const char *why)
 		c->fd = -1;
 	}
 	c->dead = 1;
+	if (c->readonly)
+		nreadonly--;
 	conn_unlink(c);
 	queued_events -= outq_clear(&c->out);
 	if (c->dirty) {
@@ -295,6 +298,8 @@ conn_new(int fd, int readonly)
 	}
 	c->fd = fd;
 	c->readonly = readonly;
+	if (readonly)
+		nreadonly++;
 	c->privileged = 1; /* dom0's sockets */
 	engine_send_open(c->id, 0, 1, readonly);
 	c->audit = audit_conn_open(c->id, 0, fd,
@@ -320,6 +325,12 @@ conn_new_ring(struct guest *g, uint32_t domid, int privileged)
 	conn_update(c);
 	log_debug("conn %u: ring of domain %u", c->id, domid);
 	return c;
+}
+
+unsigned int
+conn_readonly_count(void)
+{
+	return nreadonly;
 }
 
 uint32_t

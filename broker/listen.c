@@ -18,6 +18,11 @@
 
 /* Accepts per wake-up, so a connection storm cannot hog an iteration. */
 #define ACCEPT_BURST 32
+/*
+ * socket_ro's clients are untrusted and each may make the engine hold up to
+ * its quotas (and the broker a queue of replies): so many at once, no more.
+ */
+#define READONLY_CONN_MAX 128
 
 struct listener {
 	struct bevent ev;
@@ -29,6 +34,7 @@ struct listener {
 static struct listener listeners[2];
 static int nlisteners;
 static int accept_paused;
+static int readonly_full_logged;
 
 static void
 mkdir_p(const char *dir)
@@ -48,6 +54,22 @@ mkdir_p(const char *dir)
 	}
 	if (mkdir(buf, 0755) == -1 && errno != EEXIST)
 		fatal("mkdir %s", buf);
+}
+
+/* Past the bound, a new socket_ro client is closed at once; logged once. */
+static int
+listen_readonly_room(void)
+{
+	if (conn_readonly_count() < READONLY_CONN_MAX) {
+		readonly_full_logged = 0;
+		return 1;
+	}
+	if (!readonly_full_logged)
+		log_warnx("%d socket_ro clients: refusing more until one "
+			  "leaves",
+			  READONLY_CONN_MAX);
+	readonly_full_logged = 1;
+	return 0;
 }
 
 static void
@@ -75,6 +97,10 @@ listen_accept(int fd, uint32_t events, void *arg)
 				return;
 			}
 			fatal("accept on %s", l->path);
+		}
+		if (l->readonly && !listen_readonly_room()) {
+			close(c);
+			continue;
 		}
 		conn_new(c, l->readonly);
 	}

@@ -81,6 +81,12 @@ conflict_failed(struct engine *e, struct txn *t, uint64_t gen)
 	/* dom0's connections among themselves: the toolstack's business. */
 	if (w != NULL && !w->guest)
 		return;
+	/*
+	 * A socket_ro client reads every guest's nodes and is untrusted: its
+	 * retries get no help, or it could slow or hold every guest.
+	 */
+	if (c->ro)
+		return;
 	if (c->conflict_run++ == 0)
 		c->conflict_seq = e->conflict_seq + 1;
 	if (w == NULL || w->domid == c->domid ||
@@ -106,7 +112,7 @@ conflict_txn_start(struct engine *e, struct txn *t)
 {
 	struct conn *c = t->c;
 
-	if (!c->priv || c->conflict_run == 0)
+	if (!quota_free(c) || c->conflict_run == 0)
 		return;
 	t->prio_seq = c->conflict_seq;
 	t->prio_all = c->conflict_run >= CONFLICT_RUN_ALL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "store.h"
 
 /* Names and defaults as in C xenstored 4.17 and Xen 4.22's GET_QUOTA. */
 const struct quota_def quota_defs[Q_COUNT] = {
@@ -161,26 +162,57 @@ domain_free_all(struct engine *e)
 }
 
 bool
+quota_free(const struct conn *c)
+{
+	/* socket_ro's clients are untrusted: dom0's reads, a guest's bounds. */
+	return c->priv && !c->ro;
+}
+
+static void
+quota_warn(struct engine *e, struct conn *c, enum quota_id q, long value,
+	   uint32_t limit)
+{
+	bool *warned = c->ro    ? &c->quota_warned[q]
+		       : c->dom ? &c->dom->quota_warned[q]
+				: NULL;
+	const char *name =
+		quota_defs[q].name ? quota_defs[q].name : quota_defs[q].desc;
+
+	/* One line per domain (or read-only connection) and quota. */
+	if (warned && *warned)
+		return;
+	if (warned)
+		*warned = true;
+	if (c->ro)
+		elog(e, LOG_LVL_WARN,
+		     "read-only connection %u hit quota %s (%ld > %u)", c->id,
+		     name, value, limit);
+	else
+		elog(e, LOG_LVL_WARN, "domain %u hit quota %s (%ld > %u)",
+		     c->domid, name, value, limit);
+}
+
+bool
 quota_exceeded(struct engine *e, struct conn *c, enum quota_id q, long value)
 {
 	uint32_t limit;
 
-	if (c == NULL || c->priv)
+	if (c == NULL || quota_free(c) || e->restoring)
 		return false;
-	limit = c->dom ? c->dom->quota[q] : e->quota[q];
+	/* A read-only client is not dom0: the options' quotas, not dom0's. */
+	limit = c->dom && !c->ro ? c->dom->quota[q] : e->quota[q];
 	if (limit == 0 || value <= (long)limit)
 		return false;
-	/* One line per domain and quota until usage drops again. */
-	if (c->dom == NULL || !c->dom->quota_warned[q]) {
-		if (c->dom)
-			c->dom->quota_warned[q] = true;
-		elog(e, LOG_LVL_WARN, "domain %u hit quota %s (%ld > %u)",
-		     c->domid,
-		     quota_defs[q].name ? quota_defs[q].name
-					: quota_defs[q].desc,
-		     value, limit);
-	}
+	quota_warn(e, c, q, value, limit);
 	return true;
+}
+
+long
+quota_memory_used(const struct conn *c)
+{
+	if (c->ro)
+		return c->watch_memory + (long)txn_conn_bytes(c);
+	return c->dom ? c->dom->memory + c->dom->watch_memory : 0;
 }
 
 void

@@ -73,8 +73,8 @@ struct domain {
 struct conn {
 	uint32_t id;
 	uint32_t domid;
-	bool priv; /* dom0's socket: no quotas, full permissions */
-	bool ro;   /* socket_ro: no modifications */
+	bool priv; /* dom0's: full permissions, no quotas unless ro */
+	bool ro;   /* socket_ro: no modifications, quotas of its own */
 	/*
 	 * Survived an engine restart: its transactions with ids below this
 	 * (those of earlier engines) are gone; 0 if it did not.
@@ -86,6 +86,9 @@ struct conn {
 	uint32_t next_txid;
 	struct watch *watches;
 	unsigned int nwatch;
+	long watch_memory; /* what its watches hold (watch_cost()) */
+	/* A read-only client's quota hits, logged once per connection. */
+	bool quota_warned[Q_COUNT];
 	/* A request waiting for the broker, and those that came after it. */
 	struct parked *park_head, *park_tail;
 	/* Its commits that failed in a row, since conflict_seq (conflict.c). */
@@ -231,6 +234,12 @@ struct engine {
 	struct txn *dead_txns;
 	bool defer_free;
 	/*
+	 * Applying a saved state: what it holds was admitted under the
+	 * quotas of its time, and a quota lowered since must not keep every
+	 * later engine from loading the store.
+	 */
+	bool restoring;
+	/*
 	 * Counters for CONTROL memreport; watch_probes counts lookups in the
 	 * watch index, the work of matching changes to watches.
 	 */
@@ -332,9 +341,16 @@ void domain_undo_end(struct engine *e, bool revert);
 void domain_remove_nodes(struct engine *e, uint32_t domid);
 /* dom0, or a domain that is introduced. */
 bool domain_exists(struct engine *e, uint32_t domid);
-/* Checks a quota for an unprivileged connection; logs a hit. */
+/* dom0's writable socket and dom0's ring: no quota binds them. */
+bool quota_free(const struct conn *c);
+/*
+ * Checks a quota for a guest's or a socket_ro client's connection; logs a
+ * hit.
+ */
 bool quota_exceeded(struct engine *e, struct conn *c, enum quota_id q,
 		    long value);
+/* What counts against its memory quota besides a transaction's keep. */
+long quota_memory_used(const struct conn *c);
 void domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 			 int sign);
 

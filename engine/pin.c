@@ -322,21 +322,19 @@ pin_txn_end(struct engine *e, struct txn *t)
  * is charged for what all keep, with what its domain holds, against its
  * memory quota: past it, that transaction is aborted and the next one
  * looked at. dom0 has no quota: while its transaction is the oldest,
- * nobody pays.
+ * nobody pays; a socket_ro client has, with what its watches and
+ * transactions hold.
  */
 void
 pin_check(struct engine *e)
 {
 	struct txn *t;
-	struct domain *d;
-	long used;
 	size_t kept;
 
-	while ((t = e->txn_oldest) != NULL && !t->c->priv &&
+	while ((t = e->txn_oldest) != NULL && !quota_free(t->c) &&
 	       (kept = tree_retired_bytes()) > 0) {
-		d = t->c->dom;
-		used = d ? d->memory + d->watch_memory : 0;
-		if (!quota_exceeded(e, t->c, Q_MEMORY, used + (long)kept))
+		if (!quota_exceeded(e, t->c, Q_MEMORY,
+				    quota_memory_used(t->c) + (long)kept))
 			return;
 		elog(e, LOG_LVL_WARN,
 		     "domain %u: transaction %u of connection %u aborted: "

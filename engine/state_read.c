@@ -423,7 +423,7 @@ state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 	/* A node the walk holds may change under any other record. */
 	if (type != REC_X_NODES)
 		state_nodes_reset(NULL);
-
+	e->restoring = true;
 	switch (type) {
 	case REC_GLOBAL_QUOTA_DATA: {
 		uint16_t nd, ng;
@@ -504,6 +504,7 @@ state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 		*bad = "record of an unknown type";
 		break;
 	}
+	e->restoring = false;
 	return *bad ? -1 : 0;
 }
 

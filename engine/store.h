@@ -102,6 +102,8 @@ int txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
 	       const void *data, size_t len, uint64_t gen);
 struct txn *txn_start(struct engine *e, struct conn *c, int *err);
 struct txn *txn_find(struct conn *c, uint32_t id);
+/* What the connection's open transactions hold of their own. */
+size_t txn_conn_bytes(const struct conn *c);
 /* 0 if the connection's transaction t may log one more change of len bytes. */
 int txn_log_room(struct engine *e, struct conn *c, const struct txn *t,
 		 size_t len);

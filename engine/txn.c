@@ -127,8 +127,7 @@ struct read_note {
 	char path[]; /* its key in the map */
 };
 
-/* What the connection's open transactions hold of their own. */
-static size_t
+size_t
 txn_conn_bytes(const struct conn *c)
 {
 	const struct txn *u;
@@ -137,6 +136,17 @@ txn_conn_bytes(const struct conn *c)
 	for (u = c->txns; u != NULL; u = u->next)
 		bytes += u->opbytes;
 	return bytes;
+}
+
+/*
+ * A guest's transactions have the whole memory quota to themselves, as in
+ * C xenstored; a read-only client owns no nodes, so its transactions and
+ * watches share one budget.
+ */
+static long
+txn_quota_bytes(const struct conn *c)
+{
+	return c->ro ? quota_memory_used(c) : (long)txn_conn_bytes(c);
 }
 
 /* Is the path of len bytes at or below what base is known to lack? */
@@ -191,9 +201,9 @@ txn_note(struct opctx *x, const char *path, const struct tree_path *tp,
 		if (quota_exceeded(x->e, x->c, Q_TXN_NODES,
 				   (long)t->reads.used + 1))
 			return ENOSPC;
-		if (!x->c->priv &&
+		if (!quota_free(x->c) &&
 		    quota_exceeded(x->e, x->c, Q_MEMORY,
-				   (long)(txn_conn_bytes(x->c) + bytes)))
+				   txn_quota_bytes(x->c) + (long)bytes))
 			return ENOMEM;
 		t->opbytes += bytes;
 		rn = txn_alloc(t, sizeof(*rn) + len + 1);
@@ -272,11 +282,11 @@ txn_log_room(struct engine *e, struct conn *c, const struct txn *t, size_t len)
 {
 	size_t bytes;
 
-	if (c->priv)
+	if (quota_free(c))
 		return 0; /* no quota: no sum over its transactions */
-	bytes = sizeof(struct txn_op) + len + txn_conn_bytes(c);
+	bytes = sizeof(struct txn_op) + len;
 	if (quota_exceeded(e, c, Q_TXN_NODES, (long)t->nops + 1) ||
-	    quota_exceeded(e, c, Q_MEMORY, (long)bytes))
+	    quota_exceeded(e, c, Q_MEMORY, txn_quota_bytes(c) + (long)bytes))
 		return ENOSPC;
 	return 0;
 }

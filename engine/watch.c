@@ -527,9 +527,13 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	for (w = c->watches; w; w = w->cnext)
 		if (strcmp(w->path, wpath) == 0 && strcmp(w->token, token) == 0)
 			return EEXIST;
-	/* C xenstored refuses only once a domain already has more than the
-	 * quota; the same limit here. */
-	if (c->dom && quota_exceeded(e, c, Q_WATCHES, c->dom->watches))
+	/*
+	 * C xenstored refuses only once a domain already has more than the
+	 * quota; the same limit here. A read-only client has one of its own:
+	 * dom0's watches are dom0's toolstack's.
+	 */
+	if (c->dom && quota_exceeded(e, c, Q_WATCHES,
+				     c->ro ? (long)c->nwatch : c->dom->watches))
 		return E2BIG;
 	/*
 	 * Watches count against the domain's memory quota with its nodes,
@@ -537,9 +541,7 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	 * component, and 128 of them would otherwise hold tens of MB.
 	 */
 	cost = watch_cost(wpath, token);
-	if (c->dom &&
-	    quota_exceeded(e, c, Q_MEMORY,
-			   c->dom->memory + c->dom->watch_memory + (long)cost))
+	if (quota_exceeded(e, c, Q_MEMORY, quota_memory_used(c) + (long)cost))
 		return ENOMEM;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
@@ -568,6 +570,7 @@ watch_add(struct engine *e, struct conn *c, const char *wpath,
 	c->watches = w;
 	c->nwatch++;
 	w->cost = cost;
+	c->watch_memory += (long)cost;
 	if (c->dom) {
 		c->dom->watches++;
 		c->dom->watch_memory += (long)cost;
@@ -600,6 +603,7 @@ watch_unlink(struct engine *e, struct watch *w)
 		w->c->dom->quota_warned[Q_MEMORY] = false;
 	}
 	w->c->nwatch--;
+	w->c->watch_memory -= (long)w->cost;
 	free(w->path);
 	free(w->token);
 	free(w);

@@ -610,8 +610,9 @@ def test_blocked_sink_bounds_memory_and_counts_drops(audited, monkeypatch):
     # than used again, which would count the flood's twice.
     monkeypatch.setenv("ASAN_OPTIONS", ":".join(
         filter(None, [os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=0"])))
-    d = audited()
     nconn, nwatch, nwrite = 2, 500, 100
+    # Read-only clients have the guests' watch quota (-W) of their own.
+    d = audited(extra=("-W", str(nwatch)))
     watchers = []
     for k in range(nconn):
         w = d.raw(ro=True, timeout=30)

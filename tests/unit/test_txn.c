@@ -931,6 +931,36 @@ test_conflict_protects_from_all(void **state)
 	h_free(h);
 }
 
+/*
+ * A socket_ro client reads every guest's nodes and is untrusted: the
+ * commits that guests' changes make fail charge nobody and protect
+ * nothing, or it could slow every guest's changes, or hold them all.
+ */
+static void
+test_conflict_read_only_charges_nobody(void **state)
+{
+	struct harness *h = c_new();
+	char buf[32], val[32];
+	unsigned int i;
+	uint32_t t;
+
+	for (i = 0; i <= CONFLICT_RUN_ALL; i++) {
+		t = h_txn(h, 2);
+		snprintf(val, sizeof(val), "%u", i + 1);
+		h_expect(h, 2, t, XS_READ, "/local/domain/5/state|", val);
+		snprintf(buf, sizeof(buf), "state|%u", i + 2);
+		h_expect(h, 10, 0, XS_WRITE, buf, "OK|");
+		h_expect(h, 11, 0, XS_WRITE, "x|1", "OK|");
+		h_expect(h, 2, t, XS_TRANSACTION_END, "T|", "EAGAIN|");
+	}
+	t = h_txn(h, 2);
+	h_expect(h, 10, 0, XS_WRITE, "state|0", "OK|");
+	h_expect(h, 11, 0, XS_WRITE, "x|2", "OK|");
+	assert_int_equal(conflict_wait_ms(h->e), -1);
+	h_expect(h, 2, t, XS_TRANSACTION_END, "F|", "OK|");
+	h_free(h);
+}
+
 int
 main(void)
 {
@@ -958,6 +988,7 @@ main(void)
 		cmocka_unit_test(test_conflict_between_guests),
 		cmocka_unit_test(test_conflict_protection_bound),
 		cmocka_unit_test(test_conflict_protects_from_all),
+		cmocka_unit_test(test_conflict_read_only_charges_nobody),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
