@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "guest.h"
 
 enum {
@@ -243,10 +244,9 @@ conn_send(struct conn *c, uint32_t type, uint32_t tx, const void *p,
 		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
 		c->out_len -= c->out_off;
 		c->out_off = 0;
-		while (c->out_cap - c->out_len < sizeof(h) + len) {
-			c->out_cap *= 2;
-			c->out = realloc(c->out, c->out_cap);
-		}
+		if (grow_room(&c->out, &c->out_cap, c->out_len, sizeof(h) + len,
+			      1, 1 << 16) == -1)
+			fail("out of memory");
 	}
 	memcpy(c->out + c->out_len, &h, sizeof(h));
 	memcpy(c->out + c->out_len + sizeof(h), p, len);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "grow.h"
 
 #define POLICY_DOMAINS_MAX 64
 #define POLICY_RULES_MAX 1024
@@ -218,7 +219,7 @@ audit_policy_parse(const char *text, size_t len, const char *name, char *err,
 		   size_t errsz)
 {
 	struct audit_policy *p;
-	struct audit_rule r, *nr;
+	struct audit_rule r;
 	const char *nl;
 	size_t off = 0, n, cap = 0;
 	unsigned int line = 0;
@@ -249,15 +250,11 @@ audit_policy_parse(const char *text, size_t len, const char *name, char *err,
 			     POLICY_RULES_MAX);
 			goto fail;
 		}
-		if (p->nrules == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nr = reallocarray(p->rules, cap, sizeof(*nr))) ==
-			    NULL) {
-				free(r.prefix);
-				perr(err, errsz, name, line, "out of memory");
-				goto fail;
-			}
-			p->rules = nr;
+		if (grow_array(&p->rules, &cap, p->nrules + 1,
+			       sizeof(*p->rules), 16) == -1) {
+			free(r.prefix);
+			perr(err, errsz, name, line, "out of memory");
+			goto fail;
 		}
 		p->rules[p->nrules++] = r;
 	}

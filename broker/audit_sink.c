@@ -25,6 +25,7 @@
 
 #include "audit_int.h"
 #include "broker.h"
+#include "grow.h"
 #include "mono.h"
 
 /* Hold clients back while this much waits for the sink. */
@@ -67,9 +68,6 @@ static struct timespec drop_start;
 static void
 out_reserve(struct audit_json *w, size_t n)
 {
-	char *nb;
-	size_t ncap;
-
 	/* Reclaim what was written before growing. */
 	if (out_off > 0) {
 		memmove(w->buf, w->buf + out_off, w->len - out_off);
@@ -79,14 +77,9 @@ out_reserve(struct audit_json *w, size_t n)
 		if (w->cap - w->len >= n)
 			return;
 	}
-	ncap = w->cap ? w->cap : 65536;
-	while (ncap - w->len < n)
-		ncap *= 2;
 	/* A record lost to memory would be a hole in the log: stop instead. */
-	if ((nb = realloc(w->buf, ncap)) == NULL)
+	if (grow_room(&w->buf, &w->cap, w->len, n, 1, 65536) == -1)
 		fatal("audit buffer");
-	w->buf = nb;
-	w->cap = ncap;
 }
 
 void

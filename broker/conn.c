@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "grow.h"
 
 /* Room for a few whole messages, so one read can take a pipeline. */
 #define CONN_INBUF (4 * (XS_HDR_SIZE + XS_PAYLOAD_MAX))
@@ -250,8 +251,8 @@ conn_reap(void)
 static struct conn *
 conn_alloc(void)
 {
-	struct conn *c, **nc;
-	size_t ncap, at;
+	struct conn *c;
+	size_t at;
 	uint32_t id;
 
 	if ((id = connid_take()) == 0) {
@@ -264,16 +265,12 @@ conn_alloc(void)
 		free(c);
 		return NULL;
 	}
-	if (nconns == conns_cap) {
-		ncap = conns_cap ? conns_cap * 2 : 64;
-		if ((nc = reallocarray(conns, ncap, sizeof(*nc))) == NULL) {
-			log_warn("new connection");
-			free(c->in);
-			free(c);
-			return NULL;
-		}
-		conns = nc;
-		conns_cap = ncap;
+	if (grow_array(&conns, &conns_cap, nconns + 1, sizeof(*conns), 64) ==
+	    -1) {
+		log_warn("new connection");
+		free(c->in);
+		free(c);
+		return NULL;
 	}
 	c->id = id;
 	c->fd = -1;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "grow.h"
 
 /* More closed ids than this waiting for a fence are not kept. */
 #define CONNID_WAITING_MAX 65536u
@@ -129,19 +130,14 @@ connid_take(void)
 void
 connid_retire(uint32_t id)
 {
-	struct waiting *n;
-	size_t cap;
-
 	if (!keeping)
 		return; /* new ids remain: this one need not come back */
 	if (nwaiting == waiting_cap) {
 		if (waiting_cap >= CONNID_WAITING_MAX)
 			return;
-		cap = waiting_cap ? waiting_cap * 2 : 64;
-		if ((n = reallocarray(waiting, cap, sizeof(*n))) == NULL)
+		if (grow_array(&waiting, &waiting_cap, nwaiting + 1,
+			       sizeof(*waiting), 64) == -1)
 			return;
-		waiting = n;
-		waiting_cap = cap;
 	}
 	waiting[nwaiting].id = id;
 	waiting[nwaiting].fence = fence_next;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "grow.h"
 
 /* Stop reading clients while this much is queued for an engine that lags. */
 #define ENGINE_BACKLOG_MAX (16u << 20)
@@ -527,9 +528,7 @@ static struct pending *
 engine_queue(size_t payload_len)
 {
 	struct pending *np;
-	Xsp__ToEngine **npp;
-	uint8_t *na;
-	size_t ncap;
+	size_t cap;
 
 	if (chan_state != CHAN_OPEN)
 		return NULL;
@@ -537,25 +536,14 @@ engine_queue(size_t payload_len)
 	    arena_len + payload_len + (npend + 1) * BATCH_MSG_OVERHEAD >
 		    BATCH_MAX)
 		engine_pack();
-	if (npend == pend_cap) {
-		ncap = pend_cap ? pend_cap * 2 : 256;
-		if ((np = reallocarray(pend, ncap, sizeof(*np))) == NULL)
-			fatal("engine batch");
-		pend = np;
-		if ((npp = reallocarray(pend_ptrs, ncap, sizeof(*npp))) == NULL)
-			fatal("engine batch");
-		pend_ptrs = npp;
-		pend_cap = ncap;
-	}
-	if (arena_len + payload_len > arena_cap) {
-		ncap = arena_cap ? arena_cap : 65536;
-		while (ncap < arena_len + payload_len)
-			ncap *= 2;
-		if ((na = realloc(arena, ncap)) == NULL)
-			fatal("engine batch");
-		arena = na;
-		arena_cap = ncap;
-	}
+	/* Both arrays grow from one capacity, so they end at the same one. */
+	cap = pend_cap;
+	if (grow_array(&pend, &cap, npend + 1, sizeof(*pend), 256) == -1 ||
+	    grow_array(&pend_ptrs, &pend_cap, npend + 1, sizeof(*pend_ptrs),
+		       256) == -1 ||
+	    grow_room(&arena, &arena_cap, arena_len, payload_len, 1, 65536) ==
+		    -1)
+		fatal("engine batch");
 	np = &pend[npend++];
 	memset(np, 0, sizeof(*np));
 	xsp__to_engine__init(&np->te);
@@ -697,18 +685,16 @@ static void
 sync_add_conn(uint32_t conn, uint32_t domid, int privileged, int readonly)
 {
 	Xsp__ConnOpen *no;
-	Xsp__ConnOpen **np;
-	size_t ncap, i;
+	size_t cap, i;
 
 	if (sync_nopen == sync_cap) {
-		ncap = sync_cap ? sync_cap * 2 : 64;
-		if ((no = reallocarray(sync_opens, ncap, sizeof(*no))) ==
-			    NULL ||
-		    (sync_opens = no,
-		     (np = reallocarray(sync_ptrs, ncap, sizeof(*np))) == NULL))
+		/* One capacity for both, as for the batch's arrays. */
+		cap = sync_cap;
+		if (grow_array(&sync_opens, &cap, sync_nopen + 1,
+			       sizeof(*sync_opens), 64) == -1 ||
+		    grow_array(&sync_ptrs, &sync_cap, sync_nopen + 1,
+			       sizeof(*sync_ptrs), 64) == -1)
 			fatal("connection sync");
-		sync_ptrs = np;
-		sync_cap = ncap;
 		/* The array moved: point again at every entry. */
 		for (i = 0; i < sync_nopen; i++)
 			sync_ptrs[i] = &sync_opens[i];

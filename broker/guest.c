@@ -32,6 +32,7 @@
 #include <xen/grant_table.h>
 
 #include "broker.h"
+#include "grow.h"
 
 enum { MAPPED_GRANT = 1, MAPPED_FILE };
 
@@ -102,18 +103,13 @@ owe_event(struct guest *g, int now)
 static void
 port_set(evtchn_port_t port, struct guest *g)
 {
-	struct guest **n;
-	size_t cap;
+	size_t had = nports;
 
 	if (port >= nports) {
-		cap = nports ? nports : 64;
-		while (cap <= port)
-			cap *= 2;
-		if ((n = reallocarray(by_port, cap, sizeof(*n))) == NULL)
+		if (grow_array(&by_port, &nports, (size_t)port + 1,
+			       sizeof(*by_port), 64) == -1)
 			fatal("event channel table");
-		memset(n + nports, 0, (cap - nports) * sizeof(*n));
-		by_port = n;
-		nports = cap;
+		memset(by_port + had, 0, (nports - had) * sizeof(*by_port));
 	}
 	by_port[port] = g;
 }

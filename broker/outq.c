@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "grow.h"
 
 /* Give back a buffer a burst blew up past this once it is empty. */
 #define OUTQ_KEEP (64u << 10)
@@ -21,21 +22,6 @@ struct outrec {
 	uint32_t type;
 	time_t queued;
 };
-
-static int
-grow(void **p, size_t *cap, size_t need, size_t size, size_t first)
-{
-	size_t ncap = *cap ? *cap : first;
-	void *np;
-
-	while (ncap < need)
-		ncap *= 2;
-	if ((np = reallocarray(*p, ncap, size)) == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 uint8_t *
 outq_push(struct outq *q, uint32_t type, size_t len, time_t now)
@@ -55,8 +41,7 @@ outq_push(struct outq *q, uint32_t type, size_t len, time_t now)
 			q->len -= base;
 			q->off -= base;
 		}
-		if (q->len + len > q->cap && grow((void **)&q->buf, &q->cap,
-						  q->len + len, 1, 4096) == -1)
+		if (grow_room(&q->buf, &q->cap, q->len, len, 1, 4096) == -1)
 			return NULL;
 	}
 	if (q->rhead + q->n == q->rcap) {
@@ -65,9 +50,8 @@ outq_push(struct outq *q, uint32_t type, size_t len, time_t now)
 				q->n * sizeof(*q->rec));
 			q->rhead = 0;
 		}
-		if (q->n == q->rcap &&
-		    grow((void **)&q->rec, &q->rcap, q->n + 1, sizeof(*q->rec),
-			 64) == -1)
+		if (grow_array(&q->rec, &q->rcap, q->n + 1, sizeof(*q->rec),
+			       64) == -1)
 			return NULL;
 	}
 	r = &q->rec[q->rhead + q->n++];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "grow.h"
 #include "journal.h"
 #include "xs_proto.h"
 
@@ -29,27 +30,10 @@ queue(struct chan *ch, int kind, uint32_t conn, uint32_t type, uint32_t req_id,
 {
 	struct out_msg *m;
 
-	if (ch->nmsg == ch->msgcap) {
-		size_t ncap = ch->msgcap ? ch->msgcap * 2 : 256;
-		struct out_msg *nm = realloc(ch->msgs, ncap * sizeof(*nm));
-
-		if (nm == NULL)
-			return -1;
-		ch->msgs = nm;
-		ch->msgcap = ncap;
-	}
-	if (ch->blen + len + 1 > ch->bcap) {
-		size_t ncap = ch->bcap ? ch->bcap : 65536;
-		uint8_t *nb;
-
-		while (ncap < ch->blen + len + 1)
-			ncap *= 2;
-		nb = realloc(ch->bytes, ncap);
-		if (nb == NULL)
-			return -1;
-		ch->bytes = nb;
-		ch->bcap = ncap;
-	}
+	if (grow_array(&ch->msgs, &ch->msgcap, ch->nmsg + 1, sizeof(*ch->msgs),
+		       256) == -1 ||
+	    grow_room(&ch->bytes, &ch->bcap, ch->blen, len + 1, 1, 65536) == -1)
+		return -1;
 	m = &ch->msgs[ch->nmsg++];
 	*m = (struct out_msg){.conn = conn,
 			      .type = type,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "grow.h"
 #include "store.h"
 
 /* Names and defaults as in C xenstored 4.17 and Xen 4.22's GET_QUOTA. */
@@ -226,19 +227,10 @@ domain_account_node(struct engine *e, uint32_t owner, const struct node *n,
 		return;
 	if (e->undo_on) {
 		/* A commit being applied: remember how to take this back. */
-		if (e->nundo == e->undocap) {
-			size_t ncap = e->undocap ? e->undocap * 2 : 64;
-			struct acct_undo *nu =
-				realloc(e->undo, ncap * sizeof(*nu));
-
-			if (nu == NULL) {
-				e->undo_lost = true;
-			} else {
-				e->undo = nu;
-				e->undocap = ncap;
-			}
-		}
-		if (e->nundo < e->undocap)
+		if (grow_array(&e->undo, &e->undocap, e->nundo + 1,
+			       sizeof(*e->undo), 64) == -1)
+			e->undo_lost = true;
+		else
 			e->undo[e->nundo++] =
 				(struct acct_undo){owner, sign, sign * sz};
 	}

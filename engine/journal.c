@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "journal.h"
 #include "state.h"
 #include "xs_proto.h"
@@ -121,18 +122,9 @@ journal_emit(void *arg, uint32_t conn, uint32_t type, uint32_t req_id,
 static uint8_t *
 reserve(struct journal *j, size_t n)
 {
-	if (j->len + n > j->cap) {
-		size_t ncap = j->cap ? j->cap : 65536;
-		uint8_t *nb;
-
-		while (ncap < j->len + n)
-			ncap *= 2;
-		if ((nb = realloc(j->buf, ncap)) == NULL) {
-			j->oom = true;
-			return NULL;
-		}
-		j->buf = nb;
-		j->cap = ncap;
+	if (grow_room(&j->buf, &j->cap, j->len, n, 1, 65536) == -1) {
+		j->oom = true;
+		return NULL;
 	}
 	return j->buf + j->len;
 }
@@ -247,20 +239,15 @@ void
 journal_expect(struct engine *e, size_t bytes)
 {
 	struct journal *j = e->jr;
-	size_t ncap;
-	uint8_t *nb;
+	size_t had;
 
 	if (j == NULL || j->len + bytes <= j->cap || j->len + bytes > BUF_KEEP)
 		return;
-	ncap = j->cap ? j->cap : 65536;
-	while (ncap < j->len + bytes)
-		ncap *= 2;
-	if ((nb = realloc(j->buf, ncap)) == NULL)
+	had = j->cap;
+	if (grow_room(&j->buf, &j->cap, j->len, bytes, 1, 65536) == -1)
 		return; /* the commit will ask again */
 	/* Touched now: each new page would otherwise fault in the commit. */
-	memset(nb + j->cap, 0, ncap - j->cap);
-	j->buf = nb;
-	j->cap = ncap;
+	memset(j->buf + had, 0, j->cap - had);
 }
 
 void
@@ -493,18 +480,14 @@ static uint8_t *
 slot_read(int fd, size_t *len, int *err)
 {
 	size_t cap = 0, n = 0;
-	uint8_t *b = NULL, *nb;
+	uint8_t *b = NULL;
 	ssize_t r;
 
 	*err = 0;
 	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : (1u << 20);
-			if ((nb = realloc(b, cap)) == NULL) {
-				*err = ENOMEM;
-				break;
-			}
-			b = nb;
+		if (grow_array(&b, &cap, n + 1, 1, 1u << 20) == -1) {
+			*err = ENOMEM;
+			break;
 		}
 		r = pread(fd, b + n, cap - n, (off_t)n);
 		if (r < 0 && errno == EINTR)

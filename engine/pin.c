@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 
+#include "grow.h"
 #include "store.h"
 #include "xs_proto.h"
 
@@ -34,17 +35,10 @@ retire(struct engine *e, struct node *n)
 	if (!e->pin_logging)
 		return;
 	/* Taken back if the commit being applied fails. */
-	if (e->npin_log == e->pin_logcap) {
-		size_t ncap = e->pin_logcap ? 2 * e->pin_logcap : 64;
-		struct node **nl =
-			realloc(e->pin_log, ncap * sizeof(*e->pin_log));
-
-		if (nl == NULL) {
-			e->pin_log_lost = true;
-			return;
-		}
-		e->pin_log = nl;
-		e->pin_logcap = ncap;
+	if (grow_array(&e->pin_log, &e->pin_logcap, e->npin_log + 1,
+		       sizeof(*e->pin_log), 64) == -1) {
+		e->pin_log_lost = true;
+		return;
 	}
 	e->pin_log[e->npin_log++] = n;
 }
@@ -66,15 +60,9 @@ retire_subtree(struct engine *e, struct node *top)
 		n = st[--sp];
 		retire(e, n);
 		for (i = 0; i < n->nchild; i++) {
-			if (sp == cap) {
-				struct node **ns =
-					realloc(st, 2 * cap * sizeof(*st));
-
-				if (ns == NULL)
-					goto out;
-				st = ns;
-				cap *= 2;
-			}
+			if (grow_array(&st, &cap, sp + 1, sizeof(*st), 64) ==
+			    -1)
+				goto out;
 			st[sp++] = n->child[i];
 		}
 	}
@@ -147,15 +135,9 @@ pin_removed(struct opctx *x, struct node *gone)
 			continue;
 		}
 		for (i = 0; i < n->nchild; i++) {
-			if (sp == cap) {
-				struct node **ns =
-					realloc(st, 2 * cap * sizeof(*st));
-
-				if (ns == NULL)
-					goto out;
-				st = ns;
-				cap *= 2;
-			}
+			if (grow_array(&st, &cap, sp + 1, sizeof(*st), 64) ==
+			    -1)
+				goto out;
 			st[sp++] = n->child[i];
 		}
 	}
@@ -169,7 +151,7 @@ retire_unshared(struct engine *e, struct node *r, struct node *u)
 {
 	struct pair {
 		struct node *r, *u;
-	} * st, *ns;
+	} * st;
 	size_t cap = 64, sp = 0;
 	uint32_t i;
 	long ui;
@@ -186,13 +168,9 @@ retire_unshared(struct engine *e, struct node *r, struct node *u)
 			continue;
 		retire(e, r);
 		for (i = 0; i < r->nchild; i++) {
-			if (sp == cap) {
-				if ((ns = realloc(st, 2 * cap * sizeof(*st))) ==
-				    NULL)
-					goto out;
-				st = ns;
-				cap *= 2;
-			}
+			if (grow_array(&st, &cap, sp + 1, sizeof(*st), 64) ==
+			    -1)
+				goto out;
 			ui = u ? node_child_find(u, node_name(r->child[i]),
 						 r->child[i]->namelen)
 			       : -1;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "state_int.h"
 #include "store.h"
 #include "xs_proto.h"
@@ -29,18 +30,9 @@ put(struct rec *r, const void *p, size_t n)
 {
 	if (r->oom)
 		return;
-	if (r->len + n > r->cap) {
-		size_t ncap = r->cap ? r->cap : 256;
-		uint8_t *nb;
-
-		while (ncap < r->len + n)
-			ncap *= 2;
-		if ((nb = realloc(r->b, ncap)) == NULL) {
-			r->oom = 1;
-			return;
-		}
-		r->b = nb;
-		r->cap = ncap;
+	if (grow_room(&r->b, &r->cap, r->len, n, 1, 256) == -1) {
+		r->oom = 1;
+		return;
 	}
 	memcpy(r->b + r->len, p, n);
 	r->len += n;

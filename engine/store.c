@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "journal.h"
 #include "store.h"
 #include "xs_proto.h"
@@ -557,15 +558,9 @@ collect_owned(const struct node *n, const char *path, size_t len, void *arg)
 
 	if (n->perm[0].id != o->domid || len == 1)
 		return 0;
-	if (o->n == o->cap) {
-		size_t ncap = o->cap ? o->cap * 2 : 16;
-		char **np = realloc(o->paths, ncap * sizeof(*np));
-
-		if (np == NULL)
-			return -ENOMEM;
-		o->paths = np;
-		o->cap = ncap;
-	}
+	if (grow_array(&o->paths, &o->cap, o->n + 1, sizeof(*o->paths), 16) ==
+	    -1)
+		return -ENOMEM;
 	if ((o->paths[o->n] = strdup(path)) == NULL)
 		return -ENOMEM;
 	o->n++;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "tree.h"
 #include "xs_proto.h"
 
@@ -221,15 +222,9 @@ node_unref(struct node *n)
 			c = cur->child[i];
 			if (--c->ref > 0)
 				continue;
-			if (top == cap) {
-				struct node **ns;
-
-				cap *= 2;
-				ns = realloc(stack, cap * sizeof(*ns));
-				if (ns == NULL)
-					abort();
-				stack = ns;
-			}
+			if (grow_array(&stack, &cap, top + 1, sizeof(*stack),
+				       64) == -1)
+				abort();
 			stack[top++] = c;
 		}
 		node_unretire(cur);
@@ -478,16 +473,9 @@ tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
 		if (base == 1 && path[0] == '/')
 			base = 0;
 		nl = base + 1 + c->namelen;
-		if (nl + 1 > pcap) {
-			char *np;
-
-			pcap = (nl + 1) * 2;
-			np = realloc(path, pcap);
-			if (np == NULL) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			path = np;
+		if (grow_array(&path, &pcap, nl + 1, 1, 256) == -1) {
+			ret = -ENOMEM;
+			goto out;
 		}
 		path[base] = '/';
 		memcpy(path + base + 1, node_name(c), c->namelen + 1);
@@ -498,16 +486,9 @@ tree_walk(const struct node *top, const char *toppath, tree_walk_fn fn,
 			ret = 0;
 			continue;
 		}
-		if (sp == cap) {
-			struct walk_frame *ns;
-
-			cap *= 2;
-			ns = realloc(st, cap * sizeof(*ns));
-			if (ns == NULL) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			st = ns;
+		if (grow_array(&st, &cap, sp + 1, sizeof(*st), 64) == -1) {
+			ret = -ENOMEM;
+			goto out;
 		}
 		st[sp++] = (struct walk_frame){c, 0, nl};
 	}

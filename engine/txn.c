@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "journal.h"
 #include "store.h"
 #include "xs_proto.h"
@@ -239,15 +240,9 @@ txn_log_op(struct engine *e, struct txn *t, uint32_t type, const char *path,
 	size_t bytes = type == XS_SET_PERMS ? len * sizeof(struct perm) : len;
 	size_t plen;
 
-	if (t->nops == t->opcap) {
-		size_t ncap = t->opcap ? t->opcap * 2 : 8;
-		struct txn_op *nops = realloc(t->ops, ncap * sizeof(*nops));
-
-		if (nops == NULL)
-			return ENOMEM;
-		t->ops = nops;
-		t->opcap = ncap;
-	}
+	if (grow_array(&t->ops, &t->opcap, t->nops + 1, sizeof(*t->ops), 8) ==
+	    -1)
+		return ENOMEM;
 	op = &t->ops[t->nops];
 	op->type = type;
 	op->len = len;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "grow.h"
 #include "xs_proto.h"
 
 struct wnode {
@@ -50,20 +51,12 @@ struct matches {
 static void
 match_add(struct matches *m, struct watch *w, const char *path)
 {
-	if (m->n == m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 16;
-		struct watch **nw = realloc(m->w, ncap * sizeof(*nw));
-		const char **np;
+	size_t cap = m->cap;
 
-		if (nw == NULL)
-			return; /* out of memory: this event is not sent */
-		m->w = nw;
-		np = realloc(m->path, ncap * sizeof(*np));
-		if (np == NULL)
-			return;
-		m->path = np;
-		m->cap = ncap;
-	}
+	/* Both arrays grow from one capacity, so they end at the same one. */
+	if (grow_array(&m->w, &cap, m->n + 1, sizeof(*m->w), 16) == -1 ||
+	    grow_array(&m->path, &m->cap, m->n + 1, sizeof(*m->path), 16) == -1)
+		return; /* out of memory: this event is not sent */
 	m->w[m->n] = w;
 	m->path[m->n] = path;
 	m->n++;
@@ -287,15 +280,8 @@ event_push(struct engine *e, const char *path, const struct node *pn,
 {
 	struct event *ev;
 
-	if (e->nev == e->evcap) {
-		size_t ncap = e->evcap ? e->evcap * 2 : 16;
-		struct event *nev = realloc(e->ev, ncap * sizeof(*nev));
-
-		if (nev == NULL)
-			return ENOMEM;
-		e->ev = nev;
-		e->evcap = ncap;
-	}
+	if (grow_array(&e->ev, &e->evcap, e->nev + 1, sizeof(*e->ev), 16) == -1)
+		return ENOMEM;
 	ev = &e->ev[e->nev];
 	ev->path = strdup(path);
 	if (ev->path == NULL)
@@ -367,29 +353,17 @@ events_below(struct engine *e, const char *path, const struct node *top,
 		if (k == NULL)
 			continue;
 		nl = f->pathlen + 1 + c->namelen;
-		if (nl + 1 > pcap) {
-			char *np = realloc(buf, (pcap = 2 * (nl + 1)));
-
-			if (np == NULL) {
-				r = ENOMEM;
-				break;
-			}
-			buf = np;
+		if (grow_array(&buf, &pcap, nl + 1, 1, 256) == -1) {
+			r = ENOMEM;
+			break;
 		}
 		buf[f->pathlen] = '/';
 		memcpy(buf + f->pathlen + 1, node_name(c), c->namelen + 1u);
 		if (k->watches != NULL)
 			r = event_push(e, buf, c, NULL, true);
-		if (sp == cap) {
-			struct rm_frame *ns =
-				realloc(st, 2 * cap * sizeof(*ns));
-
-			if (ns == NULL) {
-				r = ENOMEM;
-				break;
-			}
-			st = ns;
-			cap *= 2;
+		if (grow_array(&st, &cap, sp + 1, sizeof(*st), 64) == -1) {
+			r = ENOMEM;
+			break;
 		}
 		st[sp++] = (struct rm_frame){c, k, 0, nl};
 	}

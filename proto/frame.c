@@ -6,24 +6,7 @@
 #include <unistd.h>
 
 #include "frame.h"
-
-static int
-reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-	size_t ncap = *cap ? *cap : 65536;
-	uint8_t *nbuf;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nbuf = realloc(*buf, ncap);
-	if (nbuf == NULL)
-		return -1;
-	*buf = nbuf;
-	*cap = ncap;
-	return 0;
-}
+#include "grow.h"
 
 ssize_t
 frame_in_fill(struct frame_in *in, int fd)
@@ -36,7 +19,7 @@ frame_in_fill(struct frame_in *in, int fd)
 		in->len -= in->off;
 		in->off = 0;
 	}
-	if (reserve(&in->buf, &in->cap, in->len + 65536) == -1)
+	if (grow_room(&in->buf, &in->cap, in->len, 65536, 1, 65536) == -1)
 		return -1;
 	do
 		n = read(fd, in->buf + in->len, in->cap - in->len);
@@ -62,8 +45,8 @@ frame_in_next(struct frame_in *in, const uint8_t **data, size_t *len)
 	if (avail - FRAME_HDR_SIZE < flen) {
 		/* Make room for the whole frame so the next fill can finish it.
 		 */
-		if (reserve(&in->buf, &in->cap,
-			    in->off + FRAME_HDR_SIZE + flen) == -1)
+		if (grow_array(&in->buf, &in->cap,
+			       in->off + FRAME_HDR_SIZE + flen, 1, 65536) == -1)
 			return -1;
 		return 0;
 	}
@@ -94,7 +77,8 @@ frame_out_pack(struct frame_out *out, const ProtobufCMessage *msg)
 	}
 	if (out->off == out->len)
 		out->off = out->len = 0;
-	if (reserve(&out->buf, &out->cap, out->len + FRAME_HDR_SIZE + flen))
+	if (grow_room(&out->buf, &out->cap, out->len, FRAME_HDR_SIZE + flen, 1,
+		      65536) == -1)
 		return -1;
 	p = out->buf + out->len;
 	p[0] = (uint8_t)(flen >> 24);

@@ -18,19 +18,15 @@
 #include <yajl/yajl_tree.h>
 
 #include "audit.h"
+#include "grow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
 grow(struct audit_json *w, size_t n)
 {
-	size_t cap = w->cap ? w->cap : 64;
-
-	while (cap - w->len < n)
-		cap *= 2;
-	if ((w->buf = realloc(w->buf, cap)) == NULL)
+	if (grow_room(&w->buf, &w->cap, w->len, n, 1, 64) == -1)
 		abort();
-	w->cap = cap;
 }
 
 /* Strict UTF-8 (RFC 3629) with no C0 control and no DEL. */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "grow.h"
 #include "xs_proto.h"
 
 #define H_MAX_OUT 4096
@@ -427,11 +428,7 @@ collect(void *arg, const void *data, size_t len)
 {
 	struct buf *b = arg;
 
-	if (b->len + len > b->cap) {
-		b->cap = (b->len + len) * 2;
-		b->p = realloc(b->p, b->cap);
-		assert_non_null(b->p);
-	}
+	assert_int_equal(grow_room(&b->p, &b->cap, b->len, len, 1, 256), 0);
 	memcpy(b->p + b->len, data, len);
 	b->len += len;
 	return 0;

@@ -17,17 +17,12 @@
 #include <cmocka.h>
 
 #include "audit.h"
+#include "grow.h"
 
 static void
 grow(struct audit_json *w, size_t n)
 {
-	size_t cap = w->cap ? w->cap : 16;
-
-	while (cap - w->len < n)
-		cap *= 2;
-	w->buf = realloc(w->buf, cap);
-	assert_non_null(w->buf);
-	w->cap = cap;
+	assert_int_equal(grow_room(&w->buf, &w->cap, w->len, n, 1, 16), 0);
 }
 
 /* v as the writer renders it in an array, against "%lld". */
