@@ -204,6 +204,31 @@ until_true "the spawner's exit" test ! -d "/proc/$spawner"
 [ ! -d "/proc/$engine" ] || fail "the engine outlived the broker"
 ok "SIGTERM to the broker stops all three processes and removes the sockets"
 
+# Upstream's launch-xenstore, unchanged, starts the installed broker:
+# XENSTORED and XENSTORED_ARGS from /etc/default/xencommons, its own
+# --pid-file, then (no systemd here) its wait for that file, which the
+# daemon writes only once it serves. No Xen here: --socket-only.
+# prlimit --nofile may not raise the hard limit here: the file says how
+# many fds, as an administrator may.
+printf '%s\n' XENSTORED=/usr/sbin/xs-broker XENSTORED_ARGS=--socket-only \
+	"XENSTORED_MAX_OPEN_FDS=$(ulimit -Hn)" >/etc/default/xencommons
+rm -f /var/run/xen/xenstored.pid
+/etc/xen/scripts/launch-xenstore >/tmp/launch.out 2>&1 ||
+	fail "launch-xenstore: $(cat /tmp/launch.out)"
+pid=$(cat /var/run/xen/xenstored.pid) || fail "launch-xenstore: no pid file"
+case "$(tr '\0' ' ' <"/proc/$pid/cmdline")" in
+"/usr/sbin/xs-broker --pid-file /var/run/xen/xenstored.pid --socket-only ") ;;
+*) fail "the pid file's process is not the broker: $(cat /tmp/launch.out)" ;;
+esac
+xenstore-write /deb-check/launched yes || fail "xenstore-write"
+[ "$(xenstore-read /deb-check/launched)" = yes ] || fail "xenstore-read"
+spawner=$(child "$pid")
+kill -TERM "$pid"
+until_true "the daemon's end" test ! -d "/proc/$spawner"
+[ ! -e "$rundir/socket" ] && [ ! -e /var/run/xen/xenstored.pid ] ||
+	fail "launch-xenstore's daemon left its socket or pid file"
+ok "launch-xenstore starts the installed broker, which serves and stops"
+
 # An upgrade, to the same package with a higher version, keeps a changed
 # conffile and the users.
 old_uid=$(id -u xs-broker)
