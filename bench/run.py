@@ -542,7 +542,8 @@ def write_docs(md, meta, png):
         meta["command"], meta["total_s"], meta["machine"], meta["date"]), ""]
     if png:
         shutil.copyfile(png, os.path.join(REPO, "docs", "bench.png"))
-        body += ["![ratios of the medians to C xenstored](bench.png)", ""]
+        body += ["![ratios of the medians to C xenstored](bench.png)", "",
+                 ""]
     with open(DOCS, "w") as f:
         f.write(head + BEGIN + "\n" + "\n".join(body) + md + "\n" + END +
                 tail)
