@@ -96,7 +96,7 @@ PREFIX ?= /usr/local
 .DEFAULT_GOAL := all
 .SUFFIXES:
 
-all: $(B)/bin/xs-broker $(B)/bin/xs-engine $(B)/bin/xs-audit
+all: $(B)/bin/xs-broker $(B)/bin/xs-engine $(B)/bin/xs-audit $(B)/bin/xs-dump
 
 # The packages, and the system users the daemon runs as (scripts/users.sh),
 # so that the tests and make run use the real model on a fresh machine.
@@ -183,6 +183,30 @@ $(B)/bin/xs-broker: $(B)/obj/broker/main.o $(B)/lib/libbroker.a
 		$(LDLIBS_SANDBOX) $(LDLIBS_CRYPTO)
 
 # Escapes and hashes --value as the broker does: its audit_fmt.c.
+# xs-dump: a tool of its own, so that the engine the spawner runs carries
+# none of the code that copies another process's memfds as root; its
+# sandboxed parser is the engine's restore, in the engine's sandbox.
+DUMP_SRC := $(wildcard tools/xs-dump/*.c)
+DUMP_OBJ := $(call obj,$(DUMP_SRC))
+$(DUMP_OBJ): ALL_CPPFLAGS += -Iengine
+
+$(B)/lib/libdump.a: $(filter-out %/main.o,$(DUMP_OBJ))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/xs-dump: $(B)/obj/tools/xs-dump/main.o $(B)/lib/libdump.a \
+		$(B)/lib/libengine.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+		$(LDLIBS_SANDBOX)
+
+$(B)/tests/test_dump_check: tests/unit/test_dump_check.c $(B)/lib/libdump.a \
+		$(B)/lib/libengine.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Iengine -Itools/xs-dump $(ALL_CFLAGS) $(DEPFLAGS) \
+		$(ALL_LDFLAGS) -o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+		$(LDLIBS_SANDBOX)
+
 $(B)/bin/xs-audit: tools/xs-audit.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
@@ -327,7 +351,8 @@ man-check:
 # run as system users of their own, created here if they are missing.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(B)/bin/xs-broker $(B)/bin/xs-engine $(B)/bin/xs-dump \
+		$(DESTDIR)$(PREFIX)/sbin/
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/bin/xs-audit $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -402,5 +427,5 @@ format-check:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(wildcard $(B)/obj/*/*.d $(B)/bin/*.d $(B)/tests/*.d \
+-include $(wildcard $(B)/obj/*/*.d $(B)/obj/*/*/*.d $(B)/bin/*.d $(B)/tests/*.d \
 	$(B)/bench/*.d $(B)/fuzz_*.d)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Open-addressing hash map with linear probing and tombstones. */
 #include <endian.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "hmap.h"
 
@@ -24,6 +26,33 @@ hmap_set_key(const uint8_t key[16])
 {
 	memcpy(&sip_k0, key, 8);
 	memcpy(&sip_k1, key + 8, 8);
+}
+
+#ifndef GRND_INSECURE
+#define GRND_INSECURE 0x0004
+#endif
+
+/*
+ * xenstored starts early in a dom0's boot, maybe before the kernel's random
+ * pool is ready, and must not wait for it: a key that nobody outside can
+ * read is enough against chosen collisions, so the pool's not-yet-ready
+ * output will do (GRND_INSECURE, Linux 5.6), and only a kernel without that
+ * waits.
+ */
+int
+hmap_key_random(void)
+{
+	uint8_t key[16];
+	ssize_t n = getrandom(key, sizeof(key), GRND_NONBLOCK);
+
+	if (n == -1 && errno == EAGAIN)
+		n = getrandom(key, sizeof(key), GRND_INSECURE);
+	if (n == -1 && errno == EINVAL)
+		n = getrandom(key, sizeof(key), 0);
+	if (n != (ssize_t)sizeof(key))
+		return -1;
+	hmap_set_key(key);
+	return 0;
 }
 
 static inline uint64_t

@@ -31,6 +31,8 @@ struct hmap {
 /* The secret key of hmap_hash(); set before any map holds a key. Until
  * then it is all zeros (tests). */
 void hmap_set_key(const uint8_t key[16]);
+/* A key from the kernel's random pool, set; 0, or -1 with errno. */
+int hmap_key_random(void);
 uint64_t hmap_hash(const void *key, size_t len);
 /* SipHash-c-d of key under (k0, k1), hmap_hash()'s function. */
 uint64_t hmap_siphash(uint64_t k0, uint64_t k1, unsigned int c, unsigned int d,

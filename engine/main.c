@@ -11,10 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/random.h>
 
 #include "chan.h"
-#include "dump_tool.h"
 #include "engine_note.h"
 #include "engine_opts.h"
 #include "hmap.h"
@@ -40,10 +38,9 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--spin-us N] [--unsafe-no-sandbox]\n"
-		"       xs-engine --dump FILE|- [--broker PID] [-V]\n"
-		"It is started by xs-broker, not by hand; --dump writes the "
-		"store of the\nrunning broker (or of PID) as a xenstore "
-		"migration stream, for xs-broker --restore.\n");
+		"It is started by xs-broker, not by hand; xs-dump(8) writes "
+		"the store of a\nrunning broker as a xenstore migration "
+		"stream.\n");
 	exit(2);
 }
 
@@ -164,36 +161,11 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 		     journal_boots(*ep) + 1);
 }
 
-#ifndef GRND_INSECURE
-#define GRND_INSECURE 0x0004
-#endif
-
-/*
- * The hash maps' key. xenstored starts early in a dom0's boot, maybe before
- * the kernel's random pool is ready, and must not wait for it: a key that
- * nobody outside can read is enough against chosen collisions, so the
- * pool's not-yet-ready output will do (GRND_INSECURE, Linux 5.6), and only
- * a kernel without that waits.
- */
-static int
-hash_key(uint8_t *key, size_t len)
-{
-	ssize_t n = getrandom(key, len, GRND_NONBLOCK);
-
-	if (n == -1 && errno == EAGAIN)
-		n = getrandom(key, len, GRND_INSECURE);
-	if (n == -1 && errno == EINVAL)
-		n = getrandom(key, len, 0);
-	return n == (ssize_t)len ? 0 : -1;
-}
-
 /* What the command line asks for, beyond the engine's own limits. */
 struct args {
 	struct sandbox_cfg sb;
 	bool have_uid, have_gid, no_sandbox;
 	int nstate;
-	const char *dump;
-	long broker;
 };
 
 static const struct option longopts[] = {
@@ -214,8 +186,6 @@ static const struct option longopts[] = {
 	{"as-limit", required_argument, NULL, 'a'},
 	{"unsafe-no-sandbox", no_argument, NULL, 'X'},
 	{"state-fd", required_argument, NULL, 's'},
-	{"dump", required_argument, NULL, 'D'},
-	{"broker", required_argument, NULL, 'B'},
 	{"spin-us", required_argument, NULL, 'y'},
 	{NULL, 0, NULL, 0},
 };
@@ -262,12 +232,6 @@ parse_args(struct engine *e, struct chan *ch, struct args *a, int argc,
 			break;
 		case 'X':
 			a->no_sandbox = true;
-			break;
-		case 'D':
-			a->dump = optarg;
-			break;
-		case 'B':
-			a->broker = (long)num(optarg);
 			break;
 		case 'y':
 			engine_opt(e, engine_opt_word("--spin-us"), optarg);
@@ -369,14 +333,12 @@ main(int argc, char **argv)
 	struct args a = {
 		.sb = {.channel = -1, .state = {-1, -1}, .output = -1}};
 	struct engine *e;
-	uint8_t hkey[16];
 
 	/* Before any map holds a key: their hashes depend on it. */
-	if (hash_key(hkey, sizeof(hkey)) == -1) {
+	if (hmap_key_random() == -1) {
 		perror("xs-engine: getrandom");
 		return 1;
 	}
-	hmap_set_key(hkey);
 	e = engine_new(chan_emit, chan_log, &ch);
 	if (e == NULL)
 		return 1;
@@ -384,12 +346,6 @@ main(int argc, char **argv)
 	e->fence = chan_fence;
 	e->defer_free = true;
 	parse_args(e, &ch, &a, argc, argv);
-	if (a.dump != NULL && optind == argc) {
-		bool verbose = e->verbose;
-
-		engine_free(e); /* the tool's parser builds its own */
-		return dump_tool(a.dump, a.broker, verbose);
-	}
 	if (ch.fd < 0 || optind != argc || a.nstate == 1 ||
 	    (!a.no_sandbox && !(a.have_uid && a.have_gid)))
 		usage();

@@ -54,9 +54,11 @@ while read -r path mode owner; do
 done <<EOF
 /usr/sbin/xs-broker 755 root:root
 /usr/sbin/xs-engine 755 root:root
+/usr/sbin/xs-dump 755 root:root
 /usr/bin/xs-audit 755 root:root
 /usr/share/man/man8/xs-broker.8.gz 644 root:root
 /usr/share/man/man8/xs-engine.8.gz 644 root:root
+/usr/share/man/man8/xs-dump.8.gz 644 root:root
 /usr/share/man/man1/xs-audit.1.gz 644 root:root
 /usr/share/man/man5/split-xenstored.policy.5.gz 644 root:root
 /etc/split-xenstored/audit.policy 644 root:root

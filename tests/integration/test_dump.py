@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Dump and restore: `xs-engine --dump` writes the running store as a
+"""Dump and restore: `xs-dump` writes the running store as a
 xenstore migration stream without disturbing it, `xs-broker --restore`
 starts an identical store from it, and a truncated or corrupt dump is
 refused with the reason while the running store is untouched. The dump's
@@ -20,7 +20,7 @@ from conftest import REFERENCE, XS_BUILD, Daemon, _spawner
 
 pytestmark = pytest.mark.skipif(REFERENCE, reason="split-xenstored's tools")
 
-ENGINE = os.path.join(XS_BUILD, "bin", "xs-engine")
+DUMP = os.path.join(XS_BUILD, "bin", "xs-dump")
 
 
 def ls(d):
@@ -42,7 +42,7 @@ def populate(d):
 
 
 def run_dump(d, path, *args):
-    return subprocess.run([ENGINE, "--dump", path] + list(args), env=d.env(),
+    return subprocess.run([DUMP, path] + list(args), env=d.env(),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=60)
 
@@ -227,6 +227,6 @@ def test_crafted_state_refused_by_the_sandboxed_parser(xsd_factory,
                 f.write(data)
     err = r.stderr.decode()
     assert r.returncode == 1, err
-    assert ("xs-engine: sandboxed parser: the state is unreadable: neither "
+    assert ("xs-dump: sandboxed parser: the state is unreadable: neither "
             "a snapshot nor a xenstore migration stream") in err, err
     assert not os.path.exists(out) and not os.path.exists(out + ".tmp")

@@ -39,6 +39,7 @@ XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
                                           os.path.join(REPO, "build")))
 BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
 ENGINE = os.path.join(XS_BUILD, "bin", "xs-engine")
+DUMP = os.path.join(XS_BUILD, "bin", "xs-dump")
 XENSTORE_CONTROL = "/usr/lib/xen-4.17/bin/xenstore-control"
 DEADLINE = 30.0
 
@@ -1264,14 +1265,14 @@ def node_perms(stream, path):
 
 
 def test_dump_keeps_the_home_of_an_idle_domain(sim, tmp_path):
-    """xs-engine --dump recovers the store from the engine's state as a
+    """xs-dump recovers the store from the engine's state as a
     new engine would: the home the toolstack gave a domain before
     INTRODUCE is the domain's in the dump too, not an entry for an earlier
     domain with its id."""
     d = ours(sim)
     g = sim.introduce(d, 6)
     path = str(tmp_path / "store.xs")
-    r = subprocess.run([ENGINE, "--dump", path], env=d.env(),
+    r = subprocess.run([DUMP, path], env=d.env(),
                        capture_output=True, timeout=DEADLINE)
     assert r.returncode == 0, r.stderr.decode()
     with open(path, "rb") as f:

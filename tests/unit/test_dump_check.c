@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dump_check(), with which xs-engine --dump asks the kernel whether its
+ * dump_check(), with which xs-dump asks the kernel whether its
  * parser is sandboxed: it accepts a child in the engine's sandbox and
  * refuses one that is short of any part of it. Needs root.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The sandboxed part of xs-engine --dump: the state an engine wrote is
+ * The sandboxed part of xs-dump: the state an engine wrote is
  * parsed, and the migration stream written, by a child with the engine's
  * user, no capabilities, no_new_privs, its rlimits and its seccomp filter
  * (sandbox.c), so that a state crafted to break the parser gains what a

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xs-engine --dump FILE: the running store as a xenstore migration stream,
+ * xs-dump FILE: the running store as a xenstore migration stream,
  * the format Xen's daemons use for live update. This, the privileged
  * parent, only moves bytes: it copies the broker's state (dump_state.c),
  * opens the output, and starts a child that parses the copy in the
@@ -31,13 +31,13 @@ engine_ids(uid_t *uid, gid_t *gid)
 
 	errno = 0;
 	if ((pw = engine_user_lookup(NULL, &name)) == NULL) {
-		fprintf(stderr, "xs-engine: no user \"%s\"%s%s\n", name,
+		fprintf(stderr, "xs-dump: no user \"%s\"%s%s\n", name,
 			errno ? ": " : "", errno ? strerror(errno) : "");
 		return -1;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
 		fprintf(stderr,
-			"xs-engine: \"%s\" has uid or gid 0; the parser must "
+			"xs-dump: \"%s\" has uid or gid 0; the parser must "
 			"not run as root\n",
 			pw->pw_name);
 		return -1;
@@ -47,7 +47,7 @@ engine_ids(uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* The child's words, line by line, as "xs-engine: parser: ...". */
+/* The child's words, line by line, as "xs-dump: parser: ...". */
 static void
 print_said(const char *said, size_t len)
 {
@@ -58,7 +58,7 @@ print_said(const char *said, size_t len)
 		unsigned char ch = (unsigned char)said[i];
 
 		if (start)
-			fputs("xs-engine: sandboxed parser: ", stderr);
+			fputs("xs-dump: sandboxed parser: ", stderr);
 		start = ch == '\n';
 		fputc(ch == '\n' || (ch >= 0x20 && ch < 0x7f) ? ch : '?',
 		      stderr);
@@ -120,7 +120,7 @@ supervise(pid_t pid, int chan, const struct dump_child *c, bool verbose)
 	if (n == 1 && said[0] == DUMP_SANDBOXED) {
 		if (dump_check(pid, c->uid, c->gid, why, sizeof(why)) == -1) {
 			fprintf(stderr,
-				"xs-engine: the parser is not sandboxed: %s\n",
+				"xs-dump: the parser is not sandboxed: %s\n",
 				why);
 			kill(pid, SIGKILL);
 			reap(pid);
@@ -128,7 +128,7 @@ supervise(pid_t pid, int chan, const struct dump_child *c, bool verbose)
 		}
 		if (verbose)
 			fprintf(stderr,
-				"xs-engine: parsing in process %ld as uid %u "
+				"xs-dump: parsing in process %ld as uid %u "
 				"gid %u, with no capabilities, no_new_privs "
 				"and a seccomp filter\n",
 				(long)pid, (unsigned int)c->uid,
@@ -143,8 +143,7 @@ supervise(pid_t pid, int chan, const struct dump_child *c, bool verbose)
 		return 1;
 	if (WIFSIGNALED(status)) {
 		/* Its words may be the filter's report, not text. */
-		fprintf(stderr,
-			"xs-engine: the sandboxed parser died of %s%s\n",
+		fprintf(stderr, "xs-dump: the sandboxed parser died of %s%s\n",
 			strsignal(WTERMSIG(status)),
 			WTERMSIG(status) == SIGSYS
 				? " (a system call outside its filter)"
@@ -163,12 +162,12 @@ run_parser(struct dump_child *c, bool verbose)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		perror("xs-engine: socketpair");
+		perror("xs-dump: socketpair");
 		return 1;
 	}
 	fflush(NULL);
 	if ((pid = fork()) == -1) {
-		perror("xs-engine: fork");
+		perror("xs-dump: fork");
 		close(sv[0]);
 		close(sv[1]);
 		return 1;
@@ -187,7 +186,7 @@ run_parser(struct dump_child *c, bool verbose)
 static int
 write_failed(const char *file)
 {
-	fprintf(stderr, "xs-engine: writing %s: %s\n", file, strerror(errno));
+	fprintf(stderr, "xs-dump: writing %s: %s\n", file, strerror(errno));
 	return 1;
 }
 
@@ -201,7 +200,7 @@ to_file(struct dump_child *c, const char *file, bool verbose)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
 	c->out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (c->out == -1) {
-		fprintf(stderr, "xs-engine: %s: %s\n", tmp, strerror(errno));
+		fprintf(stderr, "xs-dump: %s: %s\n", tmp, strerror(errno));
 		return 1;
 	}
 	r = run_parser(c, verbose);

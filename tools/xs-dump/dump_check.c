@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The privileged parent of xs-engine --dump does not take the sandbox on
+ * The privileged parent of xs-dump does not take the sandbox on
  * trust: before the parser starts, it asks the kernel (/proc/PID/status,
  * whose lines the kernel writes) what the child has become.
  */

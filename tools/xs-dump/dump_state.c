@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The privileged part of xs-engine --dump: the two state memfds, which the
+ * The privileged part of xs-dump: the two state memfds, which the
  * broker's spawner holds (or an older broker itself), found through /proc
  * (so root only) and copied, bytes only, into sealed
  * memfds of the tool's own, without disturbing the broker. The engine
@@ -43,7 +43,7 @@ broker_pid(void)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		fprintf(stderr, "xs-engine: %s: %s\n", sa.sun_path,
+		fprintf(stderr, "xs-dump: %s: %s\n", sa.sun_path,
 			strerror(errno));
 		close(fd);
 		return -1;
@@ -65,7 +65,7 @@ state_fds(long pid, int fd[2])
 	fd[0] = fd[1] = -1;
 	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
 	if ((d = opendir(dir)) == NULL) {
-		fprintf(stderr, "xs-engine: %s: %s\n", dir, strerror(errno));
+		fprintf(stderr, "xs-dump: %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -118,7 +118,7 @@ broker_state_fds(long pid, int fd[2])
 	}
 	if (r == -1)
 		fprintf(stderr,
-			"xs-engine: process %ld holds no split-xenstored "
+			"xs-dump: process %ld holds no split-xenstored "
 			"state, nor does its spawner\n",
 			pid);
 	return r;
@@ -171,7 +171,7 @@ dump_state(long pid, int copy[2])
 		return -1;
 	for (i = 0; i < 2; i++) {
 		if ((copy[i] = slot_copy(fd[i], names[i])) == -1) {
-			fprintf(stderr, "xs-engine: copying the state: %s\n",
+			fprintf(stderr, "xs-dump: copying the state: %s\n",
 				strerror(errno));
 			break;
 		}

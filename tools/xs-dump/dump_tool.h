@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * xs-engine --dump: the running store to a file. A privileged parent finds
+ * xs-dump: the running store to a file. A privileged parent finds
  * and copies the bytes; a child in the engine's sandbox parses them and
  * writes the stream, since an engine a guest may have subverted wrote them.
  */
