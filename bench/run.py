@@ -563,26 +563,10 @@ def one(name, target):
 
 
 def private_netns():
-    """Re-executes this script in a new network namespace where
-    net.unix.max_dgram_qlen is raised: the simulated event channels are
-    datagrams to one socket per daemon, and the default queue of 10 would
-    make a guest's notification sleep 1 ms whenever 10 are queued -- an
-    artefact of the simulation (a Xen event channel is a pending bit), the
-    same for every daemon.  Unix socket paths are unaffected."""
-    if os.environ.get("XSBENCH_NETNS") == "1":
-        try:
-            with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
-                f.write("4096")
-        except OSError as e:
-            print("warning: cannot raise max_dgram_qlen: %s" % e,
-                  file=sys.stderr)
-        return
-    if os.geteuid() == 0 and shutil.which("unshare"):
-        env = dict(os.environ, XSBENCH_NETNS="1")
-        os.execvpe("unshare", ["unshare", "--net", "--", sys.executable,
-                               os.path.abspath(__file__)] + sys.argv[1:], env)
-    print("warning: not root: guest workloads with more than 10 guests "
-          "are slowed by the simulator's event queue", file=sys.stderr)
+    """The simulator's event queues long enough (xensim.private_netns)."""
+    if not X.private_netns("XSBENCH_NETNS", __file__):
+        print("warning: not root: guest workloads with more than 10 guests "
+              "are slowed by the simulator's event queue", file=sys.stderr)
 
 
 def main():

@@ -801,20 +801,8 @@ def write_report(path, rows, a):
 
 
 def private_netns():
-    """As bench/run.py: a network namespace of its own with a datagram
-    queue long enough for a simulated event channel per guest."""
-    if os.environ.get("XSSOAK_NETNS") == "1":
-        try:
-            with open("/proc/sys/net/unix/max_dgram_qlen", "w") as f:
-                f.write("4096")
-        except OSError as e:
-            print("warning: cannot raise max_dgram_qlen: %s" % e,
-                  file=sys.stderr)
-        return
-    if os.geteuid() == 0 and shutil.which("unshare"):
-        env = dict(os.environ, XSSOAK_NETNS="1")
-        os.execvpe("unshare", ["unshare", "--net", "--", sys.executable,
-                               os.path.abspath(__file__)] + sys.argv[1:], env)
+    """As bench/run.py: xensim.private_netns."""
+    X.private_netns("XSSOAK_NETNS", __file__)
 
 
 def stop_daemon(daemon):
