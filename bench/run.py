@@ -508,19 +508,6 @@ def plot(rows, targets, outdir):
     return png
 
 
-def machine():
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "%s, %d CPUs, %s" % (cpu, os.cpu_count(), os.uname().release)
-
-
 QUICK = False
 
 DOCS = os.path.join(REPO, "docs", "bench.md")
@@ -631,7 +618,7 @@ def main():
     total = time.monotonic() - t_start
     meta = {
         "command": "make bench-smoke" if a.quick else "make bench",
-        "machine": machine(),
+        "machine": X.machine(),
         "repeats_text": ("1 run (quick mode)" if a.quick else
                          "%d runs per daemon, interleaved (scale: 1 run, "
                          "populating stops after 60 s)" % repeats),

@@ -728,19 +728,6 @@ def run_phase(ts, workers, seconds, what):
     return time.monotonic() - t0
 
 
-def machine():
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "%s, %d CPUs, Linux %s" % (cpu, os.cpu_count(), os.uname().release)
-
-
 def kib(n):
     return "%.0f KiB" % (n / 1024.0)
 
@@ -792,7 +779,7 @@ def write_report(path, rows, a):
     cmd = "make soak SOAK_SECONDS=%d SOAK_DOMAINS=%d" % (a.seconds, a.domains)
     out = [text, "", head, "",
            "`%s` (binaries of %s/) on %s, %s." % (
-               cmd, os.path.basename(BUILD), machine(),
+               cmd, os.path.basename(BUILD), X.machine(),
                time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
            "", "| | |", "|---|---|"]
     out += ["| %s | %s |" % r for r in rows]

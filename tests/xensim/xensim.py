@@ -729,3 +729,18 @@ def private_netns(flag, script):
         os.execvpe("unshare", ["unshare", "--net", "--", sys.executable,
                                os.path.abspath(script)] + sys.argv[1:], env)
     return False
+
+
+def machine():
+    """The CPU model, the number of CPUs and the kernel: what a figure was
+    measured on."""
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d CPUs, Linux %s" % (cpu, os.cpu_count(), os.uname().release)
