@@ -82,6 +82,16 @@ fail(const char *fmt, ...)
 	exit(1);
 }
 
+/* An allocation's result, or the run ends: a load generator has no use for
+ * half its buffers. */
+static void *
+must_alloc(void *p)
+{
+	if (p == NULL)
+		fail("out of memory");
+	return p;
+}
+
 static double
 now_s(void)
 {
@@ -129,7 +139,7 @@ struct conn {
 static struct conn *
 conn_socket(void)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = must_alloc(calloc(1, sizeof(*c)));
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		fail("socket: %s", strerror(errno));
@@ -138,26 +148,26 @@ conn_socket(void)
 	if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		fail("connect %s: %s", g_socket, strerror(errno));
 	c->in_cap = 1 << 17;
-	c->in = malloc(c->in_cap);
+	c->in = must_alloc(malloc(c->in_cap));
 	c->max_reply = PAYLOAD_MAX;
-	c->body = malloc(BIG_MAX + 1);
+	c->body = must_alloc(malloc(BIG_MAX + 1));
 	return c;
 }
 
 static struct conn *
 conn_guest(unsigned idx)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = must_alloc(calloc(1, sizeof(*c)));
 	c->fd = -1;
 	c->g = xsg_attach(g_simdir, g_first_dom + idx);
 	if (!c->g)
 		fail("attach dom%u: %s", g_first_dom + idx, strerror(errno));
 	c->in_cap = 1 << 17;
-	c->in = malloc(c->in_cap);
+	c->in = must_alloc(malloc(c->in_cap));
 	c->out_cap = 1 << 16;
-	c->out = malloc(c->out_cap);
+	c->out = must_alloc(malloc(c->out_cap));
 	c->max_reply = PAYLOAD_MAX;
-	c->body = malloc(BIG_MAX + 1);
+	c->body = must_alloc(malloc(BIG_MAX + 1));
 	return c;
 }
 
@@ -268,7 +278,7 @@ take_msg(struct conn *c, struct msg *m)
 	if (avail < sizeof(m->h) + m->h.len) {
 		if (c->in_cap < sizeof(m->h) + m->h.len + 8192) {
 			c->in_cap = sizeof(m->h) + m->h.len + 8192;
-			c->in = realloc(c->in, c->in_cap);
+			c->in = must_alloc(realloc(c->in, c->in_cap));
 		}
 		return 0;
 	}
@@ -564,7 +574,7 @@ daemon_cpu_ns(void)
 	if (!g_pids)
 		return 0;
 	uint64_t tot = 0;
-	char *list = strdup(g_pids), *save = NULL;
+	char *list = must_alloc(strdup(g_pids)), *save = NULL;
 	for (char *t = strtok_r(list, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
 		char path[64];
@@ -609,7 +619,7 @@ rss_kb(void)
 	if (!g_pids)
 		return -1;
 	long tot = 0;
-	char *list = strdup(g_pids), *save = NULL;
+	char *list = must_alloc(strdup(g_pids)), *save = NULL;
 	g_nmemfd_seen = 0;
 	for (char *t = strtok_r(list, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
@@ -649,7 +659,8 @@ w_latency(long n)
 	char rq[PAYLOAD_MAX], wq[PAYLOAD_MAX];
 	uint32_t rl = pbuild(rq, path, NULL);
 	uint32_t wl = pbuild(wq, path, "0123456789abcdef");
-	uint64_t *rt = calloc(n, sizeof(*rt)), *wt = calloc(n, sizeof(*wt));
+	uint64_t *rt = must_alloc(calloc(n, sizeof(*rt))),
+		 *wt = must_alloc(calloc(n, sizeof(*wt)));
 	struct msg m;
 	for (long i = 0; i < n / 10 + 100; i++) /* warm up */
 		must(c, T_READ, 0, rq, rl, &m, "READ");
@@ -783,8 +794,8 @@ w_throughput(unsigned conns, long nodes, double secs)
 		}
 	}
 	atomic_int go = 0, stop = 0;
-	struct tp_arg *a = calloc(conns, sizeof(*a));
-	pthread_t *th = calloc(conns, sizeof(*th));
+	struct tp_arg *a = must_alloc(calloc(conns, sizeof(*a)));
+	pthread_t *th = must_alloc(calloc(conns, sizeof(*th)));
 	for (unsigned i = 0; i < conns; i++) {
 		a[i] = (struct tp_arg){.idx = i,
 				       .nodes = nodes,
@@ -1046,8 +1057,8 @@ w_bootstorm(long domains, unsigned conns, int counter)
 	xwrite(s, 0, "/local/domain/0/backend/vbd", "");
 	xwrite(s, 0, "/local/domain/0/backend/vif", "");
 	atomic_int go = 0;
-	struct bs_arg *a = calloc(conns, sizeof(*a));
-	pthread_t *th = calloc(conns, sizeof(*th));
+	struct bs_arg *a = must_alloc(calloc(conns, sizeof(*a)));
+	pthread_t *th = must_alloc(calloc(conns, sizeof(*th)));
 	for (unsigned i = 0; i < conns; i++) {
 		a[i] = (struct bs_arg){.idx = i,
 				       .conns = conns,
@@ -1118,7 +1129,7 @@ static void *
 w_reader(void *p)
 {
 	struct poll_ctx *x = p;
-	struct pollfd *pf = calloc(x->n, sizeof(*pf));
+	struct pollfd *pf = must_alloc(calloc(x->n, sizeof(*pf)));
 	long need = (long)x->n * x->writes, got = 0;
 	struct msg mm;
 	while (got < need) {
@@ -1173,9 +1184,9 @@ w_watch(unsigned watchers, long writes)
 	struct conn *s = conn_socket();
 	xwrite(s, 0, "/bench/w", "");
 	xsetperms(s, "/bench/w", "b0");
-	struct conn **cs = calloc(watchers, sizeof(*cs));
-	long *count = calloc(watchers, sizeof(*count));
-	w_sent = calloc(writes, sizeof(*w_sent));
+	struct conn **cs = must_alloc(calloc(watchers, sizeof(*cs)));
+	long *count = must_alloc(calloc(watchers, sizeof(*count)));
+	w_sent = must_alloc(calloc(writes, sizeof(*w_sent)));
 	struct msg m;
 	for (unsigned i = 0; i < watchers; i++) {
 		cs[i] = conn_client(i);
@@ -1199,7 +1210,8 @@ w_watch(unsigned watchers, long writes)
 	/* the writer runs in this thread; events are read in another */
 	pthread_t th;
 	struct poll_ctx pc = {cs, watchers, count, writes, 0, NULL, 0, 0};
-	pc.lags = calloc((size_t)watchers * writes, sizeof(uint64_t));
+	pc.lags =
+		must_alloc(calloc((size_t)watchers * writes, sizeof(uint64_t)));
 	pthread_create(&th, NULL, w_reader, &pc);
 	char buf[PAYLOAD_MAX], path[64];
 	double t0w = now_s();
@@ -1287,7 +1299,7 @@ w_scale(long nodes, double budget, int reps)
 	/* the last 1024 written form a partial batch; a capped run keeps
 	 * whole parents only for the listing check */
 	long want = done >= 10000 ? 10000 : done;
-	uint64_t *dt = calloc(reps, sizeof(*dt));
+	uint64_t *dt = must_alloc(calloc(reps, sizeof(*dt)));
 	for (int r = 0; r < reps; r++) {
 		uint64_t a = now_ns();
 		long n = xlist(s, "/bench/s/p0");
@@ -1352,7 +1364,7 @@ w_recovery(long nodes, int reps)
 	struct conn *s = conn_socket();
 	char path[256], val[64];
 	long old, now, i;
-	uint64_t *dt = calloc(reps, sizeof(*dt));
+	uint64_t *dt = must_alloc(calloc(reps, sizeof(*dt)));
 
 	populate_parents(s, "/bench/r", nodes, 0);
 	for (int r = 0; r < reps; r++) {
