@@ -182,6 +182,25 @@ out:
 	free(st);
 }
 
+/*
+ * One step down path component i in the old store (*r) and, where it has
+ * it, the new one (*u, NULL once the path leaves it). False when the old
+ * store has no such child.
+ */
+static bool
+step_both(struct node **r, struct node **u, const struct tree_path *tp,
+	  unsigned int i)
+{
+	long ri = node_child_find(*r, tp->comp[i], tp->clen[i]);
+	long ui = *u ? node_child_find(*u, tp->comp[i], tp->clen[i]) : -1;
+
+	if (ri < 0)
+		return false;
+	*r = (*r)->child[ri];
+	*u = ui < 0 ? NULL : (*u)->child[ui];
+	return true;
+}
+
 /* What a removal took from the old store, unless the new one shares it. */
 static void
 adopted_removal(struct engine *e, const struct txn *t, const char *path)
@@ -189,20 +208,14 @@ adopted_removal(struct engine *e, const struct txn *t, const char *path)
 	struct node *r = e->root, *u = t->root;
 	struct tree_path tp;
 	unsigned int i;
-	long ri, ui;
 
 	if (tree_path_split(&tp, path) == -1)
 		return;
-	for (i = 0; i < tp.depth && r != u; i++) {
-		ri = node_child_find(r, tp.comp[i], tp.clen[i]);
-		if (ri < 0) {
+	for (i = 0; i < tp.depth && r != u; i++)
+		if (!step_both(&r, &u, &tp, i)) {
 			r = NULL;
 			break;
 		}
-		ui = u ? node_child_find(u, tp.comp[i], tp.clen[i]) : -1;
-		r = r->child[ri];
-		u = ui < 0 ? NULL : u->child[ui];
-	}
 	/* Retired already: by a removal at or above it, which saw it all. */
 	if (r != NULL && r != u && !r->retired)
 		retire_unshared(e, r, u);
@@ -216,20 +229,13 @@ adopted_path(struct engine *e, const struct txn *t, const char *path)
 	struct node *r = e->root, *u = t->root;
 	struct tree_path tp;
 	unsigned int i;
-	long ri, ui;
 
 	if (tree_path_split(&tp, path) == -1)
 		return;
 	for (i = 0; r != u && u != NULL; i++) {
 		retire(e, r);
-		if (i == tp.depth)
+		if (i == tp.depth || !step_both(&r, &u, &tp, i))
 			break;
-		ri = node_child_find(r, tp.comp[i], tp.clen[i]);
-		if (ri < 0)
-			break;
-		ui = node_child_find(u, tp.comp[i], tp.clen[i]);
-		r = r->child[ri];
-		u = ui < 0 ? NULL : u->child[ui];
 	}
 	tree_path_done(&tp);
 }
