@@ -38,6 +38,7 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--spin-us N] [--unsafe-no-sandbox]\n"
+		"                 [--check-state]\n"
 		"It is started by xs-broker, not by hand; xs-dump(8) writes "
 		"the store of a\nrunning broker as a xenstore migration "
 		"stream.\n");
@@ -164,7 +165,7 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 /* What the command line asks for, beyond the engine's own limits. */
 struct args {
 	struct sandbox_cfg sb;
-	bool have_uid, have_gid, no_sandbox;
+	bool have_uid, have_gid, no_sandbox, check;
 	int nstate;
 };
 
@@ -187,6 +188,7 @@ static const struct option longopts[] = {
 	{"unsafe-no-sandbox", no_argument, NULL, 'X'},
 	{"state-fd", required_argument, NULL, 's'},
 	{"spin-us", required_argument, NULL, 'y'},
+	{"check-state", no_argument, NULL, 'c'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -235,6 +237,9 @@ parse_args(struct engine *e, struct chan *ch, struct args *a, int argc,
 			break;
 		case 'y':
 			engine_opt(e, engine_opt_word("--spin-us"), optarg);
+			break;
+		case 'c':
+			a->check = true;
 			break;
 		case 's':
 			if (a->nstate == 2)
@@ -326,6 +331,34 @@ serve(struct engine **ep, struct chan *ch, const struct args *a)
 	}
 }
 
+/*
+ * --check-state: a live update's broker has the store it is handed restored
+ * here, in the sandbox, before it touches anything, so that a stream the
+ * store refuses leaves the daemon that wrote it free to take it back. The
+ * state fds are copies, as the restore writes a snapshot; the verdict is
+ * one line of text on the channel ("ok NODES" or "state: why").
+ */
+static int
+check_state(struct engine **ep, struct chan *ch, const struct args *a)
+{
+	char why[256], msg[320];
+	int n, ok;
+
+	if (a->nstate != 2)
+		usage();
+	journal_limit(a->sb.as_limit);
+	ok = journal_attach(ep, a->sb.state[0], a->sb.state[1], NULL, 0, why,
+			    sizeof(why)) == 0;
+	if (ok)
+		n = snprintf(msg, sizeof(msg), "ok %llu",
+			     (unsigned long long)engine_nodes(*ep));
+	else
+		n = snprintf(msg, sizeof(msg), "state: %s", why);
+	if (write(ch->fd, msg, (size_t)n) != n)
+		return 1;
+	return ok ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -353,6 +386,8 @@ main(int argc, char **argv)
 	 * with SIGPIPE before we notice the error and leave. */
 	signal(SIGPIPE, SIG_IGN);
 	sandbox(&ch, &a.sb, a.no_sandbox);
+	if (a.check)
+		return check_state(&e, &ch, &a);
 	serve(&e, &ch, &a);
 	engine_free(e);
 	chan_free(&ch);

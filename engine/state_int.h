@@ -13,20 +13,9 @@
 #include <string.h>
 
 #include "state.h"
-
-#define ST_IDENT 0x78656e73746f7265ull /* "xenstore" */
-#define ST_VERSION 2u
+#include "xs_state.h"
 
 enum {
-	REC_END = 0,
-	REC_GLOBAL_DATA = 1,
-	REC_CONNECTION_DATA = 2,
-	REC_WATCH_DATA = 3,
-	REC_TRANSACTION_DATA = 4,
-	REC_NODE_DATA = 5,
-	REC_GLOBAL_QUOTA_DATA = 6,
-	REC_DOMAIN_DATA = 7,
-	REC_WATCH_DATA_EXTENDED = 8,
 	/*
 	 * The engine's own, in its snapshots and journal only (state_dump
 	 * with exact set): what a restart needs beyond the migration stream.
@@ -48,9 +37,6 @@ enum {
 #define XDOM_TARGET 2u
 #define XDOM_RELEASED 4u
 
-#define CONN_RING 0u
-#define CONN_SOCKET 1u
-#define DOMID_INVALID 0x7ff4u
 #define PERM_FLAG_STALE 0x01u
 
 /* Reading: a cursor that never runs past the end. */

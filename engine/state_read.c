@@ -41,6 +41,24 @@ quotas_from(struct cur *c, unsigned int n, uint32_t *q)
 	return 0;
 }
 
+/* The permissions of @releaseDomain or @introduceDomain, which exist. */
+static int
+special_set(struct engine *e, const char *name, size_t nlen,
+	    const struct perm *perms, uint16_t np, const char **bad)
+{
+	struct node **slots[2];
+	struct tree_path tp;
+
+	tree_path_one(&tp, name, nlen);
+	if (tree_lookup(e->special, &tp) == NULL ||
+	    tree_mut_path(&e->special, &tp, slots) != 1 ||
+	    node_set(slots[1], "", 0, perms, np, ++e->gen)) {
+		*bad = "special node not restored";
+		return -1;
+	}
+	return 0;
+}
+
 static int
 restore_node(struct engine *e, struct cur *c, const char **bad)
 {
@@ -89,8 +107,16 @@ restore_node(struct engine *e, struct cur *c, const char **bad)
 			return -1;
 		}
 	}
-	if ((path = take_str(c, plen)) == NULL || c->left < vlen ||
-	    !path_chars_ok(path) || strlen(path) > XS_ABS_PATH_MAX) {
+	/* C xenstored writes the special nodes' permissions as nodes. */
+	if ((path = take_str(c, plen)) != NULL && path[0] == '@') {
+		if (vlen != 0) {
+			*bad = "special node with a value";
+			return -1;
+		}
+		return special_set(e, path, strlen(path), perms, np, bad);
+	}
+	if (path == NULL || c->left < vlen || !path_chars_ok(path) ||
+	    strlen(path) > XS_ABS_PATH_MAX) {
 		*bad = "bad node path";
 		return -1;
 	}
@@ -189,7 +215,7 @@ restore_conn(struct engine *e, struct cur *c, const char **bad)
 		if (take16(c, &domid) || take16(c, &tdomid) ||
 		    take32(c, &spec2))
 			goto short_rec;
-		if (domid == 0 || domid >= XS_DOMID_FIRST_RESERVED) {
+		if (domid >= XS_DOMID_FIRST_RESERVED) {
 			*bad = "ring of no guest";
 			return -1;
 		}
@@ -199,12 +225,16 @@ restore_conn(struct engine *e, struct cur *c, const char **bad)
 	}
 	if (take16(c, &inl) || take16(c, &outr) || take32(c, &pad32))
 		goto short_rec;
+	/* dom0's own ring (C xenstored's live update writes it) is as
+	 * privileged as its sockets, and dom0 is never introduced. */
 	if (cid == 0 || engine_conn(e, cid) != NULL ||
-	    engine_conn_open(e, cid, domid, type == CONN_SOCKET, false)) {
+	    engine_conn_open(e, cid, domid, type == CONN_SOCKET || domid == 0,
+			     false)) {
 		*bad = "bad connection id";
 		return -1;
 	}
-	if (type == CONN_RING && (d = domain_get(e, domid, true)) != NULL) {
+	if (type == CONN_RING && domid != 0 &&
+	    (d = domain_get(e, domid, true)) != NULL) {
 		d->introduced = true;
 		d->port = spec2;
 		if (tdomid != DOMID_INVALID &&
@@ -371,8 +401,6 @@ static int
 restore_x_special(struct engine *e, struct cur *c, const char **bad)
 {
 	struct perm perms[1024];
-	struct node **slots[2];
-	struct tree_path tp;
 	uint16_t np, nlen, mode, id, i;
 	const char *name;
 
@@ -396,14 +424,7 @@ restore_x_special(struct engine *e, struct cur *c, const char **bad)
 		*bad = "bad special node record";
 		return -1;
 	}
-	tree_path_one(&tp, name, nlen);
-	if (tree_lookup(e->special, &tp) == NULL ||
-	    tree_mut_path(&e->special, &tp, slots) != 1 ||
-	    node_set(slots[1], "", 0, perms, np, ++e->gen)) {
-		*bad = "special node not restored";
-		return -1;
-	}
-	return 0;
+	return special_set(e, name, nlen, perms, np, bad);
 }
 
 void

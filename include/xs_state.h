@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The xenstore migration stream (Xen's docs/designs/xenstore-migration.md):
+ * its preamble and record types, which the engine writes and restores and
+ * the broker reads the fds of in a live update (broker/takeover.c). Every
+ * record is a type and a length, its body padded to 8 bytes, in the
+ * writer's byte order (flags bit 0: big-endian).
+ */
+#ifndef XS_STATE_H
+#define XS_STATE_H
+
+#define ST_IDENT 0x78656e73746f7265ull /* "xenstore", big-endian */
+#define ST_VERSION 2u
+
+enum {
+	REC_END = 0,
+	REC_GLOBAL_DATA = 1,
+	REC_CONNECTION_DATA = 2,
+	REC_WATCH_DATA = 3,
+	REC_TRANSACTION_DATA = 4,
+	REC_NODE_DATA = 5,
+	REC_GLOBAL_QUOTA_DATA = 6,
+	REC_DOMAIN_DATA = 7,
+	REC_WATCH_DATA_EXTENDED = 8,
+};
+
+/* CONNECTION_DATA's conn-type. */
+#define CONN_RING 0u
+#define CONN_SOCKET 1u
+#define DOMID_INVALID 0x7ff4u
+
+#endif
