@@ -11,9 +11,12 @@ temporary directory with tests/xensim/build.sh.
 """
 
 import ctypes
+import errno
+import fcntl
 import os
 import select
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -204,6 +207,7 @@ class FakeServer:
         P, I, U = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32
         for name, res, args in (
                 ("xenevtchn_open", P, [P, U]),
+                ("xenevtchn_fdopen", P, [P, I, U]),
                 ("xenevtchn_close", I, [P]),
                 ("xenevtchn_fd", I, [P]),
                 ("xenevtchn_bind_interdomain", I, [P, U, U]),
@@ -312,6 +316,59 @@ def test_event_channel_semantics(sim, build):
         srv.close()
     sim.destroy(9)
     assert 9 not in sim.domains()
+
+
+XENEVTCHN_NO_CLOEXEC = 1
+
+
+def test_event_channel_handle_kept_across_exec(sim, build):
+    """A handle opened with XENEVTCHN_NO_CLOEXEC keeps its fd across exec
+    (C xenstored's live update); xenevtchn_fdopen adopts it again with
+    every port bound on it, and refuses an fd that is no handle of this
+    simulation."""
+    gfn, port = sim.create(12)
+    srv = FakeServer(build, sim.dir, 12, port)
+    lib = srv.lib
+    g = sim.guest(12)
+    kept = lib.xenevtchn_open(None, XENEVTCHN_NO_CLOEXEC)
+    try:
+        assert fcntl.fcntl(lib.xenevtchn_fd(srv.h), fcntl.F_GETFD) & \
+            fcntl.FD_CLOEXEC
+        assert kept
+        assert not fcntl.fcntl(lib.xenevtchn_fd(kept), fcntl.F_GETFD) & \
+            fcntl.FD_CLOEXEC
+        fd = lib.xenevtchn_fd(srv.h)
+        assert lib.xenevtchn_fdopen(None, fd, 1) is None
+        assert ctypes.get_errno() == errno.EINVAL
+        # The port bound before, through the adopted handle (which shares
+        # srv's fd, closed once by srv.close()): an event pending at the
+        # adoption, the mask, then both directions.
+        g.notify()
+        h = lib.xenevtchn_fdopen(None, fd, 0)
+        assert h and lib.xenevtchn_fd(h) == fd
+        assert srv.readable(5)
+        assert lib.xenevtchn_pending(h) == srv.local
+        g.notify()
+        assert not srv.readable(0.05)
+        assert lib.xenevtchn_unmask(h, srv.local) == 0
+        assert lib.xenevtchn_pending(h) == srv.local
+        assert lib.xenevtchn_unmask(h, srv.local) == 0
+        assert lib.xenevtchn_notify(h, srv.local) == 0
+        assert g.wait_event(5)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as other:
+            other.bind(b"\0xensim-test-not-a-handle-%d" % os.getpid())
+            assert lib.xenevtchn_fdopen(None, other.fileno(), 0) is None
+            assert ctypes.get_errno() == errno.EINVAL
+        r, w = os.pipe()
+        os.close(w)
+        assert lib.xenevtchn_fdopen(None, r, 0) is None
+        assert ctypes.get_errno() == errno.EBADF
+        os.close(r)
+    finally:
+        g.close()
+        lib.xenevtchn_close(kept)
+        srv.close()
+    sim.destroy(12)
 
 
 def test_guest_ring_protocol(sim, build):

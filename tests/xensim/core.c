@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,24 +249,64 @@ sock_addr(const char *name, struct sockaddr_un *a)
 }
 
 int
-xs_socket(struct xs_ctx *c, char name[XS_SOCK_NAME])
+xs_socket(struct xs_ctx *c, char name[XS_SOCK_NAME], int cloexec)
 {
 	struct sockaddr_un a;
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | (cloexec ? SOCK_CLOEXEC : 0), 0);
 	if (fd < 0)
 		return -1;
-	unsigned n = __atomic_add_fetch(&sock_counter, 1, __ATOMIC_SEQ_CST);
-	snprintf(name, XS_SOCK_NAME, "xensim:%llx:%llx:%d:%u",
-		 (unsigned long long)c->dev, (unsigned long long)c->ino,
-		 (int)getpid(), n);
-	socklen_t len = sock_addr(name, &a);
-	if (bind(fd, (struct sockaddr *)&a, len) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
+	/* Names taken stay taken while the counter starts again after an
+	 * exec (kept handles), and libxensim and libxsguest loaded in one
+	 * process count apart: skip the names in use. */
+	for (;;) {
+		unsigned n =
+			__atomic_add_fetch(&sock_counter, 1, __ATOMIC_SEQ_CST);
+		snprintf(name, XS_SOCK_NAME, "xensim:%llx:%llx:%d:%u",
+			 (unsigned long long)c->dev, (unsigned long long)c->ino,
+			 (int)getpid(), n);
+		socklen_t len = sock_addr(name, &a);
+		if (bind(fd, (struct sockaddr *)&a, len) == 0)
+			return fd;
+		if (errno != EADDRINUSE)
+			break;
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+xs_sock_name(struct xs_ctx *c, int fd, char name[XS_SOCK_NAME])
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	int type;
+	socklen_t tlen = sizeof(type);
+	char prefix[XS_SOCK_NAME];
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0) {
+		errno = EBADF;
 		return -1;
 	}
-	return fd;
+	size_t off = offsetof(struct sockaddr_un, sun_path);
+	if (a.sun_family != AF_UNIX || type != SOCK_DGRAM || len <= off + 1 ||
+	    a.sun_path[0] || len - off - 1 >= XS_SOCK_NAME) {
+		errno = EINVAL;
+		return -1;
+	}
+	size_t n = len - off - 1;
+	int p = snprintf(prefix, sizeof(prefix),
+			 "xensim:%llx:%llx:", (unsigned long long)c->dev,
+			 (unsigned long long)c->ino);
+	if (n <= (size_t)p || memcmp(a.sun_path + 1, prefix, (size_t)p) != 0 ||
+	    memchr(a.sun_path + 1, 0, n)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(name, 0, XS_SOCK_NAME);
+	memcpy(name, a.sun_path + 1, n);
+	return 0;
 }
 
 /*
@@ -445,6 +486,22 @@ xs_close_sock(struct xs_ctx *c, const char *name)
 		if (pt->state != XS_PORT_FREE &&
 		    strncmp(pt->sock, name, XS_SOCK_NAME) == 0)
 			xs_port_close(c, p);
+	}
+	xs_unlock(c);
+}
+
+void
+xs_adopt_sock(struct xs_ctx *c, const char *name)
+{
+	int32_t self = (int32_t)getpid();
+	xs_lock(c);
+	for (uint32_t p = 1; p < XS_MAX_PORTS; p++) {
+		struct xs_port *pt = &c->st->ports[p];
+		if (pt->state == XS_PORT_FREE || pt->pid == self ||
+		    strncmp(pt->sock, name, XS_SOCK_NAME) != 0)
+			continue;
+		if (pt->pid <= 0 || (kill(pt->pid, 0) < 0 && errno == ESRCH))
+			pt->pid = self;
 	}
 	xs_unlock(c);
 }

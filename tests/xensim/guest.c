@@ -42,7 +42,7 @@ xsg_attach(const char *dir, uint32_t domid)
 	g->ring = xs_map_ring(c, domid, PROT_READ | PROT_WRITE);
 	if (!g->ring)
 		goto fail;
-	g->fd = xs_socket(c, g->name);
+	g->fd = xs_socket(c, g->name, 1);
 	if (g->fd < 0)
 		goto fail_map;
 	xs_lock(c);

@@ -343,6 +343,8 @@ struct xenevtchn_handle {
 	char name[XS_SOCK_NAME];
 };
 
+/* As the real library: the handle's fd is close-on-exec unless asked
+ * otherwise (C xenstored keeps it across its live-update exec). */
 xenevtchn_handle *
 xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 {
@@ -353,7 +355,7 @@ xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 	if (!h)
 		return NULL;
 	h->c = c;
-	h->fd = xs_socket(c, h->name);
+	h->fd = xs_socket(c, h->name, !(flags & XENEVTCHN_NO_CLOEXEC));
 	if (h->fd >= 0 && xs_send_socket() < 0) {
 		close(h->fd);
 		h->fd = -1;
@@ -365,11 +367,36 @@ xenevtchn_open(struct xentoollog_logger *logger, unsigned int flags)
 	return h;
 }
 
+/*
+ * Adopts the handle behind fd, one a process kept across exec: its socket
+ * still receives the events of every port bound on it, as an open
+ * /dev/xen/evtchn keeps its bindings.  The real library takes any fd and
+ * fails at the first ioctl; here an fd that is not one of this state's
+ * handles is refused at once, and flags must be 0 as there.
+ */
 xenevtchn_handle *
 xenevtchn_fdopen(struct xentoollog_logger *logger, int fd, unsigned flags)
 {
-	/* Live update hands over /dev/xen/evtchn fds; not simulated. */
-	return xenevtchn_open(logger, flags);
+	struct xs_ctx *c = ctx();
+	if (!c)
+		return NULL;
+	if (flags) {
+		errno = EINVAL;
+		return NULL;
+	}
+	xenevtchn_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->c = c;
+	h->fd = fd;
+	if (xs_sock_name(c, fd, h->name) < 0 || xs_send_socket() < 0) {
+		int e = errno;
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	xs_adopt_sock(c, h->name);
+	return h;
 }
 
 int

@@ -26,6 +26,17 @@
  * remembered and delivered again by unmask.  So the handle's fd is
  * readable exactly when a port is pending, and the datagram queue never
  * holds more than one entry per port.
+ *
+ * Across exec, as Xen's /dev/xen/evtchn: a handle's socket is
+ * close-on-exec unless opened with XENEVTCHN_NO_CLOEXEC.  A kept one is
+ * adopted again by xenevtchn_fdopen(), which finds the socket's name from
+ * the fd: its ports stay bound (same pid, same socket) and events that
+ * were pending at the exec are still queued on it.  An fd that is no
+ * handle of this state directory is refused (EBADF: not a socket,
+ * EINVAL: another socket), as the real driver would refuse its ioctls.
+ * A process that names a new socket after an exec skips the names its
+ * kept handles still hold.  Ring pages are mapped again by grant as
+ * often as asked.
  */
 #ifndef XENSIM_H
 #define XENSIM_H
@@ -97,8 +108,15 @@ void xs_lock(struct xs_ctx *c);
 void xs_unlock(struct xs_ctx *c);
 
 /* Makes a new receiving socket, bound in the abstract namespace; its name
- * (without the leading NUL) goes to name.  Returns the fd or -1. */
-int xs_socket(struct xs_ctx *c, char name[XS_SOCK_NAME]);
+ * (without the leading NUL) goes to name.  close-on-exec if cloexec.
+ * Returns the fd or -1. */
+int xs_socket(struct xs_ctx *c, char name[XS_SOCK_NAME], int cloexec);
+/* The name of the receiving socket behind fd, if fd is one of this state
+ * directory's: 0, or -1 with EBADF (no socket) or EINVAL (another). */
+int xs_sock_name(struct xs_ctx *c, int fd, char name[XS_SOCK_NAME]);
+/* Gives the ports bound to socket name whose owning process died to the
+ * caller (a handle inherited across fork or handed over). */
+void xs_adopt_sock(struct xs_ctx *c, const char *name);
 /* Delivers an event to port p (to the socket owning it). */
 void xs_deliver(struct xs_ctx *c, uint32_t p);
 /* Re-arms port p; delivers again if it was notified while masked. */
