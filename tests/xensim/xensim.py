@@ -18,6 +18,9 @@ else build/xensim of this checkout.  Typical use::
     g = sim.guest(5)                         # attach after INTRODUCE
     g.write("data/x", "1"); assert g.read("data/x") == b"1"
     sim.destroy(5)
+    before = store_snapshot(d.socket)        # {path: (value, perms)}
+    d.live_update()                          # xenstore-control live-update
+    assert store_snapshot(d.socket) == before
     d.stop(); sim.close()
 """
 
@@ -37,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 XENSTORED = "/usr/lib/xen-4.17/bin/xenstored"
+XENSTORE_CONTROL = "/usr/lib/xen-4.17/bin/xenstore-control"
 OXENSTORED = "/usr/lib/xen-4.17/bin/oxenstored"
 
 HDR = struct.Struct("<IIII")
@@ -479,6 +483,32 @@ class SockWatcher:
         self.s.close()
 
 
+def store_snapshot(sock_path, root="/", timeout=10.0):
+    """{path: (value, permissions)} of every node under root, read over
+    one socket connection as dom0: what a before/after comparison of a
+    whole store needs.  The walk keeps its own stack, so a deep tree
+    costs no recursion."""
+    c = SockWatcher(sock_path, timeout)
+    try:
+        out = {}
+        todo = [root]
+        while todo:
+            path = todo.pop()
+            p = _b(path) + b"\0"
+            value, perms, children = (c.request(t, p)
+                                      for t in (READ, GET_PERMS, DIRECTORY))
+            for m, what in ((value, "READ"), (perms, "GET_PERMS"),
+                            (children, "DIRECTORY")):
+                if m.is_error:
+                    raise Error("%s %s: %r" % (what, path, m))
+            out[path] = (value.payload, tuple(perms.strings))
+            base = path.rstrip("/")
+            todo.extend(base + "/" + n for n in children.strings)
+        return out
+    finally:
+        c.close()
+
+
 # -- daemons ----------------------------------------------------------------
 
 
@@ -529,6 +559,25 @@ class Daemon:
         e = dict(os.environ)
         e["XENSTORED_PATH"] = self.socket
         return e
+
+    def live_update(self, binary=None, extra=(), timeout=90.0):
+        """Live-updates the daemon with xenstore-control to binary (default
+        the daemon's own), extra being further options of xenstore-control
+        live-update (-c CMDLINE, -F, -t SECONDS).  Returns once the daemon
+        answered OK, and raises unless the process started as this daemon
+        is still running: an update execs in place (or replaces a part of
+        it), it never starts another.  Its state dump stays in the
+        daemon's run directory (Sim.start_daemon)."""
+        cmd = [XENSTORE_CONTROL, "live-update"] + list(extra) + [
+            binary or self.cmd[0]]
+        r = subprocess.run(cmd, env=self.env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout)
+        out = r.stdout.decode("utf-8", "replace")
+        if r.returncode or not self.alive():
+            raise Error("%s: %s\n%s" % (" ".join(cmd), out.strip(),
+                                          self.stderr()))
+        return self
 
     def stop(self, timeout=5.0):
         """SIGTERM, then SIGKILL after timeout; removes an own run dir."""
@@ -643,6 +692,10 @@ class Sim:
             cmd = list(cmd) + os.environ.get("XS_EXTRA", "").split()
         e = self.env(env)
         e["XENSTORED_RUNDIR"] = rundir
+        # Where a live update leaves its state dump: C xenstored 4.17 in
+        # XENSTORED_RUNDIR, earlier ones and launch-xenstore's users in
+        # XENSTORED_ROOTDIR; nothing of a test belongs in /var/lib.
+        e["XENSTORED_ROOTDIR"] = rundir
         d = Daemon(list(cmd), e, rundir, sock or os.path.join(rundir, "socket"),
                    owns)
         self.daemons.append(d)
