@@ -100,7 +100,7 @@ void loop_run(void) __attribute__((noreturn));
 long sockmsg_parse(const uint8_t *buf, size_t len, struct xs_hdr *hdr);
 
 /* listen.c */
-void listen_open(const char *rundir);
+void listen_open(const char *rundir, int sock_fd);
 void listen_unlink(void);
 void listen_paths(const char *paths[2]);
 void listen_resume(void);
@@ -163,9 +163,15 @@ void connid_engine_gone(void);
 struct conn;
 struct guest;
 void conn_init(uint32_t first_id);
+/* Room for a few whole messages, so one read can take a pipeline. */
+#define CONN_INBUF (4 * (XS_HDR_SIZE + XS_PAYLOAD_MAX))
 void conn_new(int fd, int readonly);
+struct conn *conn_new_id(int fd, int readonly, uint32_t id);
+void conn_adopt_pending(struct conn *, const uint8_t *in, size_t inlen,
+			const uint8_t *out, size_t outlen, size_t resp);
 unsigned int conn_readonly_count(void);
-struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged);
+struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged,
+			   uint32_t id);
 uint32_t conn_id(const struct conn *);
 void conn_set_outstanding(unsigned int);
 void conn_ring_event(struct conn *);
@@ -354,8 +360,9 @@ void engine_flush(void);
 int engine_congested(void);
 
 /* engine_life.c: starting the engine, and again when it dies or updates. */
-/* restore: a dump file the first engine starts from (NULL: none). */
-void engine_state_create(const char *restore, int fds[2]);
+/* restore: a dump file the first engine starts from (NULL: none);
+ * checked: a live update's, which an engine restored once already. */
+void engine_state_create(const char *restore, int checked, int fds[2]);
 void engine_start(const char *path, unsigned int max_restarts);
 void engine_stop(void);
 
@@ -443,7 +450,7 @@ struct xen_handles {
 	struct xengntdev_handle *gnttab;
 };
 
-int xen_open(struct xen_handles *);
+int xen_open(struct xen_handles *, int evtchn_fd);
 void xen_close(struct xen_handles *);
 
 /* guest.c: guests' rings and event channels, and what the engine asks. */
@@ -476,5 +483,47 @@ void guest_domains_changed(void);
 int guest_may_unmap(uint32_t domid);
 void guest_set_aside(uint32_t domid, const char *why);
 void guest_resume(uint32_t domid);
+struct conn *guest_adopt(uint32_t domid, uint32_t lport, uint32_t id);
+
+/*
+ * takeover.c, takeover_run.c: xs-broker -U, the store another daemon's
+ * live update hands over (its state_dump and its fds).
+ */
+#define CONNID_TAKEOVER_MAX 0x7fffffffu
+/* Where the daemon that exec'd us came from, when nothing says otherwise. */
+#define TAKEOVER_FALLBACK_DEFAULT "/usr/sbin/xenstored"
+struct takeover_conn {
+	uint32_t id;
+	int ring;                /* else a socket */
+	uint16_t domid, tdomid;  /* a ring's */
+	uint32_t port;           /* a ring's local event channel port */
+	int fd;                  /* a socket's */
+	const uint8_t *in, *out; /* bytes pending, in the mapped stream */
+	size_t inlen, outlen, resplen;
+};
+struct takeover {
+	char path[4096];
+	const uint8_t *map;
+	size_t len;
+	int have_global;
+	int sock_fd, evtchn_fd; /* -1: none */
+	struct takeover_conn *conns;
+	size_t nconns, conns_cap;
+	uint32_t max_id;
+	int *fds; /* every fd the stream names */
+	size_t nfds, fds_cap;
+};
+const char *takeover_load(struct takeover *, const char *rundir, char *why,
+			  size_t len);
+void takeover_close_others(const struct takeover *);
+void takeover_own_fds(const struct takeover *);
+const struct takeover_conn *takeover_dom0(const struct takeover *);
+void takeover_done(struct takeover *);
+const char *takeover_engine_check(const struct takeover *, char *const eargv[],
+				  char *const sandbox[], char *why, size_t len);
+void takeover_fallback(const struct takeover *, const char *prog, char *argv[],
+		       int broker_options, const char *why)
+	__attribute__((noreturn));
+void takeover_adopt(const struct takeover *);
 
 #endif

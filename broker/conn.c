@@ -19,9 +19,6 @@
 #include "broker.h"
 #include "grow.h"
 
-/* Room for a few whole messages, so one read can take a pipeline. */
-#define CONN_INBUF (4 * (XS_HDR_SIZE + XS_PAYLOAD_MAX))
-
 struct conn {
 	struct bevent ev;
 	uint32_t id;
@@ -248,14 +245,16 @@ conn_reap(void)
 	}
 }
 
+/* id 0: the next free one; else the id a live update's stream gave it. */
 static struct conn *
-conn_alloc(void)
+conn_alloc(uint32_t id)
 {
 	struct conn *c;
 	size_t at;
-	uint32_t id;
 
-	if ((id = connid_take()) == 0) {
+	if (id != 0 && conn_find(id) != NULL)
+		fatalx("conn %u named twice", id);
+	if (id == 0 && (id = connid_take()) == 0) {
 		log_warnx("no connection id free yet: connection refused");
 		return NULL;
 	}
@@ -287,11 +286,17 @@ conn_alloc(void)
 void
 conn_new(int fd, int readonly)
 {
-	struct conn *c = conn_alloc();
+	conn_new_id(fd, readonly, 0);
+}
+
+struct conn *
+conn_new_id(int fd, int readonly, uint32_t id)
+{
+	struct conn *c = conn_alloc(id);
 
 	if (c == NULL) {
 		close(fd);
-		return;
+		return NULL;
 	}
 	c->fd = fd;
 	c->readonly = readonly;
@@ -305,12 +310,13 @@ conn_new(int fd, int readonly)
 	conn_update(c);
 	log_debug("conn %u: new %s client", c->id,
 		  readonly ? "read-only" : "privileged");
+	return c;
 }
 
 struct conn *
-conn_new_ring(struct guest *g, uint32_t domid, int privileged)
+conn_new_ring(struct guest *g, uint32_t domid, int privileged, uint32_t id)
 {
-	struct conn *c = conn_alloc();
+	struct conn *c = conn_alloc(id);
 
 	if (c == NULL)
 		return NULL;
@@ -687,6 +693,45 @@ conn_queue(struct conn *c, const struct xs_hdr *hdr, const uint8_t *payload)
 		TAILQ_INSERT_TAIL(&dirty_list, c, dirty_entry);
 	}
 	return 0;
+}
+
+/*
+ * A connection a live update hands over comes with the bytes its old
+ * daemon had not dealt with: requests read but not yet handled (in), and
+ * replies and events not yet sent (out: the rest of one partly sent, resp
+ * bytes, then whole messages, checked by takeover.c). They go before
+ * anything else, in order, as if this daemon had read and queued them.
+ */
+void
+conn_adopt_pending(struct conn *c, const uint8_t *in, size_t inlen,
+		   const uint8_t *out, size_t outlen, size_t resp)
+{
+	struct xs_hdr hdr;
+	uint8_t *at;
+	size_t off;
+
+	if (resp > 0) {
+		if ((at = outq_push(&c->out, XS_ERROR, resp,
+				    loop_now()->tv_sec)) == NULL)
+			fatal("live update: conn %u", c->id);
+		memcpy(at, out, resp);
+		if (!c->dirty) {
+			c->dirty = 1;
+			TAILQ_INSERT_TAIL(&dirty_list, c, dirty_entry);
+		}
+	}
+	for (off = resp; off < outlen; off += XS_HDR_SIZE + hdr.len) {
+		memcpy(&hdr, out + off, XS_HDR_SIZE);
+		if (conn_queue(c, &hdr, out + off + XS_HDR_SIZE) == -1)
+			return;
+	}
+	if (inlen > CONN_INBUF)
+		fatalx("live update: conn %u: %zu bytes of input", c->id,
+		       inlen);
+	memcpy(c->in, in, inlen);
+	c->inlen = inlen;
+	if (conn_parse(c) == 0)
+		conn_update(c);
 }
 
 /* Every live connection, as the engine was told of it in ConnOpen. */

@@ -534,7 +534,7 @@ state_memfd(const char *name)
  * refuses one.
  */
 static void
-restore_from(const char *file, int memfd)
+restore_from(const char *file, int memfd, int checked)
 {
 	char buf[65536];
 	ssize_t n;
@@ -551,17 +551,23 @@ restore_from(const char *file, int memfd)
 	if (n == -1)
 		fatal("%s", file);
 	close(fd);
-	restoring = file;
+	/* A live update's stream was restored once already (takeover_run.c):
+	 * an engine that dies on it is restarted, as after any crash. */
+	if (!checked)
+		restoring = file;
 }
 
-/* The two state memfds, the first holding restore's dump if it is named. */
+/*
+ * The two state memfds, the first holding restore's dump if it is named;
+ * checked: the engine restored it once already.
+ */
 void
-engine_state_create(const char *restore, int fds[2])
+engine_state_create(const char *restore, int checked, int fds[2])
 {
 	fds[0] = state_memfd("xs-state-a");
 	fds[1] = state_memfd("xs-state-b");
 	if (restore != NULL)
-		restore_from(restore, fds[0]);
+		restore_from(restore, fds[0], checked);
 }
 
 /* The first engine, through the spawner; path is its binary's name. */

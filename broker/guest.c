@@ -178,7 +178,7 @@ guest_connect(struct guest *g)
 	g->ring->server_features = g->features;
 	g->ring->error = XS_RING_ERROR_NONE;
 	g->ring->connection = XS_RING_CONNECTED;
-	g->conn = conn_new_ring(g, g->domid, g->privileged);
+	g->conn = conn_new_ring(g, g->domid, g->privileged, 0);
 	return g->conn == NULL ? -1 : 0;
 }
 
@@ -571,6 +571,60 @@ read_port(const char *path, uint32_t *port)
 /* dom0's ring and port, opened while the broker may (guest_open()). */
 static void *dom0_ring;
 static uint32_t dom0_port;
+
+/*
+ * A live update hands over a domain's ring as its old daemon served it:
+ * the channel stays bound to local port lport in the event channel handle
+ * it left us, and the ring keeps its contents, indexes and features.
+ * Returns its connection (id as the stream names it), or NULL when the
+ * ring cannot be mapped: the domain stays introduced, unserved, as C
+ * xenstored leaves one whose grant is gone.
+ */
+struct conn *
+guest_adopt(uint32_t domid, uint32_t lport, uint32_t id)
+{
+	struct guest *g;
+	void *ring;
+
+	if (socket_only || domid >= XS_DOMID_FIRST_RESERVED ||
+	    guests[domid] != NULL)
+		fatalx("live update: domain %u cannot be taken over", domid);
+	if (domid == 0) {
+		if (dom0_ring == NULL)
+			fatalx("live update: dom0's ring is not mapped");
+		ring = dom0_ring;
+	} else {
+		ring = xengnttab_map_grant_ref(xh->gnttab, domid,
+					       GNTTAB_RESERVED_XENSTORE,
+					       PROT_READ | PROT_WRITE);
+		if (ring == NULL) {
+			log_warn("live update: domain %u: cannot map its "
+				 "ring's grant; not served",
+				 domid);
+			xenevtchn_unbind(xh->evtchn, lport);
+			return NULL;
+		}
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		fatal("live update: domain %u", domid);
+	g->domid = domid;
+	g->ring = ring;
+	g->mapped = domid == 0 ? MAPPED_FILE : MAPPED_GRANT;
+	g->privileged = domid == 0;
+	g->features = g->ring->server_features & XS_FEATURES_SUPPORTED;
+	g->lport = lport;
+	g->bound = 1;
+	port_set(lport, g);
+	/* An event the old daemon took but had not unmasked yet would leave
+	 * the port silent; a spurious one wakes a guest that waits for room. */
+	xenevtchn_unmask(xh->evtchn, lport);
+	owe_event(g, 0);
+	guests[domid] = g;
+	if ((g->conn = conn_new_ring(g, domid, g->privileged, id)) == NULL)
+		fatalx("live update: domain %u's connection", domid);
+	log_info("domain %u: taken over, event channel %u", domid, lport);
+	return g->conn;
+}
 
 /*
  * dom0's own ring, set up by the dom0 kernel's xenbus driver: its files in

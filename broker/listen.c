@@ -139,11 +139,28 @@ listen_one(struct listener *l, const char *rundir, const char *name,
 	loop_add(&l->ev, fd, EPOLLIN, listen_accept, l);
 }
 
+/*
+ * A live update hands over RUNDIR/socket listening (sock_fd, else -1):
+ * clients waiting in its backlog are served as if nothing happened.
+ * socket_ro is always ours to make (C xenstored 4.17 has none).
+ */
 void
-listen_open(const char *rundir)
+listen_open(const char *rundir, int sock_fd)
 {
+	struct listener *l = &listeners[0];
+
 	mkdir_p(rundir);
-	listen_one(&listeners[0], rundir, "socket", 0600, 0);
+	if (sock_fd == -1) {
+		listen_one(l, rundir, "socket", 0600, 0);
+	} else {
+		if (snprintf(l->path, sizeof(l->path), "%s/socket", rundir) >=
+		    (int)sizeof(l->path))
+			fatalx("socket path too long: %s/socket", rundir);
+		l->fd = sock_fd;
+		l->readonly = 0;
+		nlisteners++;
+		loop_add(&l->ev, sock_fd, EPOLLIN, listen_accept, l);
+	}
 	listen_one(&listeners[1], rundir, "socket_ro", 0660, 1);
 }
 

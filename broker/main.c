@@ -52,6 +52,7 @@ enum {
 	OPT_RESTORE,
 	OPT_BROKER_USER,
 	OPT_UNSAFE_BROKER_ROOT,
+	OPT_LU_FALLBACK,
 };
 
 static const struct option longopts[] = {
@@ -95,6 +96,7 @@ static const struct option longopts[] = {
 	{"audit-key", required_argument, NULL, OPT_AUDIT_KEY},
 	{"engine-restarts", required_argument, NULL, OPT_ENGINE_RESTARTS},
 	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"live-update-fallback", required_argument, NULL, OPT_LU_FALLBACK},
 	{"broker-user", required_argument, NULL, OPT_BROKER_USER},
 	{"unsafe-broker-root", no_argument, NULL, OPT_UNSAFE_BROKER_ROOT},
 	{NULL, 0, NULL, 0},
@@ -107,6 +109,8 @@ static void bad_option(const char *, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 
 static char *pidfile;
+/* A live update's handles, taken before the broker knows its loop. */
+static struct xen_handles xh_taken;
 
 static void
 usage(FILE *f, int status)
@@ -143,8 +147,10 @@ usage(FILE *f, int status)
 		"      --event 0, --master-domid 0, --priv-domid 0\n"
 		"                            accepted; another value is "
 		"refused\n"
-		"  -U, --live-update         refused: no takeover of another "
-		"xenstored\n"
+		"  -U, --live-update         take over the store, sockets and "
+		"rings that\n"
+		"                            RUNDIR/state_dump and its fds "
+		"hand over\n"
 		"  -H, --help                print this message\n"
 		"      --socket-only         serve the Unix sockets only, "
 		"without Xen\n"
@@ -172,6 +178,11 @@ usage(FILE *f, int status)
 		"a xenstore\n"
 		"                            migration stream); refused if "
 		"corrupt\n"
+		"      --live-update-fallback PATH\n"
+		"                            with -U, the daemon run again on "
+		"a stream that\n"
+		"                            fails "
+		"(default " TAKEOVER_FALLBACK_DEFAULT ")\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
 		"                            (development only)\n"
 		"      --broker-user NAME    the broker's user once it serves "
@@ -532,6 +543,9 @@ struct options {
 	char *audit_policy, *audit_key, *trace;
 	int audit_syslog, no_fork, output_pid, verbose, socket_only;
 	int print_policy, broker_root;
+	int live_update;    /* -U: take over from the daemon that exec'd us */
+	int broker_options; /* options C xenstored does not know were given */
+	const char *lu_fallback; /* that daemon, should the stream fail */
 	unsigned int engine_restarts;
 	uint32_t conn_id_start;
 };
@@ -615,6 +629,8 @@ parse_option(struct options *o, int ch, char *arg, char *argv[])
 	char why[512];
 	unsigned long v;
 
+	if (ch >= OPT_SOCKET_ONLY)
+		o->broker_options++;
 	switch (ch) {
 	case 'D':
 		o->go.no_dom0 = 1;
@@ -651,9 +667,11 @@ parse_option(struct options *o, int ch, char *arg, char *argv[])
 	case 'T':
 		o->trace = absolute(arg);
 		break;
+	case 'U':
+		o->live_update = 1;
+		break;
 	case 'R':
 	case 'I':
-	case 'U':
 	case 'e':
 	case 'm':
 	case 'p':
@@ -711,6 +729,9 @@ parse_option(struct options *o, int ch, char *arg, char *argv[])
 		break;
 	case OPT_UNSAFE_BROKER_ROOT:
 		o->broker_root = 1;
+		break;
+	case OPT_LU_FALLBACK:
+		o->lu_fallback = absolute(arg);
 		break;
 	case OPT_CONN_ID_START:
 		o->conn_id_start = parse_conn_id_start(arg);
@@ -797,7 +818,7 @@ spawner_start(struct options *o)
 {
 	struct spawner_cfg sc = {0};
 
-	engine_state_create(o->restore, sc.state_fd);
+	engine_state_create(o->restore, o->live_update, sc.state_fd);
 	sc.engine = o->engine;
 	sc.args = o->eargv;
 	sc.sandbox = o->sandbox;
@@ -808,6 +829,73 @@ spawner_start(struct options *o)
 	sc.pidfile = pidfile;
 	sc.broker_pid = getpid();
 	spawn_fork(&sc, o->no_fork);
+}
+
+/*
+ * xs-broker -U, before anything is touched: the stream and its fds are
+ * checked, and the engine restores the store once. A stream either refuses
+ * runs the daemon that wrote it again. Then the fds the stream does not
+ * name are closed (the old daemon's, not ours) and the event channel
+ * handle, with every port bound on it, is ours.
+ */
+static void
+takeover_begin(struct options *o, struct takeover *tk, const char *rundir,
+	       char *argv[])
+{
+	const char *prog = o->lu_fallback != NULL ? o->lu_fallback
+						  : TAKEOVER_FALLBACK_DEFAULT;
+	char why[1024];
+	const char *bad;
+	size_t i;
+
+	bad = takeover_load(tk, rundir, why, sizeof(why));
+	if (bad == NULL && o->socket_only)
+		for (i = 0; i < tk->nconns && bad == NULL; i++)
+			if (tk->conns[i].ring)
+				bad = "rings, and --socket-only serves none";
+	if (bad == NULL)
+		bad = takeover_engine_check(tk, o->eargv, o->sandbox, why,
+					    sizeof(why));
+	/* Before the handles are opened: theirs are fds too. */
+	if (bad == NULL)
+		takeover_close_others(tk);
+	if (bad == NULL && !o->socket_only &&
+	    xen_open(&xh_taken, tk->evtchn_fd) == -1)
+		bad = "its event channel handle cannot be taken";
+	if (bad != NULL)
+		takeover_fallback(tk, prog, argv, o->broker_options, bad);
+	if (o->socket_only && tk->evtchn_fd != -1)
+		close(tk->evtchn_fd);
+	takeover_own_fds(tk);
+	log_info("live update: taking over %s", tk->path);
+}
+
+/*
+ * The rest of xs-broker -U, once the spawner holds the store: the stream
+ * is gone from the run directory (as C xenstored removes it), the broker
+ * drops root, and every connection is ours before the first engine starts.
+ */
+static void
+takeover_finish(struct options *o, struct takeover *tk, struct xen_handles *xh,
+		const struct broker_user *bu)
+{
+	struct guest_opts go = o->go;
+	const struct takeover_conn *d0 = takeover_dom0(tk);
+	char detail[sizeof(tk->path) + 64];
+
+	if (unlink(tk->path) == -1)
+		log_warn("unlink %s", tk->path);
+	privs_broker(bu);
+	*xh = xh_taken;
+	/* dom0's ring, in the stream, keeps its bound port. */
+	if (d0 != NULL)
+		go.no_dom0 = 1;
+	guest_init(o->socket_only ? NULL : xh, &go);
+	takeover_adopt(tk);
+	snprintf(detail, sizeof(detail), "%zu connections from %s", tk->nconns,
+		 tk->path);
+	audit_engine_event("live-update-takeover", detail);
+	takeover_done(tk);
 }
 
 /*
@@ -847,6 +935,7 @@ main(int argc, char *argv[])
 		.engine_restarts = ENGINE_RESTARTS_DEFAULT,
 		.conn_id_start = 1};
 	struct xen_handles xh;
+	struct takeover tk = {0};
 	struct broker_user bu;
 	const char *rundir_env;
 	char *rundir;
@@ -861,11 +950,6 @@ main(int argc, char *argv[])
 	}
 	sandbox_args(&o);
 	log_start(&o);
-
-	/* A dom0 must never lose its guests' rings without a word. */
-	if (!o.socket_only && xen_open(&xh) == -1)
-		exit(1);
-	o.go.socket_only = o.socket_only;
 	if (o.engine == NULL)
 		o.engine = engine_default();
 	o.eargv[0] = o.engine;
@@ -873,25 +957,43 @@ main(int argc, char *argv[])
 	    rundir_env[0] == '\0')
 		rundir_env = RUNDIR_DEFAULT;
 	rundir = absolute(rundir_env);
+	if (o.live_update)
+		takeover_begin(&o, &tk, rundir, argv);
 
-	if (!o.no_fork)
+	/* A dom0 must never lose its guests' rings without a word. */
+	if (!o.socket_only && !o.live_update && xen_open(&xh, -1) == -1)
+		exit(1);
+	o.go.socket_only = o.socket_only;
+
+	/* A live update keeps the pid the old daemon was known by. */
+	if (!o.no_fork && !o.live_update)
 		ready_fd = daemonise(o.verbose);
+	else if (!o.no_fork)
+		log_init(0, o.verbose);
 	loop_init();
-	conn_init(o.conn_id_start);
+	conn_init(o.live_update && tk.max_id >= o.conn_id_start
+			  ? tk.max_id + 1
+			  : o.conn_id_start);
 	signal_setup();
 	if (atexit(cleanup) != 0)
 		fatalx("atexit");
 	/* Everything that takes root is opened before the broker drops it. */
 	audit_init(o.audit_log, o.audit_syslog, o.audit_policy, o.audit_key);
-	listen_open(rundir);
+	listen_open(rundir, o.live_update ? tk.sock_fd : -1);
+	if (o.live_update)
+		o.restore = tk.path;
 	spawner_start(&o);
 	/* dom0's ring is mapped after the fork: the spawner has no use for it.
 	 */
 	guest_open(o.socket_only ? NULL : &o.go);
-	privs_broker(&bu);
+	if (o.live_update)
+		takeover_finish(&o, &tk, &xh, &bu);
+	else
+		privs_broker(&bu);
 
 	engine_start(o.engine, o.engine_restarts);
-	guest_init(o.socket_only ? NULL : &xh, &o.go);
+	if (!o.live_update)
+		guest_init(o.socket_only ? NULL : &xh, &o.go);
 	if (o.output_pid) {
 		printf("%ld\n", (long)getpid());
 		fflush(stdout);

@@ -29,12 +29,20 @@ xen_fail(const char *what)
 		  what, strerror(errno));
 }
 
-/* Returns 0 with every handle open, or -1 having said which one failed. */
+/*
+ * Returns 0 with every handle open, or -1 having said which one failed.
+ * evtchn_fd: a live update's event channel handle, with its ports bound
+ * (-1: a new one).
+ */
 int
-xen_open(struct xen_handles *xh)
+xen_open(struct xen_handles *xh, int evtchn_fd)
 {
 	memset(xh, 0, sizeof(*xh));
-	if ((xh->evtchn = xenevtchn_open(NULL, 0)) == NULL) {
+	if (evtchn_fd != -1)
+		xh->evtchn = xenevtchn_fdopen(NULL, evtchn_fd, 0);
+	else
+		xh->evtchn = xenevtchn_open(NULL, 0);
+	if (xh->evtchn == NULL) {
 		xen_fail("the event channel device (xenevtchn_open)");
 		return -1;
 	}

@@ -5,7 +5,7 @@
  * is taken: one that means nothing is logged as ignored, saying why; one
  * whose value cannot be honoured stops the start rather than serve a
  * store that is not what was asked for. -T is main.c's: it names the
- * audit log.
+ * audit log; so is -U, a live update into the broker (takeover.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -62,13 +62,6 @@ xsd_compat_option(struct xsd_compat *xc, int opt, const char *arg, char *err,
 		note(xc, "-I (--internal-db) ignored: the store is always in "
 			 "the engine's memory, never in a database file");
 		return 0;
-	case 'U':
-		snprintf(err, len,
-			 "-U (--live-update): taking over the state of "
-			 "another xenstored is not supported; start afresh, "
-			 "or replace the engine of a running " BROKER_NAME
-			 " with xenstore-control live-update");
-		return -1;
 	case 'e':
 		return zero_only("--event", arg,
 				 "dom0's event channel is read from --xsd-port "
