@@ -244,8 +244,6 @@ def test_c_xenstored_option_accepted(xsd_factory, args, logged):
 
 
 REFUSED = [
-    (["-U"], "not supported"),
-    (["--live-update"], "not supported"),
     (["--event", "7"], "only 0, the default"),
     (["--master-domid", "1"], "only 0, the default"),
     (["--priv-domid", "5"], "only 0, the default"),
@@ -274,6 +272,23 @@ def test_c_xenstored_option_refused(args, why):
                            stdin=subprocess.DEVNULL)
         assert r.returncode == 2, (r.returncode, r.stderr)
         assert why in r.stderr, r.stderr
+        assert not os.path.exists(os.path.join(rundir, "socket"))
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("opt", ["-U", "--live-update"])
+def test_live_update_without_a_stream(opt):
+    """-U with no state_dump to take over stops at once, serving nothing
+    (test_takeover.py takes one over)."""
+    rundir = tempfile.mkdtemp(prefix="xsit-nolu-")
+    try:
+        r = subprocess.run([BROKER, "-N", "--socket-only"] + EXTRA + [opt],
+                           env=dict(os.environ, XENSTORED_RUNDIR=rundir),
+                           capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode != 0, r.stderr
+        assert "live update: %s/state_dump" % rundir in r.stderr, r.stderr
         assert not os.path.exists(os.path.join(rundir, "socket"))
     finally:
         shutil.rmtree(rundir, ignore_errors=True)
