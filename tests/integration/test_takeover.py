@@ -115,6 +115,51 @@ def test_c_xenstored_to_broker(host):
     w.close()
 
 
+def test_bytes_in_flight_carry_over(host):
+    """What C xenstored had read but not yet handled goes on: half a
+    request from a socket client and half one in a guest's ring, each
+    finished after the update, are answered as whole requests; then a
+    domain taken over is released as any other."""
+    sim, d, guests = host
+    w = prepare(sim, d, guests)
+    rel = X.SockWatcher(d.socket)
+    rel.watch("@releaseDomain", "rel")
+    rel.wait_event()
+    # dom0: a header and part of its payload; C xenstored reads them
+    # before it handles the update request, which comes later.
+    msg = X.HDR.pack(X.WRITE, 77, 0, 13) + b"/tool/half\0hi"
+    w.s.sendall(msg[:20])
+    g = guests[5]
+    gmsg = X.HDR.pack(X.READ, 78, 0, 7) + b"data/x\0"
+    g.write_all(gmsg[:10])
+    g.notify()
+    wait_until(lambda: g.ring.req_cons == g.ring.req_prod,
+               what="C xenstored to read the guest's half request")
+    d.live_update(BROKER, ["-c", broker_cmdline()])
+    wait_until(lambda: "connections taken over" in d.stderr(),
+               what="the takeover")
+    w.s.sendall(msg[20:])
+    m = X._sock_recv(w.s)
+    while m.type == X.WATCH_EVENT:  # a watch may fire once afresh
+        m = X._sock_recv(w.s)
+    assert (m.type, m.req_id) == (X.WRITE, 77), m
+    g.write_all(gmsg[10:])
+    g.notify()
+    m = g.recv()
+    while m.type == X.WATCH_EVENT:
+        m = g.recv()
+    assert (m.type, m.req_id, m.payload) == (X.READ, 78, b"v5"), m
+    assert w.request(X.READ, _z("/tool/half")).payload == b"hi"
+    # The domain goes: @releaseDomain, and the broker lets its ring go.
+    sim.destroy(6)
+    assert rel.wait_event() == ["@releaseDomain", "rel"]
+    wait_until(lambda: w.request(X.IS_DOMAIN_INTRODUCED,
+                                 _z("6")).payload == b"F\0",
+               what="domain 6 to be forgotten")
+    rel.close()
+    w.close()
+
+
 def test_refused_stream_runs_c_xenstored_again(host):
     """An engine that cannot restore the stream (here: one that is not an
     engine at all) leaves C xenstored to take its own stream back."""
