@@ -427,8 +427,11 @@ void watch_index_free(struct engine *e);
 /* A fresh event for every watch of the connection (after a restart). */
 void watch_refire(struct engine *e, struct conn *c);
 size_t watch_count(struct engine *e);
-/* The connection's watches as WATCH_DATA_EXTENDED records (state_write.c). */
-int watch_dump(struct engine *e, struct conn *c,
+/*
+ * The connection's watches as WATCH_DATA_EXTENDED records (state_write.c),
+ * or as plain WATCH_DATA, which has no depth (state_c417.c).
+ */
+int watch_dump(struct engine *e, struct conn *c, bool extended,
 	       int (*out)(void *arg, const void *buf, size_t len), void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 #include "journal.h"
 #include "sandbox.h"
 #include "spin.h"
+#include "state.h"
 
 /* What the broker looks for in a binary a live update names. */
 XS_ENGINE_NOTE;
@@ -38,7 +39,7 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--spin-us N] [--unsafe-no-sandbox]\n"
-		"                 [--check-state]\n"
+		"                 [--check-state | --write-stream c417]\n"
 		"It is started by xs-broker, not by hand; xs-dump(8) writes "
 		"the store of a\nrunning broker as a xenstore migration "
 		"stream.\n");
@@ -165,7 +166,7 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 /* What the command line asks for, beyond the engine's own limits. */
 struct args {
 	struct sandbox_cfg sb;
-	bool have_uid, have_gid, no_sandbox, check;
+	bool have_uid, have_gid, no_sandbox, check, c417;
 	int nstate;
 };
 
@@ -189,6 +190,7 @@ static const struct option longopts[] = {
 	{"state-fd", required_argument, NULL, 's'},
 	{"spin-us", required_argument, NULL, 'y'},
 	{"check-state", no_argument, NULL, 'c'},
+	{"write-stream", required_argument, NULL, 'o'},
 	{NULL, 0, NULL, 0},
 };
 
@@ -240,6 +242,12 @@ parse_args(struct engine *e, struct chan *ch, struct args *a, int argc,
 			break;
 		case 'c':
 			a->check = true;
+			break;
+		case 'o':
+			/* The one stream another daemon reads: C 4.17's. */
+			if (strcmp(optarg, "c417") != 0)
+				usage();
+			a->c417 = true;
 			break;
 		case 's':
 			if (a->nstate == 2)
@@ -359,6 +367,31 @@ check_state(struct engine **ep, struct chan *ch, const struct args *a)
 	return ok ? 0 : 1;
 }
 
+/*
+ * --write-stream c417: a broker handing the host back to C xenstored 4.17
+ * has the store it holds restored here, in the sandbox, and written to the
+ * channel (a memfd) as 4.17 reads it (state_c417.c). The state fds are
+ * copies, as for --check-state. A store that does not restore is said as
+ * --check-state says it; a stream cut short ends with exit status 1.
+ */
+static int
+write_stream(struct engine **ep, struct chan *ch, const struct args *a)
+{
+	char why[256], msg[320];
+	int n;
+
+	if (a->nstate != 2)
+		usage();
+	journal_limit(a->sb.as_limit);
+	if (journal_attach(ep, a->sb.state[0], a->sb.state[1], NULL, 0, why,
+			   sizeof(why)) == -1) {
+		n = snprintf(msg, sizeof(msg), "state: %s", why);
+		(void)!write(ch->fd, msg, (size_t)n);
+		return 1;
+	}
+	return state_dump_c417_fd(*ep, ch->fd) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -380,6 +413,9 @@ main(int argc, char **argv)
 	e->defer_free = true;
 	parse_args(e, &ch, &a, argc, argv);
 	if (ch.fd < 0 || optind != argc || a.nstate == 1 ||
+	    (a.check && a.c417) ||
+	    /* Its log line would go where the stream goes. */
+	    (a.c417 && a.no_sandbox) ||
 	    (!a.no_sandbox && !(a.have_uid && a.have_gid)))
 		usage();
 	/* The broker is the only reader; a dead broker must not kill us
@@ -388,6 +424,8 @@ main(int argc, char **argv)
 	sandbox(&ch, &a.sb, a.no_sandbox);
 	if (a.check)
 		return check_state(&e, &ch, &a);
+	if (a.c417)
+		return write_stream(&e, &ch, &a);
 	serve(&e, &ch, &a);
 	engine_free(e);
 	chan_free(&ch);

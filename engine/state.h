@@ -24,6 +24,15 @@ typedef int (*state_out_fn)(void *arg, const void *buf, size_t len);
 int state_dump(struct engine *e, state_out_fn out, void *arg, bool exact);
 
 /*
+ * Writes the store as C xenstored 4.17 reads it: preamble version 1, @
+ * nodes, watches, nodes, END; a broker handing the host back adds the
+ * connections (state_c417.c).
+ */
+int state_dump_c417(struct engine *e, state_out_fn out, void *arg);
+/* The same to fd, in few writes. */
+int state_dump_c417_fd(struct engine *e, int fd);
+
+/*
  * Single records, for the journal: each is one committed change, applied
  * in order by state_apply() on top of a snapshot.
  */

@@ -37,7 +37,7 @@ enum {
 #define XDOM_TARGET 2u
 #define XDOM_RELEASED 4u
 
-#define PERM_FLAG_STALE 0x01u
+#define PERM_FLAG_STALE NODE_PERM_IGNORE
 
 /* Reading: a cursor that never runs past the end. */
 struct cur {

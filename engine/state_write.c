@@ -387,7 +387,7 @@ state_dump(struct engine *e, state_out_fn out, void *arg, bool exact)
 	while (hmap_next(&e->conns, &it, NULL, NULL, &v)) {
 		struct conn *c = v;
 
-		if ((ret = watch_dump(e, c, out, arg)) != 0)
+		if ((ret = watch_dump(e, c, true, out, arg)) != 0)
 			goto out;
 	}
 	/* Our own snapshots take the compact form: half the bytes. */

@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "grow.h"
 #include "xs_proto.h"
+#include "xs_state.h"
 
 struct wnode {
 	struct wnode *parent;
@@ -702,7 +703,7 @@ watch_count(struct engine *e)
 }
 
 int
-watch_dump(struct engine *e, struct conn *c,
+watch_dump(struct engine *e, struct conn *c, bool extended,
 	   int (*out)(void *arg, const void *buf, size_t len), void *arg)
 {
 	static const uint8_t zero[8];
@@ -724,16 +725,21 @@ watch_dump(struct engine *e, struct conn *c,
 		uint32_t hdr[2], cid = c->id;
 		uint16_t f[4];
 		size_t pl = strlen(p) + 1, tl = strlen(w->token) + 1;
-		size_t len = 12 + pl + tl, pad = (8 - (len & 7)) & 7;
+		/* WATCH_DATA lacks the depth (and its padding) of _EXTENDED. */
+		size_t flen = extended ? 8 : 4;
+		size_t len = 4 + flen + pl + tl, pad = (8 - (len & 7)) & 7;
 
-		hdr[0] = 8; /* WATCH_DATA_EXTENDED */
-		hdr[1] = (uint32_t)len;
+		hdr[0] = extended ? REC_WATCH_DATA_EXTENDED : REC_WATCH_DATA;
+		/* 4.17 steps to the next record by the length alone: padding
+		 * in, as it writes it. */
+		hdr[1] = (uint32_t)(extended ? len : len + pad);
 		f[0] = (uint16_t)pl;
 		f[1] = (uint16_t)tl;
 		f[2] = w->depth < 0 ? 0xffff : (uint16_t)w->depth;
 		f[3] = 0;
 		if ((r = out(arg, hdr, 8)) != 0 ||
-		    (r = out(arg, &cid, 4)) != 0 || (r = out(arg, f, 8)) != 0 ||
+		    (r = out(arg, &cid, 4)) != 0 ||
+		    (r = out(arg, f, flen)) != 0 ||
 		    (r = out(arg, p, pl)) != 0 ||
 		    (r = out(arg, w->token, tl)) != 0 ||
 		    (pad && (r = out(arg, zero, pad)) != 0))

@@ -29,4 +29,7 @@ enum {
 #define CONN_SOCKET 1u
 #define DOMID_INVALID 0x7ff4u
 
+/* NODE_DATA's permission flags: an entry older than its domain. */
+#define NODE_PERM_IGNORE 0x01u
+
 #endif
