@@ -526,4 +526,13 @@ void takeover_fallback(const struct takeover *, const char *prog, char *argv[],
 	__attribute__((noreturn));
 void takeover_adopt(const struct takeover *);
 
+/*
+ * handover_check.c: the store part of a stream for C xenstored 4.17, as
+ * xs-engine --write-stream c417 wrote it, pure. NULL and where the records
+ * between the preamble and END lie, or why 4.17 could not take it.
+ */
+const char *handover_records_check(const uint8_t *buf, size_t len,
+				   const uint32_t *conn_ids, size_t nconn,
+				   size_t *body_off, size_t *body_len);
+
 #endif
