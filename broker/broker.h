@@ -104,6 +104,7 @@ void listen_open(const char *rundir, int sock_fd);
 void listen_unlink(void);
 void listen_paths(const char *paths[2]);
 void listen_resume(void);
+int listen_fd(void);
 int listen_paused(void);
 
 /* ring.c: bytes in and out of a guest's ring page, pure. */
@@ -130,6 +131,8 @@ struct outq {
 uint8_t *outq_push(struct outq *, uint32_t type, size_t len, time_t now);
 /* n bytes of the queue went out. Returns how many whole events did. */
 size_t outq_written(struct outq *, size_t n);
+const struct outrec *outq_first(const struct outq *);
+size_t outq_rec_len(const struct outrec *);
 /* Empties it. Returns how many events were in it. */
 size_t outq_clear(struct outq *);
 /*
@@ -190,6 +193,17 @@ void conn_set_watch_timeout(unsigned int seconds);
 void conn_flush_dirty(void);
 void conn_resume_all(void);
 void conn_reap(void);
+struct handover_conn {
+	uint32_t id, domid;
+	int ring; /* else a socket, fd */
+	int fd;
+	uint32_t lport; /* a ring's local port, 0 if unbound */
+	const uint8_t *in, *out;
+	size_t inlen, outlen, resplen; /* resplen: the rest of one partly
+					  written, first in out */
+	const struct replay_conn *rq;  /* its requests the engine had */
+};
+size_t conn_handover_list(struct handover_conn **);
 void conn_sweep(void);
 int conn_sweep_needed(void);
 
@@ -321,10 +335,15 @@ _Static_assert(LIVEUPDATE_PATH_MAX == SPAWN_PATH_MAX &&
 		       LIVEUPDATE_ARGS_MAX == SPAWN_ARGS_MAX &&
 		       LIVEUPDATE_ARG_MAX == SPAWN_ARG_MAX,
 	       "a live update's limits are the spawner's");
-int liveupdate_open(const char *path, int min_fd);
+int liveupdate_open(const char *path, int min_fd, char *const daemons[],
+		    int *kind);
 char **liveupdate_argv(char *const argv[], const char *name, char *const args[],
 		       size_t nargs);
 void liveupdate_argv_free(char **);
+
+/* handover.c: the store to another daemon (a live update to it). */
+const char *handover_run(char *const args[], size_t nargs, char *why,
+			 size_t len);
 
 /* engine_frame.c: what the engine may send, pure. */
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
@@ -384,7 +403,8 @@ struct spawner_cfg {
 	const char *audit[SPAWN_AUDIT_N]; /* opened again on SIGHUP, or NULL */
 	const char
 		*unlink[SPAWNER_UNLINK_MAX]; /* removed at the end, or NULL */
-	const char *pidfile; /* written once the broker serves, or NULL */
+	const char *pidfile;     /* written once the broker serves, or NULL */
+	char *const *lu_daemons; /* what a live update may hand the store to */
 	pid_t broker_pid;
 };
 void spawner_main(const struct spawner_cfg *, int sock, int log_stderr)
@@ -393,13 +413,22 @@ void spawner_main(const struct spawner_cfg *, int sock, int log_stderr)
 /* spawn_engine.c: the spawner's engine binaries and processes. */
 int fd_above(int fd);
 void spawn_engine_init(const struct spawner_cfg *);
-int spawn_engine_update_file(const char *path);
+int spawn_engine_update_file(const char *path, int *kind);
+int spawn_engine_daemon(const char **path);
+int spawn_engine_write_stream(int *stream, int *spare);
 int spawn_engine_start(enum spawn_binary, char *const args[], size_t nargs,
 		       pid_t *pid, int *chan);
 
 /* spawn_ready.c: the pid file and systemd, once the broker serves. */
 int spawn_ready_announce(const struct spawner_cfg *);
 void spawn_ready_withdraw(void);
+void spawn_ready_moved(const struct spawner_cfg *, pid_t);
+
+/* spawn_handover.c: the spawner hands the store to another daemon. */
+const struct spawner_cfg *spawner_cfg_get(void);
+int spawn_handover_begin(const struct spawn_handover *, char *const words[],
+			 int memfd);
+int spawn_handover_fds(const int *fds, int n);
 
 /* spawn_io.c: one control message in or out, with its fds. */
 int spawn_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
@@ -412,7 +441,10 @@ void spawn_event(int fd, uint32_t events, void *arg);
 void spawn_deferred(void);
 int spawn_start(enum spawn_binary, char *const args[], size_t nargs, pid_t *pid,
 		int *chan);
-int spawn_update_file(const char *path);
+int spawn_update_file(const char *path, int *kind);
+int spawn_write_stream(int *stream, int *spare);
+int spawn_handover(int memfd, char *const args[], size_t nargs, const int *fds,
+		   size_t nfds);
 void spawn_stop(enum spawn_signal);
 void spawn_audit_open(int fds[SPAWN_AUDIT_N], int errs[SPAWN_AUDIT_N]);
 void spawn_shutdown(void);
@@ -484,6 +516,9 @@ int guest_may_unmap(uint32_t domid);
 void guest_set_aside(uint32_t domid, const char *why);
 void guest_resume(uint32_t domid);
 struct conn *guest_adopt(uint32_t domid, uint32_t lport, uint32_t id);
+uint32_t guest_lport(const struct guest *);
+int guest_handover_virq(int restore);
+int guest_evtchn_fd(void);
 
 /*
  * takeover.c, takeover_run.c: xs-broker -U, the store another daemon's
@@ -492,6 +527,8 @@ struct conn *guest_adopt(uint32_t domid, uint32_t lport, uint32_t id);
 #define CONNID_TAKEOVER_MAX 0x7fffffffu
 /* Where the daemon that exec'd us came from, when nothing says otherwise. */
 #define TAKEOVER_FALLBACK_DEFAULT "/usr/sbin/xenstored"
+/* Daemons --live-update-allow may name. */
+#define LU_ALLOW_MAX 8
 struct takeover_conn {
 	uint32_t id;
 	int ring;                /* else a socket */

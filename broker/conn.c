@@ -894,3 +894,41 @@ conn_drop(struct conn *c, const char *why)
 {
 	conn_close(c, why);
 }
+
+/*
+ * A handover: every connection another daemon can take (the socket_ro
+ * ones cannot: C xenstored has none), with what it has pending, for
+ * handover.c to write. The pointers hold until the loop runs again.
+ */
+size_t
+conn_handover_list(struct handover_conn **out)
+{
+	struct handover_conn *h;
+	const struct outrec *r;
+	size_t i, n = 0;
+
+	if ((h = calloc(nconns + 1, sizeof(*h))) == NULL)
+		fatal("live update");
+	for (i = 0; i < nconns; i++) {
+		struct conn *c = conns[i];
+
+		if (c->dead || c->readonly)
+			continue;
+		h[n].id = c->id;
+		h[n].domid = c->domid;
+		h[n].ring = c->guest != NULL;
+		h[n].fd = c->fd;
+		h[n].lport = c->guest != NULL ? guest_lport(c->guest) : 0;
+		h[n].in = c->in;
+		h[n].inlen = c->inlen;
+		h[n].outlen = outq_unwritten(&c->out, &h[n].out);
+		r = c->out.n > 0 ? outq_first(&c->out) : NULL;
+		h[n].resplen = r != NULL && c->out.head_done > 0
+				       ? outq_rec_len(r) - c->out.head_done
+				       : 0;
+		h[n].rq = &c->rq;
+		n++;
+	}
+	*out = h;
+	return n;
+}

@@ -52,6 +52,7 @@ static int update_failed;       /* for the next ConnSync */
 
 /* Live update: the binary LIVE_UPDATE_FILE named, and EXEC's args. */
 static char *next_path;
+static int next_kind; /* enum spawn_lu_kind of next_path */
 static char **exec_args;
 static size_t exec_nargs;
 static int exec_asked;
@@ -411,6 +412,25 @@ live_update_start(void)
 
 	exec_asked = 0;
 	replay_engine_gone(&engine_replay, 0);
+	if (next_path != NULL && next_kind == SPAWN_LU_DAEMON) {
+		/* Returns only if the store stays here. */
+		char why[512];
+
+		log_info("live update: handing the store to %s", next_path);
+		handover_run(exec_args, exec_nargs, why, sizeof(why));
+		log_warnx("live update: %s", why);
+		audit_engine_event("live-update-failed", why);
+		free(next_path);
+		next_path = NULL;
+		if ((err = engine_run(SPAWN_RUN_CURRENT, NULL, 0, 1)) != 0) {
+			errno = err;
+			fatal("cannot execute %s", cur_name);
+		}
+		liveupdate_argv_free(exec_args);
+		exec_args = NULL;
+		engine_takeover();
+		return;
+	}
 	if (next_path != NULL)
 		err = engine_run(SPAWN_RUN_UPDATE, exec_args, exec_nargs, 0);
 	if (err != 0) {
@@ -474,7 +494,7 @@ life_live_update(const Xsp__PrivRequest *p)
 		log_sanitize(shown, sizeof(shown), (const uint8_t *)p->path,
 			     strlen(p->path));
 		/* A refused file leaves the spawner's last one, if any. */
-		if ((err = spawn_update_file(p->path)) != 0) {
+		if ((err = spawn_update_file(p->path, &next_kind)) != 0) {
 			errno = err;
 			log_warn("live update: %s refused", shown);
 			if (p->id != 0)
@@ -484,7 +504,10 @@ life_live_update(const Xsp__PrivRequest *p)
 		free(next_path);
 		if ((next_path = strdup(shown)) == NULL)
 			fatal("live update");
-		log_info("live update: next engine binary %s", shown);
+		log_info(next_kind == SPAWN_LU_DAEMON
+				 ? "live update: the store goes to %s"
+				 : "live update: next engine binary %s",
+			 shown);
 		if (p->id != 0)
 			engine_send_priv_reply(p->id, 0, 0, 0, 0);
 		return;

@@ -860,3 +860,43 @@ guest_resume(uint32_t domid)
 	if (guest_connect(g) == 0)
 		guest_notify(g);
 }
+
+uint32_t
+guest_lport(const struct guest *g)
+{
+	return g->bound ? g->lport : 0;
+}
+
+/*
+ * A handover: the daemon that takes the event channel handle binds
+ * VIRQ_DOM_EXC on it again, as after its own live update; if it cannot be
+ * executed, the broker binds it back (restore 1).
+ */
+int
+guest_handover_virq(int restore)
+{
+	int p;
+
+	if (socket_only)
+		return 0;
+	if (!restore) {
+		if (virq_port >= 0 &&
+		    xenevtchn_unbind(xh->evtchn, (evtchn_port_t)virq_port) ==
+			    -1)
+			return -1;
+		virq_port = -1;
+		return 0;
+	}
+	if ((p = xenevtchn_bind_virq(xh->evtchn, VIRQ_DOM_EXC)) < 0)
+		fatal("binding VIRQ_DOM_EXC again");
+	virq_port = p;
+	/* Whatever died meanwhile is looked for. */
+	guest_domains_changed();
+	return 0;
+}
+
+int
+guest_evtchn_fd(void)
+{
+	return socket_only ? -1 : xenevtchn_fd(xh->evtchn);
+}

@@ -200,3 +200,10 @@ listen_paused(void)
 {
 	return accept_paused;
 }
+
+/* RUNDIR/socket's listening fd, for a handover. */
+int
+listen_fd(void)
+{
+	return nlisteners > 0 ? listeners[0].fd : -1;
+}

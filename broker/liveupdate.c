@@ -91,11 +91,13 @@ is_engine(int fd)
 }
 
 /*
- * Opens path as the next engine binary, at fd min_fd or above. Returns the
+ * Opens path as the next engine binary, at fd min_fd or above, or as a
+ * xenstore daemon to hand the store to if it is not an engine but one of
+ * daemons[] (the list fixed at start; *kind says which). Returns the
  * fd, or -1 with the errno the engine is told: ENOENT (no such file),
  * EINVAL (not a regular file, or a symbolic link), EACCES (not executable,
- * or someone other than root or us owns it or may write it), ENOEXEC (not
- * an engine).
+ * or someone other than root or us owns it or may write it), ENOEXEC
+ * (neither an engine nor a daemon of the list).
  *
  * The path is first opened without being opened: O_PATH reads nothing and
  * has no effect on a FIFO (whose open would block the broker) or a device
@@ -103,8 +105,19 @@ is_engine(int fd)
  * Only a regular file is then opened for reading, through /proc/self/fd, so
  * that it is the very file that was checked.
  */
+static int
+listed(const char *path, char *const daemons[])
+{
+	size_t i;
+
+	for (i = 0; daemons != NULL && daemons[i] != NULL; i++)
+		if (strcmp(daemons[i], path) == 0)
+			return 1;
+	return 0;
+}
+
 int
-liveupdate_open(const char *path, int min_fd)
+liveupdate_open(const char *path, int min_fd, char *const daemons[], int *kind)
 {
 	char self[64];
 	struct stat st;
@@ -127,7 +140,9 @@ liveupdate_open(const char *path, int min_fd)
 	else if ((fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY |
 					  O_CLOEXEC)) == -1)
 		err = EINVAL;
-	else if (!is_engine(fd))
+	else if ((*kind = is_engine(fd)           ? SPAWN_LU_ENGINE
+			  : listed(path, daemons) ? SPAWN_LU_DAEMON
+						  : 0) == 0)
 		err = ENOEXEC;
 	else if ((nfd = fcntl(fd, F_DUPFD_CLOEXEC, min_fd)) == -1)
 		err = errno == EMFILE ? EMFILE : EINVAL;

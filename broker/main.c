@@ -53,6 +53,7 @@ enum {
 	OPT_BROKER_USER,
 	OPT_UNSAFE_BROKER_ROOT,
 	OPT_LU_FALLBACK,
+	OPT_LU_ALLOW,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +98,7 @@ static const struct option longopts[] = {
 	{"engine-restarts", required_argument, NULL, OPT_ENGINE_RESTARTS},
 	{"restore", required_argument, NULL, OPT_RESTORE},
 	{"live-update-fallback", required_argument, NULL, OPT_LU_FALLBACK},
+	{"live-update-allow", required_argument, NULL, OPT_LU_ALLOW},
 	{"broker-user", required_argument, NULL, OPT_BROKER_USER},
 	{"unsafe-broker-root", no_argument, NULL, OPT_UNSAFE_BROKER_ROOT},
 	{NULL, 0, NULL, 0},
@@ -183,6 +185,11 @@ usage(FILE *f, int status)
 		"a stream that\n"
 		"                            fails "
 		"(default " TAKEOVER_FALLBACK_DEFAULT ")\n"
+		"      --live-update-allow PATH\n"
+		"                            a daemon a live update may hand "
+		"the store to\n"
+		"                            (repeatable; "
+		"default " TAKEOVER_FALLBACK_DEFAULT ")\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
 		"                            (development only)\n"
 		"      --broker-user NAME    the broker's user once it serves "
@@ -546,6 +553,9 @@ struct options {
 	int live_update;    /* -U: take over from the daemon that exec'd us */
 	int broker_options; /* options C xenstored does not know were given */
 	const char *lu_fallback; /* that daemon, should the stream fail */
+	/* Daemons a live update may hand the store to (NULL-terminated). */
+	char *lu_allow[LU_ALLOW_MAX + 1];
+	size_t nlu_allow;
 	unsigned int engine_restarts;
 	uint32_t conn_id_start;
 };
@@ -733,6 +743,16 @@ parse_option(struct options *o, int ch, char *arg, char *argv[])
 	case OPT_LU_FALLBACK:
 		o->lu_fallback = absolute(arg);
 		break;
+	case OPT_LU_ALLOW:
+		if (arg[0] != '/')
+			bad_option("--live-update-allow: \"%s\" is not an "
+				   "absolute path",
+				   arg);
+		if (o->nlu_allow == LU_ALLOW_MAX)
+			bad_option("--live-update-allow: at most %d daemons",
+				   LU_ALLOW_MAX);
+		o->lu_allow[o->nlu_allow++] = arg;
+		break;
 	case OPT_CONN_ID_START:
 		o->conn_id_start = parse_conn_id_start(arg);
 		break;
@@ -827,6 +847,10 @@ spawner_start(struct options *o)
 	audit_paths(sc.audit);
 	listen_paths(sc.unlink);
 	sc.pidfile = pidfile;
+	/* C xenstored, where Debian puts it, unless the list is given. */
+	if (o->nlu_allow == 0)
+		o->lu_allow[o->nlu_allow++] = TAKEOVER_FALLBACK_DEFAULT;
+	sc.lu_daemons = o->lu_allow;
 	sc.broker_pid = getpid();
 	spawn_fork(&sc, o->no_fork);
 }

@@ -166,3 +166,16 @@ outq_drop_stale(struct outq *q, time_t now, unsigned int timeout,
 	shrink(q);
 	return dropped_n;
 }
+
+/* The first message's record, and its length (header and payload). */
+const struct outrec *
+outq_first(const struct outq *q)
+{
+	return &q->rec[q->rhead];
+}
+
+size_t
+outq_rec_len(const struct outrec *r)
+{
+	return r->len;
+}

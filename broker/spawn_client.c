@@ -247,12 +247,13 @@ spawn_start(enum spawn_binary which, char *const args[], size_t nargs,
 	return 0;
 }
 
-/* UPDATE_FILE: 0, or the errno the engine is told. */
+/* UPDATE_FILE: 0 with *kind (enum spawn_lu_kind), or the errno the
+ * engine is told. */
 int
-spawn_update_file(const char *path)
+spawn_update_file(const char *path, int *kind)
 {
 	static struct spawn_update_file m;
-	struct spawn_err r;
+	struct spawn_update_result r;
 	int fds[SPAWN_FDS_MAX], nfds;
 	size_t len = strlen(path);
 
@@ -265,9 +266,94 @@ spawn_update_file(const char *path)
 	memcpy(m.path, path, len);
 	send_msg(&m, sizeof(m));
 	wait_for(SPAWN_UPDATE_FILE_RESULT, &r, sizeof(r), fds, &nfds);
-	if (nfds != 0 || r.err < 0)
+	if (nfds != 0 || r.err < 0 ||
+	    (r.err == 0 && r.kind != SPAWN_LU_ENGINE &&
+	     r.kind != SPAWN_LU_DAEMON))
 		fatalx("the spawner's answer to UPDATE_FILE");
+	*kind = (int)r.kind;
 	return r.err;
+}
+
+/*
+ * WRITE_STREAM: 0 with the store as a stream C xenstored reads (*stream)
+ * and an empty memfd for state_dump (*spare), or an errno.
+ */
+int
+spawn_write_stream(int *stream, int *spare)
+{
+	struct spawn_hdr m = {SPAWN_WRITE_STREAM, sizeof(m)};
+	struct spawn_err r;
+	int fds[SPAWN_FDS_MAX], nfds;
+
+	send_msg(&m, sizeof(m));
+	wait_for(SPAWN_STREAM, &r, sizeof(r), fds, &nfds);
+	if (r.err < 0 || nfds != (r.err == 0 ? 2 : 0)) {
+		spawn_close_fds(fds, nfds);
+		fatalx("the spawner's answer to WRITE_STREAM");
+	}
+	if (r.err == 0) {
+		*stream = fds[0];
+		*spare = fds[1];
+	}
+	return r.err;
+}
+
+/*
+ * HANDOVER: state_dump (memfd) and the fds it names, in order, go to the
+ * spawner, which executes the daemon of the live update in its place.
+ * Returns 0 once it has (its end of the channel closed with the exec), or
+ * the errno of what failed, everything still ours.
+ */
+int
+spawn_handover(int memfd, char *const args[], size_t nargs, const int *fds,
+	       size_t nfds)
+{
+	static struct spawn_handover m;
+	struct spawn_handover_fds f = {{SPAWN_HANDOVER_FDS, sizeof(f)}, 0};
+	union {
+		struct spawn_err err;
+		char buf[SPAWN_MSG_MAX];
+	} in;
+	int got[SPAWN_FDS_MAX], ngot;
+	size_t i, off = 0, l;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.h.type = SPAWN_HANDOVER;
+	m.h.len = sizeof(m);
+	m.nfds = (uint32_t)nfds;
+	m.nargs = (uint32_t)nargs;
+	for (i = 0; i < nargs; i++) {
+		l = strlen(args[i]) + 1;
+		if (off + l > sizeof(m.args))
+			return E2BIG;
+		memcpy(m.args + off, args[i], l);
+		off += l;
+	}
+	m.args_len = (uint32_t)off;
+	if (spawn_send(ctl, &m, sizeof(m), &memfd, 1) == -1)
+		fatal("the spawner");
+	for (i = 0; i < nfds; i += f.n) {
+		f.n = (uint32_t)(nfds - i < SPAWN_FDS_MAX ? nfds - i
+							  : SPAWN_FDS_MAX);
+		if (spawn_send(ctl, &f, sizeof(f), fds + i, (int)f.n) == -1)
+			fatal("the spawner");
+	}
+	/* Either the exec closes the channel, or it says why not. */
+	for (;;) {
+		n = spawn_recv(ctl, in.buf, sizeof(in.buf), got, &ngot);
+		if (n == 0)
+			return 0;
+		if (n == -1)
+			fatal("the spawner");
+		spawn_close_fds(got, ngot);
+		if (in.err.h.type == SPAWN_EXITED)
+			continue;
+		if (in.err.h.type != SPAWN_HANDOVER_FAILED ||
+		    n != sizeof(in.err) || in.err.err <= 0)
+			fatalx("the spawner's answer to HANDOVER");
+		return in.err.err;
+	}
 }
 
 /* SIGTERM or SIGKILL to the engine; the spawner knows which process. */

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -48,8 +50,9 @@ struct binary {
 static const struct spawner_cfg *cfg;
 static struct binary cur = {-1, NULL}, prev = {-1, NULL}, next = {-1, NULL};
 static char *next_path;
+static int next_kind; /* enum spawn_lu_kind of next */
 
-static void engine_exec(int, int, const struct binary *)
+static void engine_exec(int, const int[2], int, const struct binary *)
 	__attribute__((noreturn));
 
 /* fd, or a duplicate of it above ENGINE_FD_LAST (and fd closed). */
@@ -109,20 +112,39 @@ spawn_engine_init(const struct spawner_cfg *c)
 		fatal("engine command line");
 }
 
-/* UPDATE_FILE: 0, or the errno the engine is told (liveupdate_open()). */
+/*
+ * UPDATE_FILE: 0 with *kind, or the errno the engine is told
+ * (liveupdate_open()).
+ */
 int
-spawn_engine_update_file(const char *path)
+spawn_engine_update_file(const char *path, int *kind)
 {
 	int fd;
 
-	if ((fd = liveupdate_open(path, ENGINE_FD_LAST + 1)) == -1)
+	if ((fd = liveupdate_open(path, ENGINE_FD_LAST + 1, cfg->lu_daemons,
+				  kind)) == -1)
 		return errno;
 	binary_free(&next);
 	free(next_path);
 	if ((next_path = strdup(path)) == NULL)
 		fatal("live update");
 	next.fd = fd;
+	next_kind = *kind;
 	return 0;
+}
+
+/*
+ * The daemon a handover executes: the file UPDATE_FILE checked, if it is a
+ * daemon of the list. Returns its fd (O_RDONLY, close-on-exec) and path,
+ * or -1.
+ */
+int
+spawn_engine_daemon(const char **path)
+{
+	if (next.fd == -1 || next_kind != SPAWN_LU_DAEMON)
+		return -1;
+	*path = next_path;
+	return next.fd;
 }
 
 /*
@@ -167,7 +189,7 @@ oom_raise(void)
  * child of a raw clone.
  */
 static void
-engine_exec(int fd, int errfd, const struct binary *b)
+engine_exec(int fd, const int state[2], int errfd, const struct binary *b)
 {
 	static char *const envp[] = {NULL};
 	sigset_t none;
@@ -183,8 +205,8 @@ engine_exec(int fd, int errfd, const struct binary *b)
 	} else if (dup2(fd, ENGINE_FD) == -1)
 		goto fail;
 	/* The state fds, errfd and the binary are above STATE_FD_B. */
-	if (dup2(cfg->state_fd[0], STATE_FD_A) == -1 ||
-	    dup2(cfg->state_fd[1], STATE_FD_B) == -1)
+	if (dup2(state[0], STATE_FD_A) == -1 ||
+	    dup2(state[1], STATE_FD_B) == -1)
 		goto fail;
 	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(null, 2) == -1)
@@ -259,7 +281,7 @@ engine_run(const struct binary *b, pid_t *pidp, int *chan)
 		close(ep[0]);
 		if (cfg->sandboxed)
 			privs_engine_child();
-		engine_exec(sv[1], ep[1], b);
+		engine_exec(sv[1], cfg->state_fd, ep[1], b);
 	}
 	close(sv[1]);
 	close(ep[1]);
@@ -337,4 +359,101 @@ spawn_engine_start(enum spawn_binary which, char *const args[], size_t nargs,
 		return 0;
 	}
 	return -1;
+}
+
+/* A memfd holding what fd holds, read from its start. -1 with errno. */
+static int
+memfd_copy(const char *name, int fd)
+{
+	off_t off = 0;
+	ssize_t n;
+	int m;
+
+	if ((m = memfd_create(name, MFD_CLOEXEC)) == -1)
+		return -1;
+	while ((n = sendfile(m, fd, &off, 1 << 20)) > 0)
+		;
+	if (n == -1) {
+		close(m);
+		return -1;
+	}
+	return fd_above(m);
+}
+
+/*
+ * WRITE_STREAM: the current engine binary, in its sandbox, on copies of the
+ * state memfds, writes the whole store as a migration stream C xenstored
+ * reads (xs-engine --write-stream c417) into a memfd of ours. Returns 0
+ * with *stream (read from its start) and *spare (an empty memfd the broker
+ * writes state_dump into), or an errno. The broker waits meanwhile.
+ */
+int
+spawn_engine_write_stream(int *stream, int *spare)
+{
+	static char *const words[] = {"--write-stream", "c417"};
+	struct binary b = {cur.fd, NULL};
+	int copies[2] = {-1, -1}, out = -1, ep[2] = {-1, -1};
+	int err = 0, status;
+	ssize_t n;
+	pid_t pid;
+
+	*stream = *spare = -1;
+	if ((b.argv = command_line(cfg->engine, words, 2)) == NULL)
+		return ENOMEM;
+	if ((copies[0] = memfd_copy("xs-handover-a", cfg->state_fd[0])) == -1 ||
+	    (copies[1] = memfd_copy("xs-handover-b", cfg->state_fd[1])) == -1 ||
+	    (out = memfd_create("xs-handover-stream", MFD_CLOEXEC)) == -1 ||
+	    pipe2(ep, O_CLOEXEC) == -1) {
+		err = errno;
+		goto out;
+	}
+	out = fd_above(out);
+	ep[1] = fd_above(ep[1]);
+	if ((pid = engine_clone()) == -1) {
+		err = errno;
+		goto out;
+	}
+	if (pid == 0) {
+		close(ep[0]);
+		if (cfg->sandboxed)
+			privs_engine_child();
+		engine_exec(out, copies, ep[1], &b);
+	}
+	close(ep[1]);
+	ep[1] = -1;
+	do
+		n = read(ep[0], &err, sizeof(err));
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)sizeof(err))
+		err = 0;
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			err = errno;
+			goto out;
+		}
+	if (err == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		err = EPROTO;
+	if (err == 0 && lseek(out, 0, SEEK_SET) == -1)
+		err = errno;
+	if (err == 0 &&
+	    (*spare = memfd_create("xs-handover-dump", MFD_CLOEXEC)) == -1)
+		err = errno;
+	if (err == 0) {
+		*spare = fd_above(*spare);
+		*stream = out;
+		out = -1;
+	}
+out:
+	liveupdate_argv_free(b.argv);
+	if (copies[0] != -1)
+		close(copies[0]);
+	if (copies[1] != -1)
+		close(copies[1]);
+	if (out != -1)
+		close(out);
+	if (ep[0] != -1)
+		close(ep[0]);
+	if (ep[1] != -1)
+		close(ep[1]);
+	return err;
 }

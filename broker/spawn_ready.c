@@ -22,6 +22,8 @@
 #include "broker.h"
 
 static const char *written;
+/* sd_notify() forgets the socket after READY; a handover needs it again. */
+static char *notify_socket;
 
 /*
  * The pid in a file beside path, renamed over it: whoever looks finds no
@@ -66,6 +68,9 @@ spawn_ready_announce(const struct spawner_cfg *cfg)
 	if (cfg->pidfile != NULL &&
 	    (err = pidfile_write(cfg->pidfile, cfg->broker_pid)) != 0)
 		return err;
+	if (getenv("NOTIFY_SOCKET") != NULL &&
+	    (notify_socket = strdup(getenv("NOTIFY_SOCKET"))) == NULL)
+		return ENOMEM;
 	r = sd_notifyf(1, "READY=1\nMAINPID=%ld", (long)cfg->broker_pid);
 	if (r < 0)
 		log_warnx("telling systemd the daemon is ready: %s",
@@ -82,4 +87,27 @@ spawn_ready_withdraw(void)
 	if (written != NULL && unlink(written) == -1 && errno != ENOENT)
 		log_warn("unlink %s", written);
 	written = NULL;
+}
+
+/*
+ * A handover: the daemon is now process pid (the spawner, about to execute
+ * another daemon; or the broker again if it could not). The pid file and
+ * systemd follow it; the daemon it becomes is not told of systemd.
+ */
+void
+spawn_ready_moved(const struct spawner_cfg *cfg, pid_t pid)
+{
+	int err, r;
+
+	if (cfg->pidfile != NULL &&
+	    (err = pidfile_write(cfg->pidfile, pid)) != 0)
+		log_warnx("live update: pid file %s: %s", cfg->pidfile,
+			  strerror(err));
+	if (notify_socket == NULL)
+		return;
+	setenv("NOTIFY_SOCKET", notify_socket, 1);
+	r = sd_notifyf(1, "MAINPID=%ld", (long)pid);
+	if (r < 0)
+		log_warnx("live update: telling systemd of pid %ld: %s",
+			  (long)pid, strerror(-r));
 }

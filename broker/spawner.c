@@ -32,6 +32,7 @@
 #include <xenctrl.h>
 
 #include "broker.h"
+#include "lu_options.h"
 
 /* How long an engine gets after SIGTERM when the spawner ends it. */
 #define SPAWNER_STOP_MS 5000
@@ -174,10 +175,68 @@ do_start(struct spawn_start *m)
 static void
 do_update_file(struct spawn_update_file *m)
 {
+	struct spawn_update_result r = {
+		{SPAWN_UPDATE_FILE_RESULT, sizeof(r)}, 0, 0};
+	int kind = 0;
+
 	if (m->path_len > SPAWN_PATH_MAX || m->path[m->path_len] != '\0' ||
 	    strlen(m->path) != m->path_len || m->path_len == 0)
 		broken("UPDATE_FILE with a malformed path");
-	send_err(SPAWN_UPDATE_FILE_RESULT, spawn_engine_update_file(m->path));
+	r.err = spawn_engine_update_file(m->path, &kind);
+	r.kind = r.err == 0 ? (uint32_t)kind : 0;
+	send_or_end(&r, sizeof(r), NULL, 0);
+}
+
+/* WRITE_STREAM: the store for a handover, with no engine running. */
+static void
+do_write_stream(void)
+{
+	struct spawn_err r = {{SPAWN_STREAM, sizeof(r)}, 0};
+	int out[2];
+
+	if (engine != -1)
+		broken("WRITE_STREAM while an engine runs");
+	r.err = spawn_engine_write_stream(&out[0], &out[1]);
+	send_or_end(&r, sizeof(r), out, r.err == 0 ? 2 : 0);
+	if (r.err == 0)
+		spawn_close_fds(out, 2);
+}
+
+static void
+do_handover(struct spawn_handover *m, int *fds, int nfds)
+{
+	char *words[SPAWN_ARGS_MAX + 1];
+
+	if (engine != -1)
+		broken("HANDOVER while an engine runs");
+	if (nfds != 1)
+		broken("HANDOVER without its state_dump");
+	if (m->nargs > SPAWN_ARGS_MAX || m->args_len > sizeof(m->args) ||
+	    split_words(m->args, m->args_len, m->nargs, words) == -1 ||
+	    !lu_args_ok(words, m->nargs))
+		broken("HANDOVER with malformed words");
+	if (spawn_handover_begin(m, words, fds[0]) == -1)
+		broken("HANDOVER to no daemon, or of too many fds");
+}
+
+static void
+do_handover_fds(const struct spawn_handover_fds *m, int *fds, int nfds)
+{
+	int err;
+
+	if ((uint32_t)nfds != m->n)
+		broken("HANDOVER_FDS with fds it does not count");
+	if ((err = spawn_handover_fds(fds, nfds)) == -1)
+		broken("HANDOVER_FDS nobody asked for");
+	/* Here only if the daemon could not be executed. */
+	if (err != 0)
+		send_err(SPAWN_HANDOVER_FAILED, err);
+}
+
+const struct spawner_cfg *
+spawner_cfg_get(void)
+{
+	return cfg;
 }
 
 static void
@@ -267,11 +326,17 @@ do_ready(void)
 	send_err(SPAWN_READY_DONE, spawn_ready_announce(cfg));
 }
 
-/* Each type has one size; no message from the broker carries an fd. */
+/* Each type has one size; only a handover's messages carry fds. */
 static size_t
 msg_size(uint32_t type)
 {
 	switch (type) {
+	case SPAWN_WRITE_STREAM:
+		return sizeof(struct spawn_hdr);
+	case SPAWN_HANDOVER:
+		return sizeof(struct spawn_handover);
+	case SPAWN_HANDOVER_FDS:
+		return sizeof(struct spawn_handover_fds);
 	case SPAWN_START:
 		return sizeof(struct spawn_start);
 	case SPAWN_UPDATE_FILE:
@@ -291,21 +356,31 @@ msg_size(uint32_t type)
 }
 
 static void
-spawner_dispatch(void *buf, size_t len, int nfds)
+spawner_dispatch(void *buf, size_t len, int *fds, int nfds)
 {
 	struct spawn_hdr h;
 	size_t want;
 
-	if (nfds != 0)
-		broken("a message with fds");
 	if (len < sizeof(h))
 		broken("a message shorter than its header");
 	memcpy(&h, buf, sizeof(h));
+	if (nfds != 0 && h.type != SPAWN_HANDOVER &&
+	    h.type != SPAWN_HANDOVER_FDS)
+		broken("a message with fds");
 	if ((want = msg_size(h.type)) == 0)
 		broken("a message of an unknown type");
 	if (len != want || h.len != want)
 		broken("a message of the wrong size");
 	switch (h.type) {
+	case SPAWN_WRITE_STREAM:
+		do_write_stream();
+		break;
+	case SPAWN_HANDOVER:
+		do_handover(buf, fds, nfds);
+		break;
+	case SPAWN_HANDOVER_FDS:
+		do_handover_fds(buf, fds, nfds);
+		break;
 	case SPAWN_START:
 		do_start(buf);
 		break;
@@ -355,6 +430,7 @@ static void __attribute__((noreturn)) spawner_loop(int sigfd)
 	static union {
 		struct spawn_start start;
 		struct spawn_update_file file;
+		struct spawn_handover handover;
 		char buf[SPAWN_MSG_MAX + 1];
 	} msg;
 	struct signalfd_siginfo si;
@@ -383,7 +459,7 @@ static void __attribute__((noreturn)) spawner_loop(int sigfd)
 			/* The broker is gone: so is everything it served. */
 			spawner_end(n == 0 ? 0 : 1);
 		}
-		spawner_dispatch(msg.buf, (size_t)n, nfds);
+		spawner_dispatch(msg.buf, (size_t)n, fds, nfds);
 	}
 }
 

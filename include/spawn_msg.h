@@ -19,22 +19,27 @@
 
 enum spawn_type {
 	/* broker -> spawner */
-	SPAWN_START = 1,   /* struct spawn_start */
-	SPAWN_UPDATE_FILE, /* struct spawn_update_file */
-	SPAWN_STOP,        /* struct spawn_stop */
-	SPAWN_AUDIT_OPEN,  /* struct spawn_hdr */
-	SPAWN_SHUTDOWN,    /* struct spawn_hdr */
-	SPAWN_VIOLATION,   /* struct spawn_violation: the broker's last word */
-	SPAWN_DOMINFO,     /* struct spawn_dominfo_req */
-	SPAWN_READY,       /* struct spawn_hdr: it serves; once */
+	SPAWN_START = 1,    /* struct spawn_start */
+	SPAWN_UPDATE_FILE,  /* struct spawn_update_file */
+	SPAWN_STOP,         /* struct spawn_stop */
+	SPAWN_AUDIT_OPEN,   /* struct spawn_hdr */
+	SPAWN_SHUTDOWN,     /* struct spawn_hdr */
+	SPAWN_VIOLATION,    /* struct spawn_violation: the broker's last word */
+	SPAWN_DOMINFO,      /* struct spawn_dominfo_req */
+	SPAWN_READY,        /* struct spawn_hdr: it serves; once */
+	SPAWN_WRITE_STREAM, /* struct spawn_hdr: the store, for a handover */
+	SPAWN_HANDOVER,     /* struct spawn_handover, and state_dump's memfd */
+	SPAWN_HANDOVER_FDS, /* struct spawn_handover_fds, and that many fds */
 	/* spawner -> broker */
 	SPAWN_STARTED = 101,      /* struct spawn_pid, and the channel's fd */
 	SPAWN_START_FAILED,       /* struct spawn_err */
 	SPAWN_EXITED,             /* struct spawn_pid */
-	SPAWN_UPDATE_FILE_RESULT, /* struct spawn_err */
+	SPAWN_UPDATE_FILE_RESULT, /* struct spawn_update_result */
 	SPAWN_AUDIT_FDS,          /* struct spawn_audit_fds, and its fds */
 	SPAWN_DOMINFO_LIST,       /* struct spawn_dominfo */
 	SPAWN_READY_DONE,         /* struct spawn_err: the pid file's */
+	SPAWN_STREAM,             /* struct spawn_err, and (0) two memfds */
+	SPAWN_HANDOVER_FAILED,    /* struct spawn_err: it did not exec */
 };
 
 struct spawn_hdr {
@@ -119,6 +124,42 @@ struct spawn_err {
 	int32_t err; /* 0 or an errno value */
 };
 
+/*
+ * What a live update's file is: an engine build (the engine is replaced),
+ * or a xenstore daemon of the list fixed at start (--live-update-allow),
+ * which the spawner executes in its own place with the whole store, the
+ * sockets and the rings handed over (a handover, broker/handover.c).
+ */
+enum spawn_lu_kind { SPAWN_LU_ENGINE = 1, SPAWN_LU_DAEMON };
+
+struct spawn_update_result {
+	struct spawn_hdr h;
+	int32_t err;   /* 0 or the errno the engine is told */
+	uint32_t kind; /* enum spawn_lu_kind, with err 0 */
+};
+
+/*
+ * A handover's fds are at SPAWN_HANDOVER_FD_BASE + i in the daemon it
+ * executes, i their order in the HANDOVER_FDS messages: state_dump names
+ * them so. The spawner's own fds are all below it.
+ */
+#define SPAWN_HANDOVER_FD_BASE 64u
+#define SPAWN_HANDOVER_FDS_MAX 8192u
+
+struct spawn_handover {
+	struct spawn_hdr h;
+	uint32_t nfds;  /* in the HANDOVER_FDS messages that follow */
+	uint32_t nargs; /* words added to the daemon's command line */
+	uint32_t
+		args_len; /* bytes of args used: nargs words, each ending NUL */
+	char args[SPAWN_ARGS_MAX * (SPAWN_ARG_MAX + 1)];
+};
+
+struct spawn_handover_fds {
+	struct spawn_hdr h;
+	uint32_t n; /* fds carried, at most SPAWN_FDS_MAX */
+};
+
 /* The audit files, in this order; an entry whose err is 0 has an fd. */
 enum { SPAWN_AUDIT_LOG, SPAWN_AUDIT_POLICY, SPAWN_AUDIT_KEY, SPAWN_AUDIT_N };
 /* err of a file that was not named at start. */
@@ -135,7 +176,9 @@ _Static_assert(sizeof(struct spawn_update_file) <= SPAWN_MSG_MAX,
 	       "receive buffers hold every message");
 _Static_assert(sizeof(struct spawn_dominfo) <= SPAWN_MSG_MAX,
 	       "receive buffers hold every message");
+_Static_assert(sizeof(struct spawn_handover) <= SPAWN_MSG_MAX,
+	       "receive buffers hold every message");
 /* The most fds one message carries. */
-#define SPAWN_FDS_MAX SPAWN_AUDIT_N
+#define SPAWN_FDS_MAX 32
 
 #endif

@@ -337,11 +337,16 @@ tmp_file(const char *name, mode_t mode)
 	return tmp_elf(name, mode, ELF_GOOD);
 }
 
+/* The one daemon a handover may go to, in these tests. */
+static char *daemons[] = {"/usr/bin/env", NULL};
+
 static void
 expect_refused(const char *path, int err)
 {
+	int kind = 0;
+
 	errno = 0;
-	assert_int_equal(liveupdate_open(path, 10), -1);
+	assert_int_equal(liveupdate_open(path, 10, daemons, &kind), -1);
 	assert_int_equal(errno, err);
 }
 
@@ -349,12 +354,18 @@ static void
 test_liveupdate_open(void **state)
 {
 	char *p;
-	int fd;
+	int fd, kind = 0;
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/xs-lu-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
-	fd = liveupdate_open(tmp_file("good", 0755), 10);
+	fd = liveupdate_open(tmp_file("good", 0755), 10, daemons, &kind);
 	assert_true(fd >= 10);
+	assert_int_equal(kind, SPAWN_LU_ENGINE);
+	close(fd);
+	/* Not an engine, but a daemon of the list: a handover's. */
+	fd = liveupdate_open("/usr/bin/env", 10, daemons, &kind);
+	assert_true(fd >= 10);
+	assert_int_equal(kind, SPAWN_LU_DAEMON);
 	close(fd);
 	expect_refused(tmp_file("group-writable", 0775), EACCES);
 	expect_refused(tmp_file("other-writable", 0757), EACCES);

@@ -141,7 +141,7 @@ static int
 update_file(struct spawner *s, const char *path)
 {
 	static struct spawn_update_file m;
-	struct spawn_err r;
+	struct spawn_update_result r;
 
 	memset(&m, 0, sizeof(m));
 	m.h.type = SPAWN_UPDATE_FILE;

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""A host moves back from split-xenstored to Debian's C xenstored without a
+reboot: ``xenstore-control live-update -f /usr/sbin/xenstored`` on the
+broker hands the store, the socket, every connection and every ring to C
+xenstored 4.17 in its own live-update format (broker/handover.c), and the
+spawner executes it in its place. Then forward again to the broker.
+
+Under the simulated hypervisor: guests on their rings and dom0 on the
+socket, with watches set, go on with their next request without
+reconnecting, every watch fires on the next change, and the store is the
+same; socket_ro clients, which C xenstored cannot take, are closed.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "xensim"))
+
+import xensim as X  # noqa: E402
+from conftest import wait_until  # noqa: E402
+import test_takeover as T  # noqa: E402
+
+XS_BUILD = os.path.abspath(os.environ.get("XS_BUILD",
+                                          os.path.join(REPO, "build")))
+BROKER = os.path.join(XS_BUILD, "bin", "xs-broker")
+
+pytestmark = T.pytestmark
+
+
+def _z(*parts):
+    return b"".join(p.encode() + b"\0" for p in parts)
+
+
+def control(d, *args):
+    r = subprocess.run([X.XENSTORE_CONTROL] + list(args), env=d.env(),
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=120)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def running(pid):
+    """pid is a process, not a zombie nobody reaped yet."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def pid_of(d):
+    with open(os.path.join(d.rundir, "xenstored.pid")) as f:
+        return int(f.read())
+
+
+def test_broker_to_c_xenstored_and_back():
+    sim = X.Sim()
+    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
+    pid = None
+    try:
+        d = sim.start_daemon(
+            [BROKER, "-N", "--pid-file",
+             os.path.join(rundir, "xenstored.pid"),
+             "--live-update-allow", X.XENSTORED], rundir=rundir)
+        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+        w = T.prepare(sim, d, guests)
+        ro = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ro.connect(os.path.join(rundir, "socket_ro"))
+        before = X.store_snapshot(d.socket)
+        broker = d.proc.pid
+        rc, out = control(d, "live-update", X.XENSTORED)
+        assert rc == 0, out + d.stderr()
+        # The broker is gone; C xenstored runs where its spawner did.
+        wait_until(lambda: not d.alive(), what="the broker to leave")
+        pid = pid_of(d)
+        assert pid != broker
+        assert comm(pid) == "xenstored", d.stderr()
+        assert not os.path.exists(os.path.join(rundir, "state_dump"))
+        T.check_after(sim, d, guests, w, before)
+        # The socket_ro client could not go along.
+        ro.settimeout(10)
+        assert ro.recv(1) == b""
+        ro.close()
+        # Forward again: C xenstored hands the host back to a broker.
+        snap = X.store_snapshot(d.socket)
+        rc, out = control(d, "live-update", "-c",
+                          T.broker_cmdline("--pid-file",
+                                           os.path.join(rundir,
+                                                        "xenstored.pid")),
+                          BROKER)
+        assert rc == 0, out + d.stderr()
+        wait_until(lambda: comm(pid) == "xs-broker", what="the broker")
+        assert X.store_snapshot(d.socket) == snap
+        for g in guests.values():
+            assert g.read("data/x").startswith(b"w")
+            g.close()
+        w.close()
+    finally:
+        # The daemon that replaced the broker is not the process the
+        # simulation started: it is stopped by its pid.
+        if pid is not None and running(pid):
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not running(pid), what="the daemon's end")
+        sim.close()
+        shutil.rmtree(rundir, ignore_errors=True)
+
+
+def test_daemon_that_cannot_run_keeps_the_broker():
+    """A daemon of the list that cannot be executed leaves everything with
+    the broker: the update is answered with the failure, guests, clients
+    and watches go on, the pid file names the broker again."""
+    sim = X.Sim()
+    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
+    bad = os.path.join(rundir, "not-a-daemon")
+    with open(bad, "w") as f:
+        f.write("neither an ELF file nor a script\n")
+    os.chmod(bad, 0o755)
+    try:
+        pidfile = os.path.join(rundir, "xenstored.pid")
+        d = sim.start_daemon([BROKER, "-N", "--pid-file", pidfile,
+                              "--live-update-allow", bad], rundir=rundir)
+        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+        w = T.prepare(sim, d, guests)
+        wait_until(lambda: os.path.exists(pidfile), what="the pid file")
+        before = X.store_snapshot(d.socket)
+        rc, out = control(d, "live-update", bad)
+        assert rc != 0, out
+        assert "failed" in out, out
+        assert d.alive() and pid_of(d) == d.proc.pid
+        assert "the daemon cannot be executed" in d.stderr()
+        assert not os.path.exists(os.path.join(rundir, "state_dump"))
+        T.check_after(sim, d, guests, w, before)
+        # VIRQ_DOM_EXC is bound again: a domain's death is seen.
+        rel = X.SockWatcher(d.socket)
+        rel.watch("@releaseDomain", "rel")
+        rel.wait_event()
+        sim.destroy(6)
+        assert rel.wait_event() == ["@releaseDomain", "rel"]
+        rel.close()
+        w.close()
+        for g in guests.values():
+            g.close()
+    finally:
+        sim.close()
+        shutil.rmtree(rundir, ignore_errors=True)
