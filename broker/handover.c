@@ -219,6 +219,62 @@ compose(int out, const uint8_t *body, size_t blen, struct handover_conn *hc,
 }
 
 /*
+ * C xenstored 4.17 counts each node against its owner's domain and exits
+ * when that domain is neither connected nor known to the hypervisor: every
+ * owner in the stream (body, records checked already) must exist now.
+ * Returns NULL, or why not.
+ */
+static const char *
+owners_exist(const uint8_t *body, size_t blen, char *why, size_t len)
+{
+	static uint8_t owned[XS_DOMID_FIRST_RESERVED / 8],
+		live[XS_DOMID_FIRST_RESERVED / 8];
+	struct spawn_dominfo r;
+	uint32_t type, rlen, first = 0, i;
+	uint16_t np, domid;
+	size_t off = 0;
+
+	memset(owned, 0, sizeof(owned));
+	memset(live, 0, sizeof(live));
+	while (off + 8 <= blen) {
+		memcpy(&type, body + off, 4);
+		memcpy(&rlen, body + off + 4, 4);
+		/*
+		 * NODE_DATA: conn, tx (4 each), path and data lengths,
+		 * ta_access, perm_n (2 each), then the owner's entry:
+		 * access, flags, domid.
+		 */
+		if (type == REC_NODE_DATA && rlen >= 20) {
+			memcpy(&np, body + off + 8 + 14, 2);
+			memcpy(&domid, body + off + 8 + 18, 2);
+			if (np > 0 && domid != 0 &&
+			    domid < XS_DOMID_FIRST_RESERVED)
+				owned[domid / 8] |=
+					(uint8_t)(1u << (domid % 8));
+		}
+		off += 8 + (size_t)rlen;
+	}
+	do {
+		spawn_dominfo(first, &r);
+		for (i = 0; i < r.n; i++)
+			live[r.d[i].domid / 8] |=
+				(uint8_t)(1u << (r.d[i].domid % 8));
+		first = r.n > 0 ? r.d[r.n - 1].domid + 1 : 0;
+	} while (r.n == SPAWN_DOMINFO_MAX && first < XS_DOMID_FIRST_RESERVED);
+	for (i = 1; i < XS_DOMID_FIRST_RESERVED; i++)
+		if ((owned[i / 8] & (1u << (i % 8))) &&
+		    !(live[i / 8] & (1u << (i % 8)))) {
+			snprintf(
+				why, len,
+				"a node is owned by domain %u, which no longer "
+				"exists: C xenstored 4.17 exits on it",
+				(unsigned int)i);
+			return why;
+		}
+	return NULL;
+}
+
+/*
  * The whole handover; args are what -c added to the daemon's command
  * line. Returns only if it did not happen, with why, everything still as
  * it was but the engine, which the caller starts again.
@@ -263,7 +319,8 @@ handover_run(char *const args[], size_t nargs, char *why, size_t len)
 		bad = why;
 		goto out;
 	}
-	if ((bad = compose(spare, map + off, blen, hc, nhc, fds, &nfds, why,
+	if ((bad = owners_exist(map + off, blen, why, len)) != NULL ||
+	    (bad = compose(spare, map + off, blen, hc, nhc, fds, &nfds, why,
 			   len)) != NULL)
 		goto out;
 	if (guest_handover_virq(0) == -1) {

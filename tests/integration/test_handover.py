@@ -158,3 +158,31 @@ def test_daemon_that_cannot_run_keeps_the_broker():
     finally:
         sim.close()
         shutil.rmtree(rundir, ignore_errors=True)
+
+
+def test_node_of_a_dead_domain_keeps_the_broker():
+    """C xenstored 4.17 exits on a node whose owner no longer exists: such
+    a store is not handed over, and says why."""
+    sim = X.Sim()
+    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
+    try:
+        d = sim.start_daemon([BROKER, "-N", "--live-update-allow",
+                              X.XENSTORED], rundir=rundir)
+        g = sim.introduce(d, 5)
+        w = X.SockWatcher(d.socket)
+        # Owned by a domain that then goes, never introduced.
+        sim.create(42)
+        assert not w.request(X.WRITE, _z("/tool/orphan") + b"x").is_error
+        assert not w.request(X.SET_PERMS,
+                             _z("/tool/orphan", "n42")).is_error
+        sim.destroy(42)
+        rc, out = control(d, "live-update", X.XENSTORED)
+        assert rc != 0, out
+        assert d.alive()
+        assert "owned by domain 42, which no longer exists" in d.stderr()
+        assert w.request(X.READ, _z("/tool/orphan")).payload == b"x"
+        w.close()
+        g.close()
+    finally:
+        sim.close()
+        shutil.rmtree(rundir, ignore_errors=True)
