@@ -235,6 +235,12 @@ $(B)/tests/seccomp_probe: tests/tools/seccomp_probe.c $(B)/lib/libbroker.a \
 		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SYSTEMD) \
 		$(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO) $(LDLIBS_ZSTD)
 
+# The broker's check of a stream for C xenstored 4.17, on a file.
+$(B)/tests/handover_check: tests/tools/handover_check.c $(B)/lib/libbroker.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) \
+		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB)
+
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) -o $@ $(LINK_IN) \
