@@ -10,12 +10,19 @@ without them, and the nodes restore as the store they came from."""
 import os
 import struct
 import subprocess
+import sys
 
 import pytest
 
 import xsraw
 from conftest import REFERENCE, XS_BUILD, tool
 from test_dump import engine_user, ls, state_memfds
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "xensim"))
+
+import xensim as X  # noqa: E402
+from test_xensim import build, sim  # noqa: E402,F401
 
 pytestmark = pytest.mark.skipif(REFERENCE, reason="split-xenstored's engine")
 
@@ -83,19 +90,25 @@ def populate(d):
         c.ok(xsraw.SET_PERMS, b"@releaseDomain\0n0\0r9\0")
 
 
-def test_write_stream_c417(xsd_factory, tmp_path):
-    a = xsd_factory(name="c417")
-    populate(a)
-    with a.raw() as w:
+def stream_of(d):
+    """The stream the engine writes from d's state, while one client of d
+    watches /h/d1, rel/x (relative) and @introduceDomain."""
+    with d.raw() as w:
         w.watch(b"/h/d1", b"abs")
         w.watch(b"rel/x", b"rel")
         w.watch(b"@introduceDomain", b"intro")
         # Copies of the broker's state, as it hands them to an engine.
         state = []
-        for p in sorted(state_memfds(a)):
+        for p in sorted(state_memfds(d)):
             with open(p, "rb") as f:
                 state.append(f.read())
-        rc, out = write_stream(*state)
+        return write_stream(*state)
+
+
+def test_write_stream_c417(xsd_factory, tmp_path):
+    a = xsd_factory(name="c417")
+    populate(a)
+    rc, out = stream_of(a)
     assert rc == 0, out[:200]
     assert out[:8] == b"xenstore"
     assert struct.unpack(">II", out[8:16]) == (1, 0)
@@ -148,3 +161,70 @@ def test_write_stream_refuses_a_bad_state(tmp_path):
     rc, out = write_stream(b"xenstore\0\0\0\x02\0\0\0\0" + b"\1" * 8)
     assert rc == 1
     assert out.startswith(b"state: "), out
+
+
+# Run by C xenstored's live update in place of the new binary: the stream
+# the old daemon dumped keeps its preamble, GLOBAL_DATA and CONNECTION_DATA
+# (what the broker writes), the rest is the engine's, its watches put on
+# the first socket connection; then the real daemon reads it with -U.
+SPLICE = """#!/usr/bin/python3
+import os, struct, sys
+dump = os.path.join(os.environ["XENSTORED_ROOTDIR"], "state_dump")
+with open(dump, "rb") as f:
+    old = f.read()
+with open(%(body)r, "rb") as f:
+    body = f.read()
+out, off, first = [old[:16]], 16, None
+while True:
+    t, n = struct.unpack("<II", old[off:off + 8])
+    if t == 0:
+        break
+    if t in (1, 2):
+        out.append(old[off:off + 8 + n])
+        if t == 2 and first is None and old[off + 12:off + 14] == b"\\1\\0":
+            first = old[off + 8:off + 12]
+    off += 8 + n
+off = 0
+while off < len(body):
+    t, n = struct.unpack("<II", body[off:off + 8])
+    rec = body[off:off + 8 + n]
+    if t == 3:
+        rec = rec[:8] + first + rec[12:]
+    out.append(rec)
+    off += 8 + n
+with open(dump, "wb") as f:
+    f.write(b"".join(out))
+os.execv(%(xenstored)r, [%(xenstored)r] + sys.argv[1:])
+"""
+
+
+@pytest.mark.skipif(
+    not all(os.access(p, os.X_OK) for p in (X.XENSTORED, X.XENSTORE_CONTROL)),
+    reason="needs Debian's C xenstored and xenstore-control (xen-utils-4.17)")
+def test_c_xenstored_417_reads_it(xsd_factory, sim, tmp_path):
+    """Debian's C xenstored 4.17, live-updated under the simulated
+    hypervisor onto the engine's records, serves the store they came
+    from and the client's watches, the relative one relative (4.17 has no
+    GET_PERMS of an @ node to show that those carried over too)."""
+    a = xsd_factory(name="c417c")
+    populate(a)
+    rc, out = stream_of(a)
+    assert rc == 0, out[:200]
+    body = str(tmp_path / "body")
+    with open(body, "wb") as f:
+        f.write(out[16:-8])
+    splice = str(tmp_path / "splice")
+    with open(splice, "w") as f:
+        f.write(SPLICE % {"body": body, "xenstored": X.XENSTORED})
+    os.chmod(splice, 0o755)
+
+    d = sim.start_xenstored()
+    w = X.SockWatcher(d.socket)
+    w.request(X.READ, b"/\0")
+    d.live_update(splice)
+    assert X.store_snapshot(d.socket) == X.store_snapshot(a.socket)
+    w.request(X.WRITE, b"/h/d1/new\0x")
+    assert w.wait_event("/h/d1/new") == ["/h/d1/new", "abs"]
+    w.request(X.WRITE, b"/local/domain/0/rel/x\0y")
+    assert w.wait_event("rel/x") == ["rel/x", "rel"]
+    w.close()
