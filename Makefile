@@ -217,6 +217,14 @@ $(B)/tests/test_%: tests/unit/test_%.c $(B)/lib/libengine.a
 	$(CC) $(ALL_CPPFLAGS) -Iengine $(ALL_CFLAGS) $(DEPFLAGS) $(ALL_LDFLAGS) \
 		-o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_ZSTD) $(LDLIBS_SANDBOX)
 
+# The engine's stream for C xenstored 4.17, checked as the broker checks it.
+$(B)/tests/test_state_c417: tests/unit/test_state_c417.c $(B)/lib/libengine.a \
+		$(B)/lib/libbroker.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Iengine -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) \
+		$(ALL_LDFLAGS) -o $@ $(LINK_IN) -lcmocka $(LDLIBS_PB) $(LDLIBS_ZSTD) \
+		$(LDLIBS_SANDBOX)
+
 # The broker's pure pieces, from its library.
 $(B)/tests/test_broker_%: tests/unit/test_broker_%.c $(B)/lib/libbroker.a
 	@mkdir -p $(@D)
@@ -234,6 +242,12 @@ $(B)/tests/seccomp_probe: tests/tools/seccomp_probe.c $(B)/lib/libbroker.a \
 	$(CC) $(ALL_CPPFLAGS) -Ibroker -Iengine $(ALL_CFLAGS) $(DEPFLAGS) \
 		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB) $(LDLIBS_XEN) $(LDLIBS_SYSTEMD) \
 		$(LDLIBS_SANDBOX) $(LDLIBS_YAJL) $(LDLIBS_CRYPTO) $(LDLIBS_ZSTD)
+
+# The broker's check of a stream for C xenstored 4.17, on a file.
+$(B)/tests/handover_check: tests/tools/handover_check.c $(B)/lib/libbroker.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Ibroker $(ALL_CFLAGS) $(DEPFLAGS) \
+		$(ALL_LDFLAGS) -o $@ $(LINK_IN) $(LDLIBS_PB)
 
 $(B)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)

@@ -12,11 +12,14 @@
  * tree's byte order, which the broker's check holds them to.
  *
  * What does not carry over, as 4.17's records have no room for it:
- * - per-domain quotas, global quotas other than 4.17's command line, and
- *   the GET/SET_FEATURE features (DOMAIN_DATA, GLOBAL_QUOTA_DATA);
- * - socket_ro connections (4.17 restores every socket as read-write): their
- *   watches are left out, the broker closes them;
- * - transactions: 4.17 ignores TRANSACTION_DATA, they end with EAGAIN;
+ * - quotas, global and per-domain (4.17 takes its own from its command
+ *   line), and the GET/SET_FEATURE features (GLOBAL_QUOTA_DATA,
+ *   DOMAIN_DATA);
+ * - socket_ro connections: a socket in CONNECTION_DATA is a read-write
+ *   one to 4.17, so the broker must not hand them over; their watches are
+ *   left out here;
+ * - open transactions: 4.17 ignores TRANSACTION_DATA, a client's next
+ *   request in one fails;
  * - a watch's depth (WATCH_DATA_EXTENDED): the watch fires for its whole
  *   subtree again, events a client must already take as spurious;
  * - replies the engine kept for requests the broker would send again.
