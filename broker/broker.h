@@ -100,11 +100,11 @@ void loop_run(void) __attribute__((noreturn));
 long sockmsg_parse(const uint8_t *buf, size_t len, struct xs_hdr *hdr);
 
 /* listen.c */
-void listen_open(const char *rundir, int sock_fd);
+void listen_open(const char *rundir, int sock_fd, int ro_fd);
 void listen_unlink(void);
 void listen_paths(const char *paths[2]);
 void listen_resume(void);
-int listen_fd(void);
+int listen_fd(int readonly);
 int listen_paused(void);
 
 /* ring.c: bytes in and out of a guest's ring page, pure. */
@@ -195,7 +195,8 @@ void conn_resume_all(void);
 void conn_reap(void);
 struct handover_conn {
 	uint32_t id, domid;
-	int ring; /* else a socket, fd */
+	int ring;     /* else a socket, fd */
+	int readonly; /* a socket_ro client */
 	int fd;
 	uint32_t lport; /* a ring's local port, 0 if unbound */
 	const uint8_t *in, *out;
@@ -203,7 +204,7 @@ struct handover_conn {
 					  written, first in out */
 	const struct replay_conn *rq;  /* its requests the engine had */
 };
-size_t conn_handover_list(struct handover_conn **);
+size_t conn_handover_list(struct handover_conn **, int readonly_too);
 void conn_sweep(void);
 int conn_sweep_needed(void);
 
@@ -337,13 +338,14 @@ _Static_assert(LIVEUPDATE_PATH_MAX == SPAWN_PATH_MAX &&
 	       "a live update's limits are the spawner's");
 int liveupdate_open(const char *path, int min_fd, char *const daemons[],
 		    int *kind);
+int liveupdate_is_build(int fd, const char *desc);
 char **liveupdate_argv(char *const argv[], const char *name, char *const args[],
 		       size_t nargs);
 void liveupdate_argv_free(char **);
 
 /* handover.c: the store to another daemon (a live update to it). */
-const char *handover_run(char *const args[], size_t nargs, char *why,
-			 size_t len);
+const char *handover_run(int to_broker, char *const args[], size_t nargs,
+			 char *why, size_t len);
 
 /* engine_frame.c: what the engine may send, pure. */
 int engine_frame_check(const uint8_t *data, size_t len, uint32_t conn_next,
@@ -403,8 +405,9 @@ struct spawner_cfg {
 	const char *audit[SPAWN_AUDIT_N]; /* opened again on SIGHUP, or NULL */
 	const char
 		*unlink[SPAWNER_UNLINK_MAX]; /* removed at the end, or NULL */
-	const char *pidfile;     /* written once the broker serves, or NULL */
-	char *const *lu_daemons; /* what a live update may hand the store to */
+	const char *pidfile;      /* written once the broker serves, or NULL */
+	char *const *lu_daemons;  /* what a live update may hand the store to */
+	char *const *broker_argv; /* its own, for a build that replaces it */
 	pid_t broker_pid;
 };
 void spawner_main(const struct spawner_cfg *, int sock, int log_stderr)
@@ -414,8 +417,8 @@ void spawner_main(const struct spawner_cfg *, int sock, int log_stderr)
 int fd_above(int fd);
 void spawn_engine_init(const struct spawner_cfg *);
 int spawn_engine_update_file(const char *path, int *kind);
-int spawn_engine_daemon(const char **path);
-int spawn_engine_write_stream(int *stream, int *spare);
+int spawn_engine_daemon(const char **path, int *kind);
+int spawn_engine_write_stream(uint32_t form, int *stream, int *spare);
 int spawn_engine_start(enum spawn_binary, char *const args[], size_t nargs,
 		       pid_t *pid, int *chan);
 
@@ -429,6 +432,7 @@ const struct spawner_cfg *spawner_cfg_get(void);
 int spawn_handover_begin(const struct spawn_handover *, char *const words[],
 			 int memfd);
 int spawn_handover_fds(const int *fds, int n);
+void spawn_handover_init(void);
 
 /* spawn_io.c: one control message in or out, with its fds. */
 int spawn_send(int sock, const void *msg, size_t len, const int *fds, int nfds);
@@ -442,7 +446,7 @@ void spawn_deferred(void);
 int spawn_start(enum spawn_binary, char *const args[], size_t nargs, pid_t *pid,
 		int *chan);
 int spawn_update_file(const char *path, int *kind);
-int spawn_write_stream(int *stream, int *spare);
+int spawn_write_stream(uint32_t form, int *stream, int *spare);
 int spawn_handover(int memfd, char *const args[], size_t nargs, const int *fds,
 		   size_t nfds);
 void spawn_stop(enum spawn_signal);
@@ -535,6 +539,7 @@ struct takeover_conn {
 	uint16_t domid, tdomid;  /* a ring's */
 	uint32_t port;           /* a ring's local event channel port */
 	int fd;                  /* a socket's */
+	int readonly;            /* a socket_ro client's (X_CONN) */
 	const uint8_t *in, *out; /* bytes pending, in the mapped stream */
 	size_t inlen, outlen, resplen;
 };
@@ -544,6 +549,8 @@ struct takeover {
 	size_t len;
 	int have_global;
 	int sock_fd, evtchn_fd; /* -1: none */
+	int ro_fd;              /* socket_ro's (X_LISTEN), or -1 */
+	int keep_fd;            /* --live-update-fallback /proc/self/fd/N */
 	struct takeover_conn *conns;
 	size_t nconns, conns_cap;
 	uint32_t max_id;

@@ -896,12 +896,12 @@ conn_drop(struct conn *c, const char *why)
 }
 
 /*
- * A handover: every connection another daemon can take (the socket_ro
- * ones cannot: C xenstored has none), with what it has pending, for
- * handover.c to write. The pointers hold until the loop runs again.
+ * A handover: every connection another daemon can take (socket_ro ones
+ * only if readonly_too: C xenstored has none), with what it has pending,
+ * for handover.c to write. The pointers hold until the loop runs again.
  */
 size_t
-conn_handover_list(struct handover_conn **out)
+conn_handover_list(struct handover_conn **out, int readonly_too)
 {
 	struct handover_conn *h;
 	const struct outrec *r;
@@ -912,9 +912,10 @@ conn_handover_list(struct handover_conn **out)
 	for (i = 0; i < nconns; i++) {
 		struct conn *c = conns[i];
 
-		if (c->dead || c->readonly)
+		if (c->dead || (c->readonly && !readonly_too))
 			continue;
 		h[n].id = c->id;
+		h[n].readonly = c->readonly;
 		h[n].domid = c->domid;
 		h[n].ring = c->guest != NULL;
 		h[n].fd = c->fd;

@@ -412,12 +412,14 @@ live_update_start(void)
 
 	exec_asked = 0;
 	replay_engine_gone(&engine_replay, 0);
-	if (next_path != NULL && next_kind == SPAWN_LU_DAEMON) {
+	if (next_path != NULL &&
+	    (next_kind == SPAWN_LU_DAEMON || next_kind == SPAWN_LU_BROKER)) {
 		/* Returns only if the store stays here. */
 		char why[512];
 
 		log_info("live update: handing the store to %s", next_path);
-		handover_run(exec_args, exec_nargs, why, sizeof(why));
+		handover_run(next_kind == SPAWN_LU_BROKER, exec_args,
+			     exec_nargs, why, sizeof(why));
 		log_warnx("live update: %s", why);
 		audit_engine_event("live-update-failed", why);
 		free(next_path);
@@ -506,6 +508,8 @@ life_live_update(const Xsp__PrivRequest *p)
 			fatal("live update");
 		log_info(next_kind == SPAWN_LU_DAEMON
 				 ? "live update: the store goes to %s"
+			 : next_kind == SPAWN_LU_BROKER
+				 ? "live update: the broker is replaced by %s"
 				 : "live update: next engine binary %s",
 			 shown);
 		if (p->id != 0)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A handover: the live update of a running split-xenstored to another
- * xenstore daemon (C xenstored 4.17, from the list fixed at start), which
- * takes the store, the sockets and the rings as it takes them from itself:
+ * xenstore daemon (C xenstored 4.17, from the list fixed at start, or a
+ * broker build: a broker replacing itself), which takes the store, the
+ * sockets and the rings as it takes them from itself:
  * RUNDIR/state_dump and the fds it names, then the daemon runs with -U in
  * the spawner's place.
  *
@@ -169,16 +170,50 @@ conn_record(struct wbuf *w, const struct handover_conn *h, int fd_no)
 }
 
 /*
- * Writes state_dump into out; the fds it names go to fds[] (listening
- * socket, event channel handle, then each socket client in order).
+ * The records of the engine's own stream (a broker's handover) between its
+ * preamble and END, but its connections, which the broker writes: each
+ * checked to lie within the stream. Returns NULL, or why not.
  */
 static const char *
-compose(int out, const uint8_t *body, size_t blen, struct handover_conn *hc,
-	size_t nhc, int *fds, size_t *nfds, char *why, size_t len)
+splice_own(struct wbuf *w, const uint8_t *map, size_t len)
+{
+	uint32_t type, rlen;
+	size_t off = 16, padded;
+
+	if (len < 16 || memcmp(map, "xenstore", 8) != 0)
+		return "not a migration stream";
+	for (;;) {
+		if (len - off < 8)
+			return "no END record";
+		memcpy(&type, map + off, 4);
+		memcpy(&rlen, map + off + 4, 4);
+		padded = ((size_t)rlen + 7) & ~(size_t)7;
+		if (len - off - 8 < padded)
+			return "a truncated record";
+		if (type == REC_END)
+			return off + 8 == len ? NULL : "data after END";
+		/* As the engine wrote it: some records end at their length,
+		 * not at their padding. */
+		if (type != REC_CONNECTION_DATA && type != REC_GLOBAL_DATA)
+			wput(w, map + off, 8 + padded);
+		off += 8 + padded;
+	}
+}
+
+/*
+ * Writes state_dump into out; the fds it names go to fds[] (listening
+ * socket, event channel handle, then each socket client in order; a
+ * broker's then socket_ro's listening socket).
+ */
+static const char *
+compose(int out, int own, const uint8_t *body, size_t blen,
+	struct handover_conn *hc, size_t nhc, int *fds, size_t *nfds, char *why,
+	size_t len)
 {
 	static struct wbuf w;
-	uint32_t ver = htobe32(C417_VERSION),
+	uint32_t ver = htobe32(own ? ST_VERSION : C417_VERSION),
 		 flags = htobe32(BYTE_ORDER == BIG_ENDIAN ? 1 : 0);
+	const char *bad;
 	int32_t g[2];
 	size_t i;
 	int err;
@@ -186,7 +221,7 @@ compose(int out, const uint8_t *body, size_t blen, struct handover_conn *hc,
 	memset(&w, 0, sizeof(w));
 	w.fd = out;
 	*nfds = 0;
-	fds[(*nfds)++] = listen_fd();
+	fds[(*nfds)++] = listen_fd(0);
 	fds[(*nfds)++] = guest_evtchn_fd();
 	wput(&w, "xenstore", 8);
 	wput(&w, &ver, 4);
@@ -195,6 +230,13 @@ compose(int out, const uint8_t *body, size_t blen, struct handover_conn *hc,
 	g[1] = SPAWN_HANDOVER_FD_BASE + 1;
 	wrec(&w, REC_GLOBAL_DATA, sizeof(g));
 	wput(&w, g, sizeof(g));
+	if (own) {
+		g[0] = (int32_t)(SPAWN_HANDOVER_FD_BASE + *nfds);
+		fds[(*nfds)++] = listen_fd(1);
+		wrec(&w, REC_X_LISTEN, 4);
+		wput(&w, g, 4);
+		wpad(&w, 4);
+	}
 	for (i = 0; i < nhc; i++) {
 		int no = -1;
 
@@ -208,7 +250,12 @@ compose(int out, const uint8_t *body, size_t blen, struct handover_conn *hc,
 			return why;
 		}
 	}
-	wput(&w, body, blen);
+	if (!own)
+		wput(&w, body, blen);
+	else if ((bad = splice_own(&w, body, blen)) != NULL) {
+		snprintf(why, len, "the store's stream is refused: %s", bad);
+		return why;
+	}
 	wrec(&w, REC_END, 0);
 	wflush(&w);
 	if (w.err != 0) {
@@ -280,7 +327,8 @@ owners_exist(const uint8_t *body, size_t blen, char *why, size_t len)
  * it was but the engine, which the caller starts again.
  */
 const char *
-handover_run(char *const args[], size_t nargs, char *why, size_t len)
+handover_run(int to_broker, char *const args[], size_t nargs, char *why,
+	     size_t len)
 {
 	struct handover_conn *hc = NULL;
 	const uint8_t *map = MAP_FAILED;
@@ -290,11 +338,13 @@ handover_run(char *const args[], size_t nargs, char *why, size_t len)
 	size_t nhc, i, nfds, off, blen;
 	struct stat st;
 
-	if (listen_fd() == -1 || guest_evtchn_fd() == -1) {
+	if (listen_fd(0) == -1 || guest_evtchn_fd() == -1) {
 		snprintf(why, len, "no Xen event channel handle to hand over");
 		return why;
 	}
-	if ((err = spawn_write_stream(&stream, &spare)) != 0) {
+	if ((err = spawn_write_stream(to_broker ? SPAWN_STREAM_SPLIT
+						: SPAWN_STREAM_C417,
+				      &stream, &spare)) != 0) {
 		snprintf(why, len, "the engine cannot write the store: %s",
 			 strerror(err));
 		return why;
@@ -307,21 +357,30 @@ handover_run(char *const args[], size_t nargs, char *why, size_t len)
 		bad = why;
 		goto out;
 	}
-	nhc = conn_handover_list(&hc);
+	nhc = conn_handover_list(&hc, to_broker);
 	if ((ids = calloc(nhc + 1, sizeof(*ids))) == NULL ||
-	    (fds = calloc(nhc + 2, sizeof(*fds))) == NULL)
+	    (fds = calloc(nhc + 3, sizeof(*fds))) == NULL)
 		fatal("live update");
 	for (i = 0; i < nhc; i++)
 		ids[i] = hc[i].id;
-	if ((bad = handover_records_check(map, (size_t)st.st_size, ids, nhc,
+	/*
+	 * C xenstored exits on what it cannot read, so its records are
+	 * checked here; a broker build checks the whole stream itself, and
+	 * runs this one again if it cannot take it (takeover.c).
+	 */
+	off = 0;
+	blen = (size_t)st.st_size;
+	if (!to_broker &&
+	    (bad = handover_records_check(map, (size_t)st.st_size, ids, nhc,
 					  &off, &blen)) != NULL) {
 		snprintf(why, len, "the store's stream is refused: %s", bad);
 		bad = why;
 		goto out;
 	}
-	if ((bad = owners_exist(map + off, blen, why, len)) != NULL ||
-	    (bad = compose(spare, map + off, blen, hc, nhc, fds, &nfds, why,
-			   len)) != NULL)
+	if ((!to_broker &&
+	     (bad = owners_exist(map + off, blen, why, len)) != NULL) ||
+	    (bad = compose(spare, to_broker, map + off, blen, hc, nhc, fds,
+			   &nfds, why, len)) != NULL)
 		goto out;
 	if (guest_handover_virq(0) == -1) {
 		snprintf(why, len, "unbinding VIRQ_DOM_EXC: %s",

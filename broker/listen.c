@@ -141,27 +141,34 @@ listen_one(struct listener *l, const char *rundir, const char *name,
 
 /*
  * A live update hands over RUNDIR/socket listening (sock_fd, else -1):
- * clients waiting in its backlog are served as if nothing happened.
- * socket_ro is always ours to make (C xenstored 4.17 has none).
+ * clients waiting in its backlog are served as if nothing happened; and
+ * socket_ro (ro_fd) if an older broker had it (C xenstored 4.17 has none).
  */
-void
-listen_open(const char *rundir, int sock_fd)
+static void
+listen_adopt(struct listener *l, const char *rundir, const char *name, int fd,
+	     int readonly)
 {
-	struct listener *l = &listeners[0];
+	if (snprintf(l->path, sizeof(l->path), "%s/%s", rundir, name) >=
+	    (int)sizeof(l->path))
+		fatalx("socket path too long: %s/%s", rundir, name);
+	l->fd = fd;
+	l->readonly = readonly;
+	nlisteners++;
+	loop_add(&l->ev, fd, EPOLLIN, listen_accept, l);
+}
 
+void
+listen_open(const char *rundir, int sock_fd, int ro_fd)
+{
 	mkdir_p(rundir);
-	if (sock_fd == -1) {
-		listen_one(l, rundir, "socket", 0600, 0);
-	} else {
-		if (snprintf(l->path, sizeof(l->path), "%s/socket", rundir) >=
-		    (int)sizeof(l->path))
-			fatalx("socket path too long: %s/socket", rundir);
-		l->fd = sock_fd;
-		l->readonly = 0;
-		nlisteners++;
-		loop_add(&l->ev, sock_fd, EPOLLIN, listen_accept, l);
-	}
-	listen_one(&listeners[1], rundir, "socket_ro", 0660, 1);
+	if (sock_fd == -1)
+		listen_one(&listeners[0], rundir, "socket", 0600, 0);
+	else
+		listen_adopt(&listeners[0], rundir, "socket", sock_fd, 0);
+	if (ro_fd == -1)
+		listen_one(&listeners[1], rundir, "socket_ro", 0660, 1);
+	else
+		listen_adopt(&listeners[1], rundir, "socket_ro", ro_fd, 1);
 }
 
 void
@@ -201,9 +208,11 @@ listen_paused(void)
 	return accept_paused;
 }
 
-/* RUNDIR/socket's listening fd, for a handover. */
+/* RUNDIR/socket's (or socket_ro's) listening fd, for a handover. */
 int
-listen_fd(void)
+listen_fd(int readonly)
 {
-	return nlisteners > 0 ? listeners[0].fd : -1;
+	int i = readonly ? 1 : 0;
+
+	return nlisteners > i ? listeners[i].fd : -1;
 }

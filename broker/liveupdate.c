@@ -29,11 +29,12 @@ align4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
-/* Whether the notes in p[0..len) include the engine's. */
+/* Whether the notes in p[0..len) include ours with description desc. */
 static int
-has_engine_note(const uint8_t *p, size_t len)
+has_note(const uint8_t *p, size_t len, const char *desc)
 {
-	static const char name[] = XS_NOTE_NAME, desc[] = XS_NOTE_DESC;
+	static const char name[] = XS_NOTE_NAME;
+	size_t desclen = strlen(desc) + 1;
 	Elf64_Nhdr nh;
 	size_t off = 0, nsz, dsz;
 
@@ -47,8 +48,8 @@ has_engine_note(const uint8_t *p, size_t len)
 			return 0;
 		if (nh.n_type == XS_NOTE_TYPE && nh.n_namesz == sizeof(name) &&
 		    memcmp(p + off, name, sizeof(name)) == 0 &&
-		    nh.n_descsz == sizeof(desc) &&
-		    memcmp(p + off + nsz, desc, sizeof(desc)) == 0)
+		    nh.n_descsz == desclen &&
+		    memcmp(p + off + nsz, desc, desclen) == 0)
 			return 1;
 		off += nsz + dsz;
 	}
@@ -56,12 +57,12 @@ has_engine_note(const uint8_t *p, size_t len)
 }
 
 /*
- * Whether fd is a 64-bit ELF file of this machine's byte order with the
- * engine's note in a PT_NOTE segment. Every size in the file is checked
- * before it is used.
+ * Whether fd is a 64-bit ELF file of this machine's byte order with our
+ * note, description desc, in a PT_NOTE segment. Every size in the file is
+ * checked before it is used.
  */
-static int
-is_engine(int fd)
+int
+liveupdate_is_build(int fd, const char *desc)
 {
 	uint8_t notes[NOTE_BYTES_MAX];
 	Elf64_Phdr ph[NOTE_PHDRS_MAX];
@@ -84,7 +85,7 @@ is_engine(int fd)
 			continue;
 		n = (size_t)ph[i].p_filesz;
 		if (pread(fd, notes, n, (off_t)ph[i].p_offset) == (ssize_t)n &&
-		    has_engine_note(notes, n))
+		    has_note(notes, n, desc))
 			return 1;
 	}
 	return 0;
@@ -92,8 +93,9 @@ is_engine(int fd)
 
 /*
  * Opens path as the next engine binary, at fd min_fd or above, or as a
- * xenstore daemon to hand the store to if it is not an engine but one of
- * daemons[] (the list fixed at start; *kind says which). Returns the
+ * broker build to replace the broker with, or as a xenstore daemon to
+ * hand the store to if it is neither but one of daemons[] (the list fixed
+ * at start); *kind says which. Returns the
  * fd, or -1 with the errno the engine is told: ENOENT (no such file),
  * EINVAL (not a regular file, or a symbolic link), EACCES (not executable,
  * or someone other than root or us owns it or may write it), ENOEXEC
@@ -140,7 +142,10 @@ liveupdate_open(const char *path, int min_fd, char *const daemons[], int *kind)
 	else if ((fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY |
 					  O_CLOEXEC)) == -1)
 		err = EINVAL;
-	else if ((*kind = is_engine(fd)           ? SPAWN_LU_ENGINE
+	else if ((*kind = liveupdate_is_build(fd, XS_NOTE_DESC)
+				  ? SPAWN_LU_ENGINE
+			  : liveupdate_is_build(fd, XS_NOTE_DESC_BROKER)
+				  ? SPAWN_LU_BROKER
 			  : listed(path, daemons) ? SPAWN_LU_DAEMON
 						  : 0) == 0)
 		err = ENOEXEC;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "engine_note.h"
 #include "engine_opts.h"
 
 #define RUNDIR_DEFAULT "/var/run/xenstored"
@@ -109,6 +110,9 @@ static const char shortopts[] = ":DE:F:HI::KNPS:t:A:M:Q:q:T:RVW:w:U";
 static void usage(FILE *, int) __attribute__((noreturn));
 static void bad_option(const char *, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
+
+/* A live update may replace a running broker only by a build of it. */
+XS_BROKER_NOTE;
 
 static char *pidfile;
 /* A live update's handles, taken before the broker knows its loop. */
@@ -553,6 +557,7 @@ struct options {
 	int live_update;    /* -U: take over from the daemon that exec'd us */
 	int broker_options; /* options C xenstored does not know were given */
 	const char *lu_fallback; /* that daemon, should the stream fail */
+	char *const *argv;       /* our own, for a build that replaces us */
 	/* Daemons a live update may hand the store to (NULL-terminated). */
 	char *lu_allow[LU_ALLOW_MAX + 1];
 	size_t nlu_allow;
@@ -851,6 +856,7 @@ spawner_start(struct options *o)
 	if (o->nlu_allow == 0)
 		o->lu_allow[o->nlu_allow++] = TAKEOVER_FALLBACK_DEFAULT;
 	sc.lu_daemons = o->lu_allow;
+	sc.broker_argv = o->argv;
 	sc.broker_pid = getpid();
 	spawn_fork(&sc, o->no_fork);
 }
@@ -873,6 +879,9 @@ takeover_begin(struct options *o, struct takeover *tk, const char *rundir,
 	size_t i;
 
 	bad = takeover_load(tk, rundir, why, sizeof(why));
+	/* A broker that replaced itself left its own binary open for us. */
+	if (sscanf(prog, "/proc/self/fd/%d", &tk->keep_fd) != 1)
+		tk->keep_fd = -1;
 	if (bad == NULL && o->socket_only)
 		for (i = 0; i < tk->nconns && bad == NULL; i++)
 			if (tk->conns[i].ring)
@@ -966,6 +975,7 @@ main(int argc, char *argv[])
 	int ready_fd = -1;
 
 	parse_options(&o, argc, argv);
+	o.argv = argv;
 	engine_user(&o.eo, o.euser);
 	broker_user(&bu, o.buser, o.broker_root, &o.eo);
 	if (o.print_policy) {
@@ -1003,7 +1013,8 @@ main(int argc, char *argv[])
 		fatalx("atexit");
 	/* Everything that takes root is opened before the broker drops it. */
 	audit_init(o.audit_log, o.audit_syslog, o.audit_policy, o.audit_key);
-	listen_open(rundir, o.live_update ? tk.sock_fd : -1);
+	listen_open(rundir, o.live_update ? tk.sock_fd : -1,
+		    o.live_update ? tk.ro_fd : -1);
 	if (o.live_update)
 		o.restore = tk.path;
 	spawner_start(&o);

@@ -268,7 +268,7 @@ spawn_update_file(const char *path, int *kind)
 	wait_for(SPAWN_UPDATE_FILE_RESULT, &r, sizeof(r), fds, &nfds);
 	if (nfds != 0 || r.err < 0 ||
 	    (r.err == 0 && r.kind != SPAWN_LU_ENGINE &&
-	     r.kind != SPAWN_LU_DAEMON))
+	     r.kind != SPAWN_LU_DAEMON && r.kind != SPAWN_LU_BROKER))
 		fatalx("the spawner's answer to UPDATE_FILE");
 	*kind = (int)r.kind;
 	return r.err;
@@ -279,9 +279,9 @@ spawn_update_file(const char *path, int *kind)
  * and an empty memfd for state_dump (*spare), or an errno.
  */
 int
-spawn_write_stream(int *stream, int *spare)
+spawn_write_stream(uint32_t form, int *stream, int *spare)
 {
-	struct spawn_hdr m = {SPAWN_WRITE_STREAM, sizeof(m)};
+	struct spawn_write_stream m = {{SPAWN_WRITE_STREAM, sizeof(m)}, form};
 	struct spawn_err r;
 	int fds[SPAWN_FDS_MAX], nfds;
 

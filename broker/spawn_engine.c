@@ -135,15 +135,17 @@ spawn_engine_update_file(const char *path, int *kind)
 
 /*
  * The daemon a handover executes: the file UPDATE_FILE checked, if it is a
- * daemon of the list. Returns its fd (O_RDONLY, close-on-exec) and path,
- * or -1.
+ * daemon of the list or a broker build. Returns its fd (O_RDONLY,
+ * close-on-exec), path and kind, or -1.
  */
 int
-spawn_engine_daemon(const char **path)
+spawn_engine_daemon(const char **path, int *kind)
 {
-	if (next.fd == -1 || next_kind != SPAWN_LU_DAEMON)
+	if (next.fd == -1 ||
+	    (next_kind != SPAWN_LU_DAEMON && next_kind != SPAWN_LU_BROKER))
 		return -1;
 	*path = next_path;
+	*kind = next_kind;
 	return next.fd;
 }
 
@@ -388,9 +390,10 @@ memfd_copy(const char *name, int fd)
  * writes state_dump into), or an errno. The broker waits meanwhile.
  */
 int
-spawn_engine_write_stream(int *stream, int *spare)
+spawn_engine_write_stream(uint32_t form, int *stream, int *spare)
 {
-	static char *const words[] = {"--write-stream", "c417"};
+	char *words[] = {"--write-stream",
+			 form == SPAWN_STREAM_SPLIT ? "split" : "c417"};
 	struct binary b = {cur.fd, NULL};
 	int copies[2] = {-1, -1}, out = -1, ep[2] = {-1, -1};
 	int err = 0, status;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -28,6 +29,21 @@ static int dump_fd = -1;
 static int *fds;
 static uint32_t want, got;
 static char **argv;
+static int kind;
+/*
+ * The running broker's own binary, held from the start: a build that
+ * replaces it and cannot take the store runs it again (-U on the same
+ * state_dump), even once a package upgrade has replaced its file.
+ */
+static int self_fd = -1;
+
+void
+spawn_handover_init(void)
+{
+	if ((self_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) == -1)
+		fatal("spawner: /proc/self/exe");
+	self_fd = fd_above(self_fd);
+}
 
 static void
 handover_reset(void)
@@ -131,8 +147,14 @@ handover_exec(void)
 	sigset_t none, kept;
 	int bin, err;
 
-	if ((bin = spawn_engine_daemon(&prog)) == -1)
+	if ((bin = spawn_engine_daemon(&prog, &kind)) == -1)
 		return ENOEXEC;
+	/* A broker's fallback, past the fds the stream names. */
+	if (kind == SPAWN_LU_BROKER &&
+	    (fds[got++] = fcntl(self_fd, F_DUPFD_CLOEXEC, 3)) == -1) {
+		got--;
+		return errno;
+	}
 	if (dump_path(path, sizeof(path)) == -1)
 		return ENAMETOOLONG;
 	if ((err = dump_write(path)) != 0)
@@ -162,28 +184,65 @@ handover_exec(void)
  * line (its path first, -U last). Returns -1 if the broker asked for what
  * it may not.
  */
+/* Whether the broker's word w (and the next) goes to its successor. */
+static int
+skipped(char *const *w, int *with_value)
+{
+	*with_value = strcmp(w[0], "--live-update-fallback") == 0;
+	return *with_value || strcmp(w[0], "-U") == 0 ||
+	       strcmp(w[0], "--live-update") == 0 ||
+	       strncmp(w[0], "--live-update-fallback=", 23) == 0;
+}
+
+/*
+ * The command line: a C xenstored gets the words of -c and -U; a broker
+ * build the broker's own options, the words, its fallback (this broker's
+ * binary, at the fd after those the stream names) and -U.
+ */
+static char **
+command_line(const char *prog, char *const words[], uint32_t nwords,
+	     uint32_t nfds)
+{
+	char *const *own = spawner_cfg_get()->broker_argv;
+	char *tail[SPAWN_ARGS_MAX + 260], self[64];
+	char *base[2] = {(char *)prog, NULL};
+	size_t n = 0, i;
+	int value;
+
+	if (kind == SPAWN_LU_BROKER)
+		for (i = 1; own[i] != NULL && n < 256; i++) {
+			if (skipped(&own[i], &value)) {
+				i += value && own[i + 1] != NULL;
+				continue;
+			}
+			tail[n++] = own[i];
+		}
+	for (i = 0; i < nwords; i++)
+		tail[n++] = words[i];
+	if (kind == SPAWN_LU_BROKER) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%u",
+			 SPAWN_HANDOVER_FD_BASE + nfds);
+		tail[n++] = "--live-update-fallback";
+		tail[n++] = self;
+	}
+	tail[n++] = "-U";
+	return liveupdate_argv(base, prog, tail, n);
+}
+
 int
 spawn_handover_begin(const struct spawn_handover *m, char *const words[],
 		     int memfd)
 {
 	const char *prog;
-	char *tail[SPAWN_ARGS_MAX + 2];
-	char *base[2] = {NULL, NULL};
-	uint32_t i;
 
 	handover_reset();
 	if (m->nfds == 0 || m->nfds > SPAWN_HANDOVER_FDS_MAX ||
-	    spawn_engine_daemon(&prog) == -1) {
+	    spawn_engine_daemon(&prog, &kind) == -1) {
 		close(memfd);
 		return -1;
 	}
-	for (i = 0; i < m->nargs; i++)
-		tail[i] = words[i];
-	tail[m->nargs] = "-U";
-	tail[m->nargs + 1] = NULL;
-	base[0] = (char *)prog;
-	if ((argv = liveupdate_argv(base, prog, tail, m->nargs + 1)) == NULL ||
-	    (fds = calloc(m->nfds + 1, sizeof(*fds))) == NULL)
+	if ((argv = command_line(prog, words, m->nargs, m->nfds)) == NULL ||
+	    (fds = calloc(m->nfds + 2, sizeof(*fds))) == NULL)
 		fatal("live update");
 	dump_fd = memfd;
 	want = m->nfds;

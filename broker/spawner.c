@@ -189,14 +189,16 @@ do_update_file(struct spawn_update_file *m)
 
 /* WRITE_STREAM: the store for a handover, with no engine running. */
 static void
-do_write_stream(void)
+do_write_stream(const struct spawn_write_stream *m)
 {
 	struct spawn_err r = {{SPAWN_STREAM, sizeof(r)}, 0};
 	int out[2];
 
 	if (engine != -1)
 		broken("WRITE_STREAM while an engine runs");
-	r.err = spawn_engine_write_stream(&out[0], &out[1]);
+	if (m->form != SPAWN_STREAM_C417 && m->form != SPAWN_STREAM_SPLIT)
+		broken("WRITE_STREAM of an unknown form");
+	r.err = spawn_engine_write_stream(m->form, &out[0], &out[1]);
 	send_or_end(&r, sizeof(r), out, r.err == 0 ? 2 : 0);
 	if (r.err == 0)
 		spawn_close_fds(out, 2);
@@ -332,7 +334,7 @@ msg_size(uint32_t type)
 {
 	switch (type) {
 	case SPAWN_WRITE_STREAM:
-		return sizeof(struct spawn_hdr);
+		return sizeof(struct spawn_write_stream);
 	case SPAWN_HANDOVER:
 		return sizeof(struct spawn_handover);
 	case SPAWN_HANDOVER_FDS:
@@ -373,7 +375,7 @@ spawner_dispatch(void *buf, size_t len, int *fds, int nfds)
 		broken("a message of the wrong size");
 	switch (h.type) {
 	case SPAWN_WRITE_STREAM:
-		do_write_stream();
+		do_write_stream(buf);
 		break;
 	case SPAWN_HANDOVER:
 		do_handover(buf, fds, nfds);
@@ -540,6 +542,7 @@ spawner_main(const struct spawner_cfg *c, int sock, int log_stderr)
 		fatal("spawner: the hypervisor control interface "
 		      "(xc_interface_open)");
 	spawn_engine_init(c);
+	spawn_handover_init();
 	/* Only root may look at it, or trace it. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal("PR_SET_DUMPABLE");

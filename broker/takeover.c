@@ -196,9 +196,56 @@ conn_rec(struct takeover *t, struct cur *c)
 	return NULL;
 }
 
+/* X_LISTEN: socket_ro's listening socket, a broker's handover's. */
+static const char *
+listen_rec(struct takeover *t, struct cur *c, const char *ro_path)
+{
+	struct sockaddr_un sun;
+	socklen_t l = sizeof(sun);
+	const char *bad;
+	int32_t fd;
+
+	if (t->ro_fd != -1 || take(c, &fd, 4))
+		return "a bad X_LISTEN record";
+	if ((bad = fd_claim(t, fd)) != NULL)
+		return bad;
+	t->ro_fd = fd;
+	memset(&sun, 0, sizeof(sun));
+	if (!unix_stream(fd, 1) ||
+	    getsockname(fd, (struct sockaddr *)&sun, &l) == -1 ||
+	    l <= offsetof(struct sockaddr_un, sun_path) ||
+	    strncmp(sun.sun_path, ro_path, sizeof(sun.sun_path)) != 0)
+		return "the read-only socket is not RUNDIR/socket_ro";
+	return NULL;
+}
+
+/*
+ * X_CONN (a broker's handover, the engine's record): a socket client of
+ * socket_ro stays one. Applied once every connection is read.
+ */
+static const char *
+xconn_rec(struct takeover *t, struct cur *c)
+{
+	uint32_t id;
+	uint16_t domid, flags;
+	size_t i;
+
+	if (take(c, &id, 4) || take(c, &domid, 2) || take(c, &flags, 2))
+		return "a short X_CONN record";
+	if (!(flags & XCONN_RO))
+		return NULL;
+	for (i = 0; i < t->nconns; i++)
+		if (t->conns[i].id == id && !t->conns[i].ring) {
+			t->conns[i].readonly = 1;
+			return NULL;
+		}
+	return NULL;
+}
+
 /* Walks the records; the store's are the engine's to check. */
 static const char *
-records(struct takeover *t, const char *sock_path, size_t *at)
+records(struct takeover *t, const char *sock_path, const char *ro_path,
+	size_t *at)
 {
 	struct cur c = {t->map, t->len};
 	uint8_t ident[8];
@@ -230,6 +277,10 @@ records(struct takeover *t, const char *sock_path, size_t *at)
 			bad = global_rec(t, &body, sock_path);
 		else if (type == REC_CONNECTION_DATA)
 			bad = conn_rec(t, &body);
+		else if (type == REC_X_LISTEN)
+			bad = listen_rec(t, &body, ro_path);
+		else if (type == REC_X_CONN)
+			bad = xconn_rec(t, &body);
 		if (bad != NULL)
 			return bad;
 	}
@@ -250,17 +301,20 @@ const char *
 takeover_load(struct takeover *t, const char *rundir, char *why, size_t len)
 {
 	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char ro_path[sizeof(sock_path)];
 	struct stat st;
 	const char *bad;
 	size_t at = 0;
 	int fd;
 
 	memset(t, 0, sizeof(*t));
-	t->sock_fd = t->evtchn_fd = -1;
+	t->sock_fd = t->evtchn_fd = t->ro_fd = t->keep_fd = -1;
 	if (snprintf(t->path, sizeof(t->path), "%s/state_dump", rundir) >=
 		    (int)sizeof(t->path) ||
 	    snprintf(sock_path, sizeof(sock_path), "%s/socket", rundir) >=
-		    (int)sizeof(sock_path))
+		    (int)sizeof(sock_path) ||
+	    snprintf(ro_path, sizeof(ro_path), "%s/socket_ro", rundir) >=
+		    (int)sizeof(ro_path))
 		fatalx("run directory name too long: %s", rundir);
 	if ((fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		fatal("live update: %s", t->path);
@@ -277,7 +331,7 @@ takeover_load(struct takeover *t, const char *rundir, char *why, size_t len)
 	close(fd);
 	if (t->map == MAP_FAILED)
 		fatal("live update: mapping %s", t->path);
-	if ((bad = records(t, sock_path, &at)) != NULL) {
+	if ((bad = records(t, sock_path, ro_path, &at)) != NULL) {
 		snprintf(why, len, "%s: %s (at offset %zu)", t->path, bad, at);
 		return why;
 	}
@@ -292,9 +346,12 @@ takeover_close_others(const struct takeover *t)
 	size_t n = t->nfds, i, j;
 	unsigned int lo = 3;
 
-	if (n > 0 && (keep = malloc(n * sizeof(*keep))) == NULL)
+	if ((keep = malloc((n + 1) * sizeof(*keep))) == NULL)
 		fatal("live update");
 	memcpy(keep, t->fds, n * sizeof(*keep));
+	/* The fallback a broker that replaced itself left us. */
+	if (t->keep_fd != -1)
+		keep[n++] = t->keep_fd;
 	/* Sorted, so that the gaps between them can be closed in turn. */
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
@@ -343,6 +400,9 @@ takeover_dom0(const struct takeover *t)
 void
 takeover_done(struct takeover *t)
 {
+	/* Taken over: the fallback is no longer needed. */
+	if (t->keep_fd != -1)
+		close(t->keep_fd);
 	if (t->map != NULL && t->map != MAP_FAILED)
 		munmap((void *)t->map, t->len);
 	free(t->conns);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "engine_note.h"
 
 /* A memfd holding len bytes of buf (none: empty), for the engine. */
 static int
@@ -128,6 +129,44 @@ takeover_engine_check(const struct takeover *t, char *const eargv[],
  * (argv with no broker option, else -U alone): the previous daemon must
  * start whatever command line the live update gave this one.
  */
+/*
+ * A broker build takes the same options, but another fallback, lest two
+ * builds that both refuse the stream run each other forever.
+ */
+static char **
+broker_argv(const char *prog, char *argv[])
+{
+	size_t n = 0, i;
+	char **av;
+
+	while (argv[n] != NULL)
+		n++;
+	if ((av = calloc(n + 1, sizeof(*av))) == NULL)
+		return NULL;
+	av[0] = (char *)prog;
+	for (i = 1, n = 1; argv[i] != NULL; i++) {
+		if (strcmp(argv[i], "--live-update-fallback") == 0) {
+			i += argv[i + 1] != NULL;
+			continue;
+		}
+		if (strncmp(argv[i], "--live-update-fallback=", 23) != 0)
+			av[n++] = argv[i];
+	}
+	return av;
+}
+
+static int
+is_broker(const char *prog)
+{
+	int fd = open(prog, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd == -1)
+		return 0;
+	r = liveupdate_is_build(fd, XS_NOTE_DESC_BROKER);
+	close(fd);
+	return r;
+}
+
 void
 takeover_fallback(const struct takeover *t, const char *prog, char *argv[],
 		  int broker_options, const char *why)
@@ -135,6 +174,9 @@ takeover_fallback(const struct takeover *t, const char *prog, char *argv[],
 	char *fallback_argv[3] = {(char *)prog, "-U", NULL};
 	char **av = broker_options ? fallback_argv : argv;
 	size_t i;
+
+	if (is_broker(prog) && (av = broker_argv(prog, argv)) == NULL)
+		av = fallback_argv;
 
 	log_warnx("live update refused: %s; %s takes the store back", why,
 		  prog);
@@ -166,7 +208,7 @@ takeover_adopt(const struct takeover *t)
 		if (tc->ring)
 			c = guest_adopt(tc->domid, tc->port, tc->id);
 		else
-			c = conn_new_id(tc->fd, 0, tc->id);
+			c = conn_new_id(tc->fd, tc->readonly, tc->id);
 		if (c != NULL)
 			conn_adopt_pending(c, tc->in, tc->inlen, tc->out,
 					   tc->outlen, tc->resplen);

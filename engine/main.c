@@ -39,7 +39,7 @@ usage(void)
 		"                 --uid UID --gid GID [--as-limit BYTES]\n"
 		"                 [--state-fd A --state-fd B] "
 		"[--spin-us N] [--unsafe-no-sandbox]\n"
-		"                 [--check-state | --write-stream c417]\n"
+		"                 [--check-state | --write-stream c417|split]\n"
 		"It is started by xs-broker, not by hand; xs-dump(8) writes "
 		"the store of a\nrunning broker as a xenstore migration "
 		"stream.\n");
@@ -166,7 +166,7 @@ attach(struct engine **ep, struct chan *ch, const struct sandbox_cfg *sb,
 /* What the command line asks for, beyond the engine's own limits. */
 struct args {
 	struct sandbox_cfg sb;
-	bool have_uid, have_gid, no_sandbox, check, c417;
+	bool have_uid, have_gid, no_sandbox, check, c417, split;
 	int nstate;
 };
 
@@ -244,10 +244,14 @@ parse_args(struct engine *e, struct chan *ch, struct args *a, int argc,
 			a->check = true;
 			break;
 		case 'o':
-			/* The one stream another daemon reads: C 4.17's. */
-			if (strcmp(optarg, "c417") != 0)
+			/* The streams another daemon reads: C 4.17's, or a
+			 * broker's that replaces this one (all of it). */
+			if (strcmp(optarg, "c417") == 0)
+				a->c417 = true;
+			else if (strcmp(optarg, "split") == 0)
+				a->c417 = a->split = true;
+			else
 				usage();
-			a->c417 = true;
 			break;
 		case 's':
 			if (a->nstate == 2)
@@ -370,8 +374,9 @@ check_state(struct engine **ep, struct chan *ch, const struct args *a)
 /*
  * --write-stream c417: a broker handing the host back to C xenstored 4.17
  * has the store it holds restored here, in the sandbox, and written to the
- * channel (a memfd) as 4.17 reads it (state_c417.c). The state fds are
- * copies, as for --check-state. A store that does not restore is said as
+ * channel (a memfd) as 4.17 reads it (state_c417.c); split: whole, as the
+ * engine's own snapshots hold it, for a broker replacing itself. The state fds
+ * are copies, as for --check-state. A store that does not restore is said as
  * --check-state says it; a stream cut short ends with exit status 1.
  */
 static int
@@ -389,6 +394,8 @@ write_stream(struct engine **ep, struct chan *ch, const struct args *a)
 		(void)!write(ch->fd, msg, (size_t)n);
 		return 1;
 	}
+	if (a->split)
+		return state_dump_fd(*ep, ch->fd) == 0 ? 0 : 1;
 	return state_dump_c417_fd(*ep, ch->fd) == 0 ? 0 : 1;
 }
 

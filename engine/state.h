@@ -31,6 +31,7 @@ int state_dump(struct engine *e, state_out_fn out, void *arg, bool exact);
 int state_dump_c417(struct engine *e, state_out_fn out, void *arg);
 /* The same to fd, in few writes. */
 int state_dump_c417_fd(struct engine *e, int fd);
+int state_dump_fd(struct engine *e, int fd);
 
 /*
  * Single records, for the journal: each is one committed change, applied

@@ -173,3 +173,17 @@ state_dump_c417_fd(struct engine *e, int fd)
 		return r;
 	return stream_flush(&o);
 }
+
+/* The whole store, as the engine's snapshots hold it, into fd. */
+int
+state_dump_fd(struct engine *e, int fd)
+{
+	static struct stream_out o;
+	int r;
+
+	o.fd = fd;
+	o.len = 0;
+	if ((r = state_dump(e, stream_put, &o, true)) != 0)
+		return r;
+	return stream_flush(&o);
+}

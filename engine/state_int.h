@@ -20,7 +20,7 @@ enum {
 	 * The engine's own, in its snapshots and journal only (state_dump
 	 * with exact set): what a restart needs beyond the migration stream.
 	 */
-	REC_X_CONN = 0x5801,       /* open a connection, or set its flags */
+	/* REC_X_CONN (0x5801, xs_state.h): a connection and its flags */
 	REC_X_CONN_CLOSE = 0x5802, /* a connection is gone */
 	REC_X_DOMAIN = 0x5803,     /* a domain's state */
 	REC_X_QUOTA = 0x5804,      /* every global quota */
@@ -31,8 +31,6 @@ enum {
 	/* REC_X_NODES (0x5809, state.h): nodes in a compact form */
 };
 
-#define XCONN_PRIV 1u
-#define XCONN_RO 2u
 #define XDOM_INTRODUCED 1u
 #define XDOM_TARGET 2u
 #define XDOM_RELEASED 4u

@@ -480,6 +480,7 @@ state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 		break;
 	case REC_GLOBAL_DATA:
 	case REC_TRANSACTION_DATA:
+	case REC_X_LISTEN:
 		/* Sockets stay with the broker; transactions end. */
 		break;
 	case REC_X_CONN:

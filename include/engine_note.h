@@ -12,6 +12,8 @@
 /* ELF note: namesz, descsz, type, then name and desc, each padded to 4. */
 #define XS_NOTE_NAME "split-xenstored"
 #define XS_NOTE_DESC "xs-engine"
+/* The broker's build, which a live update may replace the broker with. */
+#define XS_NOTE_DESC_BROKER "xs-broker"
 #define XS_NOTE_TYPE 1
 
 /* XS_NOTE_TYPE as the assembler wants it: "1". */
@@ -19,11 +21,13 @@
 #define XS_NOTE_STR(x) XS_NOTE_STR_(x)
 
 /*
- * In the engine's main.c, once: the note as a section of its own of type
- * SHT_NOTE, which the linker puts in a PT_NOTE segment. The sizes are the
+ * In each main.c, once: the note as a section of its own of type SHT_NOTE,
+ * which the linker puts in a PT_NOTE segment. The sizes are the
  * assembler's, from labels around the name and the description.
  */
-#define XS_ENGINE_NOTE                                                         \
+#define XS_ENGINE_NOTE XS_BUILD_NOTE(XS_NOTE_DESC)
+#define XS_BROKER_NOTE XS_BUILD_NOTE(XS_NOTE_DESC_BROKER)
+#define XS_BUILD_NOTE(desc)                                                    \
 	__asm__(".pushsection .note.split-xenstored,\"a\",@note\n"             \
 		".balign 4\n"                                                  \
 		".long 2f - 1f\n"                                              \
@@ -32,8 +36,7 @@
 						   "1: .asciz \"" XS_NOTE_NAME \
 						   "\"\n"                      \
 						   "2: .balign 4\n"            \
-						   "3: .asciz \"" XS_NOTE_DESC \
-						   "\"\n"                      \
+						   "3: .asciz \"" desc "\"\n"  \
 						   "4: .balign 4\n"            \
 						   ".popsection\n")
 

@@ -27,7 +27,7 @@ enum spawn_type {
 	SPAWN_VIOLATION,    /* struct spawn_violation: the broker's last word */
 	SPAWN_DOMINFO,      /* struct spawn_dominfo_req */
 	SPAWN_READY,        /* struct spawn_hdr: it serves; once */
-	SPAWN_WRITE_STREAM, /* struct spawn_hdr: the store, for a handover */
+	SPAWN_WRITE_STREAM, /* struct spawn_write_stream: the store */
 	SPAWN_HANDOVER,     /* struct spawn_handover, and state_dump's memfd */
 	SPAWN_HANDOVER_FDS, /* struct spawn_handover_fds, and that many fds */
 	/* spawner -> broker */
@@ -126,11 +126,19 @@ struct spawn_err {
 
 /*
  * What a live update's file is: an engine build (the engine is replaced),
- * or a xenstore daemon of the list fixed at start (--live-update-allow),
- * which the spawner executes in its own place with the whole store, the
- * sockets and the rings handed over (a handover, broker/handover.c).
+ * a broker build, or a xenstore daemon of the list fixed at start
+ * (--live-update-allow); the spawner executes either of the last two in its
+ * own place with the whole store, the sockets and the rings handed over (a
+ * handover, broker/handover.c).
  */
-enum spawn_lu_kind { SPAWN_LU_ENGINE = 1, SPAWN_LU_DAEMON };
+enum spawn_lu_kind { SPAWN_LU_ENGINE = 1, SPAWN_LU_DAEMON, SPAWN_LU_BROKER };
+
+/* WRITE_STREAM: in which form (xs-engine --write-stream c417 or split). */
+enum spawn_stream { SPAWN_STREAM_C417 = 1, SPAWN_STREAM_SPLIT };
+struct spawn_write_stream {
+	struct spawn_hdr h;
+	uint32_t form; /* enum spawn_stream */
+};
 
 struct spawn_update_result {
 	struct spawn_hdr h;

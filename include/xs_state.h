@@ -24,6 +24,17 @@ enum {
 	REC_WATCH_DATA_EXTENDED = 8,
 };
 
+/*
+ * Records of split-xenstored's own, in the range the format leaves free:
+ * X_CONN (the engine's: a connection's domain and flags, after its
+ * CONNECTION_DATA) and X_LISTEN (the broker's, in a handover to another
+ * broker: its socket_ro listening fd), which the engine passes over.
+ */
+#define REC_X_CONN 0x5801u
+#define REC_X_LISTEN 0x5810u
+#define XCONN_PRIV 1u
+#define XCONN_RO 2u
+
 /* CONNECTION_DATA's conn-type. */
 #define CONN_RING 0u
 #define CONN_SOCKET 1u

@@ -186,3 +186,52 @@ def test_node_of_a_dead_domain_keeps_the_broker():
     finally:
         sim.close()
         shutil.rmtree(rundir, ignore_errors=True)
+
+
+def test_broker_replaces_itself():
+    """live-update -f xs-broker on a running broker: a new broker (here the
+    same build) takes every ring, socket client (socket_ro ones staying
+    read-only), watch and node, and the audit log goes on."""
+    sim = X.Sim()
+    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
+    pidfile = os.path.join(rundir, "xenstored.pid")
+    audit = os.path.join(rundir, "audit.jsonl")
+    pid = None
+    try:
+        d = sim.start_daemon([BROKER, "-N", "--pid-file", pidfile,
+                              "--audit-log", audit], rundir=rundir)
+        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+        w = T.prepare(sim, d, guests)
+        ro = X.SockWatcher(os.path.join(rundir, "socket_ro"))
+        ro.watch("/tool/lu", "ro-tok")
+        assert ro.wait_event() == ["/tool/lu", "ro-tok"]
+        wait_until(lambda: os.path.exists(pidfile), what="the pid file")
+        before = X.store_snapshot(d.socket)
+        broker = d.proc.pid
+        rc, out = control(d, "live-update", BROKER)
+        assert rc == 0, out + d.stderr()
+        wait_until(lambda: not d.alive(), what="the old broker to leave")
+        pid = pid_of(d)
+        assert pid != broker and comm(pid) == "xs-broker", d.stderr()
+        wait_until(lambda: "connections taken over" in d.stderr(),
+                   what="the takeover")
+        T.check_after(sim, d, guests, w, before)
+        # The socket_ro client: same connection, still read-only, and its
+        # watch fired for the write check_after made.
+        assert ro.wait_event("/tool/lu") == ["/tool/lu", "ro-tok"]
+        m = ro.request(X.WRITE, _z("/tool/lu") + b"ro")
+        assert m.is_error and m.strings[0] == "EROFS", m
+        with open(audit) as f:
+            log = f.read()
+        assert "live-update-handover" in log
+        assert "live-update-takeover" in log
+        ro.close()
+        w.close()
+        for g in guests.values():
+            g.close()
+    finally:
+        if pid is not None and running(pid):
+            os.kill(pid, signal.SIGTERM)
+            wait_until(lambda: not running(pid), what="the broker's end")
+        sim.close()
+        shutil.rmtree(rundir, ignore_errors=True)

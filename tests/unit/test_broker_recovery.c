@@ -265,6 +265,7 @@ enum elf_flaw {
 	ELF_GOOD,
 	ELF_NO_NOTE,    /* another owner's note */
 	ELF_BAD_DESC,   /* the right owner, another description */
+	ELF_BROKER,     /* a broker build's note */
 	ELF_NOTE_PAST,  /* the note's size runs past its segment */
 	ELF_PHNUM_HUGE, /* more program headers than are read */
 	ELF_PHDRS_PAST, /* program headers past the end of the file */
@@ -304,6 +305,8 @@ elf_image(uint8_t *buf, enum elf_flaw flaw)
 	if (flaw == ELF_NO_NOTE)
 		memcpy(name, "GNU\0", 4);
 	if (flaw == ELF_BAD_DESC)
+		memcpy(desc, "xs-engin_", 10);
+	if (flaw == ELF_BROKER)
 		memcpy(desc, "xs-broker", 10);
 	memcpy(buf, &eh, sizeof(eh));
 	memcpy(buf + sizeof(eh), &ph, sizeof(ph));
@@ -362,6 +365,13 @@ test_liveupdate_open(void **state)
 	assert_true(fd >= 10);
 	assert_int_equal(kind, SPAWN_LU_ENGINE);
 	close(fd);
+	/* A broker build: a handover to it replaces the broker. */
+	fd = liveupdate_open(tmp_elf("broker", 0755, ELF_BROKER), 10, daemons,
+			     &kind);
+	assert_true(fd >= 10);
+	assert_int_equal(kind, SPAWN_LU_BROKER);
+	close(fd);
+	unlink(tmp_file("broker", 0755));
 	/* Not an engine, but a daemon of the list: a handover's. */
 	fd = liveupdate_open("/usr/bin/env", 10, daemons, &kind);
 	assert_true(fd >= 10);
