@@ -315,6 +315,19 @@ audit_flush(void)
 	sink_flush();
 }
 
+/*
+ * Before the broker leaves its place to another daemon (a handover): every
+ * record made so far goes to the sink now, not at the batch's end.
+ */
+void
+audit_flush_now(void)
+{
+	if (!audit_cfg.enabled)
+		return;
+	audit_drain();
+	sink_write();
+}
+
 /* At exit: what is outstanding gets its record, and everything a try. */
 static void
 audit_exit(void)

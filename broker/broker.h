@@ -244,6 +244,7 @@ void audit_engine_exit(int status);
 void audit_engine_broken(const char *why);
 void audit_engine_event(const char *event, const char *detail);
 void audit_flush(void);
+void audit_flush_now(void);
 int audit_congested(void);
 int audit_retry_needed(void);
 

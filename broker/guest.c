@@ -898,5 +898,5 @@ guest_handover_virq(int restore)
 int
 guest_evtchn_fd(void)
 {
-	return socket_only ? -1 : xenevtchn_fd(xh->evtchn);
+	return socket_only || xh == NULL ? -1 : xenevtchn_fd(xh->evtchn);
 }

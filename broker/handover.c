@@ -222,12 +222,15 @@ compose(int out, int own, const uint8_t *body, size_t blen,
 	w.fd = out;
 	*nfds = 0;
 	fds[(*nfds)++] = listen_fd(0);
-	fds[(*nfds)++] = guest_evtchn_fd();
+	g[0] = SPAWN_HANDOVER_FD_BASE;
+	g[1] = -1; /* no Xen (--socket-only): no rings either */
+	if (guest_evtchn_fd() != -1) {
+		g[1] = (int32_t)(SPAWN_HANDOVER_FD_BASE + *nfds);
+		fds[(*nfds)++] = guest_evtchn_fd();
+	}
 	wput(&w, "xenstore", 8);
 	wput(&w, &ver, 4);
 	wput(&w, &flags, 4);
-	g[0] = SPAWN_HANDOVER_FD_BASE;
-	g[1] = SPAWN_HANDOVER_FD_BASE + 1;
 	wrec(&w, REC_GLOBAL_DATA, sizeof(g));
 	wput(&w, g, sizeof(g));
 	if (own) {
@@ -338,7 +341,7 @@ handover_run(int to_broker, char *const args[], size_t nargs, char *why,
 	size_t nhc, i, nfds, off, blen;
 	struct stat st;
 
-	if (listen_fd(0) == -1 || guest_evtchn_fd() == -1) {
+	if (!to_broker && guest_evtchn_fd() == -1) {
 		snprintf(why, len, "no Xen event channel handle to hand over");
 		return why;
 	}
@@ -389,7 +392,7 @@ handover_run(int to_broker, char *const args[], size_t nargs, char *why,
 		goto out;
 	}
 	audit_engine_event("live-update-handover", "state_dump written");
-	audit_flush();
+	audit_flush_now();
 	if ((err = spawn_handover(spare, args, nargs, fds, nfds)) == 0) {
 		/* The daemon runs in the spawner's place: ours is done. */
 		log_info("live update: the store is handed over");
