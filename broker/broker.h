@@ -171,7 +171,8 @@ void conn_init(uint32_t first_id);
 void conn_new(int fd, int readonly);
 struct conn *conn_new_id(int fd, int readonly, uint32_t id);
 void conn_adopt_pending(struct conn *, const uint8_t *in, size_t inlen,
-			const uint8_t *out, size_t outlen, size_t resp);
+			const uint8_t *out, size_t outlen, size_t resp,
+			uint32_t lu_req, const char *lu_answer);
 unsigned int conn_readonly_count(void);
 struct conn *conn_new_ring(struct guest *, uint32_t domid, int privileged,
 			   uint32_t id);
@@ -549,9 +550,11 @@ struct takeover {
 	const uint8_t *map;
 	size_t len;
 	int have_global;
-	int sock_fd, evtchn_fd; /* -1: none */
-	int ro_fd;              /* socket_ro's (X_LISTEN), or -1 */
-	int keep_fd;            /* --live-update-fallback /proc/self/fd/N */
+	int sock_fd, evtchn_fd;   /* -1: none */
+	int ro_fd;                /* socket_ro's (X_LISTEN), or -1 */
+	int keep_fd;              /* --live-update-fallback /proc/self/fd/N */
+	uint32_t lu_conn, lu_req; /* X_LU: the request an update answers */
+	const char *refused;      /* --live-update-refused: its answer then */
 	struct takeover_conn *conns;
 	size_t nconns, conns_cap;
 	uint32_t max_id;

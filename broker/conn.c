@@ -704,7 +704,8 @@ conn_queue(struct conn *c, const struct xs_hdr *hdr, const uint8_t *payload)
  */
 void
 conn_adopt_pending(struct conn *c, const uint8_t *in, size_t inlen,
-		   const uint8_t *out, size_t outlen, size_t resp)
+		   const uint8_t *out, size_t outlen, size_t resp,
+		   uint32_t lu_req, const char *lu_answer)
 {
 	struct xs_hdr hdr;
 	uint8_t *at;
@@ -722,6 +723,18 @@ conn_adopt_pending(struct conn *c, const uint8_t *in, size_t inlen,
 	}
 	for (off = resp; off < outlen; off += XS_HDR_SIZE + hdr.len) {
 		memcpy(&hdr, out + off, XS_HDR_SIZE);
+		/* A broker that could not take the store answers why. */
+		if (lu_answer != NULL && hdr.type == XS_CONTROL &&
+		    hdr.req_id == lu_req &&
+		    off + XS_HDR_SIZE + hdr.len == outlen) {
+			struct xs_hdr why = hdr;
+
+			why.len = (uint32_t)strlen(lu_answer) + 1;
+			if (conn_queue(c, &why, (const uint8_t *)lu_answer) ==
+			    -1)
+				return;
+			break;
+		}
 		if (conn_queue(c, &hdr, out + off + XS_HDR_SIZE) == -1)
 			return;
 	}

@@ -240,6 +240,17 @@ compose(int out, int own, const uint8_t *body, size_t blen,
 		wput(&w, g, 4);
 		wpad(&w, 4);
 	}
+	for (i = 0; own && i < nhc; i++) {
+		const struct replay_req *lu = lu_request(hc[i].rq);
+		uint32_t x[2];
+
+		if (lu == NULL)
+			continue;
+		x[0] = hc[i].id;
+		x[1] = lu->hdr.req_id;
+		wrec(&w, REC_X_LU, sizeof(x));
+		wput(&w, x, sizeof(x));
+	}
 	for (i = 0; i < nhc; i++) {
 		int no = -1;
 

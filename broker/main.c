@@ -55,6 +55,7 @@ enum {
 	OPT_UNSAFE_BROKER_ROOT,
 	OPT_LU_FALLBACK,
 	OPT_LU_ALLOW,
+	OPT_LU_REFUSED,
 };
 
 static const struct option longopts[] = {
@@ -100,6 +101,7 @@ static const struct option longopts[] = {
 	{"restore", required_argument, NULL, OPT_RESTORE},
 	{"live-update-fallback", required_argument, NULL, OPT_LU_FALLBACK},
 	{"live-update-allow", required_argument, NULL, OPT_LU_ALLOW},
+	{"live-update-refused", required_argument, NULL, OPT_LU_REFUSED},
 	{"broker-user", required_argument, NULL, OPT_BROKER_USER},
 	{"unsafe-broker-root", no_argument, NULL, OPT_UNSAFE_BROKER_ROOT},
 	{NULL, 0, NULL, 0},
@@ -194,6 +196,11 @@ usage(FILE *f, int status)
 		"the store to\n"
 		"                            (repeatable; "
 		"default " TAKEOVER_FALLBACK_DEFAULT ")\n"
+		"      --live-update-refused REASON\n"
+		"                            with -U, answer the live update "
+		"with REASON\n"
+		"                            (a newer build that refused it "
+		"says so)\n"
 		"      --unsafe-no-sandbox   the engine runs unconfined\n"
 		"                            (development only)\n"
 		"      --broker-user NAME    the broker's user once it serves "
@@ -558,6 +565,7 @@ struct options {
 	int broker_options; /* options C xenstored does not know were given */
 	const char *lu_fallback; /* that daemon, should the stream fail */
 	char *const *argv;       /* our own, for a build that replaces us */
+	const char *lu_refused;  /* -U: the update's answer, not the OK */
 	/* Daemons a live update may hand the store to (NULL-terminated). */
 	char *lu_allow[LU_ALLOW_MAX + 1];
 	size_t nlu_allow;
@@ -748,6 +756,9 @@ parse_option(struct options *o, int ch, char *arg, char *argv[])
 	case OPT_LU_FALLBACK:
 		o->lu_fallback = absolute(arg);
 		break;
+	case OPT_LU_REFUSED:
+		o->lu_refused = arg;
+		break;
 	case OPT_LU_ALLOW:
 		if (arg[0] != '/')
 			bad_option("--live-update-allow: \"%s\" is not an "
@@ -879,6 +890,7 @@ takeover_begin(struct options *o, struct takeover *tk, const char *rundir,
 	size_t i;
 
 	bad = takeover_load(tk, rundir, why, sizeof(why));
+	tk->refused = o->lu_refused;
 	/* A broker that replaced itself left its own binary open for us. */
 	if (sscanf(prog, "/proc/self/fd/%d", &tk->keep_fd) != 1)
 		tk->keep_fd = -1;

@@ -281,6 +281,9 @@ records(struct takeover *t, const char *sock_path, const char *ro_path,
 			bad = listen_rec(t, &body, ro_path);
 		else if (type == REC_X_CONN)
 			bad = xconn_rec(t, &body);
+		else if (type == REC_X_LU && (take(&body, &t->lu_conn, 4) ||
+					      take(&body, &t->lu_req, 4)))
+			bad = "a short X_LU record";
 		if (bad != NULL)
 			return bad;
 	}

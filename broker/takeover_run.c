@@ -134,24 +134,31 @@ takeover_engine_check(const struct takeover *t, char *const eargv[],
  * builds that both refuse the stream run each other forever.
  */
 static char **
-broker_argv(const char *prog, char *argv[])
+broker_argv(const char *prog, char *argv[], const char *why)
 {
+	static char reason[XS_PAYLOAD_MAX];
 	size_t n = 0, i;
 	char **av;
 
 	while (argv[n] != NULL)
 		n++;
-	if ((av = calloc(n + 1, sizeof(*av))) == NULL)
+	if ((av = calloc(n + 3, sizeof(*av))) == NULL)
 		return NULL;
 	av[0] = (char *)prog;
 	for (i = 1, n = 1; argv[i] != NULL; i++) {
-		if (strcmp(argv[i], "--live-update-fallback") == 0) {
+		if (strcmp(argv[i], "--live-update-fallback") == 0 ||
+		    strcmp(argv[i], "--live-update-refused") == 0) {
 			i += argv[i + 1] != NULL;
 			continue;
 		}
-		if (strncmp(argv[i], "--live-update-fallback=", 23) != 0)
+		if (strncmp(argv[i], "--live-update-", 14) != 0 ||
+		    strcmp(argv[i], "--live-update") == 0)
 			av[n++] = argv[i];
 	}
+	/* It answers the request with why, not with the OK in the stream. */
+	snprintf(reason, sizeof(reason), "live update refused: %s", why);
+	av[n++] = "--live-update-refused";
+	av[n++] = reason;
 	return av;
 }
 
@@ -175,7 +182,7 @@ takeover_fallback(const struct takeover *t, const char *prog, char *argv[],
 	char **av = broker_options ? fallback_argv : argv;
 	size_t i;
 
-	if (is_broker(prog) && (av = broker_argv(prog, argv)) == NULL)
+	if (is_broker(prog) && (av = broker_argv(prog, argv, why)) == NULL)
 		av = fallback_argv;
 
 	log_warnx("live update refused: %s; %s takes the store back", why,
@@ -211,7 +218,10 @@ takeover_adopt(const struct takeover *t)
 			c = conn_new_id(tc->fd, tc->readonly, tc->id);
 		if (c != NULL)
 			conn_adopt_pending(c, tc->in, tc->inlen, tc->out,
-					   tc->outlen, tc->resplen);
+					   tc->outlen, tc->resplen,
+					   tc->id == t->lu_conn ? t->lu_req : 0,
+					   tc->id == t->lu_conn ? t->refused
+								: NULL);
 	}
 	log_info("live update: %zu connections taken over from %s", t->nconns,
 		 t->path);

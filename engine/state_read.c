@@ -481,6 +481,7 @@ state_apply(struct engine *e, uint32_t type, const uint8_t *buf, size_t len,
 	case REC_GLOBAL_DATA:
 	case REC_TRANSACTION_DATA:
 	case REC_X_LISTEN:
+	case REC_X_LU:
 		/* Sockets stay with the broker; transactions end. */
 		break;
 	case REC_X_CONN:

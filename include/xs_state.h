@@ -27,11 +27,19 @@ enum {
 /*
  * Records of split-xenstored's own, in the range the format leaves free:
  * X_CONN (the engine's: a connection's domain and flags, after its
- * CONNECTION_DATA) and X_LISTEN (the broker's, in a handover to another
- * broker: its socket_ro listening fd), which the engine passes over.
+ * CONNECTION_DATA) and X_LISTEN and X_LU (the broker's, in a handover to
+ * another broker: its socket_ro listening fd, the live update's request),
+ * which the engine passes over.
  */
 #define REC_X_CONN 0x5801u
 #define REC_X_LISTEN 0x5810u
+/*
+ * REC_X_LU (the broker's, a handover to another broker): conn id, req_id
+ * of the live-update request whose answer ends that connection's output,
+ * for a broker that refuses the stream and runs the old one again, which
+ * answers with the reason instead.
+ */
+#define REC_X_LU 0x5811u
 #define XCONN_PRIV 1u
 #define XCONN_RO 2u
 
