@@ -279,6 +279,9 @@ uint8_t authority_ask(int privileged, int readonly, const struct xs_hdr *,
 		      const uint8_t *payload);
 const char *authority_check(struct replay *, const Xsp__PrivRequest *);
 
+/* affinity.c: one CPU for the broker, its spawner and its engines. */
+void affinity_share_cpu(void);
+
 /* backoff.c: when to restart a dead engine, pure. */
 #define ENGINE_RESTARTS_DEFAULT 10u
 #define ENGINE_RESTARTS_MAX 100000
