@@ -355,6 +355,7 @@ void engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
 void engine_send_domain(uint32_t domid, int dying, int shutdown, int gone);
 void engine_flush(void);
 int engine_congested(void);
+int engine_awaited(void);
 
 /* engine_life.c: starting the engine, and again when it dies or updates. */
 /* restore: a dump file the first engine starts from (NULL: none). */
