@@ -302,6 +302,10 @@ uint8_t authority_ask(int privileged, int readonly, const struct xs_hdr *,
 		      const uint8_t *payload);
 const char *authority_check(struct replay *, const Xsp__PrivRequest *);
 
+/* affinity.c: one CPU for the broker, its spawner and its engines. */
+void affinity_share_cpu(void);
+void affinity_restore(int back);
+
 /* backoff.c: when to restart a dead engine, pure. */
 #define ENGINE_RESTARTS_DEFAULT 10u
 #define ENGINE_RESTARTS_MAX 100000
@@ -381,6 +385,7 @@ void engine_send_priv_reply(uint32_t id, int err, int exists, int dying,
 void engine_send_domain(uint32_t domid, int dying, int shutdown, int gone);
 void engine_flush(void);
 int engine_congested(void);
+int engine_awaited(void);
 
 /* engine_life.c: starting the engine, and again when it dies or updates. */
 /* restore: a dump file the first engine starts from (NULL: none);

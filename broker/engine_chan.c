@@ -103,6 +103,13 @@ engine_congested(void)
 	return congested;
 }
 
+/* Whether the engine has requests it has not answered yet. */
+int
+engine_awaited(void)
+{
+	return chan_state == CHAN_OPEN && engine_replay.count > 0;
+}
+
 int
 chan_is_open(void)
 {

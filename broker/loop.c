@@ -75,6 +75,49 @@ loop_set_spin(long us)
 	spin_us = us;
 }
 
+/* After spins that found nothing: the most turns without one. */
+#define SPIN_SKIP_MAX 1024
+
+static unsigned int spin_skip;    /* turns left without a spin */
+static unsigned int spin_backoff; /* what the next miss sets spin_skip to */
+
+/*
+ * Whether to spin before this sleep. While the engine owes replies it
+ * always pays: they come within a request's time. Otherwise the spin
+ * waits for clients, and a spin that found none makes the next ones wait
+ * (1, 2, 4, ... up to SPIN_SKIP_MAX turns without one, until one finds
+ * work again): requests that come far apart would each pay spin_us of CPU
+ * for nothing.
+ */
+static int
+spin_should(void)
+{
+	if (spin_us <= 0)
+		return 0;
+	if (engine_awaited())
+		return 1;
+	if (spin_skip > 0) {
+		spin_skip--;
+		return 0;
+	}
+	return 1;
+}
+
+static void
+spin_result(int found)
+{
+	if (engine_awaited())
+		return;
+	if (found) {
+		spin_backoff = 0;
+		return;
+	}
+	spin_backoff = spin_backoff == 0 ? 1 : spin_backoff * 2;
+	if (spin_backoff > SPIN_SKIP_MAX)
+		spin_backoff = SPIN_SKIP_MAX;
+	spin_skip = spin_backoff;
+}
+
 /*
  * After handling events, look for more for a little while before going to
  * sleep. On these machines a sleeping process that another one wakes costs
@@ -93,16 +136,19 @@ loop_wait(struct epoll_event *evs, int timeout)
 
 	if (timeout == 0)
 		return epoll_wait(epfd, evs, LOOP_EVENTS, 0);
-	if (spin_us > 0) {
+	if (spin_should()) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		do {
 			n = epoll_wait(epfd, evs, LOOP_EVENTS, 0);
 			/* Guests whose ports are masked signal nothing. */
-			if (n != 0 || guest_polled_active())
+			if (n != 0 || guest_polled_active()) {
+				spin_result(1);
 				return n;
+			}
 			/* What else can run (a client, the engine) runs. */
 			sched_yield();
 		} while (mono_us_since(&t0) < spin_us);
+		spin_result(0);
 	}
 	guest_unmask_polled();
 	return epoll_wait(epfd, evs, LOOP_EVENTS, timeout);

@@ -40,6 +40,7 @@ enum {
 	OPT_XSD_KVA,
 	OPT_XSD_PORT,
 	OPT_SPIN_US,
+	OPT_ENGINE_CPU,
 	OPT_CONN_ID_START,
 	OPT_ENGINE_USER,
 	OPT_ENGINE_AS_LIMIT,
@@ -88,6 +89,7 @@ static const struct option longopts[] = {
 	{"xsd-kva", required_argument, NULL, OPT_XSD_KVA},
 	{"xsd-port", required_argument, NULL, OPT_XSD_PORT},
 	{"spin-us", required_argument, NULL, OPT_SPIN_US},
+	{"engine-cpu", required_argument, NULL, OPT_ENGINE_CPU},
 	{"conn-id-start", required_argument, NULL, OPT_CONN_ID_START},
 	{"engine-user", required_argument, NULL, OPT_ENGINE_USER},
 	{"engine-as-limit", required_argument, NULL, OPT_ENGINE_AS_LIMIT},
@@ -165,6 +167,10 @@ usage(FILE *f, int status)
 		"      --spin-us N           broker and engine look for more "
 		"work N us before\n"
 		"                            sleeping (default 50; 0: never)\n"
+		"      --engine-cpu same|any the engine runs on the broker's "
+		"CPU, both\n"
+		"                            kept on one (default same), or "
+		"anywhere\n"
 		"      --xsd-kva PATH        dom0's ring page "
 		"(default /proc/xen/xsd_kva)\n"
 		"      --xsd-port PATH       dom0's event channel port "
@@ -560,7 +566,7 @@ struct options {
 	const char *audit_log, *restore;
 	char *audit_policy, *audit_key, *trace;
 	int audit_syslog, no_fork, output_pid, verbose, socket_only;
-	int print_policy, broker_root;
+	int print_policy, broker_root, engine_cpu_any;
 	int live_update;    /* -U: take over from the daemon that exec'd us */
 	int broker_options; /* options C xenstored does not know were given */
 	const char *lu_fallback; /* that daemon, should the stream fail */
@@ -710,6 +716,12 @@ parse_option(struct options *o, int ch, char *arg, char *argv[])
 		/* The engine waits for frames the same way. */
 		o->eargv[o->eargc++] = "--spin-us";
 		o->eargv[o->eargc++] = arg;
+		break;
+	case OPT_ENGINE_CPU:
+		if (strcmp(arg, "same") != 0 && strcmp(arg, "any") != 0)
+			bad_option("--engine-cpu takes same or any, not \"%s\"",
+				   arg);
+		o->engine_cpu_any = strcmp(arg, "any") == 0;
 		break;
 	case OPT_XSD_KVA:
 		o->go.xsd_kva = arg;
@@ -1029,6 +1041,8 @@ main(int argc, char *argv[])
 		    o.live_update ? tk.ro_fd : -1);
 	if (o.live_update)
 		o.restore = tk.path;
+	if (!o.engine_cpu_any)
+		affinity_share_cpu();
 	spawner_start(&o);
 	/* dom0's ring is mapped after the fork: the spawner has no use for it.
 	 */

@@ -165,6 +165,7 @@ handover_exec(void)
 	}
 	log_info("live update: executing %s with the store", prog);
 	spawn_ready_moved(c, getpid());
+	affinity_restore(0);
 	/* The daemon starts with the signals a fresh process has. */
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
@@ -175,6 +176,7 @@ handover_exec(void)
 	signal(SIGPIPE, SIG_IGN);
 	log_warnx("live update: cannot execute %s: %s", prog, strerror(err));
 	spawn_ready_moved(c, c->broker_pid);
+	affinity_restore(1);
 	unlink(path);
 	return err;
 }

@@ -428,6 +428,7 @@ main(int argc, char **argv)
 	/* The broker is the only reader; a dead broker must not kill us
 	 * with SIGPIPE before we notice the error and leave. */
 	signal(SIGPIPE, SIG_IGN);
+	spin_check_cpus(&spin);
 	sandbox(&ch, &a.sb, a.no_sandbox);
 	/*
 	 * One-shot modes leave with _exit(): what they say is written, and

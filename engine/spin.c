@@ -14,6 +14,12 @@
  * ones wait (1, 2, 4, ... up to SPIN_SKIP_MAX waits without a look, until
  * one finds a frame again): when the CPUs are that busy, frames come only
  * once the engine sleeps.
+ *
+ * Never when the engine may run on one CPU only, which it then shares with
+ * the broker (the spawner gives it the broker's CPUs): the broker sends the
+ * next frame from that same CPU, so a look only keeps it from running, and
+ * each yield to it is a switch between the two processes, which costs what
+ * the wake-up would.
  */
 #include <sched.h>
 #include <time.h>
@@ -21,10 +27,19 @@
 #include "mono.h"
 #include "spin.h"
 
+void
+spin_check_cpus(struct spin *s)
+{
+	cpu_set_t set;
+
+	s->one_cpu = sched_getaffinity(0, sizeof(set), &set) == 0 &&
+		     CPU_COUNT(&set) == 1;
+}
+
 bool
 spin_should(struct spin *s, size_t sent)
 {
-	if (s->us <= 0 || sent > SPIN_MSGS_MAX)
+	if (s->us <= 0 || s->one_cpu || sent > SPIN_MSGS_MAX)
 		return false;
 	if (s->skip > 0) {
 		s->skip--;

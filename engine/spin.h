@@ -19,10 +19,13 @@
 
 struct spin {
 	long us;              /* how long a look lasts; 0: never look */
+	bool one_cpu;         /* the engine may run on one CPU only */
 	unsigned int skip;    /* waits left without a look */
 	unsigned int backoff; /* what the next look that misses sets skip to */
 };
 
+/* Notes whether this process may run on one CPU only (before seccomp). */
+void spin_check_cpus(struct spin *);
 /* Whether to look before sleeping, after sending sent messages. */
 bool spin_should(struct spin *, size_t sent);
 /* What a look found: a frame (found) or nothing in s->us. */

@@ -90,6 +90,8 @@ def test_broker_to_c_xenstored_and_back():
         pid = pid_of(d)
         assert pid != broker
         assert comm(pid) == "xenstored", d.stderr()
+        # It runs where C xenstored would, not on the broker's one CPU.
+        assert os.sched_getaffinity(pid) == os.sched_getaffinity(0)
         assert not os.path.exists(os.path.join(rundir, "state_dump"))
         T.check_after(sim, d, guests, w, before)
         # The socket_ro client could not go along.

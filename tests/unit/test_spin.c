@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * When the engine looks for the next frame before sleeping: after a few
- * replies only, never with --spin-us 0, and less and less often while looks
- * find nothing. Then the wait itself, on a socket pair.
+ * replies only, never with --spin-us 0 nor on one CPU, and less and less
+ * often while looks find nothing. Then the wait itself, on a socket pair.
  */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,6 +45,24 @@ test_off(void **state)
 	struct spin s = {.us = 0};
 
 	assert_int_equal(looks(&s, 100), 0);
+}
+
+static void
+test_one_cpu(void **state)
+{
+	struct spin s = {.us = 50};
+	cpu_set_t all, one;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	spin_check_cpus(&s);
+	assert_int_equal(sched_setaffinity(0, sizeof(all), &all), 0);
+	assert_true(s.one_cpu);
+	assert_int_equal(looks(&s, 100), 0);
+	spin_check_cpus(&s);
+	assert_int_equal(s.one_cpu, CPU_COUNT(&all) == 1);
 }
 
 static void
@@ -114,6 +133,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_few_replies_only),
 		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_one_cpu),
 		cmocka_unit_test(test_found_keeps_looking),
 		cmocka_unit_test(test_misses_back_off),
 		cmocka_unit_test(test_wait),
