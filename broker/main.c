@@ -1015,6 +1015,13 @@ main(int argc, char *argv[])
 	    rundir_env[0] == '\0')
 		rundir_env = RUNDIR_DEFAULT;
 	rundir = absolute(rundir_env);
+	/*
+	 * A live update's process is the daemon already, its stderr most
+	 * likely /dev/null: what the takeover says, and why it may refuse the
+	 * stream, goes to syslog.
+	 */
+	if (o.live_update && !o.no_fork)
+		log_init(0, o.verbose);
 	if (o.live_update)
 		takeover_begin(&o, &tk, rundir, argv);
 
@@ -1026,8 +1033,6 @@ main(int argc, char *argv[])
 	/* A live update keeps the pid the old daemon was known by. */
 	if (!o.no_fork && !o.live_update)
 		ready_fd = daemonise(o.verbose);
-	else if (!o.no_fork)
-		log_init(0, o.verbose);
 	loop_init();
 	conn_init(o.live_update && tk.max_id >= o.conn_id_start
 			  ? tk.max_id + 1
