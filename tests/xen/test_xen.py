@@ -18,13 +18,14 @@ LOGS = os.path.join(IMAGES, "logs")
 STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0",
          "guests", "guest_rw", "guest_isolation", "engine_kill", "destroy",
          "audit", "shutdown", "broker_log"]
-# C xenstored serves (the broker step starts it) until the guests run; the
-# takeover step live-updates it to the broker, which every step after it
-# checks as it checks one started as such.
+# C xenstored serves (the broker step starts it) until the guests run; a
+# takeover the broker refuses leaves it serving, then the takeover step
+# live-updates it to the broker, which every step after it checks as it
+# checks one started as such.
 TAKEOVER_STEPS = ["hypervisor", "broker", "dom0_ring", "init_dom0",
-                  "guests", "guest_rw", "takeover", "sandbox",
-                  "guest_isolation", "engine_kill", "destroy", "audit",
-                  "shutdown", "broker_log"]
+                  "guests", "guest_rw", "takeover_refused", "takeover",
+                  "sandbox", "guest_isolation", "engine_kill", "destroy",
+                  "audit", "shutdown", "broker_log"]
 MODES = {"tmpfs": STEPS, "initramfs": STEPS, "takeover": TAKEOVER_STEPS}
 CASES = [(m, s) for m in MODES for s in MODES[m]]
 
