@@ -226,6 +226,9 @@ step_takeover() {
 		r=$(ask "$d" rw "value-of-$g") || return 1
 		say "$g, still domain $d: $r"
 		[ "$r" = "read value-of-$g" ] || return 1
+		# Through the watch it set before: it says so when one ends.
+		! grep 'the watch ended' /var/log/xen/console/guest-$g.log |
+			sed 's/^/  | /' | grep . || return 1
 	done
 	xs-audit -k engine $AUDIT | grep live-update-takeover | sed 's/^/  | /' |
 		grep .
