@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A host running Debian's C xenstored moves to split-xenstored without a
-reboot: ``xenstore-control live-update -f xs-broker`` (broker/takeover.c).
+reboot: ``xenstore-control live-update xs-broker`` (broker/takeover.c).
 
 Under the simulated hypervisor, C xenstored serves guests over their rings
 and dom0 over its socket, with watches set; its live update execs xs-broker

@@ -15,13 +15,23 @@ import time
 # stack at its first instructions without them.
 XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=768M,max:768M "
             "smap=0 smep=0 noreboot")
-DOM0_ARGS = "console=hvc0 earlyprintk=xen xt.root={mode} xt.xenstored={xsd}"
+DOM0_ARGS = "console=hvc0 earlyprintk=xen xt.root={root} xt.xenstored={xsd}"
 # XS_XEN_XENSTORED=c runs Debian's C xenstored in xs-broker's place, to
 # tell what the host does from what the broker does; XS_XEN_HOG=1 adds two
 # busy loops in dom0 beside it (docs/testing.md, "busy vCPUs").
 XENSTORED = os.environ.get("XS_XEN_XENSTORED", "broker")
 if os.environ.get("XS_XEN_HOG"):
     DOM0_ARGS += " xt.hog"
+
+
+def dom0_args(mode):
+    """dom0's command line in MODE: tmpfs and initramfs name where its root
+    lives; takeover has it on a tmpfs, starts C xenstored and live-updates
+    it to xs-broker once the guests run (dom0-steps.sh)."""
+    if mode == "takeover":
+        return DOM0_ARGS.format(root="tmpfs", xsd="c") + " xt.takeover"
+    return DOM0_ARGS.format(root=mode, xsd=XENSTORED)
+
 
 # Until dom0's first step begins.
 BOOT_SECONDS = 300
@@ -33,8 +43,7 @@ STEP_SECONDS = 480
 def qemu_command(imgdir, mode):
     # QEMU's multiboot loader: each module's command line follows its
     # path; a comma separates modules.
-    dom0 = "{} {}".format(os.path.join(imgdir, "vmlinuz"),
-                          DOM0_ARGS.format(mode=mode, xsd=XENSTORED))
+    dom0 = "{} {}".format(os.path.join(imgdir, "vmlinuz"), dom0_args(mode))
     return ["qemu-system-x86_64", "-cpu", "max", "-smp", "2", "-m", "1536",
             "-nographic", "-no-reboot", "-nic", "none", "-monitor", "none",
             "-serial", "stdio", "-display", "none",

@@ -119,6 +119,13 @@ step_broker() {
 	say "broker pid $p, oom_score_adj $(cat /proc/$p/oom_score_adj)"
 	[ "$(cat /proc/$p/oom_score_adj)" = -1000 ] || return 1
 	grep -qw xt.xenstored=c /proc/cmdline && return 0
+	broker_confined "$p"
+}
+
+# broker_confined PID: the broker PID runs its engine, and is confined as
+# it confines itself.
+broker_confined() {
+	p=$1
 	wait_for 10 pidof xs-engine || return 1
 	say "engine pid $(engine_pid)"
 	# It serves the rings as its own user, without a capability.
@@ -132,6 +139,99 @@ step_broker() {
 	x=$(ls -l /proc/$p/fd | grep -c -e privcmd -e hypercall)
 	say "broker seccomp mode $s, hypercall fds $x"
 	[ "$s" = 2 ] && [ "$x" = 0 ] || return 1
+}
+
+# xenstore-ls of the whole store, in an order that does not depend on the
+# daemon's.
+store_list() {
+	xenstore-ls -f -p / | sort
+}
+
+# C xenstored's options, and the broker's, for its live update to xs-broker.
+lu_options() {
+	echo "--pid-file /run/xenstore.pid --audit-log $AUDIT --spin-us 0" \
+		"--live-update-fallback $XENBIN/xenstored"
+}
+
+# A takeover the broker refuses (here: an engine that restores nothing)
+# leaves the host to C xenstored, run again on its own stream and fds:
+# the same process, the same store, both guests served on their rings.
+step_takeover_refused() {
+	p=$(broker_pid)
+	store_list >$ST/store-before
+	[ -s $ST/store-before ] || return 1
+	r=$($XENBIN/xenstore-control live-update -c "$(lu_options) --engine /bin/false" \
+		/usr/sbin/xs-broker 2>&1)
+	s=$?
+	say "xenstore-control live-update: $r (status $s)"
+	[ $s = 0 ] || return 1
+	say "pid $p is $(tr '\0' ' ' <"/proc/$p/cmdline")"
+	[ "$(cat "/proc/$p/comm")" = xenstored ] || return 1
+	store_list >$ST/store-after
+	diff $ST/store-before $ST/store-after | sed 's/^/  | /'
+	cmp -s $ST/store-before $ST/store-after || return 1
+	say "the store is the same"
+	for g in guest1 guest2; do
+		d=$(cat $ST/$g)
+		r=$(ask "$d" rw "value-of-$g") || return 1
+		say "$g: $r"
+		[ "$r" = "read value-of-$g" ] || return 1
+	done
+}
+
+# C xenstored, serving both guests, is live-updated to the broker
+# (docs/recovery.md, "From C xenstored, without a reboot"). The same
+# process goes on as xs-broker, confined as when it starts as such; the
+# store, dom0's watch, dom0's ring and both guests, on their rings and
+# with the watch each serves dom0 by, carry over.
+step_takeover() {
+	p=$(broker_pid)
+	say "C xenstored is pid $p: $(cat "/proc/$p/comm")"
+	[ "$(cat "/proc/$p/comm")" = xenstored ] || return 1
+	xenstore-write /xt/lu before || return 1
+	xenstore-watch /xt/lu >$ST/lu-events &
+	w=$!
+	wait_for 20 test -s $ST/lu-events || return 1
+	store_list >$ST/store-before
+	say "$(wc -l <$ST/store-before) nodes"
+	[ -s $ST/store-before ] || return 1
+	r=$($XENBIN/xenstore-control live-update -c "$(lu_options)" \
+		/usr/sbin/xs-broker 2>&1)
+	s=$?
+	say "xenstore-control live-update: $r (status $s)"
+	grep 'live update' /var/log/messages | sed 's/^/  | /'
+	[ $s = 0 ] || return 1
+	say "pid $p is now $(cat "/proc/$p/comm"), pid file $(broker_pid)"
+	[ "$(cat "/proc/$p/comm")" = xs-broker ] && [ "$(broker_pid)" = "$p" ] ||
+		return 1
+	broker_confined "$p" || return 1
+	store_list >$ST/store-after
+	diff $ST/store-before $ST/store-after | sed 's/^/  | /'
+	cmp -s $ST/store-before $ST/store-after || return 1
+	say "the store is the same"
+	n=$(wc -l <$ST/lu-events)
+	xenstore-write /xt/lu after || return 1
+	wait_for 20 sh -c "[ \$(wc -l <$ST/lu-events) -gt $n ]" || return 1
+	kill $w
+	say "dom0's watch fired"
+	v=$(XENSTORED_PATH=/dev/xen/xenbus xenstore-read /xt/lu) || return 1
+	say "read over dom0's ring: $v"
+	[ "$v" = after ] || return 1
+	# The value guest_rw wrote, which the steps after this one expect: the
+	# guest answers "failed" unless its write succeeds.
+	for g in guest1 guest2; do
+		d=$(cat $ST/$g)
+		grep -q "domain $d: taken over" /var/log/messages || return 1
+		[ "$(domid_of $g)" = "$d" ] || return 1
+		r=$(ask "$d" rw "value-of-$g") || return 1
+		say "$g, still domain $d: $r"
+		[ "$r" = "read value-of-$g" ] || return 1
+		# Through the watch it set before: it says so when one ends.
+		! grep 'the watch ended' /var/log/xen/console/guest-$g.log |
+			sed 's/^/  | /' | grep . || return 1
+	done
+	xs-audit -k engine $AUDIT | grep live-update-takeover | sed 's/^/  | /' |
+		grep .
 }
 
 # The engine is sandboxed, with its root reached as this root allows.
@@ -283,12 +383,14 @@ step_shutdown() {
 }
 
 # What the broker logged on the real host, all of it warnings and worse
-# but the engine's killing, which the engine_kill step caused.
+# but the engine's killing, which the engine_kill step caused, and the
+# takeover refused in step_takeover_refused.
 step_broker_log() {
 	grep xs-broker /var/log/messages | sed 's/^/  | /'
 	! grep xs-broker /var/log/messages |
 		grep -E 'daemon\.(warn|err|crit|alert|emerg)' |
-		grep -v -e 'engine killed by signal SIGKILL' -e 'restart' |
+		grep -v -e 'engine killed by signal SIGKILL' -e 'restart' \
+			-e 'live update refused' |
 		sed 's/^/  | unexpected: /' | grep .
 }
 
@@ -334,11 +436,19 @@ if [ "${1:-}" = step ]; then
 fi
 
 MODE=$1
+# xt.takeover: the broker step starts C xenstored, which the broker takes
+# over once the guests run; then it is the broker's engine to check.
+takeover=
+grep -qw xt.takeover /proc/cmdline && takeover=1
 run_step hypervisor 60 && run_step broker 60 || exit 1
-run_step sandbox 20
+[ -n "$takeover" ] || run_step sandbox 20
 run_step dom0_ring 30
 run_step init_dom0 30 && run_step guests 400 || exit 1
 run_step guest_rw 120
+if [ -n "$takeover" ]; then
+	run_step takeover_refused 180 && run_step takeover 180 || exit 1
+	run_step sandbox 20
+fi
 run_step guest_isolation 120
 run_step engine_kill 120
 run_step destroy 300

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """split-xenstored on a real Xen 4.17 host booted under QEMU: each step that
-dom0 runs (dom0-steps.sh) is a test, once with dom0's root on a tmpfs and
-once with it left on the initramfs. Run by `make xen-test`, which builds
-the images first (build.sh) and sets XS_XEN_IMAGES.
+dom0 runs (dom0-steps.sh) is a test, once with dom0's root on a tmpfs, once
+with it left on the initramfs, and once on a host that C xenstored serves
+first and the broker takes over by live update. Run by `make xen-test`,
+which builds the images first (build.sh) and sets XS_XEN_IMAGES.
 """
 import os
 import sys
@@ -14,10 +15,19 @@ import boot  # noqa: E402
 
 IMAGES = os.environ.get("XS_XEN_IMAGES", "build/xen")
 LOGS = os.path.join(IMAGES, "logs")
-MODES = ["tmpfs", "initramfs"]
 STEPS = ["hypervisor", "broker", "sandbox", "dom0_ring", "init_dom0",
          "guests", "guest_rw", "guest_isolation", "engine_kill", "destroy",
          "audit", "shutdown", "broker_log"]
+# C xenstored serves (the broker step starts it) until the guests run; a
+# takeover the broker refuses leaves it serving, then the takeover step
+# live-updates it to the broker, which every step after it checks as it
+# checks one started as such.
+TAKEOVER_STEPS = ["hypervisor", "broker", "dom0_ring", "init_dom0",
+                  "guests", "guest_rw", "takeover_refused", "takeover",
+                  "sandbox", "guest_isolation", "engine_kill", "destroy",
+                  "audit", "shutdown", "broker_log"]
+MODES = {"tmpfs": STEPS, "initramfs": STEPS, "takeover": TAKEOVER_STEPS}
+CASES = [(m, s) for m in MODES for s in MODES[m]]
 
 _runs = {}
 
@@ -34,10 +44,8 @@ def run_of(mode):
     return _runs[mode]
 
 
-@pytest.mark.parametrize("mode,step",
-                         [(m, s) for m in MODES for s in STEPS],
-                         ids=["{}-{}".format(m, s)
-                              for m in MODES for s in STEPS])
+@pytest.mark.parametrize("mode,step", CASES,
+                         ids=["{}-{}".format(m, s) for m, s in CASES])
 def test_step(mode, step):
     run = run_of(mode)
     if step not in run.results:
