@@ -66,6 +66,20 @@ unix_stream(int fd, int listening)
 	return (v != 0) == (listening != 0);
 }
 
+/* A Unix stream socket listening, bound to path. */
+static int
+listening_at(int fd, const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t l = sizeof(sun);
+
+	memset(&sun, 0, sizeof(sun));
+	return unix_stream(fd, 1) &&
+	       getsockname(fd, (struct sockaddr *)&sun, &l) == 0 &&
+	       l > offsetof(struct sockaddr_un, sun_path) &&
+	       strncmp(sun.sun_path, path, sizeof(sun.sun_path)) == 0;
+}
+
 /* fd is named once only, and is none of stdin, stdout and stderr. */
 static const char *
 fd_claim(struct takeover *t, int fd)
@@ -87,8 +101,6 @@ fd_claim(struct takeover *t, int fd)
 static const char *
 global_rec(struct takeover *t, struct cur *c, const char *sock_path)
 {
-	struct sockaddr_un sun;
-	socklen_t l = sizeof(sun);
 	int32_t sock, evtchn;
 	const char *bad;
 
@@ -102,11 +114,7 @@ global_rec(struct takeover *t, struct cur *c, const char *sock_path)
 	if (sock != -1) {
 		if ((bad = fd_claim(t, sock)) != NULL)
 			return bad;
-		memset(&sun, 0, sizeof(sun));
-		if (!unix_stream(sock, 1) ||
-		    getsockname(sock, (struct sockaddr *)&sun, &l) == -1 ||
-		    l <= offsetof(struct sockaddr_un, sun_path) ||
-		    strncmp(sun.sun_path, sock_path, sizeof(sun.sun_path)) != 0)
+		if (!listening_at(sock, sock_path))
 			return "the listening socket is not RUNDIR/socket";
 	}
 	if (evtchn != -1 && (bad = fd_claim(t, evtchn)) != NULL)
@@ -200,8 +208,6 @@ conn_rec(struct takeover *t, struct cur *c)
 static const char *
 listen_rec(struct takeover *t, struct cur *c, const char *ro_path)
 {
-	struct sockaddr_un sun;
-	socklen_t l = sizeof(sun);
 	const char *bad;
 	int32_t fd;
 
@@ -210,11 +216,7 @@ listen_rec(struct takeover *t, struct cur *c, const char *ro_path)
 	if ((bad = fd_claim(t, fd)) != NULL)
 		return bad;
 	t->ro_fd = fd;
-	memset(&sun, 0, sizeof(sun));
-	if (!unix_stream(fd, 1) ||
-	    getsockname(fd, (struct sockaddr *)&sun, &l) == -1 ||
-	    l <= offsetof(struct sockaddr_un, sun_path) ||
-	    strncmp(sun.sun_path, ro_path, sizeof(sun.sun_path)) != 0)
+	if (!listening_at(fd, ro_path))
 		return "the read-only socket is not RUNDIR/socket_ro";
 	return NULL;
 }

@@ -161,29 +161,29 @@ stream_put(void *arg, const void *buf, size_t len)
 	return 0;
 }
 
-int
-state_dump_c417_fd(struct engine *e, int fd)
+/* What a one-shot mode writes to its fd: through one buffer, flushed. */
+static int
+dump_to_fd(struct engine *e, int fd, bool whole)
 {
 	static struct stream_out o;
 	int r;
 
 	o.fd = fd;
 	o.len = 0;
-	if ((r = state_dump_c417(e, stream_put, &o)) != 0)
-		return r;
-	return stream_flush(&o);
+	r = whole ? state_dump(e, stream_put, &o, true)
+		  : state_dump_c417(e, stream_put, &o);
+	return r != 0 ? r : stream_flush(&o);
+}
+
+int
+state_dump_c417_fd(struct engine *e, int fd)
+{
+	return dump_to_fd(e, fd, false);
 }
 
 /* The whole store, as the engine's snapshots hold it, into fd. */
 int
 state_dump_fd(struct engine *e, int fd)
 {
-	static struct stream_out o;
-	int r;
-
-	o.fd = fd;
-	o.len = 0;
-	if ((r = state_dump(e, stream_put, &o, true)) != 0)
-		return r;
-	return stream_flush(&o);
+	return dump_to_fd(e, fd, true);
 }

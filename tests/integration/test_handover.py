@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A host moves back from split-xenstored to Debian's C xenstored without a
-reboot: ``xenstore-control live-update -f /usr/sbin/xenstored`` on the
+reboot: ``xenstore-control live-update /usr/sbin/xenstored`` on the
 broker hands the store, the socket, every connection and every ring to C
 xenstored 4.17 in its own live-update format (broker/handover.c), and the
 spawner executes it in its place. Then forward again to the broker.
@@ -18,6 +18,8 @@ import socket
 import subprocess
 import sys
 import tempfile
+
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -68,208 +70,193 @@ def pid_of(d):
         return int(f.read())
 
 
-def test_broker_to_c_xenstored_and_back():
-    sim = X.Sim()
-    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
-    pid = None
-    try:
-        d = sim.start_daemon(
-            [BROKER, "-N", "--pid-file",
-             os.path.join(rundir, "xenstored.pid"),
-             "--live-update-allow", X.XENSTORED], rundir=rundir)
-        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
-        w = T.prepare(sim, d, guests)
-        ro = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        ro.connect(os.path.join(rundir, "socket_ro"))
-        before = X.store_snapshot(d.socket)
-        broker = d.proc.pid
-        rc, out = control(d, "live-update", X.XENSTORED)
-        assert rc == 0, out + d.stderr()
-        # The broker is gone; C xenstored runs where its spawner did.
-        wait_until(lambda: not d.alive(), what="the broker to leave")
-        pid = pid_of(d)
-        assert pid != broker
-        assert comm(pid) == "xenstored", d.stderr()
-        # It runs where C xenstored would, not on the broker's one CPU.
-        assert os.sched_getaffinity(pid) == os.sched_getaffinity(0)
-        assert not os.path.exists(os.path.join(rundir, "state_dump"))
-        T.check_after(sim, d, guests, w, before)
-        # The socket_ro client could not go along.
-        ro.settimeout(10)
-        assert ro.recv(1) == b""
-        ro.close()
-        # Forward again: C xenstored hands the host back to a broker.
-        snap = X.store_snapshot(d.socket)
-        rc, out = control(d, "live-update", "-c",
-                          T.broker_cmdline("--pid-file",
-                                           os.path.join(rundir,
-                                                        "xenstored.pid")),
-                          BROKER)
-        assert rc == 0, out + d.stderr()
-        wait_until(lambda: comm(pid) == "xs-broker", what="the broker")
-        assert X.store_snapshot(d.socket) == snap
-        for g in guests.values():
-            assert g.read("data/x").startswith(b"w")
-            g.close()
-        w.close()
-    finally:
-        # The daemon that replaced the broker is not the process the
-        # simulation started: it is stopped by its pid.
+class Site:
+    """A simulated host and a run directory for a broker whose successor
+    (C xenstored, or another broker) is not the process the simulation
+    started: the pid file names it, and it is stopped by that pid."""
+
+    def __init__(self):
+        self.sim = X.Sim()
+        self.rundir = tempfile.mkdtemp(prefix="xsit-handover-")
+        self.pidfile = os.path.join(self.rundir, "xenstored.pid")
+
+    def start(self, *args):
+        return self.sim.start_daemon(
+            [BROKER, "-N", "--pid-file", self.pidfile] + list(args),
+            rundir=self.rundir)
+
+    def ready(self):
+        wait_until(lambda: os.path.exists(self.pidfile), what="the pid file")
+
+    def close(self):
+        try:
+            with open(self.pidfile) as f:
+                pid = int(f.read())
+        except (OSError, ValueError):
+            pid = None
         if pid is not None and running(pid):
             os.kill(pid, signal.SIGTERM)
             wait_until(lambda: not running(pid), what="the daemon's end")
-        sim.close()
-        shutil.rmtree(rundir, ignore_errors=True)
+        self.sim.close()
+        shutil.rmtree(self.rundir, ignore_errors=True)
 
 
-def test_daemon_that_cannot_run_keeps_the_broker():
+@pytest.fixture
+def site():
+    s = Site()
+    yield s
+    s.close()
+
+
+def test_broker_to_c_xenstored_and_back(site):
+    sim, rundir = site.sim, site.rundir
+    d = site.start("--live-update-allow", X.XENSTORED)
+    guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+    w = T.prepare(sim, d, guests)
+    ro = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ro.connect(os.path.join(rundir, "socket_ro"))
+    site.ready()
+    before = X.store_snapshot(d.socket)
+    broker = d.proc.pid
+    rc, out = control(d, "live-update", X.XENSTORED)
+    assert rc == 0, out + d.stderr()
+    # The broker is gone; C xenstored runs where its spawner did.
+    wait_until(lambda: not d.alive(), what="the broker to leave")
+    pid = pid_of(d)
+    assert pid != broker
+    assert comm(pid) == "xenstored", d.stderr()
+    # It runs where C xenstored would, not on the broker's one CPU.
+    assert os.sched_getaffinity(pid) == os.sched_getaffinity(0)
+    assert not os.path.exists(os.path.join(rundir, "state_dump"))
+    T.check_after(sim, d, guests, w, before)
+    # The socket_ro client could not go along.
+    ro.settimeout(10)
+    assert ro.recv(1) == b""
+    ro.close()
+    # Forward again: C xenstored hands the host back to a broker.
+    snap = X.store_snapshot(d.socket)
+    rc, out = control(d, "live-update", "-c",
+                      T.broker_cmdline("--pid-file", site.pidfile), BROKER)
+    assert rc == 0, out + d.stderr()
+    wait_until(lambda: comm(pid) == "xs-broker", what="the broker")
+    assert X.store_snapshot(d.socket) == snap
+    for g in guests.values():
+        assert g.read("data/x").startswith(b"w")
+        g.close()
+    w.close()
+
+
+def test_daemon_that_cannot_run_keeps_the_broker(site):
     """A daemon of the list that cannot be executed leaves everything with
     the broker: the update is answered with the failure, guests, clients
     and watches go on, the pid file names the broker again."""
-    sim = X.Sim()
-    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
+    sim, rundir = site.sim, site.rundir
     bad = os.path.join(rundir, "not-a-daemon")
     with open(bad, "w") as f:
         f.write("neither an ELF file nor a script\n")
     os.chmod(bad, 0o755)
-    try:
-        pidfile = os.path.join(rundir, "xenstored.pid")
-        d = sim.start_daemon([BROKER, "-N", "--pid-file", pidfile,
-                              "--live-update-allow", bad], rundir=rundir)
-        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
-        w = T.prepare(sim, d, guests)
-        wait_until(lambda: os.path.exists(pidfile), what="the pid file")
-        before = X.store_snapshot(d.socket)
-        rc, out = control(d, "live-update", bad)
-        assert rc != 0, out
-        assert "failed" in out, out
-        assert d.alive() and pid_of(d) == d.proc.pid
-        assert "the daemon cannot be executed" in d.stderr()
-        assert not os.path.exists(os.path.join(rundir, "state_dump"))
-        T.check_after(sim, d, guests, w, before)
-        # VIRQ_DOM_EXC is bound again: a domain's death is seen.
-        rel = X.SockWatcher(d.socket)
-        rel.watch("@releaseDomain", "rel")
-        rel.wait_event()
-        sim.destroy(6)
-        assert rel.wait_event() == ["@releaseDomain", "rel"]
-        rel.close()
-        w.close()
-        for g in guests.values():
-            g.close()
-    finally:
-        sim.close()
-        shutil.rmtree(rundir, ignore_errors=True)
+    d = site.start("--live-update-allow", bad)
+    guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+    w = T.prepare(sim, d, guests)
+    site.ready()
+    before = X.store_snapshot(d.socket)
+    rc, out = control(d, "live-update", bad)
+    assert rc != 0, out
+    assert "failed" in out, out
+    assert d.alive() and pid_of(d) == d.proc.pid
+    assert "the daemon cannot be executed" in d.stderr()
+    assert not os.path.exists(os.path.join(rundir, "state_dump"))
+    T.check_after(sim, d, guests, w, before)
+    # VIRQ_DOM_EXC is bound again: a domain's death is seen.
+    rel = X.SockWatcher(d.socket)
+    rel.watch("@releaseDomain", "rel")
+    rel.wait_event()
+    sim.destroy(6)
+    assert rel.wait_event() == ["@releaseDomain", "rel"]
+    rel.close()
+    w.close()
+    for g in guests.values():
+        g.close()
 
 
-def test_node_of_a_dead_domain_keeps_the_broker():
+def test_node_of_a_dead_domain_keeps_the_broker(site):
     """C xenstored 4.17 exits on a node whose owner no longer exists: such
     a store is not handed over, and says why."""
-    sim = X.Sim()
-    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
-    try:
-        d = sim.start_daemon([BROKER, "-N", "--live-update-allow",
-                              X.XENSTORED], rundir=rundir)
-        g = sim.introduce(d, 5)
-        w = X.SockWatcher(d.socket)
-        # Owned by a domain that then goes, never introduced.
-        sim.create(42)
-        assert not w.request(X.WRITE, _z("/tool/orphan") + b"x").is_error
-        assert not w.request(X.SET_PERMS,
-                             _z("/tool/orphan", "n42")).is_error
-        sim.destroy(42)
-        rc, out = control(d, "live-update", X.XENSTORED)
-        assert rc != 0, out
-        assert d.alive()
-        assert "owned by domain 42, which no longer exists" in d.stderr()
-        assert w.request(X.READ, _z("/tool/orphan")).payload == b"x"
-        w.close()
-        g.close()
-    finally:
-        sim.close()
-        shutil.rmtree(rundir, ignore_errors=True)
+    sim = site.sim
+    d = site.start("--live-update-allow", X.XENSTORED)
+    g = sim.introduce(d, 5)
+    w = X.SockWatcher(d.socket)
+    # Owned by a domain that then goes, never introduced.
+    sim.create(42)
+    assert not w.request(X.WRITE, _z("/tool/orphan") + b"x").is_error
+    assert not w.request(X.SET_PERMS, _z("/tool/orphan", "n42")).is_error
+    sim.destroy(42)
+    rc, out = control(d, "live-update", X.XENSTORED)
+    assert rc != 0, out
+    assert d.alive()
+    assert "owned by domain 42, which no longer exists" in d.stderr()
+    assert w.request(X.READ, _z("/tool/orphan")).payload == b"x"
+    w.close()
+    g.close()
 
 
-def test_broker_replaces_itself():
-    """live-update -f xs-broker on a running broker: a new broker (here the
+def test_broker_replaces_itself(site):
+    """live-update xs-broker on a running broker: a new broker (here the
     same build) takes every ring, socket client (socket_ro ones staying
     read-only), watch and node, and the audit log goes on."""
-    sim = X.Sim()
-    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
-    pidfile = os.path.join(rundir, "xenstored.pid")
+    sim, rundir = site.sim, site.rundir
     audit = os.path.join(rundir, "audit.jsonl")
-    pid = None
-    try:
-        d = sim.start_daemon([BROKER, "-N", "--pid-file", pidfile,
-                              "--audit-log", audit], rundir=rundir)
-        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
-        w = T.prepare(sim, d, guests)
-        ro = X.SockWatcher(os.path.join(rundir, "socket_ro"))
-        ro.watch("/tool/lu", "ro-tok")
-        assert ro.wait_event() == ["/tool/lu", "ro-tok"]
-        wait_until(lambda: os.path.exists(pidfile), what="the pid file")
-        before = X.store_snapshot(d.socket)
-        broker = d.proc.pid
-        rc, out = control(d, "live-update", BROKER)
-        assert rc == 0, out + d.stderr()
-        wait_until(lambda: not d.alive(), what="the old broker to leave")
-        pid = pid_of(d)
-        assert pid != broker and comm(pid) == "xs-broker", d.stderr()
-        wait_until(lambda: "connections taken over" in d.stderr(),
-                   what="the takeover")
-        T.check_after(sim, d, guests, w, before)
-        # The socket_ro client: same connection, still read-only, and its
-        # watch fired for the write check_after made.
-        assert ro.wait_event("/tool/lu") == ["/tool/lu", "ro-tok"]
-        m = ro.request(X.WRITE, _z("/tool/lu") + b"ro")
-        assert m.is_error and m.strings[0] == "EROFS", m
-        def logged(what):
-            with open(audit) as f:
-                return what in f.read()
-        # The old broker's last record is written before it goes; the new
-        # one's within the second its batch may wait.
-        assert logged("live-update-handover")
-        wait_until(lambda: logged("live-update-takeover"),
-                   what="the new broker's audit record")
-        ro.close()
-        w.close()
-        for g in guests.values():
-            g.close()
-    finally:
-        if pid is not None and running(pid):
-            os.kill(pid, signal.SIGTERM)
-            wait_until(lambda: not running(pid), what="the broker's end")
-        sim.close()
-        shutil.rmtree(rundir, ignore_errors=True)
+    d = site.start("--audit-log", audit)
+    guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+    w = T.prepare(sim, d, guests)
+    ro = X.SockWatcher(os.path.join(rundir, "socket_ro"))
+    ro.watch("/tool/lu", "ro-tok")
+    assert ro.wait_event() == ["/tool/lu", "ro-tok"]
+    site.ready()
+    before = X.store_snapshot(d.socket)
+    broker = d.proc.pid
+    rc, out = control(d, "live-update", BROKER)
+    assert rc == 0, out + d.stderr()
+    wait_until(lambda: not d.alive(), what="the old broker to leave")
+    pid = pid_of(d)
+    assert pid != broker and comm(pid) == "xs-broker", d.stderr()
+    wait_until(lambda: "connections taken over" in d.stderr(),
+               what="the takeover")
+    T.check_after(sim, d, guests, w, before)
+    # The socket_ro client: same connection, still read-only, and its
+    # watch fired for the write check_after made.
+    assert ro.wait_event("/tool/lu") == ["/tool/lu", "ro-tok"]
+    m = ro.request(X.WRITE, _z("/tool/lu") + b"ro")
+    assert m.is_error and m.strings[0] == "EROFS", m
+
+    def logged(what):
+        with open(audit) as f:
+            return what in f.read()
+    # The old broker's last record is written before it goes; the new
+    # one's within the second its batch may wait.
+    assert logged("live-update-handover")
+    wait_until(lambda: logged("live-update-takeover"),
+               what="the new broker's audit record")
+    ro.close()
+    w.close()
+    for g in guests.values():
+        g.close()
 
 
-def test_broker_replaces_itself_without_xen():
+def test_broker_replaces_itself_without_xen(site):
     """Without Xen (--socket-only) a broker build replaces the broker as
     well: socket clients and their watches go over."""
-    sim = X.Sim()
-    rundir = tempfile.mkdtemp(prefix="xsit-handover-")
-    pidfile = os.path.join(rundir, "xenstored.pid")
-    pid = None
-    try:
-        d = sim.start_daemon([BROKER, "-N", "--socket-only", "--pid-file",
-                              pidfile], rundir=rundir)
-        w = X.SockWatcher(d.socket)
-        assert not w.request(X.WRITE, _z("/self/a") + b"1").is_error
-        w.watch("/self", "tok")
-        assert w.wait_event() == ["/self", "tok"]
-        wait_until(lambda: os.path.exists(pidfile), what="the pid file")
-        rc, out = control(d, "live-update", BROKER)
-        assert rc == 0, out + d.stderr()
-        wait_until(lambda: not d.alive(), what="the old broker to leave")
-        pid = pid_of(d)
-        assert comm(pid) == "xs-broker"
-        assert w.request(X.READ, _z("/self/a")).payload == b"1"
-        assert not w.request(X.WRITE, _z("/self/a") + b"2").is_error
-        assert w.wait_event("/self/a") == ["/self/a", "tok"]
-        w.close()
-    finally:
-        if pid is not None and running(pid):
-            os.kill(pid, signal.SIGTERM)
-            wait_until(lambda: not running(pid), what="the broker's end")
-        sim.close()
-        shutil.rmtree(rundir, ignore_errors=True)
+    d = site.start("--socket-only")
+    w = X.SockWatcher(d.socket)
+    assert not w.request(X.WRITE, _z("/self/a") + b"1").is_error
+    w.watch("/self", "tok")
+    assert w.wait_event() == ["/self", "tok"]
+    site.ready()
+    rc, out = control(d, "live-update", BROKER)
+    assert rc == 0, out + d.stderr()
+    wait_until(lambda: not d.alive(), what="the old broker to leave")
+    assert comm(pid_of(d)) == "xs-broker"
+    assert w.request(X.READ, _z("/self/a")).payload == b"1"
+    assert not w.request(X.WRITE, _z("/self/a") + b"2").is_error
+    assert w.wait_event("/self/a") == ["/self/a", "tok"]
+    w.close()
