@@ -192,9 +192,16 @@ splice_own(struct wbuf *w, const uint8_t *map, size_t len)
 			return "a truncated record";
 		if (type == REC_END)
 			return off + 8 == len ? NULL : "data after END";
-		/* As the engine wrote it: some records end at their length,
-		 * not at their padding. */
-		if (type != REC_CONNECTION_DATA && type != REC_GLOBAL_DATA)
+		/*
+		 * As the engine wrote it (some records end at their length,
+		 * not at their padding), but the replies it kept for requests
+		 * this broker would send again: they are named by this
+		 * broker's sequence numbers, which the next one gives anew;
+		 * kept, they would answer its requests in their place. The
+		 * requests themselves go as pending input.
+		 */
+		if (type != REC_CONNECTION_DATA && type != REC_GLOBAL_DATA &&
+		    type != REC_X_REPLY)
 			wput(w, map + off, 8 + padded);
 		off += 8 + padded;
 	}

@@ -27,7 +27,7 @@ enum {
 	REC_X_DELETE = 0x5805,     /* a node and all below it are gone */
 	REC_X_UNWATCH = 0x5806,    /* a watch is gone (no path: all) */
 	REC_X_SPECIAL = 0x5807,    /* permissions of an @ node */
-	REC_X_REPLY = 0x5808,      /* the answer to a request */
+	/* REC_X_REPLY (0x5808, xs_state.h): the answer to a request */
 	/* REC_X_NODES (0x5809, state.h): nodes in a compact form */
 };
 

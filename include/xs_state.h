@@ -32,6 +32,9 @@ enum {
  * which the engine passes over.
  */
 #define REC_X_CONN 0x5801u
+/* The engine's answer to a request the broker would send again (by its
+ * sequence number, which means nothing to another broker). */
+#define REC_X_REPLY 0x5808u
 #define REC_X_LISTEN 0x5810u
 /*
  * REC_X_LU (the broker's, a handover to another broker): conn id, req_id

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 import pytest
 
@@ -260,3 +261,64 @@ def test_broker_replaces_itself_without_xen(site):
     assert not w.request(X.WRITE, _z("/self/a") + b"2").is_error
     assert w.wait_event("/self/a") == ["/self/a", "tok"]
     w.close()
+
+
+def test_broker_replaces_itself_under_load(site):
+    """A broker update while a dom0 client and a guest write without a
+    pause: each goes on through it on its own connection, and every write
+    that was acknowledged is in the store afterwards."""
+    sim = site.sim
+    d = site.start()
+    g = sim.introduce(d, 5)
+    site.ready()
+    stop = threading.Event()
+    acked = {"dom0": [], "guest": []}
+    errors = []
+
+    def dom0():
+        c = X.SockWatcher(d.socket, timeout=60)
+        n = 0
+        while not stop.is_set():
+            m = c.request(X.WRITE, _z("/tool/load/%d" % n) + b"x")
+            if m.is_error:
+                errors.append(("dom0", n, m))
+                break
+            acked["dom0"].append(n)
+            n += 1
+        c.close()
+
+    def guest():
+        n = 0
+        while not stop.is_set():
+            try:
+                g.write("data/%d" % n, "y")
+            except (X.Error, OSError) as e:
+                errors.append(("guest", n, e))
+                break
+            acked["guest"].append(n)
+            n += 1
+
+    threads = [threading.Thread(target=f) for f in (dom0, guest)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: len(acked["dom0"]) > 50 and len(acked["guest"]) > 50,
+               what="load before the update")
+    rc, out = control(d, "live-update", BROKER)
+    assert rc == 0, out + d.stderr()
+    wait_until(lambda: not d.alive(), what="the old broker to leave")
+    mark = {k: len(v) for k, v in acked.items()}
+    wait_until(lambda: all(len(acked[k]) > mark[k] + 50 for k in acked)
+               or errors, what="load after the update")
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    w = X.SockWatcher(d.socket)
+    missing = [n for n in acked["dom0"]
+               if w.request(X.READ, _z("/tool/load/%d" % n)).payload != b"x"]
+    assert not missing, (missing, mark, len(acked["dom0"]))
+    for n in acked["guest"]:
+        assert w.request(X.READ,
+                         _z("/local/domain/5/data/%d" % n)).payload == b"y"
+    w.close()
+    g.close()
