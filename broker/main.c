@@ -998,6 +998,11 @@ main(int argc, char *argv[])
 	char *rundir;
 	int ready_fd = -1;
 
+	/*
+	 * Its name, whatever path ran it: an old build run again after a
+	 * refused update is executed through /proc/self/fd/N.
+	 */
+	(void)prctl(PR_SET_NAME, BROKER_NAME, 0, 0, 0);
 	parse_options(&o, argc, argv);
 	o.argv = argv;
 	engine_user(&o.eo, o.euser);

@@ -322,3 +322,34 @@ def test_broker_replaces_itself_under_load(site):
                          _z("/local/domain/5/data/%d" % n)).payload == b"y"
     w.close()
     g.close()
+
+
+def test_broker_build_that_refuses_runs_the_old_one(site):
+    """A new broker build that cannot take the store (here: a copy with no
+    engine beside it) runs the old one again, from the binary its spawner
+    held, on the same state_dump: the store stays served, every client on
+    its connection, and the update is answered with the reason."""
+    sim, rundir = site.sim, site.rundir
+    newdir = tempfile.mkdtemp(prefix="xsit-newbuild-")
+    try:
+        new = os.path.join(newdir, "xs-broker")
+        shutil.copy(BROKER, new)
+        os.chmod(new, 0o755)
+        d = site.start()
+        guests = {domid: sim.introduce(d, domid) for domid in (5, 6)}
+        w = T.prepare(sim, d, guests)
+        site.ready()
+        before = X.store_snapshot(d.socket)
+        rc, out = control(d, "live-update", new)
+        assert rc != 0, out
+        assert "live update refused" in out and "cannot check it" in out, \
+            out + d.stderr()
+        pid = pid_of(d)
+        assert comm(pid) == "xs-broker"
+        assert os.readlink("/proc/%d/exe" % pid) == BROKER
+        T.check_after(sim, d, guests, w, before)
+        w.close()
+        for g in guests.values():
+            g.close()
+    finally:
+        shutil.rmtree(newdir, ignore_errors=True)
